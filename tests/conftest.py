@@ -1,0 +1,98 @@
+"""Test configuration shared by the whole suite.
+
+* Qt runs offscreen (set before any Qt import).
+* ``captures_dir`` gives the real monitor captures in ``../shared/captures`` or skips with the reason.
+* ``no_leaked_qt_threads_or_timers`` fails any test that leaves a QThread running or an active QTimer behind:
+  a leaked acquisition thread would keep reading a port after its window closed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = PROJECT_ROOT.parent / "shared" / "captures"
+
+
+@pytest.fixture(scope="session")
+def captures_dir() -> Path:
+    """The folder of real device captures; tests that need it skip when it is absent (a user's machine)."""
+    if not CAPTURES.is_dir():
+        pytest.skip(f"real device captures not found at {CAPTURES} (they live next to the project, "
+                    "in ../shared/captures, and are never copied into the repository)")
+    return CAPTURES
+
+
+def capture(name: str) -> Path:
+    """Path of one capture file, skipping the calling test when it is missing."""
+    path = CAPTURES / name
+    if not path.is_file():
+        pytest.skip(f"capture {name} not found under {CAPTURES}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_qt_threads_or_timers(request: pytest.FixtureRequest):
+    """Fail the test if it leaves a running QThread, an active QTimer or a new non-daemon Python thread."""
+    before_threads = {t.ident for t in threading.enumerate()}
+    yield
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        _check_python_threads(before_threads)
+        return
+    from PySide6.QtCore import QCoreApplication, QThread, QTimer
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    # let deleteLater() and finished() signals run before judging
+    for _ in range(3):
+        app.processEvents()
+    leaked: list[str] = []
+    for obj in _all_qobjects(app):
+        if isinstance(obj, QThread) and obj.isRunning() and obj is not app.thread():
+            leaked.append(f"QThread {obj.objectName() or type(obj).__name__} still running")
+        elif isinstance(obj, QTimer) and obj.isActive():
+            leaked.append(f"QTimer {obj.objectName() or '(unnamed)'} still active "
+                          f"(parent {type(obj.parent()).__name__})")
+    _check_python_threads(before_threads)
+    if leaked:
+        pytest.fail("test left Qt objects running:\n  " + "\n  ".join(leaked))
+
+
+def _all_qobjects(app):
+    from PySide6.QtCore import QObject
+    from PySide6.QtWidgets import QApplication
+
+    roots: list[QObject] = [app]
+    if isinstance(app, QApplication):
+        roots.extend(app.topLevelWidgets())
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        yield obj
+        stack.extend(obj.children())
+
+
+def _check_python_threads(before: set[int | None]) -> None:
+    import time
+
+    deadline = time.monotonic() + 2.0
+    while True:
+        leaked = [t for t in threading.enumerate()
+                  if t.ident not in before and t.is_alive() and not t.daemon]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    if leaked:
+        pytest.fail("test left threads running: " + ", ".join(t.name for t in leaked))
