@@ -1,0 +1,26 @@
+"""The README's two commands are the newcomer's contract; CI must run exactly the test command it shows."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import PROJECT_ROOT
+
+
+def _readme_commands() -> list[str]:
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```(?:sh|bash)\n(.*?)\n```", text, flags=re.S)
+
+
+def test_readme_opens_with_run_and_test_commands() -> None:
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    run_cmd, test_cmd = commands[0], commands[1]
+    assert "pip install" in run_cmd and "chairside --demo" in run_cmd
+    assert "pip install" in test_cmd and "pytest" in test_cmd and "QT_QPA_PLATFORM=offscreen" in test_cmd
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    test_cmd = _readme_commands()[1].strip()
+    ci_lines = [line.strip() for line in (PROJECT_ROOT / ".ci" / "run").read_text().splitlines()]
+    assert test_cmd in ci_lines
