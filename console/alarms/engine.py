@@ -1,0 +1,590 @@
+"""The alarm engine: samples in, alarms and record events out. No Qt, no clock: time is always passed in.
+
+Feed it every :class:`~devices.model.Numeric`, :class:`~devices.model.LinkEvent` and
+:class:`~devices.model.DeviceAlarm` (wave blocks only count as "data arrived"), call :meth:`AlarmEngine.tick`
+from the app's display timer, and read :meth:`AlarmEngine.visible` for the banner. Every start, end,
+acknowledgement and audio pause becomes a dict for an ``alarm`` record entry, delivered to ``on_event`` or kept for
+:meth:`AlarmEngine.drain_events`.
+
+Physiological rules (limits from :class:`~console.alarms.limits.AlarmLimits`):
+
+==============  ==========================================  ========  ==============
+rule            condition                                   priority  clears when
+==============  ==========================================  ========  ==============
+sbp_high        SBP >= sbp_high (NIBP or arterial)          high      <= limit - 5
+dbp_high        DBP >= dbp_high                             high      <= limit - 5
+sbp_rise        SBP - baseline SBP >= sbp_rise              medium    rise <= limit - 5
+dbp_rise        DBP - baseline DBP >= dbp_rise              medium    rise <= limit - 5
+spo2_low        SpO2 < spo2_low                             medium    >= limit + 2
+spo2_critical   SpO2 < spo2_critical                        high      >= limit + 2
+hr_high/low     HR (ECG, else pulse rate) > hr_high, < hr_low  medium  5 /min inside
+rr_low          RR < rr_low                                 medium    >= limit + 2
+etco2_low/high  EtCO2 (mmHg) < etco2_low or > etco2_high    medium    3 mmHg inside
+==============  ==========================================  ========  ==============
+
+Timing: a NIBP result is one validated measurement, so it alarms at once and the next result inside the clear
+margin ends the alarm. Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable value
+has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only after
+:data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and the margin keeps the
+alarm as it is, so it neither chatters on and off nor ends early. Unusable values (invalid, questionable,
+unavailable) neither confirm nor reset a condition; a gap without data longer than ``stale_s`` restarts the delay.
+Demo and test data alarm like real data but every alarm from them is marked ``demo``.
+
+Technical ("INOP") alarms: device disconnected (``LinkEvent`` LOST, medium, at once), no data from a device for
+``stale_s`` seconds (or a SILENT link; medium, evaluated in :meth:`~AlarmEngine.tick`), sensor off and lead off
+(low, at once), invalid or questionable values (low, after ``persistence_s``), and the monitor's own alarms
+(``DeviceAlarm``) passed through with the monitor's priority. A deliberately STOPPED device raises nothing.
+
+The console is a secondary alarm display: it never suppresses or replaces the bedside monitor's own alarms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices import mdc
+from devices.model import (
+    AlarmPriority,
+    DeviceAlarm,
+    LinkEvent,
+    LinkState,
+    Numeric,
+    Sample,
+    State,
+    WaveBlock,
+)
+
+from console.alarms.limits import AlarmLimits
+from console.alarms.model import Alarm, Category, EventKind, event_dict, priority_name
+
+log = logging.getLogger(__name__)
+
+#: seconds a continuous value must stay inside the clear margin before its alarm ends
+CLEAR_HOLD_S = 5.0
+#: seconds a technical flag must be gone before its INOP ends (flags flicker with artifacts)
+TECH_CLEAR_HOLD_S = 2.0
+#: default audio pause (IEC "audio paused" with a visible countdown)
+AUDIO_PAUSE_S = 120.0
+#: most alarms kept for the alarm list; the oldest ended, acknowledged ones go first
+HISTORY_LIMIT = 5000
+
+_NIBP = frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA})
+_SYS = frozenset({mdc.NIBP_SYS, mdc.ABP_SYS})
+_DIA = frozenset({mdc.NIBP_DIA, mdc.ABP_DIA})
+_HR = frozenset({mdc.HEART_RATE, mdc.PULSE_RATE_OXIM, mdc.PULSE_RATE})
+_RR = frozenset({mdc.RESP_RATE, mdc.AWAY_RESP_RATE})
+_UNIT_TEXT = {"mm[Hg]": "mmHg", "Cel": "°C", "1": ""}
+_DEMO = State.DEMO | State.TEST
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str  # also the limit key
+    codes: frozenset[int]
+    above: bool  # alarm when above the limit (else below)
+    inclusive: bool  # >= / <= rather than > / <
+    priority: AlarmPriority
+    margin: float  # how far back inside the limit a value must be to clear
+    baseline: str | None = None  # "sbp" / "dbp": the limit is a rise over the session baseline
+
+    def violates(self, x: float, limit: float) -> bool:
+        if self.above:
+            return x >= limit if self.inclusive else x > limit
+        return x <= limit if self.inclusive else x < limit
+
+    def clear(self, x: float, limit: float) -> bool:
+        return x <= limit - self.margin if self.above else x >= limit + self.margin
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule("sbp_high", _SYS, True, True, AlarmPriority.HIGH, 5),
+    _Rule("dbp_high", _DIA, True, True, AlarmPriority.HIGH, 5),
+    _Rule("sbp_rise", _SYS, True, True, AlarmPriority.MEDIUM, 5, baseline="sbp"),
+    _Rule("dbp_rise", _DIA, True, True, AlarmPriority.MEDIUM, 5, baseline="dbp"),
+    _Rule("spo2_critical", frozenset({mdc.SPO2}), False, False, AlarmPriority.HIGH, 2),
+    _Rule("spo2_low", frozenset({mdc.SPO2}), False, False, AlarmPriority.MEDIUM, 2),
+    _Rule("hr_high", _HR, True, False, AlarmPriority.MEDIUM, 5),
+    _Rule("hr_low", _HR, False, False, AlarmPriority.MEDIUM, 5),
+    _Rule("rr_low", _RR, False, False, AlarmPriority.MEDIUM, 2),
+    _Rule("etco2_low", frozenset({mdc.ETCO2}), False, False, AlarmPriority.MEDIUM, 3),
+    _Rule("etco2_high", frozenset({mdc.ETCO2}), True, False, AlarmPriority.MEDIUM, 3),
+)
+_RULES_BY_CODE: dict[int, tuple[_Rule, ...]] = {}
+for _r in _RULES:
+    for _c in _r.codes:
+        _RULES_BY_CODE[_c] = _RULES_BY_CODE.get(_c, ()) + (_r,)
+
+_ABOVE = frozenset(r.name for r in _RULES if r.above)
+_BP = _SYS | _DIA
+
+# Condition evidence from one sample.
+_VIOLATING, _NEUTRAL, _CLEAR = "violating", "neutral", "clear"
+
+
+@dataclass(slots=True)
+class _Tracker:
+    """The delay/hysteresis state of one condition (one rule on one parameter of one device)."""
+
+    onset_s: float
+    clear_s: float
+    pending_since: float | None = None
+    last_violation: float | None = None
+    clearing_since: float | None = None
+    alarm: Alarm | None = None
+
+
+@dataclass(slots=True)
+class _Source:
+    """What the engine knows about one device."""
+
+    last_data: float
+    lost: bool = False
+    lost_at: float = 0.0
+    stopped: bool = False
+    latest: dict[int, float] = field(default_factory=dict)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+
+def _unit_text(unit: str) -> str:
+    return _UNIT_TEXT.get(unit, unit)
+
+
+class AlarmEngine:
+    """Evaluates limits and technical conditions; keeps the alarms; logs every change for the record.
+
+    Deterministic: nothing reads a clock. A sample's time is its ``host_time`` (or ``now`` when the sample has
+    none); :meth:`tick` does the time-driven checks (stale data, end of the audio pause).
+    """
+
+    def __init__(self, limits: AlarmLimits,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """``on_event`` receives each record event as it happens; without it events queue for
+        :meth:`drain_events`. If the callback raises, the event is queued instead, so nothing is lost."""
+        if not isinstance(limits, AlarmLimits):
+            raise TypeError(f"limits must be AlarmLimits, got {type(limits).__name__}")
+        self._limits = limits
+        self._on_event = on_event
+        self._events: list[dict[str, Any]] = []
+        self._trackers: dict[tuple[str, int, str], _Tracker] = {}
+        self._plain: dict[str, Alarm] = {}  # alarms without delay logic: link, stale, device alarms
+        self._sources: dict[str, _Source] = {}
+        self._history: list[Alarm] = []
+        self._next_id = 1
+        self._baseline: dict[str, float] = {}
+        self._paused_until: float | None = None
+        self._paused_by: str | None = None
+        #: increments on every change a display would show; widgets redraw only when it moved
+        self.revision = 0
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def limits(self) -> AlarmLimits:
+        return self._limits
+
+    @property
+    def protocol_version(self) -> str:
+        return self._limits.protocol_version
+
+    def set_baseline(self, sbp: float, dbp: float) -> None:
+        """Set the session's pre-dose blood pressure that the rise rules compare against (mmHg)."""
+        for name, v in (("systolic", sbp), ("diastolic", dbp)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 20 <= v <= 300:
+                raise ValueError(f"baseline {name} pressure must be a number of mmHg between 20 and 300, "
+                                 f"got {v!r}")
+        if dbp >= sbp:
+            raise ValueError(f"baseline diastolic ({dbp}) must be below systolic ({sbp})")
+        self._baseline = {"sbp": float(sbp), "dbp": float(dbp)}
+
+    @property
+    def baseline(self) -> tuple[float, float] | None:
+        """The session baseline (systolic, diastolic) or ``None`` before it was set."""
+        return (self._baseline["sbp"], self._baseline["dbp"]) if self._baseline else None
+
+    # ------------------------------------------------------------------ input
+
+    def feed(self, sample: Sample, now: float | None = None) -> None:
+        """Take one sample. ``now`` is used when the sample carries no ``host_time``."""
+        t = sample.host_time if sample.host_time else now
+        if t is None:
+            raise ValueError(f"{type(sample).__name__} has no host_time; pass now= to AlarmEngine.feed")
+        if isinstance(sample, Numeric):
+            self._numeric(sample, t)
+        elif isinstance(sample, WaveBlock):
+            self._data_seen(sample.source, t)
+        elif isinstance(sample, LinkEvent):
+            self._link(sample, t)
+        elif isinstance(sample, DeviceAlarm):
+            self._device_alarm(sample, t)
+        else:
+            log.warning("alarm engine ignored an unknown sample type %s", type(sample).__name__)
+
+    def feed_many(self, samples: Iterable[Sample], now: float | None = None) -> None:
+        """Take samples in order (one acquisition batch)."""
+        for s in samples:
+            self.feed(s, now)
+
+    def tick(self, now: float) -> None:
+        """Time-driven checks: stale data per device and the end of an audio pause. Call it from the display
+        timer (a few times a second is plenty)."""
+        stale_s = self._limits.stale_s
+        for name, src in self._sources.items():
+            key = f"stale|{name}"
+            if src.stopped or src.lost or key in self._plain:
+                continue
+            silent_for = now - src.last_data
+            if silent_for >= stale_s:
+                label = name or "monitor"
+                self._start_plain(key, Category.TECHNICAL, AlarmPriority.MEDIUM, 0, "Data",
+                                  f"No data from {label} for {silent_for:.0f} s", "s", stale_s,
+                                  f"no data ≥ {_fmt(stale_s)} s", round(silent_for, 1), now, name)
+        if self._paused_until is not None and now >= self._paused_until:
+            self._end_pause(now, None, "expired")
+
+    # ------------------------------------------------------------------ actions (with the user)
+
+    def acknowledge(self, alarm_id: int, user: str, now: float) -> bool:
+        """Acknowledge one alarm as ``user``. A latched alarm disappears; an active one stays visible (the
+        condition is still there) but no longer sounds. Returns False for an unknown or already
+        acknowledged alarm."""
+        user = self._check_user(user)
+        alarm = self._find(alarm_id)
+        if alarm is None or alarm.acknowledged:
+            return False
+        alarm.acknowledged_by = user
+        alarm.acknowledged_at = now
+        self._emit(event_dict(EventKind.ACK, alarm, now, self.protocol_version, user))
+        return True
+
+    def pause_audio(self, user: str, now: float, duration_s: float = AUDIO_PAUSE_S) -> None:
+        """Pause the alarm sound for ``duration_s`` (2 minutes). Alarms, including new high ones, stay visible.
+        Pausing again restarts the countdown and is logged again."""
+        user = self._check_user(user)
+        if not 0 < duration_s <= 600:
+            raise ValueError(f"audio pause must last between 0 and 600 s, got {duration_s}")
+        self._paused_until = now + duration_s
+        self._paused_by = user
+        visible = self.visible()
+        self._emit({
+            "event": EventKind.PAUSE.value, "time": now, "user": user, "duration_s": duration_s,
+            "until": self._paused_until, "protocol_version": self.protocol_version,
+            "priority": priority_name(visible[0].priority if visible else AlarmPriority.NONE),
+            "active_alarm_ids": [a.id for a in visible],
+        })
+
+    def resume_audio(self, user: str, now: float) -> bool:
+        """End the audio pause early; returns False when it was not paused."""
+        user = self._check_user(user)
+        if not self.audio_paused(now):
+            return False
+        self._end_pause(now, user, "resumed")
+        return True
+
+    # ------------------------------------------------------------------ state for displays
+
+    def visible(self) -> list[Alarm]:
+        """Alarms the banner shows (active or latched), most urgent first."""
+        return sorted((a for a in self._history if a.visible), key=Alarm.rank, reverse=True)
+
+    def top(self) -> Alarm | None:
+        """The most urgent visible alarm, the one the banner shows."""
+        v = self.visible()
+        return v[0] if v else None
+
+    def history(self) -> list[Alarm]:
+        """Every alarm of the session in start order (the alarm list)."""
+        return list(self._history)
+
+    def audio_paused(self, now: float) -> bool:
+        return self._paused_until is not None and now < self._paused_until
+
+    def pause_remaining(self, now: float) -> float:
+        """Seconds of audio pause left (0 when not paused)."""
+        return max(0.0, self._paused_until - now) if self.audio_paused(now) else 0.0
+
+    @property
+    def paused_by(self) -> str | None:
+        return self._paused_by if self._paused_until is not None else None
+
+    def audible_priority(self, now: float) -> AlarmPriority:
+        """The priority whose tone should sound now: the highest active, unacknowledged alarm, or NONE while
+        audio is paused. Latched alarms whose condition ended are shown, not sounded."""
+        if self.audio_paused(now):
+            return AlarmPriority.NONE
+        return max((a.priority for a in self._history if a.active and not a.acknowledged),
+                   default=AlarmPriority.NONE)
+
+    def priority_for(self, code: int) -> AlarmPriority:
+        """Highest priority of the active physiological alarms on one parameter (for its numeric tile)."""
+        return max((a.priority for a in self._history
+                    if a.active and a.mdc == code and not a.technical), default=AlarmPriority.NONE)
+
+    def drain_events(self) -> list[dict[str, Any]]:
+        """Record events not yet delivered, oldest first; the queue is emptied."""
+        out, self._events = self._events, []
+        return out
+
+    # ------------------------------------------------------------------ internals: numerics
+
+    def _data_seen(self, source: str, t: float) -> _Source:
+        src = self._sources.get(source)
+        if src is None:
+            src = self._sources[source] = _Source(last_data=t)
+        src.last_data = max(src.last_data, t)
+        src.stopped = False
+        if src.lost and t > src.lost_at:
+            # data flowing again means the link is back even if no link event said so
+            src.lost = False
+            self._end_plain(f"link|{source}", t)
+        stale = self._plain.get(f"stale|{source}")
+        if stale is not None:
+            self._end_plain(f"stale|{source}", t)
+        return src
+
+    def _numeric(self, n: Numeric, t: float) -> None:
+        src = self._data_seen(n.source, t)
+        self._flags(n, t)
+        rules = _RULES_BY_CODE.get(n.mdc)
+        if not rules or not n.usable:
+            return
+        assert n.value is not None  # usable guarantees it
+        src.latest[n.mdc] = n.value
+        episodic = n.mdc in _NIBP
+        for rule in rules:
+            limit = getattr(self._limits, rule.name)
+            if rule.baseline is not None:
+                base = self._baseline.get(rule.baseline)
+                if base is None:
+                    continue
+                x = n.value - base
+            else:
+                x = n.value
+            evidence = _VIOLATING if rule.violates(x, limit) else _CLEAR if rule.clear(x, limit) else _NEUTRAL
+            key = (rule.name, n.mdc, n.source)
+            tr = self._trackers.get(key)
+            if tr is None:
+                onset, hold = (0.0, 0.0) if episodic else (self._limits.persistence_s, CLEAR_HOLD_S)
+                tr = self._trackers[key] = _Tracker(onset, hold)
+            self._step(tr, evidence, t, n.value,
+                       lambda: self._physio_alarm(rule, n, x, limit, src, t))
+
+    def _physio_alarm(self, rule: _Rule, n: Numeric, x: float, limit: float, src: _Source, t: float) -> Alarm:
+        label = mdc.label_of(n.mdc, n.label)
+        unit = _unit_text(n.unit or (mdc.PARAMETERS[n.mdc].unit if n.mdc in mdc.PARAMETERS else ""))
+        values: dict[str, float] = {}
+        sys_code, dia_code = ((mdc.NIBP_SYS, mdc.NIBP_DIA) if n.mdc in _NIBP else (mdc.ABP_SYS, mdc.ABP_DIA))
+        if n.mdc in _BP:
+            for name, code in (("sbp", sys_code), ("dbp", dia_code)):
+                if code in src.latest:
+                    values[name] = src.latest[code]
+            for name, v in self._baseline.items():
+                values[f"baseline_{name}"] = v
+        if rule.baseline is not None:
+            base = self._baseline[rule.baseline]
+            limit_text = f"rise ≥ {_fmt(limit)} over {_fmt(base)}"
+            message = f"{label} {_fmt(n.value)} {unit}: +{_fmt(x)} over baseline {_fmt(base)} (limit +{_fmt(limit)})"
+        else:
+            op = ("≥" if rule.inclusive else ">") if rule.above else ("≤" if rule.inclusive else "<")
+            limit_text = f"{op} {_fmt(limit)}"
+            message = f"{label} {_fmt(n.value)} {op} {_fmt(limit)} {unit}".rstrip()
+        demo = bool(n.state & _DEMO)
+        if demo:
+            message += " (DEMO data)"
+        return self._new_alarm(f"{rule.name}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority, n.mdc,
+                               label, message, unit, limit, limit_text, n.value, t, n.source, demo, values)
+
+    def _flags(self, n: Numeric, t: float) -> None:
+        """Sensor off, lead off and invalid/questionable data of one parameter as technical alarms."""
+        off = n.state & (State.SENSOR_OFF | State.LEAD_OFF)
+        bad = n.state & (State.INVALID | State.QUESTIONABLE)
+        checks = (
+            ("sensor_off", bool(n.state & State.SENSOR_OFF), 0.0, "sensor off"),
+            ("lead_off", bool(n.state & State.LEAD_OFF), 0.0, "lead off"),
+            # a sensor-off value is also invalid: one INOP per cause is enough
+            ("invalid", bool(bad) and not off, self._limits.persistence_s,
+             "questionable data" if bad == State.QUESTIONABLE else "invalid data"),
+        )
+        for kind, present, onset, words in checks:
+            key = (kind, n.mdc, n.source)
+            tr = self._trackers.get(key)
+            if tr is None:
+                if not present:
+                    continue  # nothing to track until the flag first appears
+                tr = self._trackers[key] = _Tracker(onset, TECH_CLEAR_HOLD_S)
+            label = mdc.label_of(n.mdc, n.label)
+
+            def make(kind: str = kind, words: str = words, label: str = label) -> Alarm:
+                where = f" ({n.source})" if n.source else ""
+                return self._new_alarm(f"{kind}|{n.mdc}|{n.source}", Category.TECHNICAL, AlarmPriority.LOW,
+                                       n.mdc, label, f"{label} {words}{where}", "", None, words, None, t,
+                                       n.source, bool(n.state & _DEMO), {})
+
+            evidence = _VIOLATING if present else (_NEUTRAL if kind == "invalid" and off else _CLEAR)
+            self._step(tr, evidence, t, None, make)
+
+    def _step(self, tr: _Tracker, evidence: str, t: float, value: float | None,
+              make: Callable[[], Alarm]) -> None:
+        """Advance one condition: onset delay, hysteresis and clear hold."""
+        if tr.alarm is None:
+            if evidence != _VIOLATING:
+                tr.pending_since = None
+                return
+            # a long gap without usable data is no evidence the condition persisted through it
+            if tr.pending_since is None or (tr.last_violation is not None
+                                            and t - tr.last_violation > self._limits.stale_s):
+                tr.pending_since = t
+            tr.last_violation = t
+            if t - tr.pending_since >= tr.onset_s:
+                tr.alarm = make()
+                tr.clearing_since = None
+                self._start(tr.alarm)
+            return
+        alarm = tr.alarm
+        if value is not None:
+            alarm.last_value = value
+            if alarm.worst_value is None or self._worse(alarm, value):
+                alarm.worst_value = value
+        if evidence == _CLEAR:
+            if tr.clearing_since is None:
+                tr.clearing_since = t
+            if t - tr.clearing_since >= tr.clear_s:
+                tr.alarm = None
+                tr.pending_since = None
+                tr.clearing_since = None
+                self._end(alarm, t)
+        else:
+            tr.clearing_since = None
+            if evidence == _VIOLATING:
+                tr.last_violation = t
+
+    @staticmethod
+    def _worse(alarm: Alarm, value: float) -> bool:
+        # "worse" is further beyond the limit: higher for high/rise rules, lower for low rules
+        above = alarm.key.split("|", 1)[0] in _ABOVE
+        assert alarm.worst_value is not None
+        return value > alarm.worst_value if above else value < alarm.worst_value
+
+    # ------------------------------------------------------------------ internals: links and device alarms
+
+    def _link(self, ev: LinkEvent, t: float) -> None:
+        name = ev.source
+        src = self._sources.get(name)
+        key = f"link|{name}"
+        label = name or "monitor"
+        if ev.state == LinkState.LOST:
+            if src is None:
+                src = self._sources[name] = _Source(last_data=t)
+            src.lost = True
+            src.lost_at = t
+            if key not in self._plain:
+                why = f": {ev.message}" if ev.message else ""
+                self._start_plain(key, Category.TECHNICAL, AlarmPriority.MEDIUM, 0, "Link",
+                                  f"{label} disconnected{why}", "", None, "link lost", None, t, name)
+        elif ev.state == LinkState.SILENT:
+            skey = f"stale|{name}"
+            if src is None:
+                src = self._sources[name] = _Source(last_data=t)
+            if skey not in self._plain and not src.stopped:
+                why = f": {ev.message}" if ev.message else ""
+                self._start_plain(skey, Category.TECHNICAL, AlarmPriority.MEDIUM, 0, "Data",
+                                  f"No data from {label}{why}", "s", self._limits.stale_s,
+                                  f"no data ≥ {_fmt(self._limits.stale_s)} s", None, t, name)
+        elif ev.state in (LinkState.CONNECTED, LinkState.ASSOCIATED, LinkState.STOPPED):
+            if src is not None:
+                src.lost = False
+                if ev.state == LinkState.STOPPED:
+                    src.stopped = True  # a deliberate stop is not an alarm, and nothing is stale after it
+                    self._end_plain(f"stale|{name}", t)
+                else:
+                    # the link is back: the stale clock restarts now, not from before the outage
+                    src.last_data = max(src.last_data, t)
+            self._end_plain(key, t)
+
+    def _device_alarm(self, da: DeviceAlarm, t: float) -> None:
+        key = f"device|{da.code}|{da.source}"
+        priority = da.priority if da.priority != AlarmPriority.NONE else AlarmPriority.LOW
+        current = self._plain.get(key)
+        if da.active:
+            if current is not None and current.priority == priority:
+                return
+            if current is not None:  # the monitor changed the priority: the record shows both phases
+                self._end_plain(key, t)
+            label = mdc.label_of(da.mdc, "") if da.mdc else "Monitor"
+            category = Category.TECHNICAL if da.technical else Category.PHYSIOLOGICAL
+            where = f" ({da.source})" if da.source else ""
+            self._start_plain(key, category, priority, da.mdc, label, f"{da.text}{where} [monitor alarm]",
+                              "", None, "monitor's own limit", None, t, da.source)
+        elif current is not None:
+            self._end_plain(key, t)
+
+    def _start_plain(self, key: str, category: Category, priority: AlarmPriority, code: int, parameter: str,
+                     message: str, unit: str, limit: float | None, limit_text: str, value: float | None,
+                     t: float, source: str) -> None:
+        alarm = self._new_alarm(key, category, priority, code, parameter, message, unit, limit, limit_text,
+                                value, t, source, False, {})
+        self._plain[key] = alarm
+        self._start(alarm)
+
+    def _end_plain(self, key: str, t: float) -> None:
+        alarm = self._plain.pop(key, None)
+        if alarm is not None:
+            self._end(alarm, t)
+
+    # ------------------------------------------------------------------ internals: bookkeeping
+
+    def _new_alarm(self, key: str, category: Category, priority: AlarmPriority, code: int, parameter: str,
+                   message: str, unit: str, limit: float | None, limit_text: str, value: float | None,
+                   t: float, source: str, demo: bool, values: dict[str, float]) -> Alarm:
+        alarm = Alarm(id=self._next_id, key=key, category=category, priority=AlarmPriority(priority), mdc=code,
+                      parameter=parameter, message=message, unit=unit, limit=limit, limit_text=limit_text,
+                      value=value, started=t, source=source, demo=demo, values=values, last_value=value,
+                      worst_value=value)
+        self._next_id += 1
+        return alarm
+
+    def _start(self, alarm: Alarm) -> None:
+        self._history.append(alarm)
+        if len(self._history) > HISTORY_LIMIT:
+            for i, old in enumerate(self._history):
+                if not old.visible:
+                    del self._history[i]
+                    break
+        self._emit(event_dict(EventKind.START, alarm, alarm.started, self.protocol_version))
+
+    def _end(self, alarm: Alarm, t: float) -> None:
+        alarm.ended = t
+        self._emit(event_dict(EventKind.END, alarm, t, self.protocol_version))
+
+    def _end_pause(self, now: float, user: str | None, reason: str) -> None:
+        self._emit({"event": EventKind.PAUSE_END.value, "time": now, "user": user, "reason": reason,
+                    "paused_by": self._paused_by, "protocol_version": self.protocol_version})
+        self._paused_until = None
+        self._paused_by = None
+
+    def _find(self, alarm_id: int) -> Alarm | None:
+        return next((a for a in self._history if a.id == alarm_id), None)
+
+    @staticmethod
+    def _check_user(user: str) -> str:
+        if not isinstance(user, str) or not user.strip():
+            raise ValueError("an acknowledgement or audio pause must name the user who did it")
+        return user.strip()
+
+    def _emit(self, data: dict[str, Any]) -> None:
+        self.revision += 1
+        if self._on_event is None:
+            self._events.append(data)
+            return
+        try:
+            self._on_event(data)
+        except Exception:  # the record must not lose an alarm because a consumer failed
+            log.exception("alarm event consumer failed; event kept for drain_events()")
+            self._events.append(data)

@@ -1,0 +1,75 @@
+"""How an alarm looks: IEC 60601-1-8 colours and flash rates, kept free of Qt so they can be unit-tested.
+
+Flashing is driven by one counter ticking every :data:`FLASH_TICK_S` seconds (the banner owns the one QTimer that
+advances it). With a 125 ms tick:
+
+* high priority: period 4 ticks = 0.5 s -> 2.0 Hz, 50 % duty (IEC: 1.4-2.8 Hz, 20-60 % duty), red;
+* medium priority: period 12 ticks = 1.5 s -> 0.67 Hz, 50 % duty (IEC: 0.4-0.8 Hz), yellow;
+* low priority: steady cyan.
+
+Technical alarms (device disconnected, stale data, sensor or lead off, invalid data: "INOP" in Philips terms) use
+their own look, a steady light blue, so nobody mistakes a loose probe for a deteriorating patient; a technical
+alarm the monitor itself rates high priority still shows red and flashes, because urgency wins over category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devices.model import AlarmPriority
+
+#: seconds per flash tick; the banner's QTimer interval is this value in milliseconds
+FLASH_TICK_S = 0.125
+#: flash period in ticks per flashing priority (on for the first half of the period)
+_PERIOD_TICKS: dict[AlarmPriority, int] = {AlarmPriority.HIGH: 4, AlarmPriority.MEDIUM: 12}
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmStyle:
+    """Colours and flashing of one alarm on screen."""
+
+    background: str
+    foreground: str
+    flash_hz: float | None  # None: steady
+    tag: str  # short category/priority marker shown before the text
+
+    @property
+    def flashing(self) -> bool:
+        return self.flash_hz is not None
+
+
+_PHYSIOLOGICAL: dict[AlarmPriority, tuple[str, str, str]] = {
+    AlarmPriority.HIGH: ("#d50000", "#ffffff", "***"),
+    AlarmPriority.MEDIUM: ("#ffd600", "#000000", "**"),
+    AlarmPriority.LOW: ("#00e5ff", "#000000", "*"),
+}
+TECHNICAL_BACKGROUND = "#81d4fa"  # light blue, Philips INOP style
+TECHNICAL_FOREGROUND = "#000000"
+NORMAL_BACKGROUND = "#263238"
+NORMAL_FOREGROUND = "#b0bec5"
+
+
+def flash_hz(priority: AlarmPriority) -> float | None:
+    """Flash frequency of a priority in Hz, ``None`` for a steady signal."""
+    period = _PERIOD_TICKS.get(AlarmPriority(priority))
+    return None if period is None else 1.0 / (period * FLASH_TICK_S)
+
+
+def style_for(priority: AlarmPriority, technical: bool = False) -> AlarmStyle:
+    """The on-screen style of an alarm of this priority and category."""
+    priority = AlarmPriority(priority)
+    if priority == AlarmPriority.NONE:
+        return AlarmStyle(NORMAL_BACKGROUND, NORMAL_FOREGROUND, None, "")
+    if technical and priority != AlarmPriority.HIGH:
+        return AlarmStyle(TECHNICAL_BACKGROUND, TECHNICAL_FOREGROUND, None, "INOP")
+    bg, fg, tag = _PHYSIOLOGICAL[priority]
+    return AlarmStyle(bg, fg, flash_hz(priority), ("INOP " + tag) if technical else tag)
+
+
+def flash_on(priority: AlarmPriority, tick: int, technical: bool = False) -> bool:
+    """Whether the alarm colour is shown at flash tick ``tick`` (always true for steady styles)."""
+    style = style_for(priority, technical)
+    if not style.flashing:
+        return priority != AlarmPriority.NONE
+    period = _PERIOD_TICKS[AlarmPriority(priority)]
+    return (tick % period) < period // 2
