@@ -3,7 +3,7 @@
 The console is a *secondary* alarm display: it re-displays monitor data and never replaces or suppresses the
 bedside monitor's own alarms. Typical wiring (the app's display timer, a few times a second)::
 
-    engine = AlarmEngine(AlarmLimits.from_dict(template["limits"], template["version"]),
+    engine = AlarmEngine(AlarmLimits.from_dict(protocol.alarm_limits, protocol.version_tag),
                          on_event=lambda data: service.add_entry(session_id, "alarm", data))
     engine.set_baseline(132, 84)
     engine.feed_many(samples)          # from the acquisition queue

@@ -79,10 +79,10 @@ class Alarm:
     def acknowledged(self) -> bool:
         return self.acknowledged_by is not None
 
-    def rank(self) -> tuple[int, bool, bool, bool, float]:
+    def rank(self) -> tuple[int, bool, bool, bool, float, int]:
         """Sort key, larger = more urgent: priority, then unacknowledged, then present (not only latched),
-        then physiological before technical, then the newest."""
-        return (int(self.priority), not self.acknowledged, self.active, not self.technical, self.started)
+        then physiological before technical, then the newest; alarms started together keep their order."""
+        return (int(self.priority), not self.acknowledged, self.active, not self.technical, self.started, -self.id)
 
 
 def priority_name(priority: AlarmPriority) -> str:

@@ -10,6 +10,9 @@ advances it). With a 125 ms tick:
 Technical alarms (device disconnected, stale data, sensor or lead off, invalid data: "INOP" in Philips terms) use
 their own look, a steady light blue, so nobody mistakes a loose probe for a deteriorating patient; a technical
 alarm the monitor itself rates high priority still shows red and flashes, because urgency wins over category.
+
+The colours are those of ``resources/theme.json`` ("alarm" and "panel"), repeated here so the engine's tests and
+the widgets do not need the theme file.
 """
 
 from __future__ import annotations
@@ -39,14 +42,14 @@ class AlarmStyle:
 
 
 _PHYSIOLOGICAL: dict[AlarmPriority, tuple[str, str, str]] = {
-    AlarmPriority.HIGH: ("#d50000", "#ffffff", "***"),
-    AlarmPriority.MEDIUM: ("#ffd600", "#000000", "**"),
-    AlarmPriority.LOW: ("#00e5ff", "#000000", "*"),
+    AlarmPriority.HIGH: ("#e8202a", "#ffffff", "***"),
+    AlarmPriority.MEDIUM: ("#f5c400", "#000000", "**"),
+    AlarmPriority.LOW: ("#00bcd4", "#000000", "*"),
 }
-TECHNICAL_BACKGROUND = "#81d4fa"  # light blue, Philips INOP style
+TECHNICAL_BACKGROUND = "#5ab4ff"  # light blue, Philips INOP style
 TECHNICAL_FOREGROUND = "#000000"
-NORMAL_BACKGROUND = "#263238"
-NORMAL_FOREGROUND = "#b0bec5"
+NORMAL_BACKGROUND = "#0b0f14"
+NORMAL_FOREGROUND = "#9aa3ad"
 
 
 def flash_hz(priority: AlarmPriority) -> float | None:
