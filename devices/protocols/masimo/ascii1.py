@@ -170,8 +170,9 @@ def parse_value(key: str, text: str) -> float | None:
 def parse_line(raw: bytes) -> ParsedLine:
     """Parse one line (without its line ending). Raises :class:`LineError` for anything not ASCII 1.
 
-    A line is accepted only when every token after the clock is a well-formed ``KEY=VALUE`` and at least one of
-    SPO2/BPM/PI is present; with no checksum in the format, a half-good line is rejected rather than guessed at.
+    A line is accepted only when every token after the clock is a well-formed ``KEY=VALUE``, at least one of
+    SPO2/BPM/PI is present and the closing EXC field is complete; with no checksum in the format, a half-good
+    line is rejected rather than guessed at.
     """
     match = DATE_RE.search(raw)
     if match is None:
@@ -183,6 +184,7 @@ def parse_line(raw: bytes) -> ParsedLine:
     result = ParsedLine(device_time=parse_device_time(match), skipped_prefix=match.start())
     seen_core = False
     seen: set[str] = set()
+    exc_text = alarm_text = ""
     for token in rest.split():
         key, sep, value = token.partition("=")
         if not sep or not KEY_RE.match(key) or not value:
@@ -196,6 +198,10 @@ def parse_line(raw: bytes) -> ParsedLine:
             if not HEX_RE.match(value):
                 raise LineError(f"{key}={value!r} is not hexadecimal")
             setattr(result, key.lower(), int(value, 16))
+            if key == "EXC":
+                exc_text = value
+            elif key == "ALARM":
+                alarm_text = value
         elif key in FIELDS:
             result.values[key] = parse_value(key, value)
             seen_core = seen_core or key in CORE_FIELDS
@@ -207,6 +213,12 @@ def parse_line(raw: bytes) -> ParsedLine:
                 result.unknown[key] = value
     if not seen_core:
         raise LineError("none of SPO2, BPM, PI in the line")
+    # Every model ends its line with EXC (zero-padded to 6+ digits). Without a checksum this is the only sign
+    # that a line was cut short: "SPO2=09" at the end of a cut line would otherwise read as SpO2 9 %.
+    if "EXC" not in seen:
+        raise LineError("no EXC field: the line is cut short")
+    if len(exc_text) < 6 or "ALARM" in seen and len(alarm_text) < 4:
+        raise LineError("EXC/ALARM field shorter than the monitor prints it: the line is cut short")
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -62,10 +63,15 @@ class MasimoEmulator(Emulator):
         for sample in self.simulator.advance(now):
             if isinstance(sample, Numeric):
                 self._latest[sample.mdc] = sample
-        if not getattr(self.simulator, "responding", True):
+        if not getattr(self.simulator, "responding", True) or not self._latest:
+            # silent while the simulated device does not answer, and while it boots (no value computed yet)
             return b""
-        device_time = self._start + (now - self._start) * self._speed
-        line = self.line(device_time).encode("ascii") + b"\r\n"
+        # The simulator's own clock when it has one (it survives speed changes), else scaled host time.
+        sim_time = getattr(self.simulator, "sim_time", None)
+        device_time = sim_time if isinstance(sim_time, (int, float)) else \
+            self._start + (now - self._start) * self._speed
+        # whole seconds, guarding against 9.999999 from float arithmetic printing as the second before
+        line = self.line(math.floor(device_time + 1e-6)).encode("ascii") + b"\r\n"
         if getattr(self.simulator, "noise", False):
             garbage = bytes(self._rng.randrange(256) for _ in range(self._rng.randrange(4, 40)))
             line = garbage + line
@@ -77,11 +83,15 @@ class MasimoEmulator(Emulator):
         pr = self._latest.get(mdc.PULSE_RATE_OXIM) or self._latest.get(mdc.PULSE_RATE)
         pi = self._latest.get(mdc.PERF_INDEX)
         exc = 0
+        states = State.NONE
         for numeric in (spo2, pr, pi):
-            if numeric is None:
-                continue
+            if numeric is not None:
+                states |= numeric.state
+        if states & State.SENSOR_OFF:
+            exc |= 0x0020  # sensor off explains everything else; the oximeter reports only that
+        else:
             for state, bits in _EXC_FOR_STATE:
-                if numeric.state & state:
+                if states & state:
                     exc |= bits
         if spo2 is None:
             exc |= 0x0001  # no oximetry at all from the simulator: report "no sensor"
