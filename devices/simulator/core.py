@@ -163,6 +163,7 @@ class Simulator:
 
         self._elapsed = 0.0
         self._anchor: tuple[float, float] | None = None  # (host time, elapsed) that advance() counts from
+        self._last_now: float | None = None
         self._next_tick = 1
         self._next_block = 0
         self._last_block_dropped = False
@@ -271,8 +272,9 @@ class Simulator:
         if self._anchor is None:
             # simulated time 0 is at start; after advance_sim or a speed change, continue from here
             self._anchor = (self._start, 0.0) if self._elapsed == 0.0 else (now_f, self._elapsed)
-        elif now_f < self._anchor[0] and self._elapsed > 0.0:
+        elif self._last_now is not None and now_f < self._last_now and self._elapsed > 0.0:
             self._anchor = (now_f, self._elapsed)  # host clock stepped back: carry on from the present
+        self._last_now = now_f
         host0, elapsed0 = self._anchor
         target = elapsed0 + (now_f - host0) * self._speed
         return self._advance_to(target, now_f, with_link_events)
@@ -403,7 +405,7 @@ class Simulator:
             elif nibp.next_auto is not None:
                 candidates.append((nibp.next_auto, 1))
             if i < ticks.size:
-                candidates.append((ticks[i], 2))
+                candidates.append((float(ticks[i]), 2))
             if not candidates:
                 break
             t, kind = min(candidates)
