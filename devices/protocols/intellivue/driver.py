@@ -184,6 +184,7 @@ class IntelliVueDriver(Driver):
     # --- link state -------------------------------------------------------------------------------------
     def _reset_link(self) -> None:
         self._phase = _IDLE
+        self._refused: bool = getattr(self, "_refused", False)
         self._assoc_sent_at = float("-inf")
         self._accepted_at = 0.0
         self._mds_done = False
@@ -263,13 +264,19 @@ class IntelliVueDriver(Driver):
             self._on_accept(user_data, now, out)
         elif kind == codec.SESSION_REFUSE:
             self._count("refusals")
-            self._lost(now, "the monitor refused the association (another computer may be associated); "
-                            "retrying", out)
+            if not self._refused:  # one event per run of refusals, not one every retry
+                self._lost(now, "the monitor refused the association (another computer may be associated); "
+                                "retrying", out)
             self._phase = _REQUESTED  # retry after ASSOCIATION_RETRY, not at once
             self._assoc_sent_at = now
+            self._refused = True
         elif kind == codec.SESSION_ABORT:
             self._count("aborts")
-            self._lost(now, "the monitor aborted the association; associating again", out)
+            if self._phase == _ASSOCIATED:
+                self._lost(now, "the monitor aborted the association; associating again", out)
+            elif self._phase == _REQUESTED:
+                # an abort of an association we no longer have, or of the request: retry at the usual pace
+                self._assoc_sent_at = now
         elif kind == codec.SESSION_DISCONNECT:
             if self._phase != _RELEASED:
                 self._lost(now, "the monitor ended the association", out)
@@ -284,6 +291,7 @@ class IntelliVueDriver(Driver):
         period = info.min_poll_period or 4000
         self._assoc_timeout = min(130.0, max(10.0, 3 * period / codec.TICKS_PER_SECOND))
         self._phase = _ASSOCIATED
+        self._refused = False
         self._accepted_at = now
         self._last_rx = now
         self._mds_done = False

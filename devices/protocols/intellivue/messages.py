@@ -161,6 +161,11 @@ def set_result(invoke_id: int, attributes: list[tuple[int, bytes]]) -> bytes:
     return _rors(invoke_id, codec.CMD_CONFIRMED_SET, MDS_OBJECT + encode_attributes(attributes))
 
 
+def get_result(invoke_id: int, attributes: list[tuple[int, bytes]]) -> bytes:
+    """Result of a GET: the object and the requested attributes."""
+    return _rors(invoke_id, codec.CMD_GET, MDS_OBJECT + encode_attributes(attributes))
+
+
 def poll_context(context: int, observations: list[tuple[int, list[tuple[int, bytes]]]]) -> bytes:
     """A SingleContextPoll: ``(handle, attributes)`` observations of one context."""
     body = b"".join(struct.pack(">H", handle) + encode_attributes(attrs) for handle, attrs in observations)
