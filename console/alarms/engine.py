@@ -117,6 +117,7 @@ for _r in _RULES:
     for _c in _r.codes:
         _RULES_BY_CODE[_c] = _RULES_BY_CODE.get(_c, ()) + (_r,)
 
+_COMPOUND = {mdc.NIBP: frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN})}
 _ABOVE = frozenset(r.name for r in _RULES if r.above)
 _BP = _SYS | _DIA
 
@@ -323,9 +324,13 @@ class AlarmEngine:
                    default=AlarmPriority.NONE)
 
     def priority_for(self, code: int) -> AlarmPriority:
-        """Highest priority of the active physiological alarms on one parameter (for its numeric tile)."""
+        """Highest priority of the active physiological alarms on one parameter (for its numeric tile).
+
+        The compound NIBP code (``mdc.NIBP``) stands for its systolic, diastolic and mean values, so the one
+        blood-pressure tile lights up for either limit."""
+        codes = _COMPOUND.get(code, frozenset({code}))
         return max((a.priority for a in self._history
-                    if a.active and a.mdc == code and not a.technical), default=AlarmPriority.NONE)
+                    if a.active and a.mdc in codes and not a.technical), default=AlarmPriority.NONE)
 
     def drain_events(self) -> list[dict[str, Any]]:
         """Record events not yet delivered, oldest first; the queue is emptied."""
@@ -452,6 +457,7 @@ class AlarmEngine:
             alarm.last_value = value
             if alarm.worst_value is None or self._worse(alarm, value):
                 alarm.worst_value = value
+                self.revision += 1  # the alarm list shows the worst value
         if evidence == _CLEAR:
             if tr.clearing_since is None:
                 tr.clearing_since = t
