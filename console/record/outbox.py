@@ -1,0 +1,183 @@
+"""EntryOutbox: clinical entries that could not be saved yet are kept (in memory and in a journal file) and
+retried until written, never dropped.
+
+The UI writes every entry through :meth:`EntryOutbox.add_entry`. When the database is unavailable
+(:class:`StorageUnavailable`) the entry goes to the journal (one JSON line, fsynced) and the call returns a
+:class:`PendingEntry` so the screen can show it as "not yet saved"; a timer calls :meth:`flush` every few
+seconds. Each entry carries a ``client_id`` so a retry after an unclear failure (the commit reached the
+server but the answer did not) never records it twice. The time the entry describes (``at``) is the time
+it was made at the chair; if it is written more than 5 minutes later the record marks it late, truthfully.
+
+Order is kept per session: while a session has unsaved entries, new ones queue behind them. An entry that
+the record refuses for another reason (for example the session was interrupted and must be resumed first)
+stays in the outbox with that reason in ``last_error`` until it can be written.
+
+The journal lives next to an SQLite database (``<file>.outbox.jsonl``) or, for PostgreSQL, in the user data
+directory; it survives a crash and is replayed when the outbox is created again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from console.record.canonical import normalise
+from console.record.engine import sqlite_path
+from console.record.errors import RecordError, StorageUnavailable
+from console.record.records import EntryRecord, UserContext
+from console.record.service import SessionService
+from console.record.timeutil import iso, to_utc, utcnow
+
+
+@dataclass(slots=True)
+class PendingEntry:
+    """An entry waiting in the outbox."""
+
+    client_id: str
+    session_id: int
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+    queued_at: datetime
+    user: UserContext
+    last_error: str = ""
+    attempts: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_journal_path(url: str) -> Path:
+    path = sqlite_path(url)
+    if path is not None:
+        return path.with_name(path.name + ".outbox.jsonl")
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    folder = Path(platformdirs.user_data_dir("chairside"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"outbox-{digest}.jsonl"
+
+
+class EntryOutbox:
+    """Keeps and retries entries until the record has them (see the module docstring)."""
+
+    def __init__(self, service: SessionService, journal_path: str | Path | None = None) -> None:
+        self._service = service
+        self._db = service._db
+        self.journal_path = Path(journal_path) if journal_path else default_journal_path(str(self._db.engine.url))
+        self._lock = threading.RLock()
+        self._pending: list[PendingEntry] = []
+        self._load()
+
+    # ------------------------------------------------------------------ API
+    @property
+    def pending(self) -> list[PendingEntry]:
+        """Entries not yet in the record, oldest first."""
+        with self._lock:
+            return list(self._pending)
+
+    def add_entry(self, session_id: int, kind: str, data: dict[str, Any],
+                  at: datetime | None = None) -> EntryRecord | PendingEntry:
+        """Write an entry now if possible, else keep it; errors other than storage ones (bad input, no
+        permission) are raised at once, as the service would."""
+        entry_at = to_utc(at) if at is not None else utcnow()
+        item = PendingEntry(uuid.uuid4().hex, session_id, kind, normalise(dict(data)), entry_at, utcnow(),
+                            self._service.user)
+        with self._lock:
+            if any(p.session_id == session_id for p in self._pending):
+                self._journal_add(item)
+                self._pending.append(item)
+                self.flush()
+                return self._result_of(item)
+            try:
+                return self._service.add_entry(session_id, kind, data, at=entry_at, client_id=item.client_id)
+            except StorageUnavailable as err:
+                item.last_error = str(err)
+                item.attempts = 1
+                self._journal_add(item)
+                self._pending.append(item)
+                return item
+
+    def flush(self) -> int:
+        """Try to write every pending entry (in order per session); returns how many were written."""
+        written = 0
+        with self._lock:
+            blocked: set[int] = set()
+            for item in list(self._pending):
+                if item.session_id in blocked:
+                    continue
+                item.attempts += 1
+                try:
+                    svc = (self._service if item.user == self._service.user
+                           else self._db.service(item.user))
+                    rec = svc.add_entry(item.session_id, item.kind, item.data, at=item.at,
+                                        client_id=item.client_id)
+                except StorageUnavailable as err:
+                    item.last_error = str(err)
+                    break  # the database is down: no point trying the others now
+                except RecordError as err:
+                    item.last_error = str(err)
+                    blocked.add(item.session_id)
+                    continue
+                self._pending.remove(item)
+                self._done[item.client_id] = rec
+                self._journal_done(item, rec)
+                written += 1
+            if not self._pending:
+                self._compact()
+        return written
+
+    def _result_of(self, item: PendingEntry) -> EntryRecord | PendingEntry:
+        return self._done.get(item.client_id, item)
+
+    # ------------------------------------------------------------------ journal
+    def _load(self) -> None:
+        self._done: dict[str, EntryRecord] = {}
+        if not self.journal_path.exists():
+            return
+        added: dict[str, PendingEntry] = {}
+        with self.journal_path.open("r", encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a crash mid-write: its entry was never acknowledged
+                if rec.get("op") == "add":
+                    u = rec["user"]
+                    added[rec["client_id"]] = PendingEntry(
+                        rec["client_id"], int(rec["session_id"]), rec["kind"], rec["data"],
+                        datetime.fromisoformat(rec["at"]), datetime.fromisoformat(rec["queued_at"]),
+                        UserContext(u["id"], u["username"], u["full_name"], u["role"], u["demo"]))
+                elif rec.get("op") == "done":
+                    added.pop(rec["client_id"], None)
+        self._pending = list(added.values())
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.journal_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _journal_add(self, item: PendingEntry) -> None:
+        u = item.user
+        self._append({"op": "add", "client_id": item.client_id, "session_id": item.session_id,
+                      "kind": item.kind, "data": item.data, "at": iso(item.at), "queued_at": iso(item.queued_at),
+                      "user": {"id": u.id, "username": u.username, "full_name": u.full_name, "role": u.role,
+                               "demo": u.demo}})
+
+    def _journal_done(self, item: PendingEntry, rec: EntryRecord) -> None:
+        self._append({"op": "done", "client_id": item.client_id, "entry_id": rec.id})
+
+    def _compact(self) -> None:
+        """Everything is written: the journal can go (it is recreated on the next failure)."""
+        try:
+            self.journal_path.unlink(missing_ok=True)
+        except OSError:
+            pass  # harmless: a journal of only 'done' lines replays to nothing
