@@ -1,0 +1,136 @@
+"""``chairside`` with no subcommand: the live console window.
+
+By default the window shows the built-in simulator (marked DEMO everywhere); ``--device PROTOCOL:URL`` shows a
+real monitor instead. ``--screenshot PATH --quit-after SECONDS`` saves a PNG of the window and exits, for
+documentation and smoke tests. ``--demo`` additionally selects the demo user and an embedded database (wired by
+the login/storage layer; ``--db`` is kept in ``args`` for it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+#: simulated history before the window opens, so a demo starts with a full sweep and a first NIBP result
+#: (the simulator's first automatic NIBP starts at 30 s and takes 30 s)
+DEMO_PREROLL_SECONDS = 65.0
+#: window size used for screenshots, so documentation images are reproducible
+SCREENSHOT_SIZE = (1600, 960)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The console's options, added to the top-level ``chairside`` parser."""
+    group = parser.add_argument_group("console window")
+    group.add_argument("--demo", action="store_true",
+                       help="demo mode: simulated patient, demo user, embedded database; everything marked DEMO")
+    group.add_argument("--db", metavar="URL", default=None,
+                       help="database URL (SQLAlchemy form, e.g. sqlite:///chairside.db or postgresql://...)")
+    group.add_argument("--scenario", metavar="NAME", default="stable",
+                       help="simulator scenario (stable, hypertensive, desaturation, artifact, disconnect, noise)")
+    group.add_argument("--speed", metavar="X", type=float, default=1.0,
+                       help="simulated seconds per real second, 1 to 600 (default 1)")
+    group.add_argument("--seed", metavar="N", type=int, default=0, help="simulator random seed (default 0)")
+    group.add_argument("--device", metavar="PROTOCOL:URL", default=None,
+                       help="a real monitor instead of the simulator, e.g. intellivue:/dev/ttyUSB0 or "
+                            "datex:socket://10.0.0.5:4001")
+    group.add_argument("--screenshot", metavar="PATH", type=Path, default=None,
+                       help="save a PNG of the window after --quit-after seconds, then exit")
+    group.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
+                       help="close the window after this many seconds (default 5 with --screenshot)")
+
+
+def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    from devices import registry
+    from devices.simulator import MAX_SPEED, MIN_SPEED, SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        parser.error(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if not MIN_SPEED <= args.speed <= MAX_SPEED:
+        parser.error(f"--speed must be from {MIN_SPEED:g} to {MAX_SPEED:g}, not {args.speed:g}")
+    if args.seed < 0:
+        parser.error(f"--seed must not be negative, not {args.seed}")
+    if args.quit_after is not None and not args.quit_after > 0:
+        parser.error(f"--quit-after must be a positive number of seconds, not {args.quit_after:g}")
+    if args.screenshot is not None:
+        if args.screenshot.suffix.lower() != ".png":
+            parser.error(f"--screenshot saves a PNG; give a path ending in .png, not {str(args.screenshot)!r}")
+        if not args.screenshot.resolve().parent.is_dir():
+            parser.error(f"--screenshot: folder {str(args.screenshot.parent)!r} does not exist")
+        if args.quit_after is None:
+            args.quit_after = 5.0
+    if args.device is not None:
+        protocol, sep, url = args.device.partition(":")
+        if not sep or not protocol or (not url and protocol != "simulator"):
+            parser.error(f"--device takes PROTOCOL:URL, e.g. intellivue:/dev/ttyUSB0, not {args.device!r}")
+        if protocol not in registry.available():
+            parser.error(f"--device: unknown protocol {protocol!r}; known: {', '.join(registry.available())}")
+        if args.demo and protocol != "simulator":
+            parser.error("--demo shows the simulator; leave out --device (or use --device simulator:)")
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Open the console window and run until it is closed (or ``--quit-after``). Returns the exit code."""
+    _validate(args, parser)
+    from console.app import create_application
+
+    app = create_application([sys.argv[0]])
+    from PySide6.QtCore import QTimer
+
+    window = _build_window(args)
+    if args.screenshot is not None:
+        window.resize(*SCREENSHOT_SIZE)
+        window.show()
+    else:
+        window.showMaximized()
+    app.aboutToQuit.connect(window.shutdown)
+    result = {"code": 0}
+
+    if args.quit_after is not None:
+        def finish() -> None:
+            if args.screenshot is not None:
+                window.refresh()
+                if window.grab().save(str(args.screenshot), "PNG"):
+                    print(f"screenshot saved to {args.screenshot}")
+                else:
+                    print(f"chairside: could not write {args.screenshot}", file=sys.stderr)
+                    result["code"] = 1
+            window.close()
+            app.quit()
+
+        quit_timer = QTimer(window)
+        quit_timer.setObjectName("quit_after")
+        quit_timer.setSingleShot(True)
+        quit_timer.timeout.connect(finish)
+        quit_timer.start(int(args.quit_after * 1000))
+
+    window.start()
+    app.exec()
+    window.shutdown()
+    window.close()
+    window.deleteLater()
+    return result["code"]
+
+
+def _build_window(args: argparse.Namespace):
+    """The main window with its device: the simulator (demo-marked) or the ``--device`` monitor."""
+    from devices import registry
+
+    from console.main_window import MainWindow
+
+    protocol, _, url = (args.device or "simulator:").partition(":")
+    if protocol == "simulator":
+        from devices.simulator import Simulator
+        from devices.simulator.driver import SimulatorDriver
+
+        simulator = Simulator(scenario=args.scenario, seed=args.seed, speed=args.speed, waves=True,
+                              start=time.time() - DEMO_PREROLL_SECONDS / args.speed, mark_demo=True,
+                              auto_infusion=args.demo, source="Simulator")
+        window = MainWindow(demo=True)
+        window.add_device(SimulatorDriver(source="Simulator", simulator=simulator), None, name="Simulator")
+        return window
+    window = MainWindow(demo=False)
+    driver = registry.create_driver(protocol, source=url)
+    window.add_device(driver, url, name=f"{protocol} on {url}")
+    return window

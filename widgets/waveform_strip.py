@@ -1,0 +1,279 @@
+"""A live waveform strip: one channel drawn as a monitor-style sweep with a label and a scale.
+
+Speed matters more than anything here (four or more strips redraw 30 times a second next to a recorder and an
+alarm engine), so the strip follows what was measured to be fast with pyqtgraph: one curve created once and
+updated with ``setData``, 1 px opaque pen, antialiasing off, fixed axis ranges with auto-range off, no OpenGL.
+
+The strip is a view only: :meth:`WaveformStrip.update_from` copies the channel's sweep ring (any object with the
+``capacity``/``fs``/``snapshot(out)`` interface of :class:`console.live.buffers.WaveRing`) into a buffer the strip
+allocated once, blanks the short "erase bar" ahead of the sweep cursor and hands it to the curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+#: seconds without a new sample before the strip clears and says so (a frozen trace looks like a live one)
+NO_SIGNAL_AFTER = 3.0
+#: width of the blank "erase bar" ahead of the sweep cursor, seconds
+ERASE_SECONDS = 0.2
+#: left margin of the x range (seconds) holding the scale marks, so the trace never covers them
+SCALE_MARGIN = 0.45
+
+
+class SweepSource(Protocol):
+    """What a strip reads from: one sweep ring of a channel."""
+
+    fs: float
+    capacity: int
+
+    def snapshot(self, out: np.ndarray): ...
+
+
+@dataclass(frozen=True, slots=True)
+class StripSpec:
+    """How one strip looks.
+
+    ``scale`` is ``"bar"`` (a calibration bar of ``bar_height`` labelled ``bar_label``, e.g. 1 mV for ECG),
+    ``"lines"`` (reference lines at ``marks`` labelled in ``unit``, e.g. 0 and 40 mmHg for CO2) or ``"auto"``
+    (no absolute scale: the gain follows the signal, as monitors do for pleth and respiration).
+    """
+
+    label: str
+    colour: str
+    y_range: tuple[float, float]
+    scale: str = "auto"
+    unit: str = ""
+    bar_height: float = 1.0
+    bar_label: str = ""
+    marks: tuple[float, ...] = ()
+
+
+class WaveformStrip(QWidget):
+    """One sweep display of ``sweep_seconds`` seconds."""
+
+    def __init__(self, spec: StripSpec, sweep_seconds: float = 8.0, *, background: str = "#000000",
+                 text_colour: str = "#e8e8e8", dim_colour: str = "#9aa3ad", font_family: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.sweep_seconds = sweep_seconds
+        self._dim = dim_colour
+        self._family = font_family
+        self.setObjectName(f"strip:{spec.label}")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+
+        self.plot_widget = pg.PlotWidget(background=background)
+        self.plot_widget.setFrameShape(self.plot_widget.Shape.NoFrame)
+        self.plot_widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        plot = self.plot_widget.getPlotItem()
+        plot.hideAxis("left")
+        plot.hideAxis("bottom")
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.getViewBox().setDefaultPadding(0)
+        plot.layout.setContentsMargins(0, 4, 4, 4)
+        self.view = plot.getViewBox()
+        self.view.disableAutoRange()
+        self.view.setXRange(-SCALE_MARGIN, sweep_seconds, padding=0)
+        self.view.setYRange(*spec.y_range, padding=0)
+        layout.addWidget(self.plot_widget)
+
+        pen = pg.mkPen(QColor(spec.colour), width=1)  # 1 px opaque: 2 px costs 5x, translucent 25x
+        self.curve = pg.PlotDataItem(pen=pen, antialias=False, connect="finite")
+        self.curve.setClipToView(True)
+        plot.addItem(self.curve)
+        self._scale_items: list[pg.GraphicsObject] = []
+        self._draw_scale()
+
+        font = QFont(font_family) if font_family else QFont()
+        font.setBold(True)
+        font.setPixelSize(18)
+        self.title = QLabel(f"{spec.label}  {spec.unit}" if spec.unit else spec.label, self.plot_widget)
+        self.title.setFont(font)
+        self._set_colour(self.title, spec.colour)
+        self.title.move(8, 4)
+        self.title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        note_font = QFont(font)
+        note_font.setBold(False)
+        note_font.setPixelSize(16)
+        self.notice = QLabel("NO SIGNAL", self.plot_widget)
+        self.notice.setFont(note_font)
+        self._set_colour(self.notice, dim_colour)
+        self.notice.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.title.adjustSize()
+        self.notice.adjustSize()
+        self.notice.move(self.title.x() + self.title.width() + 24, 6)
+
+        self._source: SweepSource | None = None
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+        self._reset_pacing()
+        self._has_signal = False
+        self._frames = 0
+        self.notice.show()
+
+    # --- per frame ---------------------------------------------------------------------------------
+
+    def update_from(self, source: SweepSource | None, now: float) -> bool:
+        """Redraw from ``source``; returns True when the curve changed.
+
+        Devices deliver waves in blocks (the simulator every 256 ms), which would make the sweep jump a few
+        times a second. The strip therefore reveals the newest samples progressively at the rate they arrive,
+        trailing about one block behind, so the leading edge moves smoothly at the frame rate. ``now`` (host
+        clock) paces that and decides when a silent source counts as lost ("NO SIGNAL", trace cleared).
+        """
+        if source is None:
+            self._set_signal(False)
+            return False
+        if source is not self._source:
+            self._source = source
+            self._x = np.arange(source.capacity, dtype=np.float64) / source.fs
+            self._y = np.empty(source.capacity, dtype=np.float64)
+            self._reset_pacing()
+        assert self._y is not None and self._x is not None
+        view = source.snapshot(self._y)
+        if view.written != self._last_written:
+            self._note_arrival(view.written, now, source.capacity)
+        elif self._last_change is not None and now - self._last_change > NO_SIGNAL_AFTER:
+            self._set_signal(False)
+            return False
+        hidden = self._advance_reveal(view.written, now, source)
+        if hidden == self._last_hidden and view.written == self._drawn_written:
+            return False  # nothing moved since the last frame
+        self._last_hidden, self._drawn_written = hidden, view.written
+        # blank the samples not revealed yet and the erase bar ahead of the sweep's leading edge
+        erase = min(int(ERASE_SECONDS * source.fs) + hidden, source.capacity - 1)
+        start = (view.cursor - hidden) % source.capacity
+        end = start + erase
+        if end <= source.capacity:
+            self._y[start:end] = np.nan
+        else:
+            self._y[start:] = np.nan
+            self._y[:end - source.capacity] = np.nan
+        self._frames += 1
+        if self.spec.scale == "auto" and (self._frames % 15 == 1):
+            self._adjust_gain()
+        self.curve.setData(self._x, self._y)
+        self._set_signal(True)
+        return True
+
+    def _reset_pacing(self) -> None:
+        self._last_written = -1
+        self._drawn_written = -1
+        self._last_hidden = -1
+        self._last_change = None
+        self._rate: float | None = None  # samples per host second, as they arrive
+        self._block = 0  # samples per arriving block
+        self._shown: float | None = None  # samples revealed so far (same count as ``written``)
+        self._last_frame: float | None = None
+
+    def _note_arrival(self, written: int, now: float, capacity: int) -> None:
+        if self._last_change is not None and self._last_written >= 0 and now > self._last_change:
+            increment = written - self._last_written
+            rate = increment / (now - self._last_change)
+            self._rate = rate if self._rate is None else 0.8 * self._rate + 0.2 * rate
+            self._block = min(increment, capacity // 4)
+        self._last_written = written
+        self._last_change = now
+
+    def _advance_reveal(self, written: int, now: float, source: SweepSource) -> int:
+        """Move the reveal point on; returns how many of the newest samples stay hidden this frame."""
+        if self._shown is None or self._last_frame is None:
+            self._shown = float(written)
+        else:
+            rate = self._rate if self._rate is not None else source.fs
+            target = written - self._block
+            self._shown += rate * max(0.0, now - self._last_frame) + 0.1 * (target - self._shown)
+            self._shown = min(max(self._shown, written - source.capacity / 4), float(written))
+        self._last_frame = now
+        return int(written - self._shown)
+
+    def clear(self) -> None:
+        """Forget the source and blank the trace (device removed)."""
+        self._source = None
+        self._set_signal(False)
+
+    @property
+    def has_signal(self) -> bool:
+        """True while the strip shows live samples."""
+        return self._has_signal
+
+    def shown_samples(self) -> np.ndarray:
+        """The y values currently drawn (NaN where blank); for tests and screenshots."""
+        _, y = self.curve.getData()
+        return np.asarray(y) if y is not None else np.empty(0)
+
+    # --- internals ---------------------------------------------------------------------------------
+
+    def _set_signal(self, on: bool) -> None:
+        if on == self._has_signal:
+            return
+        self._has_signal = on
+        self.notice.setVisible(not on)
+        if not on:
+            self.curve.setData([], [])
+            self._reset_pacing()
+
+    def _adjust_gain(self) -> None:
+        """Follow the signal's amplitude, as monitors do for pleth and respiration (no absolute unit)."""
+        assert self._y is not None
+        finite = self._y[np.isfinite(self._y)]
+        if finite.size < 2:
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        span = hi - lo
+        if span <= 0:
+            return
+        cur_lo, cur_hi = self.view.viewRange()[1]
+        cur_span = cur_hi - cur_lo
+        # only rescale when clearly off, so the trace does not breathe with every beat
+        if lo < cur_lo or hi > cur_hi or span < 0.6 * cur_span:
+            self.view.setYRange(lo - 0.12 * span, hi + 0.12 * span, padding=0)
+
+    def _draw_scale(self) -> None:
+        plot = self.plot_widget.getPlotItem()
+        font = QFont(self._family) if self._family else QFont()
+        font.setPixelSize(14)
+        dim = QColor(self._dim)
+        pen = pg.mkPen(dim, width=1)
+        spec = self.spec
+        lo, hi = spec.y_range
+        if spec.scale == "bar":
+            # calibration bar: a vertical line of bar_height at the left margin, from the baseline up
+            base = lo + 0.15 * (hi - lo)
+            x = -SCALE_MARGIN * 0.55
+            bar = pg.PlotCurveItem([x - 0.05, x, x, x - 0.05], [base, base, base + spec.bar_height,
+                                                                  base + spec.bar_height], pen=pen)
+            plot.addItem(bar)
+            text = pg.TextItem(spec.bar_label, color=dim, anchor=(0.5, 0.0))
+            text.setFont(font)
+            text.setPos(x, base)
+            plot.addItem(text)
+            self._scale_items += [bar, text]
+        elif spec.scale == "lines":
+            for mark in spec.marks:
+                line = pg.InfiniteLine(pos=mark, angle=0, pen=pg.mkPen(QColor(self._dim).darker(200), width=1))
+                plot.addItem(line)
+                text = pg.TextItem(f"{mark:g}", color=dim, anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(-SCALE_MARGIN * 0.5, mark)
+                plot.addItem(text)
+                self._scale_items += [line, text]
+
+    @staticmethod
+    def _set_colour(label: QLabel, colour: str) -> None:
+        palette = label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+        label.setPalette(palette)
+
