@@ -46,6 +46,10 @@ MAX_SPEED = 600.0
 #: at run time shows in the ECG within seconds
 SEGMENT_BLOCKS = 32
 DEFAULT_AUTO_INFUSION_AT = 120.0
+#: the most simulated time one advance() call catches up (seconds, and host seconds at the current speed);
+#: beyond that the simulator skips ahead and marks a gap instead of producing hours of samples at once
+MAX_CATCHUP = 900.0
+MAX_CATCHUP_HOST = 5.0
 _EPS = 1e-9
 
 #: windows over which the monitor averages what it reports
@@ -277,6 +281,11 @@ class Simulator:
         self._last_now = now_f
         host0, elapsed0 = self._anchor
         target = elapsed0 + (now_f - host0) * self._speed
+        backlog = max(MAX_CATCHUP, MAX_CATCHUP_HOST * self._speed)
+        if target - self._elapsed > backlog:
+            # the host slept (laptop suspend, debugger): like a monitor whose link was down, the time in
+            # between produces nothing and the next wave blocks are marked as following a gap
+            self._skip_to(target - backlog)
         return self._advance_to(target, now_f, with_link_events)
 
     def advance_sim(self, seconds: float, *, with_link_events: bool = False) -> list[Sample]:
@@ -305,6 +314,23 @@ class Simulator:
         self._elapsed = target
         items.sort(key=lambda item: (item[0], item[1], item[2]))
         return [item[3] for item in items]
+
+    def _skip_to(self, t: float) -> None:
+        """Jump the clocks to elapsed ``t`` without emitting anything (NIBP results in between are kept as the
+        last result, the automatic cycle keeps its phase)."""
+        nibp = self._nibp
+        if nibp.measuring is not None and nibp.measuring[1] <= t:
+            self._finish_nibp(nibp.measuring[1], None, [])
+        if nibp.next_auto is not None and nibp.next_auto < t:
+            if self.nibp_interval is None:
+                nibp.next_auto = None
+            else:
+                nibp.next_auto += math.ceil((t - nibp.next_auto) / self.nibp_interval) * self.nibp_interval
+        self._next_tick = int(math.floor(t + _EPS)) + 1
+        self._next_block = int(math.ceil(t / waves.BLOCK_SECONDS - _EPS))
+        self._last_block_dropped = True
+        self._segments.clear()
+        self._elapsed = t
 
     def _host(self, host_time: float | None, t: float) -> float:
         return host_time if host_time is not None else self._start + t  # type: ignore[operator]
@@ -345,6 +371,8 @@ class Simulator:
         cached = self._segments.get(seg)
         if cached is not None:
             return cached
+        for old in [k for k in self._segments if k < seg]:  # finished (or skipped) segments
+            del self._segments[old]
         span = SEGMENT_BLOCKS * waves.BLOCK_SECONDS
         t_end = (seg + 1) * span
         self._breaths.extend(t_end + 2.0)

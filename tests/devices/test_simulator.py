@@ -336,3 +336,18 @@ def test_nibp_interval_and_first_measurement_are_configurable():
     assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [30.0, 150.0, 270.0]
     with pytest.raises(ValueError, match="nibp_interval"):
         Simulator(nibp_interval=1.0)
+
+
+def test_a_host_that_slept_gets_the_last_15_min_with_a_gap_not_hours_at_once():
+    sim = Simulator(seed=0, start=START)
+    sim.advance(START + 10.0)
+    samples = sim.advance(START + 10.0 + 3600.0)  # laptop suspended for an hour at real-time speed
+    assert sim.elapsed == pytest.approx(3610.0)
+    hr = [n.device_time - START for n in numerics(samples, mdc.HEART_RATE)]
+    assert hr == list(range(2711, 3611))
+    for code in (mdc.ECG_II, mdc.PLETH):
+        first, *rest = blocks(samples, code)
+        assert first.gap and first.t0 - START >= 2710.0 and not any(b.gap for b in rest)
+    # the NIBP cycle kept its 5-minute phase through the skip
+    measuring, results = nibp_events(samples)
+    assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [2760.0, 3060.0, 3360.0]
