@@ -116,6 +116,8 @@ class IntelliVueDriver(Driver):
         self.wave_priority: tuple[int, ...] = messages.DEFAULT_WAVE_PRIORITY
         #: what the MDS Create said about the monitor
         self.monitor_model: tuple[str, str] = ("", "")
+        #: POSIX time of the monitor clock in the last MDS Create event (``None`` before one arrives)
+        self.mds_time: float | None = None
         self._splitter = FrameSplitter()
         self._objects: dict[tuple[int, int], _ObjectCache] = {}
         self._wave_next: dict[tuple[int, int, int], int] = {}
@@ -341,6 +343,7 @@ class IntelliVueDriver(Driver):
         self.monitor_model = (mds.manufacturer, mds.model)
         posix = codec.decode_abs_time(mds.abs_time, self.device_tz) if mds.abs_time else None
         rel = mds.rel_time if mds.rel_time is not None else event.event_time
+        self.mds_time = posix
         if posix is not None:
             self._anchor = (rel, posix)
             self._anchor_from_device = True
