@@ -23,7 +23,8 @@ etco2_low/high  EtCO2 (mmHg) < etco2_low or > etco2_high    medium    3 mmHg ins
 ==============  ==========================================  ========  ==============
 
 Timing: a NIBP result is one validated measurement, so it alarms at once and the next result inside the clear
-margin ends the alarm. Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable value
+margin ends the alarm (a value re-sent with ``MEASURING`` while the cuff inflates is the previous result and is
+not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable value
 has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only after
 :data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and the margin keeps the
 alarm as it is, so it neither chatters on and off nor ends early. Unusable values (invalid, questionable,
@@ -361,8 +362,10 @@ class AlarmEngine:
         if not rules or not n.usable:
             return
         assert n.value is not None  # usable guarantees it
-        src.latest[n.mdc] = n.value
         episodic = n.mdc in _NIBP
+        if episodic and n.state & State.MEASURING:
+            return  # the cuff is inflating and the value is the previous result, already evaluated
+        src.latest[n.mdc] = n.value
         for rule in rules:
             limit = getattr(self._limits, rule.name)
             if rule.baseline is not None:
