@@ -54,7 +54,13 @@ def to_epoch(at: Any) -> float | None:
             at = at.replace(tzinfo=_dt.timezone.utc)
         return at.timestamp()
     if isinstance(at, str):
-        return to_epoch(_dt.datetime.fromisoformat(at))
+        text = at.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            return to_epoch(_dt.datetime.fromisoformat(text))
+        except ValueError:
+            raise ValueError(f"not a date-time: {at!r}") from None
     raise TypeError(f"not a time: {at!r}")
 
 
@@ -79,3 +85,11 @@ def is_int(value: Any) -> bool:
 def is_number(value: Any) -> bool:
     """True for an int or float that is not a bool and not NaN."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def iso_utc(at: Any) -> str:
+    """UTC ISO text with microseconds and ``Z`` (what the record stores for times inside entry data)."""
+    t = to_epoch(at)
+    if t is None:
+        raise ValueError("a time is required")
+    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
