@@ -436,8 +436,12 @@ class EmulationServer:
     also as a context manager) or :meth:`run` in the calling thread."""
 
     def __init__(self, source: ByteSource, endpoint: Endpoint, *, tick: float = DEFAULT_TICK,
-                 clock: Callable[[], float] = time.time, name: str = "emulator") -> None:
+                 clock: Callable[[], float] = time.time, name: str = "emulator",
+                 wait_for_host: bool = False) -> None:
         self.source = source
+        #: start the source only once a host has connected (a replay should not play to nobody); a pty cannot
+        #: tell when a host opens it, so there the source starts at once
+        self.wait_for_host = wait_for_host
         self.endpoint = endpoint
         self.tick = tick
         self.clock = clock
@@ -527,6 +531,10 @@ class EmulationServer:
                     data = b""
                 else:
                     data = self.endpoint.read(self.tick)
+                if self.wait_for_host:
+                    if not self.endpoint.host_connected:
+                        continue
+                    self.wait_for_host = False
                 now = self.clock()
                 if data:
                     self.bytes_in += len(data)
