@@ -27,10 +27,14 @@ sample is reached).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -68,6 +72,21 @@ class _Nibp:
     last: tuple[float, float, float] | None = None  # sys, dia, mean
     last_time: float | None = None  # elapsed seconds of the last result
     count: int = 0
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Serialise a public method on the simulator's lock: the acquisition thread advances the simulator
+    while the GUI thread starts infusions or asks for a BP."""
+
+    @functools.wraps(method)
+    def wrapper(self: Simulator, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _check_speed(speed: object) -> float:
@@ -123,6 +142,9 @@ class Simulator:
         add ``State.DEMO`` to every numeric and wave block (data not from a patient).
     source:
         the ``source`` field of every sample.
+
+    The public methods are serialised on an internal lock, so one thread may advance the simulator while
+    another starts an infusion or asks for a BP.
     """
 
     def __init__(self, scenario: str = "stable", seed: int = 0, speed: float = 1.0, start: float | None = None,
@@ -131,6 +153,7 @@ class Simulator:
                  auto_infusion_min: float = 40.0, nibp_interval: float | None = 300.0,
                  nibp_first_at: float | None = 30.0, nibp_duration: float = 30.0, mark_demo: bool = False,
                  source: str = "simulator") -> None:
+        self._lock = threading.RLock()
         self.scenario: Scenario = get_scenario(scenario)
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"simulator seed must be a non-negative integer, not {seed!r}")
@@ -181,8 +204,10 @@ class Simulator:
 
     @speed.setter
     def speed(self, value: float) -> None:
-        self._speed = _check_speed(value)
-        self._anchor = None  # the next advance() continues from the current elapsed time at the new speed
+        speed = _check_speed(value)
+        with self._lock:
+            self._speed = speed
+            self._anchor = None  # the next advance() continues from the current elapsed time at the new speed
 
     @property
     def start(self) -> float | None:
@@ -210,6 +235,7 @@ class Simulator:
         """Every infusion so far or scheduled, as (start, end) in elapsed seconds (end planned or actual)."""
         return [(inf.start, inf.end) for inf in self.physiology.infusions]
 
+    @_locked
     def start_infusion(self, duration_min: float = 40.0) -> bool:
         """Start an infusion of ``duration_min`` minutes now; returns False (and changes nothing) when one is
         already running. A scheduled (auto) infusion that has not begun yet is replaced."""
@@ -224,6 +250,7 @@ class Simulator:
         self._trend.clear()
         return True
 
+    @_locked
     def stop_infusion(self) -> bool:
         """Stop the running infusion now; returns False when none is running."""
         for inf in self.physiology.infusions:
@@ -233,6 +260,7 @@ class Simulator:
                 return True
         return False
 
+    @_locked
     def measure_nibp_now(self) -> bool:
         """Start an NIBP measurement now ("take BP now"); returns False when one is already running."""
         if self._nibp.measuring is not None:
@@ -255,6 +283,7 @@ class Simulator:
         """True for the ``noise`` scenario: emulators put garbage bytes between frames."""
         return self.scenario.noise
 
+    @_locked
     def true_state(self, t_elapsed: float | None = None) -> dict[str, float]:
         """The model's underlying values at elapsed time ``t_elapsed`` (default: now): hr, sbp, dbp, map,
         spo2, rr, etco2, temp. Displayed numerics are these plus measurement noise and averaging."""
@@ -262,6 +291,7 @@ class Simulator:
         return self.physiology.scalar_state(float(t))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------------------------------ advancing
+    @_locked
     def advance(self, now: float, *, with_link_events: bool = False) -> list[Sample]:
         """Advance to host time ``now``; return every sample generated since the last call, in time order.
 
@@ -288,6 +318,7 @@ class Simulator:
             self._skip_to(target - backlog)
         return self._advance_to(target, now_f, with_link_events)
 
+    @_locked
     def advance_sim(self, seconds: float, *, with_link_events: bool = False) -> list[Sample]:
         """Step ``seconds`` of simulated time regardless of host time (headless, as fast as possible).
 
@@ -426,6 +457,7 @@ class Simulator:
         seq = 0
         i = 0
         while True:
+            self._skip_auto_nibp_inside_measurement()
             # next event: NIBP completion, NIBP automatic start, or a one-second tick (that order at ties)
             candidates: list[tuple[float, int]] = []
             if nibp.measuring is not None:
@@ -452,11 +484,19 @@ class Simulator:
                         items.append((t, _ORDER_NUMERIC, seq, numeric))
                         seq += 1
                 i += 1
-            # an automatic start that fell inside a running measurement is skipped, keeping the cycle's phase
-            if nibp.measuring is not None and nibp.next_auto is not None and self.nibp_interval is not None:
-                while nibp.next_auto < nibp.measuring[1]:
-                    nibp.next_auto += self.nibp_interval
         self._next_tick = last + 1
+
+    def _skip_auto_nibp_inside_measurement(self) -> None:
+        """An automatic start that falls inside a running measurement (e.g. a manual one) is skipped; the
+        cycle keeps its phase."""
+        nibp = self._nibp
+        if nibp.measuring is None or nibp.next_auto is None or nibp.next_auto >= nibp.measuring[1]:
+            return
+        if self.nibp_interval is None:
+            nibp.next_auto = None
+        else:
+            missed = math.ceil((nibp.measuring[1] - nibp.next_auto) / self.nibp_interval)
+            nibp.next_auto += missed * self.nibp_interval
 
     def _tick_values(self, ticks: np.ndarray) -> dict[str, np.ndarray]:
         """Displayed values for whole-second ticks, averaged like a monitor does."""

@@ -351,3 +351,18 @@ def test_a_host_that_slept_gets_the_last_15_min_with_a_gap_not_hours_at_once():
     # the NIBP cycle kept its 5-minute phase through the skip
     measuring, results = nibp_events(samples)
     assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [2760.0, 3060.0, 3360.0]
+
+
+def test_an_automatic_measurement_due_during_a_manual_one_is_skipped_and_the_cycle_keeps_its_phase():
+    sim = Simulator(seed=0, start=START, waves=False)  # automatic at 30, 330, 630 ...
+    samples = sim.advance_sim(310.0)
+    assert sim.measure_nibp_now()
+    samples += sim.advance_sim(400.0)
+    _, results = nibp_events(samples)
+    assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [60.0, 340.0, 660.0]
+
+    once = Simulator(seed=0, start=START, waves=False, nibp_interval=None)  # one automatic at 30 s only
+    once.advance_sim(20.0)
+    once.measure_nibp_now()
+    _, results = nibp_events(once.advance_sim(400.0))
+    assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [50.0]
