@@ -169,6 +169,8 @@ class Simulator:
         if self.nibp_duration > 180.0:
             raise ValueError(f"nibp_duration must be at most 180 s, not {self.nibp_duration:g}")
         self._nibp = _Nibp(next_auto=first)
+        if baseline is not None and not isinstance(baseline, Baseline):
+            raise ValueError(f"baseline must be a devices.simulator.Baseline, not {type(baseline).__name__}")
 
         self.physiology = Physiology(self.scenario, self.seed, baseline, drift)
         self._trend = rhythm.TrendGrid(self.physiology)
@@ -207,7 +209,9 @@ class Simulator:
         speed = _check_speed(value)
         with self._lock:
             self._speed = speed
-            self._anchor = None  # the next advance() continues from the current elapsed time at the new speed
+            # time since the last advance() runs at the new speed (before the first one, time 0 stays at start)
+            self._anchor = (self._last_now, self._elapsed) if self._last_now is not None and self._elapsed > 0 \
+                else None
 
     @property
     def start(self) -> float | None:

@@ -366,3 +366,12 @@ def test_an_automatic_measurement_due_during_a_manual_one_is_skipped_and_the_cyc
     once.measure_nibp_now()
     _, results = nibp_events(once.advance_sim(400.0))
     assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [50.0]
+
+
+def test_changing_speed_at_run_time_keeps_the_clock_continuous():
+    sim = Simulator(seed=0, start=START, waves=False)
+    sim.advance(START + 10.0)
+    sim.speed = 60
+    samples = sim.advance(START + 11.0)  # one more host second at 60x
+    assert sim.elapsed == pytest.approx(70.0)
+    assert [n.device_time - START for n in numerics(samples, mdc.HEART_RATE)] == list(range(11, 71))
