@@ -42,6 +42,7 @@ The console is a secondary alarm display: it never suppresses or replaces the be
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -362,6 +363,9 @@ class AlarmEngine:
         if not rules or not n.usable:
             return
         assert n.value is not None  # usable guarantees it
+        if not math.isfinite(n.value):
+            log.warning("alarm engine ignored a non-finite %s value from %r", n.label, n.source)
+            return
         episodic = n.mdc in _NIBP
         if episodic and n.state & State.MEASURING:
             return  # the cuff is inflating and the value is the previous result, already evaluated
