@@ -135,6 +135,8 @@ class DeviceLink:
     # --- internals --------------------------------------------------------------------------------
 
     def _connect(self, now: float) -> bool:
+        # remember before CONNECTING overwrites it: a retry failing for the same reason is not news
+        was_lost, previous_error = self.state is LinkState.LOST, self.last_error
         self._set_state(LinkState.CONNECTING, f"opening {self.url} at {self.settings}", now, emit=False)
         try:
             assert self.url is not None
@@ -142,8 +144,7 @@ class DeviceLink:
         except (TransportError, serial.SerialException, OSError, ValueError) as exc:
             self.last_error = str(exc)
             self._schedule_retry(now)
-            if self.state is not LinkState.LOST:
-                self._set_state(LinkState.LOST, str(exc), now)
+            self._set_state(LinkState.LOST, str(exc), now, emit=not was_lost or str(exc) != previous_error)
             return False
         self.counters.connects += 1
         self._backoff_index = 0
