@@ -14,7 +14,7 @@ import pytest
 from devices import mdc
 from devices.model import Numeric, State, WaveBlock
 from devices.simulator import SCENARIOS, Baseline, Simulator
-from devices.simulator.waves import BLOCK_SECONDS, PLETH_DELAY
+from devices.simulator.waves import BLOCK_SECONDS
 
 START = 1_700_000_000.0
 VITALS = (mdc.HEART_RATE, mdc.SPO2, mdc.PULSE_RATE_OXIM, mdc.RESP_RATE, mdc.ETCO2, mdc.TEMP)
@@ -236,7 +236,7 @@ def test_pleth_pulse_follows_each_r_peak_after_the_transit_delay():
     for peak in r[(r > 1.0) & (r < 28.0)]:
         sel = (t > peak) & (t < peak + 0.5)
         steepest = t[sel][np.argmax(slope[sel])]
-        assert PLETH_DELAY < steepest - peak < PLETH_DELAY + 0.15
+        assert 0.2 < steepest - peak < 0.35  # pulse transit: foot about 0.2 s after R, steepest soon after
         assert y[sel].max() > 0.8
 
 
