@@ -147,7 +147,7 @@ class _Source:
     lost: bool = False
     lost_at: float = 0.0
     stopped: bool = False
-    latest: dict[int, float] = field(default_factory=dict)
+    latest: dict[int, tuple[float, float]] = field(default_factory=dict)  # code -> (value, time)
 
 
 def _fmt(v: float | None) -> str:
@@ -369,7 +369,7 @@ class AlarmEngine:
         episodic = n.mdc in _NIBP
         if episodic and n.state & State.MEASURING:
             return  # the cuff is inflating and the value is the previous result, already evaluated
-        src.latest[n.mdc] = n.value
+        src.latest[n.mdc] = (n.value, t)
         for rule in rules:
             limit = getattr(self._limits, rule.name)
             if rule.baseline is not None:
@@ -395,8 +395,11 @@ class AlarmEngine:
         sys_code, dia_code = ((mdc.NIBP_SYS, mdc.NIBP_DIA) if n.mdc in _NIBP else (mdc.ABP_SYS, mdc.ABP_DIA))
         if n.mdc in _BP:
             for name, code in (("sbp", sys_code), ("dbp", dia_code)):
-                if code in src.latest:
-                    values[name] = src.latest[code]
+                # only the partner value of the same measurement: a diastolic from five minutes ago
+                # next to today's systolic would mislead whoever reads the record
+                got = src.latest.get(code)
+                if got is not None and got[1] == t:
+                    values[name] = got[0]
             for name, v in self._baseline.items():
                 values[f"baseline_{name}"] = v
         if rule.baseline is not None:
