@@ -1,8 +1,9 @@
 """The alarm engine: samples in, alarms and record events out. No Qt, no clock: time is always passed in.
 
 Feed it every :class:`~devices.model.Numeric`, :class:`~devices.model.LinkEvent` and
-:class:`~devices.model.DeviceAlarm` (wave blocks only count as "data arrived"), call :meth:`AlarmEngine.tick`
-from the app's display timer, and read :meth:`AlarmEngine.visible` for the banner. Every start, end,
+:class:`~devices.model.DeviceAlarm` (wave blocks only count as "data arrived") with :meth:`AlarmEngine.feed` on
+the thread that owns it, or from acquisition threads with :meth:`AlarmEngine.submit`; call
+:meth:`AlarmEngine.tick` from the app's display timer, and read :meth:`AlarmEngine.visible` for the banner. Every start, end,
 acknowledgement and audio pause becomes a dict for an ``alarm`` record entry, delivered to ``on_event`` or kept for
 :meth:`AlarmEngine.drain_events`.
 
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,6 +178,7 @@ class AlarmEngine:
         self._limits = limits
         self._on_event = on_event
         self._events: list[dict[str, Any]] = []
+        self._inbox: deque[list[Sample]] = deque()
         self._trackers: dict[tuple[str, int, str], _Tracker] = {}
         self._plain: dict[str, Alarm] = {}  # alarms without delay logic: link, stale, device alarms
         self._sources: dict[str, _Source] = {}
@@ -235,9 +238,17 @@ class AlarmEngine:
         for s in samples:
             self.feed(s, now)
 
+    def submit(self, batch: Iterable[Sample]) -> None:
+        """Hand over a batch of samples from ANY thread (e.g. ``MainWindow.add_sample_consumer(engine.submit)``,
+        called by acquisition threads). Nothing is evaluated here: :meth:`tick` feeds queued batches in
+        order on the thread that owns the engine, so the engine itself needs no locks."""
+        self._inbox.append(list(batch))  # deque.append is atomic; the copy keeps the batch as it was
+
     def tick(self, now: float) -> None:
-        """Time-driven checks: stale data per device and the end of an audio pause. Call it from the display
-        timer (a few times a second is plenty)."""
+        """Feed the batches queued by :meth:`submit`, then the time-driven checks: stale data per device and the
+        end of an audio pause. Call it from the display timer (a few times a second is plenty)."""
+        while self._inbox:
+            self.feed_many(self._inbox.popleft(), now)
         stale_s = self._limits.stale_s
         for name, src in self._sources.items():
             key = f"stale|{name}"

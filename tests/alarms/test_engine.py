@@ -337,3 +337,16 @@ def test_baseline_is_validated() -> None:
         eng.set_baseline(80, 90)
     eng.set_baseline(128, 82)
     assert eng.baseline == (128.0, 82.0)
+
+
+def test_batches_submitted_from_other_threads_are_evaluated_in_order_on_tick() -> None:
+    import threading
+
+    eng = engine()
+    batches = [[num(mdc.SPO2, 85.0, 100.0 + i)] for i in range(11)]
+    worker = threading.Thread(target=lambda: [eng.submit(b) for b in batches])
+    worker.start()
+    worker.join()
+    assert eng.visible() == []  # nothing evaluated on the submitting thread
+    eng.tick(111.0)
+    assert [a.started for a in eng.visible()] == [110.0, 110.0]
