@@ -424,7 +424,7 @@ def endpoint_for(listen: str | None = None, pty: bool = False, link: str | Path 
     host = m.group(1).strip("[]") or "127.0.0.1"
     port = int(m.group(2))
     if port > 65535:
-        raise ValueError(f"port {port} is out of range (0-65535)")
+        raise ValueError(f"port {port} is out of range: give socket://127.0.0.1:PORT with PORT 0-65535")
     return TcpEndpoint(host, port)
 
 
