@@ -4,8 +4,8 @@
 >>> sim = Simulator(scenario="stable", seed=0, waves=False, start=0.0)
 >>> samples = sim.advance_sim(60.0)
 
-See :mod:`devices.simulator.core` for clocks and output, :mod:`devices.simulator.scenarios` for the scenarios and
-their event times, :mod:`devices.simulator.physiology` for the infusion response, and
+See :mod:`devices.simulator.core` for clocks and output, :mod:`devices.simulator.scenarios` for the scenarios
+and their event times, :mod:`devices.simulator.physiology` for the infusion response, and
 :mod:`devices.simulator.driver` for the :class:`~devices.driver.Driver` wrapper.
 """
 

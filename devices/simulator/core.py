@@ -1,9 +1,9 @@
 """The simulator: a deterministic device producing :mod:`devices.model` samples from a physiological model.
 
-Clocks. ``start`` is the POSIX time at which simulated time 0 begins; ``elapsed`` counts simulated seconds since
-then; ``sim_time = start + elapsed`` is the device clock stamped on every sample (``device_time`` of numerics,
-``t0`` of wave blocks). :meth:`Simulator.advance` maps host time to elapsed time at ``speed`` (1..600 times real
-time); :meth:`Simulator.advance_sim` steps elapsed time directly (headless runs, tests).
+Clocks. ``start`` is the POSIX time at which simulated time 0 begins; ``elapsed`` counts simulated seconds
+since then; ``sim_time = start + elapsed`` is the device clock stamped on every sample (``device_time`` of
+numerics, ``t0`` of wave blocks). :meth:`Simulator.advance` maps host time to elapsed time at ``speed``
+(1..600 times real time); :meth:`Simulator.advance_sim` steps elapsed time directly (headless runs, tests).
 
 Determinism. Output depends only on the scenario, the seed, the options and the calls that change the
 physiology (``start_infusion``/``stop_infusion``/``measure_nibp_now``) and *when* in simulated time they were
@@ -46,8 +46,8 @@ from devices.simulator.scenarios import Baseline, Scenario, get_scenario
 
 MIN_SPEED = 1.0
 MAX_SPEED = 600.0
-#: blocks per synthesis segment (8.192 s): long enough to vectorise well, short enough that an infusion started
-#: at run time shows in the ECG within seconds
+#: blocks per synthesis segment (8.192 s): long enough to vectorise well, short enough that an infusion
+#: started at run time shows in the ECG within seconds
 SEGMENT_BLOCKS = 32
 DEFAULT_AUTO_INFUSION_AT = 120.0
 #: the most simulated time one advance() call catches up (seconds, and host seconds at the current speed);
@@ -91,7 +91,8 @@ def _locked(method: _F) -> _F:
 
 def _check_speed(speed: object) -> float:
     if isinstance(speed, bool) or not isinstance(speed, numbers.Real) or not math.isfinite(float(speed)):
-        raise ValueError(f"simulator speed must be a number from {MIN_SPEED:g} to {MAX_SPEED:g}, not {speed!r}")
+        raise ValueError(f"simulator speed must be a number from {MIN_SPEED:g} to {MAX_SPEED:g}, "
+                         f"not {speed!r}")
     value = float(speed)
     if not MIN_SPEED <= value <= MAX_SPEED:
         raise ValueError(f"simulator speed must be from {MIN_SPEED:g} (real time) to {MAX_SPEED:g} "
@@ -99,7 +100,8 @@ def _check_speed(speed: object) -> float:
     return value
 
 
-def _check_seconds(name: str, value: object, *, allow_none: bool = False, minimum: float = 0.0) -> float | None:
+def _check_seconds(name: str, value: object, *, allow_none: bool = False,
+                   minimum: float = 0.0) -> float | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
@@ -125,7 +127,8 @@ class Simulator:
         POSIX time at which simulated time 0 begins; default: the host time of the first :meth:`advance` call
         (or the wall clock at the first :meth:`advance_sim` call).
     waves:
-        ``False`` skips waveform synthesis (numerics only; cheap headless runs). Numerics are identical either way.
+        ``False`` skips waveform synthesis (numerics only; cheap headless runs). Numerics are identical
+        either way.
     baseline:
         the patient's resting values, overriding the scenario's (:class:`~devices.simulator.Baseline`).
     drift:
@@ -147,9 +150,9 @@ class Simulator:
     another starts an infusion or asks for a BP.
     """
 
-    def __init__(self, scenario: str = "stable", seed: int = 0, speed: float = 1.0, start: float | None = None,
-                 waves: bool = True, *, baseline: Baseline | None = None, drift: bool = True,
-                 auto_infusion: bool = False, auto_infusion_at: float | None = None,
+    def __init__(self, scenario: str = "stable", seed: int = 0, speed: float = 1.0,
+                 start: float | None = None, waves: bool = True, *, baseline: Baseline | None = None,
+                 drift: bool = True, auto_infusion: bool = False, auto_infusion_at: float | None = None,
                  auto_infusion_min: float = 40.0, nibp_interval: float | None = 300.0,
                  nibp_first_at: float | None = 30.0, nibp_duration: float = 30.0, mark_demo: bool = False,
                  source: str = "simulator") -> None:
@@ -175,7 +178,8 @@ class Simulator:
         self.physiology = Physiology(self.scenario, self.seed, baseline, drift)
         self._trend = rhythm.TrendGrid(self.physiology)
         self._breaths = rhythm.Breaths(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BREATH))
-        self._beats = rhythm.Beats(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BEAT), self._breaths)
+        self._beats = rhythm.Beats(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BEAT),
+                                   self._breaths)
         self._noise = {name: rhythm.NoiseStream(self.seed, stream) for name, stream in (
             ("ecg", rhythm.STREAM_ECG), ("pleth", rhythm.STREAM_PLETH), ("resp", rhythm.STREAM_RESP),
             ("co2", rhythm.STREAM_CO2), ("numeric", rhythm.STREAM_NUMERIC), ("nibp", rhythm.STREAM_NIBP),
@@ -209,9 +213,9 @@ class Simulator:
         speed = _check_speed(value)
         with self._lock:
             self._speed = speed
-            # time since the last advance() runs at the new speed (before the first one, time 0 stays at start)
-            self._anchor = (self._last_now, self._elapsed) if self._last_now is not None and self._elapsed > 0 \
-                else None
+            # time since the last advance() runs at the new speed (before the first, time 0 stays at start)
+            running = self._last_now is not None and self._elapsed > 0
+            self._anchor = (self._last_now, self._elapsed) if running else None  # type: ignore[assignment]
 
     @property
     def start(self) -> float | None:
@@ -225,7 +229,7 @@ class Simulator:
 
     @property
     def sim_time(self) -> float:
-        """POSIX seconds of the simulated clock: ``start + elapsed`` (the wall clock before the first advance)."""
+        """POSIX seconds of the simulated clock: ``start + elapsed`` (wall clock before the first advance)."""
         return (self._start if self._start is not None else time.time()) + self._elapsed
 
     # ------------------------------------------------------------------------------------------ controls
@@ -402,7 +406,7 @@ class Simulator:
                 self._segments.pop(seg, None)
 
     def _segment(self, seg: int) -> dict[int, np.ndarray]:
-        """Synthesise (once) every wave over segment ``seg``; arrays are read-only so blocks can share them."""
+        """Synthesise (once) every wave over segment ``seg``; read-only arrays, so blocks can share them."""
         cached = self._segments.get(seg)
         if cached is not None:
             return cached
@@ -423,10 +427,11 @@ class Simulator:
             if code == mdc.ECG_II:
                 samples = waves.ecg(t, beat_t, beat_rr, phase, self._noise["ecg"].block(i0, n))
             elif code == mdc.PLETH:
-                samples = waves.pleth(t, beat_t, self._beats.amplitude.view(), self._noise["pleth"].block(i0, n))
+                samples = waves.pleth(t, beat_t, self._beats.amplitude.view(),
+                                      self._noise["pleth"].block(i0, n))
             elif code == mdc.RESP_WAVE:
-                samples = waves.resp(phase, self._breaths.amplitude.view()[j], self._noise["resp"].block(i0, n),
-                                     rhythm.Breaths.INSPIRATION)
+                samples = waves.resp(phase, self._breaths.amplitude.view()[j],
+                                     self._noise["resp"].block(i0, n), rhythm.Breaths.INSPIRATION)
             else:
                 samples = waves.co2(t, self._breaths.start.view(), self._breaths.duration.view(),
                                     self._breaths.etco2.view(), j, self._noise["co2"].block(i0, n),
@@ -560,7 +565,8 @@ class Simulator:
         if self.scenario.silent.spans and bool(self.scenario.silent.active(t)):
             return  # measured while the link was down: the result never reaches the host
         host = self._host(host_time, t)
-        for seq, (code, value) in enumerate(((mdc.NIBP_SYS, sys_), (mdc.NIBP_DIA, dia), (mdc.NIBP_MEAN, mean))):
+        results = ((mdc.NIBP_SYS, sys_), (mdc.NIBP_DIA, dia), (mdc.NIBP_MEAN, mean))
+        for seq, (code, value) in enumerate(results):
             items.append((t, _ORDER_NUMERIC, -10 + seq, self._numeric(code, value, State.NONE, t, host)))
 
     @property
@@ -575,8 +581,9 @@ class Simulator:
     def _emit_links(self, a: float, b: float, host_time: float | None, items: list) -> None:
         for s, e in self.scenario.silent.occurrences(a, b + _EPS):
             if a < s <= b:
-                items.append((s, _ORDER_LINK, 0, LinkEvent(LinkState.LOST, "simulated disconnect: device silent",
-                                                           self._host(host_time, s), self.source)))
+                lost = LinkEvent(LinkState.LOST, "simulated disconnect: device silent",
+                                 self._host(host_time, s), self.source)
+                items.append((s, _ORDER_LINK, 0, lost))
             if a < e <= b:
                 items.append((e, _ORDER_LINK, 1, LinkEvent(LinkState.ASSOCIATED, "simulated device back",
                                                            self._host(host_time, e), self.source)))

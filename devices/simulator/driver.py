@@ -2,8 +2,8 @@
 
 The simulator has no wire protocol: :meth:`SimulatorDriver.feed` ignores the bytes and returns what the
 simulator produced up to ``now``. Link events: ``ASSOCIATED`` at the first call, then ``LOST`` when the
-``disconnect`` scenario makes the device fall silent and ``ASSOCIATED`` when it comes back, in time order among
-the samples (they are reported even when one ``feed`` call spans the whole silent window).
+``disconnect`` scenario makes the device fall silent and ``ASSOCIATED`` when it comes back, in time order
+among the samples (they are reported even when one ``feed`` call spans the whole silent window).
 """
 
 from __future__ import annotations

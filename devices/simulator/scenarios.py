@@ -173,7 +173,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "desaturation",
-            f"SpO2 falls to {DESAT_NADIR:g} % at {DESAT_START:g} s for {DESAT_HOLD / 60:g} min, then recovers",
+            f"SpO2 falls to {DESAT_NADIR:g} % at {DESAT_START:g} s for {DESAT_HOLD / 60:g} min, "
+            "then recovers",
             desaturation=Desaturation(),
         ),
         Scenario(
@@ -199,4 +200,5 @@ def get_scenario(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown simulator scenario {name!r}; choose one of: {', '.join(SCENARIOS)}") from None
+        known = ", ".join(SCENARIOS)
+        raise ValueError(f"unknown simulator scenario {name!r}; choose one of: {known}") from None

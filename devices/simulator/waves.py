@@ -43,7 +43,7 @@ _T_CENTRE = 0.31  # scaled by sqrt(RR): the QT interval shortens as HR rises (Ba
 _T_WIDTH = 0.055
 _T_AMP = 0.28
 
-# neighbouring beats that can reach a sample: two before (T waves at high rates), the current, the next (P wave)
+# beats that can reach a sample: two before (T waves at high rates), the current, the next (its P wave)
 _NEIGHBOURS = np.array([-2, -1, 0, 1])
 
 
@@ -70,7 +70,8 @@ def ecg(t: np.ndarray, beat_times: np.ndarray, beat_intervals: np.ndarray, resp_
     return out
 
 
-def pleth(t: np.ndarray, beat_times: np.ndarray, beat_amplitudes: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def pleth(t: np.ndarray, beat_times: np.ndarray, beat_amplitudes: np.ndarray,
+          noise: np.ndarray) -> np.ndarray:
     """Plethysmogram (dimensionless, pulse height about 1): a steep systolic upstroke starting
     :data:`PLETH_DELAY` after each R peak, a slower fall, and a dicrotic wave."""
     idx = _near_beats(t - PLETH_DELAY, beat_times)
@@ -113,7 +114,7 @@ def co2(t: np.ndarray, breath_start: np.ndarray, breath_duration: np.ndarray, br
 
 
 def motion_artifact(t: np.ndarray, phases: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """A movement: a few seconds-scale swings plus broadband noise, amplitude about 1 (scaled by the caller)."""
+    """A movement: swings of about a second plus broadband noise, amplitude about 1 (caller scales it)."""
     swing = (0.6 * np.sin(2.0 * np.pi * 0.7 * t + phases[0])
              + 0.4 * np.sin(2.0 * np.pi * 1.9 * t + phases[1])
              + 0.3 * np.sin(2.0 * np.pi * 3.3 * t + phases[2]))

@@ -38,7 +38,7 @@ def wave(samples, code):
 
 
 def comparable(sample):
-    """Everything about a sample except host_time (which legitimately differs between advance and advance_sim)."""
+    """Everything about a sample except host_time (which differs between advance and advance_sim)."""
     if isinstance(sample, WaveBlock):
         return ("wave", sample.mdc, sample.label, sample.t0, sample.fs, sample.samples.tobytes(), sample.unit,
                 sample.gap, sample.state, sample.source)

@@ -166,7 +166,8 @@ def test_artifact_scenario_flags_motion_and_sensor_off():
     assert inside_off and all(b.state == State.SENSOR_OFF | State.INVALID and not b.samples.any()
                               for b in inside_off)
     ecg = [b for b in samples if isinstance(b, WaveBlock) and b.mdc == mdc.ECG_II]
-    moving = [b for b in ecg if MOTION_SPAN[0] <= b.t0 - START and b.t0 - START + b.duration <= MOTION_SPAN[1]]
+    moving = [b for b in ecg
+              if MOTION_SPAN[0] <= b.t0 - START and b.t0 - START + b.duration <= MOTION_SPAN[1]]
     still = [b for b in ecg if b.t0 - START + b.duration <= MOTION_SPAN[0]]
     assert all(b.state == State.ARTIFACT for b in moving) and all(b.state == State.NONE for b in still)
     # the movement really disturbs the trace: far more low-frequency swing than the clean ECG
