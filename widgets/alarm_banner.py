@@ -186,10 +186,12 @@ class AlarmBanner(QFrame):
     def flash_timer_active(self) -> bool:
         return self._flash_timer.isActive()
 
-    def alarm_style_for(self, code: int) -> tuple[AlarmPriority, bool]:
-        """``(priority, flashing_on)`` for a numeric tile showing MDC ``code``: the highest active
-        physiological alarm on it, and whether its colour is on at this flash phase (always on for low)."""
-        priority = self._engine.priority_for(code)
+    def alarm_style_for(self, code: int | Iterable[int]) -> tuple[AlarmPriority, bool]:
+        """``(priority, flashing_on)`` for a numeric tile showing MDC ``code`` (or any of several codes, e.g. HR
+        and the oximeter's pulse rate): the highest active physiological alarm on it, and whether its colour is
+        on at this flash phase (always on for low, off when there is no alarm)."""
+        codes = (code,) if isinstance(code, int) else tuple(code)
+        priority = max((self._engine.priority_for(c) for c in codes), default=AlarmPriority.NONE)
         return priority, flash_on(priority, self._tick)
 
     def alarm_styles_for(self, codes: Iterable[int]) -> dict[int, tuple[AlarmPriority, bool]]:

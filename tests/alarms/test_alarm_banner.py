@@ -175,6 +175,9 @@ def test_tile_style_follows_the_parameter_alarm_and_the_flash_phase(setup) -> No
     nibp(eng, 150, 112, 1012.0)
     banner.refresh(1012.0)
     assert banner.alarm_style_for(mdc.NIBP)[0] == HIGH  # the compound NIBP tile lights for the diastolic
+    series(eng, mdc.PULSE_RATE_OXIM, [130] * 11, 1013.0)
+    banner.refresh(1024.0)
+    assert banner.alarm_style_for([mdc.HEART_RATE, mdc.PULSE_RATE_OXIM])[0] == MEDIUM  # one HR tile, two sources
 
 
 def test_flash_timer_stops_when_alarms_end_and_on_close(setup) -> None:
