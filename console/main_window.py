@@ -39,8 +39,6 @@ from widgets.status_bar import DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
 
 FRAME_HZ = 30
-#: tiles are refreshed at least this often even when no new value arrived (their age text moves on)
-TILE_REFRESH_FRAMES = 10
 #: a MEASURING flag older than this is not believed any more (the device stopped talking mid-cycle)
 MEASURING_TIMEOUT = 180.0
 
@@ -99,6 +97,7 @@ class MainWindow(QMainWindow):
         self._consumers: list[SampleConsumer] = []
         self._frame = 0
         self._numerics_version = -1
+        self._tile_second = -1
         self._running = False
         self.setWindowTitle("Chairside \u2013 DEMO" if demo else "Chairside")
         self.setObjectName("main_window")
@@ -274,8 +273,11 @@ class MainWindow(QMainWindow):
         for code, strip in self.strips.items():
             strip.update_from(self.live.wave(code), now)
         version = self.live.numerics.version
-        if version != self._numerics_version or self._frame % TILE_REFRESH_FRAMES == 0:
+        second = int(now)
+        # tiles only change with a new value or when their age text moves on (whole seconds)
+        if version != self._numerics_version or second != self._tile_second:
             self._numerics_version = version
+            self._tile_second = second
             self._refresh_tiles(now)
             self.status.set_clock(time.strftime("%H:%M:%S", time.localtime(now)))
         self._frame += 1
@@ -329,6 +331,7 @@ class MainWindow(QMainWindow):
             old.hide()
             old.deleteLater()
         layout.addWidget(new)
+        new.show()  # widgets added to an already visible window stay hidden otherwise
 
 
 def _first(get: Callable[[int], NumericRecord | None], codes: tuple[int, ...]) -> NumericRecord | None:

@@ -85,7 +85,8 @@ class DeviceStatusBar(QStatusBar):
         self.demo_label.setVisible(on)
 
     def demo_text(self) -> str:
-        return self.demo_label.text() if self.demo_label.isVisible() or self.demo_label.text() else ""
+        """The DEMO marker's text, empty when not in demo mode."""
+        return self.demo_label.text()
 
     def set_clock(self, text: str) -> None:
         """Update the clock text (only repaints when it changed)."""

@@ -91,8 +91,10 @@ class WaveformStrip(QWidget):
 
         pen = pg.mkPen(QColor(spec.colour), width=1)  # 1 px opaque: 2 px costs 5x, translucent 25x
         self.curve = pg.PlotDataItem(pen=pen, antialias=False, connect="finite")
-        self.curve.setClipToView(True)
+        # PlotItem.addItem imposes the plot's own clip/downsampling settings on the curve: set them there
+        plot.setClipToView(True)
         plot.addItem(self.curve)
+        self.curve.setClipToView(True)
         self._scale_items: list[pg.GraphicsObject] = []
         self._draw_scale()
 

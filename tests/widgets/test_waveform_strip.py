@@ -1,0 +1,119 @@
+"""The waveform strip: draws the ring's sweep, blanks ahead of the cursor, says NO SIGNAL, stays fast to draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from console.live.buffers import WaveRing
+from widgets.waveform_strip import ERASE_SECONDS, NO_SIGNAL_AFTER, StripSpec, WaveformStrip
+
+FS = 100.0
+SWEEP = 4.0
+
+
+@pytest.fixture
+def strip(qtbot) -> WaveformStrip:
+    s = WaveformStrip(StripSpec("ECG II", "#33ff66", (-1.0, 2.0), scale="bar", bar_label="1 mV"), SWEEP)
+    qtbot.addWidget(s)
+    s.resize(800, 150)
+    s.show()
+    qtbot.waitExposed(s)
+    return s
+
+
+def feed(ring: WaveRing, t0: float, seconds: float, value: float | None = None) -> None:
+    n = int(seconds * FS)
+    samples = np.full(n, value) if value is not None else np.sin(np.arange(n) / 7.0)
+    ring.write(samples, t0)
+
+
+def test_draws_what_the_ring_holds(strip: WaveformStrip) -> None:
+    ring = WaveRing(FS, SWEEP)
+    feed(ring, 0.0, 2.0, value=0.5)
+    assert strip.update_from(ring, now=2.0)
+    y = strip.shown_samples()
+    assert y.shape == (ring.capacity,)
+    np.testing.assert_array_equal(y[:200], 0.5)  # the two seconds written, at sweep positions 0..199
+    assert np.isnan(y[200:]).all()
+    assert strip.has_signal and not strip.notice.isVisible()
+
+
+def test_erase_bar_ahead_of_the_cursor(strip: WaveformStrip) -> None:
+    ring = WaveRing(FS, SWEEP)
+    feed(ring, 0.0, SWEEP + 1.0, value=1.0)  # a full sweep and one more second: cursor at 1 s
+    strip.update_from(ring, now=5.0)
+    y = strip.shown_samples()
+    erase = int(ERASE_SECONDS * FS)
+    assert np.isnan(y[100:100 + erase]).all()
+    assert np.isfinite(y[:100]).all() and np.isfinite(y[100 + erase:]).all()
+
+
+def test_new_block_is_revealed_progressively(strip: WaveformStrip) -> None:
+    ring = WaveRing(FS, SWEEP)
+    t = 0.0
+    for k in range(8):  # quarter-second blocks, as devices deliver them
+        feed(ring, t, 0.25, value=1.0)
+        t += 0.25
+        strip.update_from(ring, now=t)
+    feed(ring, t, 0.25, value=1.0)
+    strip.update_from(ring, now=t + 0.01)
+    first = np.isfinite(strip.shown_samples()).sum()
+    strip.update_from(ring, now=t + 0.2)
+    later = np.isfinite(strip.shown_samples()).sum()
+    assert first < ring.written <= ring.capacity
+    assert later > first  # the edge moved on between blocks
+
+
+def test_no_source_and_silence_show_no_signal(strip: WaveformStrip) -> None:
+    strip.update_from(None, now=0.0)
+    assert not strip.has_signal and strip.notice.isVisible() and strip.notice.text() == "NO SIGNAL"
+    ring = WaveRing(FS, SWEEP)
+    feed(ring, 0.0, 1.0)
+    strip.update_from(ring, now=1.0)
+    assert strip.has_signal
+    strip.update_from(ring, now=1.0 + NO_SIGNAL_AFTER / 2)
+    assert strip.has_signal
+    strip.update_from(ring, now=1.0 + NO_SIGNAL_AFTER + 0.5)
+    assert not strip.has_signal and strip.notice.isVisible()
+    assert strip.shown_samples().size == 0  # a frozen trace would look live: it is cleared
+    feed(ring, 1.0, 1.0)
+    strip.update_from(ring, now=6.0)
+    assert strip.has_signal
+
+
+def test_drawn_the_fast_way(strip: WaveformStrip) -> None:
+    """The settings measured to keep four strips at 30 frames/s cheap (docs/DESIGN.md, speed traps)."""
+    pen = strip.curve.opts["pen"]
+    assert pen.width() <= 1 and pen.color().alpha() == 255
+    assert strip.curve.opts["antialias"] is False
+    assert strip.curve.opts["clipToView"] is True
+    assert strip.view.autoRangeEnabled() == [False, False]
+    x_range, y_range = strip.view.viewRange()
+    assert y_range == pytest.approx([-1.0, 2.0])
+    assert x_range[1] == pytest.approx(SWEEP)
+    curve_before = strip.curve
+    ring = WaveRing(FS, SWEEP)
+    for k in range(5):
+        feed(ring, k * 0.5, 0.5)
+        strip.update_from(ring, now=k * 0.5 + 0.5)
+    assert strip.curve is curve_before  # updated in place, never re-created
+    assert strip.view.viewRange()[1] == pytest.approx([-1.0, 2.0])
+
+
+def test_auto_gain_follows_the_signal(qtbot) -> None:
+    s = WaveformStrip(StripSpec("Pleth", "#00e5ff", (0.0, 1.0), scale="auto"), SWEEP)
+    qtbot.addWidget(s)
+    ring = WaveRing(FS, SWEEP)
+    ring.write(np.linspace(0, 50, 200), 0.0)  # an amplitude far outside the initial range
+    s.update_from(ring, now=2.0)
+    lo, hi = s.view.viewRange()[1]
+    assert lo <= 0.0 and hi >= 50.0 and hi < 80.0
+
+
+def test_all_blank_sweep_does_not_warn(qtbot) -> None:
+    s = WaveformStrip(StripSpec("Resp", "#ffe14d", (-1.0, 1.0), scale="auto"), SWEEP)
+    qtbot.addWidget(s)
+    ring = WaveRing(FS, SWEEP)
+    ring.write(np.full(10, np.nan), 0.0)  # warnings are errors in this suite: no nanmin of nothing
+    s.update_from(ring, now=1.0)
