@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devices import mdc
 from devices.model import Numeric, State, WaveBlock
@@ -375,3 +377,13 @@ def test_changing_speed_at_run_time_keeps_the_clock_continuous():
     samples = sim.advance(START + 11.0)  # one more host second at 60x
     assert sim.elapsed == pytest.approx(70.0)
     assert [n.device_time - START for n in numerics(samples, mdc.HEART_RATE)] == list(range(11, 71))
+
+
+@settings(max_examples=20, deadline=None)
+@given(steps=st.lists(st.floats(min_value=0.0, max_value=4.0, allow_nan=False), min_size=1, max_size=40),
+       scenario=st.sampled_from(["stable", "artifact", "disconnect"]))
+def test_any_chunking_of_advance_sim_gives_the_same_samples(steps, scenario):
+    chunked = Simulator(scenario, seed=9, start=START)
+    got = [s for step in steps for s in chunked.advance_sim(step)]
+    whole = Simulator(scenario, seed=9, start=START).advance_sim(chunked.elapsed) if chunked.elapsed else []
+    assert [comparable(s) for s in got] == [comparable(s) for s in whole]
