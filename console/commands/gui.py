@@ -107,6 +107,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     window.start()
     app.exec()
+    app.aboutToQuit.disconnect(window.shutdown)
     window.shutdown()
     window.close()
     window.deleteLater()
