@@ -46,7 +46,8 @@ def main() -> int:
         real = real_seconds(driver)
         factor = real / best
         worst = min(worst, factor)
-        print(f"{name}: {len(data):,} bytes, {driver.stats.frames_ok} good / {driver.stats.frames_bad} bad frames, "
+        stats = driver.stats
+        print(f"{name}: {len(data):,} bytes, {stats.frames_ok} good / {stats.frames_bad} bad frames, "
               f"{samples} samples in {best * 1000:.1f} ms = {len(data) / best / 1e6:.1f} MB/s = "
               f"{factor:,.0f}x real time ({real:.0f} s)")
     if worst == float("inf"):

@@ -5,10 +5,10 @@ The monitor sends nothing until asked. :meth:`DatexDriver.outgoing` asks for dis
 request periodically, and repeats either request when its data stops arriving (the monitor forgets requests
 when it restarts, and stops waveforms by itself when RTS/CTS holds it for more than 2 s).
 
-Decoding: each displayed-values record gives one :class:`~devices.model.Numeric` per basic-class value (markers
-become ``value=None`` with their state; values without an MDC code keep code 0 and a descriptive label). Each
-waveform subrecord gives one :class:`~devices.model.WaveBlock` per run of data samples; control codes
-(≤ -32000) are removed and the run after them is marked as a gap, never padded.
+Decoding: each displayed-values record gives one :class:`~devices.model.Numeric` per basic-class value
+(markers become ``value=None`` with their state; values without an MDC code keep code 0 and a descriptive
+label). Each waveform subrecord gives one :class:`~devices.model.WaveBlock` per run of data samples; control
+codes (≤ -32000) are removed and the run after them is marked as a gap, never padded.
 
 Wave clocks: the record header's ``r_time`` (whole seconds) is when the record was sent, i.e. after its last
 sample, so a channel's first block starts at ``r_time - n / fs``; later blocks follow on from a running sample
@@ -59,11 +59,18 @@ from .records import (
     parse_phdb_subrecord,
     parse_wave_subrecord,
 )
-from .requests import check_wave_selection, phdb_cancel_frame, phdb_request_frame, wave_request_frame, wave_stop_frame
+from .requests import (
+    check_wave_selection,
+    phdb_cancel_frame,
+    phdb_request_frame,
+    wave_request_frame,
+    wave_stop_frame,
+)
 
 #: Displayed-values interval in seconds. The guide accepts ≥ 5 s for displayed values on every S/5-family
 #: monitor; CARESCAPE monitors also honour shorter intervals (the B650 captures show 1-s records), so a
-#: technician may lower it for those, but the default is the one every supported monitor is documented to obey.
+#: technician may lower it for those, but the default is the one every supported monitor is documented
+#: to obey.
 DEFAULT_INTERVAL = 5
 #: ECG1 300 + PLETH 100 + CO2 25 + RESP 25 = 450 samples/s, inside the 600 samples/s serial budget.
 DEFAULT_WAVES: tuple[int, ...] = (ECG1, PLETH, CO2, RESP)
@@ -104,13 +111,14 @@ class DatexDriver(Driver):
     default_settings = PortSettings(19200, 8, "E", 1, rtscts=True)
     alternative_settings = (PortSettings(115200, 8, "E", 1, rtscts=True),)
     setup_help = (
-        "Connect to the monitor's Computer Interface port (9-pin D connector on the back of AS/3, S/5 and "
-        "Cardiocap monitors; on CARESCAPE B450/B650/B850 a USB-to-serial adapter such as the ATEN UC-232A plugged "
-        "into the monitor's USB port). Use a null-modem cable that carries RTS and CTS: the link needs hardware "
-        "handshaking. Line settings are fixed by the monitor: 19200 baud, 8 data bits, even parity, 1 stop bit; "
-        "CARESCAPE monitors with software version 3 or later can also run at 115200. Chairside asks the monitor "
-        "for numbers every few seconds and for up to 600 waveform samples a second; nothing needs switching on "
-        "in the monitor menus. If nothing arrives, check the cable (RTS/CTS wired through) and the baud rate."
+        "Connect to the monitor's Computer Interface port (9-pin D connector on the back of AS/3, S/5 "
+        "and Cardiocap monitors; on CARESCAPE B450/B650/B850 a USB-to-serial adapter such as the ATEN "
+        "UC-232A plugged into the monitor's USB port). Use a null-modem cable that carries RTS and CTS: "
+        "the link needs hardware handshaking. Line settings are fixed by the monitor: 19200 baud, 8 data "
+        "bits, even parity, 1 stop bit; CARESCAPE monitors with software version 3 or later can also run "
+        "at 115200. Chairside asks the monitor for numbers every few seconds and for up to 600 waveform "
+        "samples a second; nothing needs switching on in the monitor menus. If nothing arrives, check the "
+        "cable (RTS/CTS wired through) and the baud rate."
     )
     silence_timeout = 10.0
 
@@ -119,7 +127,8 @@ class DatexDriver(Driver):
                  renew_interval: float = RENEW_INTERVAL) -> None:
         super().__init__(source)
         if not isinstance(interval, int) or interval < 1 or interval > 32767:
-            raise ValueError(f"displayed-values interval must be a whole number of seconds ≥ 1, not {interval!r}")
+            raise ValueError("displayed-values interval must be a whole number of seconds ≥ 1, "
+                             f"not {interval!r}")
         self.interval = interval
         self.waves = _wave_types(waves)
         check_wave_selection(self.waves)
@@ -134,10 +143,10 @@ class DatexDriver(Driver):
             self.stats.extra[key] = 0
         self.reset()
 
-    # --- link state ------------------------------------------------------------------------------------------
+    # --- link state -----------------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget the link: partial frame, requests sent, wave clocks. The next :meth:`outgoing` asks again."""
+        """Forget the link: partial frame, requests sent, wave clocks; :meth:`outgoing` asks again."""
         self._splitter.reset()
         self._in_sync = True
         self._started_at: float | None = None
@@ -173,7 +182,7 @@ class DatexDriver(Driver):
         return bytes(out)
 
     def close(self, now: float) -> bytes:
-        """Stop waveforms and displayed values before the port closes; nothing more is requested afterwards."""
+        """Stop waveforms and displayed values before the port closes; nothing is requested afterwards."""
         out = bytearray()
         if self.waves:
             self._send(out, wave_stop_frame(), now, "stop waveforms")
@@ -207,7 +216,7 @@ class DatexDriver(Driver):
         self.stats.extra["requests_sent"] += 1
         self._log_frame("out", now, frame, True, note)
 
-    # --- input -----------------------------------------------------------------------------------------------
+    # --- input ----------------------------------------------------------------------------------------------
 
     def feed(self, data: bytes, now: float) -> list[Sample]:
         """Decode what ``data`` completes; corrupt frames and stray bytes are counted, logged and skipped."""
@@ -344,7 +353,8 @@ class DatexDriver(Driver):
             channel.next_t = t0 + n / fs
         channel.pending_gap = False
         if status & WF_STATUS_PACER:
-            self.stats.extra["pacer_marks"] += 1  # the sample model has no pacer flag; counted for diagnostics
+            # the sample model has no pacer flag; counted for diagnostics
+            self.stats.extra["pacer_marks"] += 1
         state = State.LEAD_OFF if status & WF_STATUS_LEAD_OFF else State.NONE
         code, label, scale, unit = self._describe(wave)
         source = self.source

@@ -3,10 +3,10 @@
 Behaves like a CARESCAPE monitor on the serial port: silent until asked; a displayed-values request starts
 records every ``interval`` seconds (0 cancels, -1 sends one), with the basic class and any extended classes
 asked for; a waveform request starts one waveform record a second carrying the requested types that fit in the
-600 samples/s budget (the rest are ignored, as the monitor does), the first subrecord of each type with the gap
-bit set. While the simulator is not ``responding`` nothing is sent, and, like a monitor whose RTS/CTS line has
-been held for more than 2 s, waveform transmission stops until the host asks again. With ``noise`` set, random
-garbage goes out between frames.
+600 samples/s budget (the rest are ignored, as the monitor does), the first subrecord of each type with the
+gap bit set. While the simulator is not ``responding`` nothing is sent, and, like a monitor whose RTS/CTS line
+has been held for more than 2 s, waveform transmission stops until the host asks again. With ``noise`` set,
+random garbage goes out between frames.
 
 The simulator's samples are mapped onto Datex fields by MDC code; waveforms are resampled by time onto the
 Datex rates (ECG 300/s in µV, pleth 100/s and CO2 25/s in 0.01 %, impedance respiration 25/s); a requested
@@ -103,7 +103,8 @@ _NUMERIC_FIELDS: dict[int, str] = {
     mdc.AWAY_RESP_RATE: "co2_rr",
 }
 _FIELD_GROUPS = {"hr": ECG_GROUP, "imp_rr": ECG_GROUP, "p1_sys": P_GROUPS[0], "p1_dia": P_GROUPS[0],
-                 "p1_mean": P_GROUPS[0], "nibp_sys": NIBP_GROUP, "nibp_dia": NIBP_GROUP, "nibp_mean": NIBP_GROUP,
+                 "p1_mean": P_GROUPS[0], "nibp_sys": NIBP_GROUP, "nibp_dia": NIBP_GROUP,
+                 "nibp_mean": NIBP_GROUP,
                  "t1": T_GROUPS[0], "spo2": SPO2_GROUP, "pr": SPO2_GROUP, "etco2_conc": CO2_GROUP,
                  "co2_rr": CO2_GROUP}
 _NIBP_CODES = (mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN)
@@ -145,7 +146,7 @@ class DatexEmulator(Emulator):
         self._sources: dict[int, list[WaveBlock]] = {}
         self._lead_off: set[int] = set()
 
-    # --- host to monitor -------------------------------------------------------------------------------------
+    # --- host to monitor ------------------------------------------------------------------------------------
 
     def receive(self, data: bytes, now: float) -> None:
         """Act on the requests in ``data``; anything else (and everything while not responding) is ignored."""
@@ -196,10 +197,10 @@ class DatexEmulator(Emulator):
         if self._wave_cursor is None:
             self._wave_cursor = float(math.floor(now))
 
-    # --- monitor to host -------------------------------------------------------------------------------------
+    # --- monitor to host ------------------------------------------------------------------------------------
 
     def outgoing(self, now: float) -> bytes:
-        """Records due at ``now`` (displayed values, waveforms), with garbage between frames when ``noise``."""
+        """Records due at ``now`` (displayed values, waveforms); garbage between frames when ``noise``."""
         self._absorb(self.simulator.advance(now))
         if not self.simulator.responding:
             if self._held_since is None:
@@ -252,7 +253,8 @@ class DatexEmulator(Emulator):
         basic = build_basic(values, nibp_label=label, ecg_lead=2, present=present)
         subrecords = [(PH_DISPL, build_phdb_subrecord(t, CLASS_BASIC, basic))]
         invalid = DATA_INVALID.to_bytes(2, "little", signed=True) * (PHDB_DATA_SIZE // 2)
-        for bit, cls in ((CLASS_EXT1, CLASS_EXT1_ID), (CLASS_EXT2, CLASS_EXT2_ID), (CLASS_EXT3, CLASS_EXT3_ID)):
+        extended = ((CLASS_EXT1, CLASS_EXT1_ID), (CLASS_EXT2, CLASS_EXT2_ID), (CLASS_EXT3, CLASS_EXT3_ID))
+        for bit, cls in extended:
             if self.display_classes & bit:
                 subrecords.append((PH_DISPL, build_phdb_subrecord(t, cls, invalid)))
         record = build_record(MT_PHDB, subrecords, r_nbr=self._next_nbr(MT_PHDB), dri_level=self.dri_level,
@@ -290,7 +292,7 @@ class DatexEmulator(Emulator):
         raw = np.rint(np.interp(wanted, times, values) * source[1])
         return np.clip(raw, -31999, 32767).astype(np.int32)
 
-    # --- simulator samples -----------------------------------------------------------------------------------
+    # --- simulator samples ----------------------------------------------------------------------------------
 
     def _absorb(self, samples: list[Sample]) -> None:
         for sample in samples:

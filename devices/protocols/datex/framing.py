@@ -1,4 +1,4 @@
-"""Serial framing of the GE Datex-Ohmeda S/5 Computer Interface: checksum, transparency, resynchronising splitter.
+"""Serial framing of the GE Datex-Ohmeda S/5 Computer Interface: checksum, transparency, resynchronisation.
 
 A frame on the wire is ``7E | record | checksum | 7E``. The checksum is the sum of the *record* bytes modulo
 256, computed before escaping. Escaping (transparency) then covers the record **and** the checksum byte:
@@ -7,9 +7,9 @@ A frame on the wire is ``7E | record | checksum | 7E``. The checksum is the sum 
 the checksum byte unescaped; both are wrong and fail on the guide's own 60-s trend example, whose checksum is
 ``0x7D`` and goes out as ``7D 5D``.
 
-The flag ``7E`` never occurs inside a frame, so every flag is a safe place to resynchronise: each non-empty run
-of bytes between two flags is a candidate frame, checked for escapes, length, checksum and the record's own
-length field. Monitors send ``7E rec 7E 7E rec 7E``, so the empty run between adjacent flags is normal.
+The flag ``7E`` never occurs inside a frame, so every flag is a safe place to resynchronise: each non-empty
+run of bytes between two flags is a candidate frame, checked for escapes, length, checksum and the record's
+own length field. Monitors send ``7E rec 7E 7E rec 7E``, so the empty run between adjacent flags is normal.
 """
 
 from __future__ import annotations
@@ -36,15 +36,16 @@ def checksum(record: bytes) -> int:
 
 
 def escape(data: bytes) -> bytes:
-    """Apply transparency: ``7D`` becomes ``7D 5D`` (first, so it is not re-escaped), ``7E`` becomes ``7D 5E``."""
+    """Apply transparency: ``7D`` becomes ``7D 5D`` (first, so it is not re-escaped), ``7E`` ``7D 5E``."""
     return bytes(data).replace(_ESC_BYTE, _ESC_ESC).replace(_FLAG_BYTE, _ESC_FLAG)
 
 
 def unescape(data: bytes) -> bytes | None:
-    """Undo transparency; ``None`` when ``data`` holds an escape other than ``7D 5D``/``7D 5E`` (corrupt frame).
+    """Undo transparency; ``None`` when ``data`` holds an escape other than ``7D 5D``/``7D 5E`` (corrupt).
 
     Replacing ``7D 5E`` before ``7D 5D`` is exact for a valid stream: every ``7D`` in it leads a pair, so a
-    ``7D 5E`` match can only be a real pair, and after the first pass the only ``7D`` left lead ``7D 5D`` pairs.
+    ``7D 5E`` match can only be a real pair, and after the first pass the only ``7D`` left lead ``7D 5D``
+    pairs.
     """
     data = bytes(data)
     if ESC not in data:
@@ -79,9 +80,10 @@ def check_record(unescaped: bytes) -> str:
 class FrameResult:
     """One thing the splitter found.
 
-    ``kind`` is ``"ok"`` (``record`` is a valid record without its checksum), ``"bad"`` (a delimited frame that
-    failed a check; ``note`` says which) or ``"skipped"`` (bytes outside any frame: before the first flag after a
-    start or reset, or a run too long to be a frame). ``wire`` holds the bytes as received, for the hex view.
+    ``kind`` is ``"ok"`` (``record`` is a valid record without its checksum), ``"bad"`` (a delimited frame
+    that failed a check; ``note`` says which) or ``"skipped"`` (bytes outside any frame: before the first flag
+    after a start or reset, or a run too long to be a frame). ``wire`` holds the bytes as received, for the
+    hex view.
     """
 
     kind: str
@@ -124,11 +126,12 @@ class FrameSplitter:
             first = buf.find(FLAG)
             if first < 0:
                 if len(buf) > MAX_ESCAPED:
-                    results.append(FrameResult("skipped", b"", bytes(buf), "no frame flag in the bytes received"))
+                    results.append(FrameResult("skipped", b"", bytes(buf), "no frame flag in the bytes"))
                     buf.clear()
                 return results
             if first > 0:
-                results.append(FrameResult("skipped", b"", bytes(buf[:first]), "bytes before the first frame flag"))
+                results.append(
+                    FrameResult("skipped", b"", bytes(buf[:first]), "bytes before the first frame flag"))
             self._synced = True
             pos = first + 1
         find = buf.find

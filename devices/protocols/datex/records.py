@@ -25,7 +25,7 @@ from devices.model import State
 
 from .framing import HEADER_SIZE
 
-# --- record main types and subrecord types ---------------------------------------------------------------------
+# --- record main types and subrecord types ------------------------------------------------------------------
 
 MT_PHDB = 0  # physiological database and its requests
 MT_WAVE = 1  # waveforms and their requests
@@ -80,7 +80,7 @@ class DatexFormatError(ValueError):
     """A record that passed the frame checks but whose inside does not fit the DRI layout."""
 
 
-# --- header ----------------------------------------------------------------------------------------------------
+# --- header -------------------------------------------------------------------------------------------------
 
 _HEAD = struct.Struct("<hBBHIBBHh")  # 16 bytes up to and including r_maintype
 _DESC = struct.Struct("<hB")
@@ -89,7 +89,7 @@ N_DESCRIPTORS = 8
 
 @dataclass(frozen=True, slots=True)
 class RecordHeader:
-    """The parts of a record header a receiver needs; ``subrecords`` is ``(type, start, end)`` in the record."""
+    """What a receiver needs of a record header; ``subrecords`` is ``(type, start, end)`` in the record."""
 
     r_len: int
     r_nbr: int
@@ -112,9 +112,10 @@ def parse_header(record: bytes) -> RecordHeader:
             break
         start = HEADER_SIZE + offset
         if offset < 0 or start > len(record):
-            raise DatexFormatError(f"subrecord {i} (type {sr_type}) starts at offset {offset}, outside the record")
+            raise DatexFormatError(f"subrecord {i} (type {sr_type}) starts at offset {offset}, outside the "
+                                   "record")
         starts.append((sr_type, start))
-    # a subrecord runs to the next one's start (descriptors are in ascending order in practice; sort to be sure)
+    # a subrecord runs to the next one's start (descriptors ascend in practice; sorted to be sure)
     ordered = sorted(set(s for _, s in starts)) + [len(record)]
     bounds = {s: ordered[k + 1] for k, s in enumerate(ordered[:-1])}
     subs = tuple((t, s, bounds[s]) for t, s in starts)
@@ -139,7 +140,7 @@ def build_record(maintype: int, subrecords: list[tuple[int, bytes]], *, r_nbr: i
     return head + bytes(descs) + bytes(body)
 
 
-# --- displayed values (physiological database) -----------------------------------------------------------------
+# --- displayed values (physiological database) --------------------------------------------------------------
 
 _S16 = struct.Struct("<h")
 _U16 = struct.Struct("<H")
@@ -241,7 +242,8 @@ class PhdbSubrecord:
 def parse_phdb_subrecord(record: bytes, start: int, end: int) -> PhdbSubrecord:
     """Slice one 278-byte physiological-database subrecord out of ``record``."""
     if end - start < PHDB_SUBRECORD_SIZE:
-        raise DatexFormatError(f"physiological subrecord of {end - start} bytes, expected {PHDB_SUBRECORD_SIZE}")
+        raise DatexFormatError(f"physiological subrecord of {end - start} bytes, expected "
+                               f"{PHDB_SUBRECORD_SIZE}")
     time = _U32.unpack_from(record, start)[0]
     word = _U16.unpack_from(record, start + 276)[0]
     return PhdbSubrecord(time, (word >> 8) & 0x0F, bytes(record[start + 4:start + 4 + PHDB_DATA_SIZE]))
@@ -320,7 +322,8 @@ def decode_basic(data: bytes, ambient_fallback: float | None = None) -> tuple[li
             elif use is None:
                 values.append(BasicValue(mdc.ETCO2, "etCO2", None, MMHG, co2_state | State.UNAVAILABLE))
             else:
-                values.append(BasicValue(mdc.ETCO2, "etCO2", round(r * 0.01 * use / 100.0, 2), MMHG, co2_state))
+                mmhg = round(r * 0.01 * use / 100.0, 2)
+                values.append(BasicValue(mdc.ETCO2, "etCO2", mmhg, MMHG, co2_state))
     return values, ambient
 
 
@@ -334,7 +337,8 @@ def build_phdb_subrecord(time: int, cls: int, data: bytes, marker: int = 0) -> b
     """A 278-byte physiological-database subrecord around a 270-byte class data area."""
     if len(data) != PHDB_DATA_SIZE:
         raise ValueError(f"class data must be {PHDB_DATA_SIZE} bytes, not {len(data)}")
-    return _U32.pack(time & 0xFFFFFFFF) + bytes(data) + bytes((marker & 0xFF, 0)) + _U16.pack((cls & 0x0F) << 8)
+    tail = bytes((marker & 0xFF, 0)) + _U16.pack((cls & 0x0F) << 8)
+    return _U32.pack(time & 0xFFFFFFFF) + bytes(data) + tail
 
 
 def build_basic(values: dict[str, float | None], *, nibp_label: int = NIBP_AUTO, ecg_lead: int = 2,
@@ -359,7 +363,7 @@ def build_basic(values: dict[str, float | None], *, nibp_label: int = NIBP_AUTO,
     return bytes(data)
 
 
-# --- waveforms -------------------------------------------------------------------------------------------------
+# --- waveforms ----------------------------------------------------------------------------------------------
 
 _WAVE_HEAD = struct.Struct("<hHH")
 WAVE_HEADER_SIZE = 6

@@ -58,8 +58,10 @@ class WaveRequest:
     types: tuple[int, ...] = ()
 
 
-def phdb_request_record(record_type: int = PH_DISPL, interval: int = 5, classes: int = CLASS_ALL_EXT) -> bytes:
-    """The record asking for physiological data of ``record_type`` every ``interval`` s (0 cancels, -1 once)."""
+def phdb_request_record(record_type: int = PH_DISPL, interval: int = 5,
+                        classes: int = CLASS_ALL_EXT) -> bytes:
+    """The record asking for physiological data of ``record_type`` every ``interval`` s (0 cancels, -1
+    once)."""
     body = _PHDB_REQ.pack(record_type, interval, classes, 0)
     return build_record(MT_PHDB, [(SR_REQUEST, body)])
 
@@ -91,7 +93,10 @@ def check_wave_selection(types: tuple[int, ...] | list[int]) -> None:
 
 
 def wave_request_record(types: tuple[int, ...] | list[int]) -> bytes:
-    """The record starting continuous transmission of waveform ``types`` (checked by :func:`check_wave_selection`)."""
+    """The record starting continuous transmission of waveform ``types``.
+
+    Raises ``ValueError`` for a selection :func:`check_wave_selection` refuses.
+    """
     check_wave_selection(types)
     slots = bytes(types) + (bytes((EOL_SUBR_LIST,)) if len(types) < MAX_REQUEST_WAVES else b"")
     body = _WAVE_REQ_HEAD.pack(WF_REQ_CONT_START, 0) + slots.ljust(MAX_REQUEST_WAVES, b"\x00")
@@ -126,7 +131,8 @@ def parse_request(record: bytes, header: RecordHeader | None = None) -> list[Phd
             continue
         if header.maintype == MT_PHDB:
             if end - start < _PHDB_REQ.size:
-                raise DatexFormatError(f"physiological request of {end - start} bytes, expected {_PHDB_REQ.size}")
+                raise DatexFormatError(f"physiological request of {end - start} bytes, expected "
+                                       f"{_PHDB_REQ.size}")
             rtype, interval, classes, _ = _PHDB_REQ.unpack_from(record, start)
             found.append(PhdbRequest(rtype, interval, classes))
         elif header.maintype == MT_WAVE:

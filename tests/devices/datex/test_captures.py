@@ -154,7 +154,8 @@ def test_db02_chunked_feed_decodes_the_same(db02) -> None:
 def test_db02_missing_wave_record_marks_a_gap() -> None:
     data = capture(DB02).read_bytes()
     frames = [b"\x7e" + f + b"\x7e" for f in data.split(b"\x7e") if f][:-1]
-    wave_frames = [i for i, f in enumerate(frames) if FrameSplitter().feed(f)[0].record[14] == 1]  # r_maintype
+    # record byte 14 is the low byte of r_maintype
+    wave_frames = [i for i, f in enumerate(frames) if FrameSplitter().feed(f)[0].record[14] == 1]
     dropped = wave_frames[10]
     driver = DRIVER()
     out = driver.feed(b"".join(f for i, f in enumerate(frames) if i != dropped), 0.0)
@@ -167,11 +168,11 @@ def test_db02_missing_wave_record_marks_a_gap() -> None:
 def test_db01_corrupt_capture_counts_add_up() -> None:
     """2446 frames between flags: 2126 good, 320 bad, every good one decoded.
 
-    The 320 bad ones are the README's 308 truncated/corrupt frames (164 checksum mismatches, 134 shorter than a
-    header, 10 with an invalid escape) plus 12 whose checksum happens to pass but whose length field disagrees
-    with the frame: 9 carry a stray leading 0x00 (which does not change the byte sum) and 3 are truncations
-    that match by chance. Besides frames, 837 bytes before the first flag are skipped and the last 337 bytes
-    never get a closing flag.
+    The 320 bad ones are the README's 308 truncated/corrupt frames (164 checksum mismatches, 134 shorter than
+    a header, 10 with an invalid escape) plus 12 whose checksum happens to pass but whose length field
+    disagrees with the frame: 9 carry a stray leading 0x00 (which does not change the byte sum) and 3 are
+    truncations that match by chance. Besides frames, 837 bytes before the first flag are skipped and the last
+    337 bytes never get a closing flag.
     """
     data = capture(DB01).read_bytes()
     results = FrameSplitter().feed(data)

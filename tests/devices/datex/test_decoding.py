@@ -1,4 +1,4 @@
-"""Decoding of synthetic DRI records: marker values, NIBP status bits, EtCO2 units, waveform status and clocks."""
+"""Decoding synthetic DRI records: marker values, NIBP status bits, EtCO2 units, waveform status, clocks."""
 
 from __future__ import annotations
 

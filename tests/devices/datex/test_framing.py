@@ -1,4 +1,4 @@
-"""Datex framing: the guide's request frames byte for byte, transparency vectors, the resynchronising splitter."""
+"""Datex framing: the guide's request frames byte for byte, transparency vectors, resynchronisation."""
 
 from __future__ import annotations
 

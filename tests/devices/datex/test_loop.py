@@ -54,7 +54,8 @@ class FakeSimulator:
             i0, i1 = self._next_index[code], int(math.floor(elapsed * fs)) + 1
             if i1 > i0:
                 t = START + np.arange(i0, i1) / fs
-                out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(t), unit, host_time=now))
+                out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(t), unit,
+                                     host_time=now))
                 self._next_index[code] = i1
         while self._next_second <= elapsed:
             s = self._next_second
@@ -169,15 +170,16 @@ def test_silence_triggers_rerequests_and_data_resumes_with_a_gap() -> None:
     assert [s for _, s in events] == [LinkState.ASSOCIATED, LinkState.SILENT, LinkState.ASSOCIATED]
     # the last record before the silence came at 29 s (a waveform record): silent 10 s later
     assert events[1][0] == 39.1 and 50.0 <= events[2][0] < 51.0
-    sent = [(round(f.host_time - START, 1), f.note.split()[0]) for f in driver.frame_log if f.direction == "out"]
+    sent = [(round(f.host_time - START, 1), f.note.split()[0])
+            for f in driver.frame_log if f.direction == "out"]
     wave_requests = [t for t, what in sent if what == "waveforms"]
     display_requests = [t for t, what in sent if what == "displayed"]
     # waveforms re-requested 5 s after the last one (29 s) and every 5 s after, until they flow again
     assert wave_requests[:2] == [0.0, 34.1]
     assert all(5.0 < b - a < 5.5 for a, b in zip(wave_requests[1:], wave_requests[2:], strict=False))
     assert 50.0 < wave_requests[-1] < 56.0 and len(wave_requests) >= 5
-    # displayed values (last at 25 s) re-requested after 2 × interval + 5 s without them; the periodic renewal
-    # starts counting again from there
+    # displayed values (last at 25 s) re-requested after 2 × interval + 5 s without them; the periodic
+    # renewal starts counting again from there
     assert display_requests == [0.0, 40.1]
     # the monitor gave up on waveforms during the silence and took the request that followed it
     assert emulator.requests.count(WaveRequest(True, (ECG1, PLETH, CO2, RESP))) == 2

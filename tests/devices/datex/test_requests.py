@@ -1,4 +1,4 @@
-"""Datex requests: every example of the guide's appendix A byte for byte, parsing, the 600 samples/s budget."""
+"""Datex requests: every example in the guide's appendix A byte for byte, parsing, the 600/s budget."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def test_stop_60s_trend_matches_the_guide() -> None:
 
 
 def test_waveform_request_and_stop_match_the_guide() -> None:
-    assert wave_request_frame([ECG1]) == bytes.fromhex(HEADER_48 + " 00 00 00 00 01 ff" + " 00" * 26 + " 48 7e")
+    start_ecg1 = HEADER_48 + " 00 00 00 00 01 ff" + " 00" * 26 + " 48 7e"
+    assert wave_request_frame([ECG1]) == bytes.fromhex(start_ecg1)
     assert wave_stop_frame() == bytes.fromhex(HEADER_48 + " 01 00 00 00 ff" + " 00" * 27 + " 48 7e")
 
 
