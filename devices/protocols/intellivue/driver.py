@@ -123,6 +123,8 @@ class IntelliVueDriver(Driver):
         self._wave_next: dict[tuple[int, int, int], int] = {}
         self._anchor: tuple[int, float] | None = None  # (relative ticks, POSIX seconds)
         self._anchor_from_device = False
+        self._events: list[Sample] = []  # link events noticed by outgoing(), returned by the next feed()
+        self._refused = False  # in a run of refusals: report the first only
         self._reset_link()
 
     # --- public API -------------------------------------------------------------------------------------
@@ -186,13 +188,11 @@ class IntelliVueDriver(Driver):
     # --- link state -------------------------------------------------------------------------------------
     def _reset_link(self) -> None:
         self._phase = _IDLE
-        self._refused: bool = getattr(self, "_refused", False)
         self._assoc_sent_at = float("-inf")
         self._accepted_at = 0.0
         self._mds_done = False
         self._priority_sent = False
         self._queue: list[bytes] = []
-        self._events: list[Sample] = getattr(self, "_events", [])
         self._last_rx: float | None = None
         self._last_tx = float("-inf")
         self._burst_start = float("-inf")
@@ -449,7 +449,8 @@ class IntelliVueDriver(Driver):
         state = measurement_state(sa.state)
         if scale is not None and scale.usable:
             factor = (scale.high - scale.low) / (scale.high_scaled - scale.low_scaled)
-            samples = scale.low + (raw - scale.low_scaled) * factor
+            # rounding to 1e-9 removes binary noise (8192 counts is 0 mV exactly, not -7e-15 mV)
+            samples = np.round(scale.low + (raw - scale.low_scaled) * factor, 9)
             unit = codec.unit_to_ucum(cache.unit_code) if cache.unit_code is not None else ""
         else:
             # counts: either the monitor gives no physical scale (pleth) or the scale has not arrived yet,

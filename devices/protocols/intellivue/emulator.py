@@ -428,7 +428,12 @@ class IntelliVueEmulator(Emulator):
         exported = [w for w in WAVES if w.mdc in self._priority and w.mdc in blocks]
         for i, channel in enumerate(exported):
             block = blocks[channel.mdc]
-            raw = channel.to_raw(block.samples[:channel.samples]).astype(">u2").tobytes()
+            counts = channel.to_raw(block.samples[:channel.samples]).astype(np.uint16)
+            if channel.flags & codec.SA_EXT_VAL_RANGE and counts.size:
+                # like the real monitor, the bits above the significant ones carry markers: set one so
+                # drivers that forget to mask them show a spike
+                counts[0] |= 1 << 15
+            raw = counts.astype(">u2").tobytes()
             attrs: list[tuple[int, bytes]] = []
             # like the real monitor, repeat one object's static attributes per reply, round robin
             if exported and self._static_turn % len(exported) == i:
