@@ -81,6 +81,14 @@ def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database (for the tests that only make sense there)."""
+    url, name = _new_pg_database()
+    yield url
+    _drop_pg_database(name)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'record.sqlite3'}"
 

@@ -1,0 +1,141 @@
+"""Storage failures: a plain StorageUnavailable, and the outbox keeps every entry until it is written."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from console.record import EntryOutbox, EntryRecord, PendingEntry, StorageUnavailable, open_database
+from console.record.engine import sqlite_path
+from tests.record.conftest import PASSWORD, make_user, pg_admin_url
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def locked_db(sqlite_url):
+    """A database opened with a short busy timeout, a clinician and a session."""
+    db = open_database(sqlite_url, busy_timeout_ms=100)
+    svc = db.service(make_user(db, "carla", "clinician"))
+    patient = svc.create_patient("PT-1")
+    s = svc.start_session(patient.id, "iv", "1", "chair 1")
+    yield db, svc, s
+    db.close()
+
+
+class ExclusiveLock:
+    """Another program holding the SQLite database's write lock."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = sqlite3.connect(sqlite_path(url), isolation_level=None)
+        self.conn.execute("BEGIN EXCLUSIVE")
+
+    def release(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+def test_locked_sqlite_gives_a_plain_storage_unavailable(sqlite_url, locked_db):
+    db, svc, s = locked_db
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        with pytest.raises(StorageUnavailable, match="busy") as exc:
+            svc.add_entry(s.id, "note", {"text": "x"})
+        assert "Nothing was lost" in str(exc.value)
+    finally:
+        lock.release()
+    assert svc.entries(s.id) == []
+
+
+def test_outbox_keeps_entries_through_a_lock_and_a_restart(sqlite_url, tmp_path, locked_db):
+    db, svc, s = locked_db
+    journal = tmp_path / "outbox.jsonl"
+    outbox = EntryOutbox(svc, journal)
+    first = outbox.add_entry(s.id, "note", {"text": "saved at once"})
+    assert isinstance(first, EntryRecord)
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        at = datetime.now(UTC) - timedelta(seconds=30)
+        a = outbox.add_entry(s.id, "observation", {"scale": "MOAA/S", "score": 4}, at=at)
+        b = outbox.add_entry(s.id, "note", {"text": "queued behind"})
+        assert isinstance(a, PendingEntry) and isinstance(b, PendingEntry)
+        assert "busy" in a.last_error
+        assert outbox.flush() == 0
+        assert [p.client_id for p in outbox.pending] == [a.client_id, b.client_id]
+        assert journal.exists()
+        # the console crashes and restarts while the database is still locked: the journal has them
+        outbox = EntryOutbox(svc, journal)
+        assert [p.client_id for p in outbox.pending] == [a.client_id, b.client_id]
+        assert outbox.pending[0].at == at and outbox.pending[0].data == {"scale": "MOAA/S", "score": 4}
+    finally:
+        lock.release()
+    assert outbox.flush() == 2
+    assert outbox.pending == [] and not journal.exists()
+    entries = svc.entries(s.id)
+    assert [e.kind for e in entries] == ["note", "observation", "note"]
+    assert entries[1].at == at and entries[1].client_id == a.client_id
+    assert EntryOutbox(svc, journal).pending == []
+    assert db.verify(s.id).ok
+
+
+def test_a_retried_entry_is_never_recorded_twice(locked_db):
+    db, svc, s = locked_db
+    one = svc.add_entry(s.id, "note", {"text": "x"}, client_id="abc123")
+    again = svc.add_entry(s.id, "note", {"text": "x"}, client_id="abc123")
+    assert again == one and len(svc.entries(s.id)) == 1
+
+
+def test_outbox_holds_entries_the_record_refuses_for_now(sqlite_url, tmp_path, locked_db):
+    """An entry for an interrupted session waits (with the reason) until the session is resumed."""
+    db, svc, s = locked_db
+    outbox = EntryOutbox(svc, tmp_path / "j.jsonl")
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        pending = outbox.add_entry(s.id, "note", {"text": "during outage"})
+    finally:
+        lock.release()
+    db.close()  # the console goes away: the session becomes interrupted
+    db2 = open_database(sqlite_url)
+    try:
+        svc2 = db2.service(db2.authenticate("carla", PASSWORD))
+        outbox2 = EntryOutbox(svc2, tmp_path / "j.jsonl")
+        assert outbox2.flush() == 0 and "resume" in outbox2.pending[0].last_error
+        svc2.resume_session(s.id)
+        assert outbox2.flush() == 1
+        kinds = [e.kind for e in svc2.entries(s.id)]
+        assert kinds == ["session_interrupted", "session_resumed", "note"]
+        assert svc2.entries(s.id)[-1].client_id == pending.client_id
+    finally:
+        db2.close()
+
+
+@pytest.mark.postgres
+def test_outbox_survives_postgresql_going_away(tmp_path, pg_url):
+    db_url = pg_url
+    name = make_url(db_url).database
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    db = open_database(db_url)
+    try:
+        svc = db.service(make_user(db, "carla", "clinician"))
+        s = svc.start_session(svc.create_patient("PT-1").id, "iv", "1", "chair 1")
+        outbox = EntryOutbox(svc, tmp_path / "pg-outbox.jsonl")
+        with admin.connect() as conn:  # the server refuses this database and drops our connections
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                         {"n": name})
+        pending = outbox.add_entry(s.id, "note", {"text": "while the server is gone"})
+        assert isinstance(pending, PendingEntry) and "cannot be reached" in pending.last_error
+        with pytest.raises(StorageUnavailable):
+            svc.entries(s.id)
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        assert outbox.flush() == 1
+        [e] = svc.entries(s.id)
+        assert e.client_id == pending.client_id and db.verify(s.id).ok
+    finally:
+        db.close()
+        admin.dispose()
