@@ -20,6 +20,7 @@ the record clock disagree by more than :data:`WAVE_CLOCK_TOLERANCE` (device rest
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,7 +50,6 @@ from .records import (
     WF_STATUS_GAP,
     WF_STATUS_LEAD_OFF,
     WF_STATUS_PACER,
-    DatexFormatError,
     RecordHeader,
     WaveType,
     decode_basic,
@@ -229,7 +229,7 @@ class DatexDriver(Driver):
                 if result.kind == "ok":
                     try:
                         samples = self._decode(result.record, now)
-                    except (DatexFormatError, ValueError) as exc:  # a checked frame whose inside does not fit
+                    except (ValueError, struct.error) as exc:  # a checked frame whose inside does not fit
                         self._bad(now, result.wire, f"undecodable record: {exc}", counts_as_frame=True)
                         continue
                     self.stats.frames_ok += 1
