@@ -1,9 +1,10 @@
 """Alarm sound on a machine without QtMultimedia: the IEC burst played by a system player, never blocking.
 
 :class:`AlarmAudio` is driven from the app's display timer (through :meth:`AlarmBanner.refresh`): each call to
-:meth:`AlarmAudio.update` says which priority should sound now (``engine.audible_priority(now)``, which is NONE
-while audio is paused or everything is acknowledged). It starts the priority's burst when the priority appears or
-changes and again every repeat interval, and stops the sound at once when the priority drops to NONE.
+:meth:`AlarmAudio.update` says which priority should sound now (``engine.audible_priority(now)``, which is
+NONE while audio is paused or everything is acknowledged). It starts the priority's burst when the priority
+appears or changes and again every repeat interval, and stops the sound at once when the priority drops to
+NONE.
 
 The burst is a WAV file written once per priority (:mod:`console.alarms.tones`) and handed to the first player
 found on ``PATH`` (``paplay``, ``aplay``, ``afplay``) in a child process: starting it takes a fork, never the
@@ -25,9 +26,8 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
-from devices.model import AlarmPriority
-
 from console.alarms.tones import pattern_for, wav_bytes
+from devices.model import AlarmPriority
 
 log = logging.getLogger(__name__)
 

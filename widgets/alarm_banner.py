@@ -1,13 +1,13 @@
 """The alarm banner: the most urgent alarm in IEC 60601-1-8 colours, with acknowledge and audio pause.
 
-The banner is a view of :class:`console.alarms.AlarmEngine`. The app calls :meth:`AlarmBanner.refresh` from its
-display timer (after ``engine.tick(now)``); nothing is pushed per sample. One QTimer owned by the banner advances
-the flash phase every 125 ms while any shown alarm flashes and is stopped when nothing flashes and when the banner
-closes. Tests read :attr:`AlarmBanner.flash_on`/:attr:`AlarmBanner.flash_tick` and call
+The banner is a view of :class:`console.alarms.AlarmEngine`. The app calls :meth:`AlarmBanner.refresh` from
+its display timer (after ``engine.tick(now)``); nothing is pushed per sample. One QTimer owned by the banner
+advances the flash phase every 125 ms while any shown alarm flashes and is stopped when nothing flashes and
+when the banner closes. Tests read :attr:`AlarmBanner.flash_on`/:attr:`AlarmBanner.flash_tick` and call
 :meth:`AlarmBanner.advance_flash` instead of waiting.
 
-Numeric tiles take their alarm look from :meth:`AlarmBanner.alarm_style_for` (same flash phase as the banner, so
-the tile and the banner blink together): ``tile.set_alarm(*banner.alarm_style_for(mdc.SPO2))``.
+Numeric tiles take their alarm look from :meth:`AlarmBanner.alarm_style_for` (same flash phase as the banner,
+so the tile and the banner blink together): ``tile.set_alarm(*banner.alarm_style_for(mdc.SPO2))``.
 
 The banner always says that it is a secondary display: the bedside monitor's own alarms stay the primary ones.
 """
@@ -23,8 +23,6 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from devices.model import AlarmPriority
-
 from console.alarms import AlarmEngine
 from console.alarms.model import Alarm
 from console.alarms.presentation import (
@@ -34,6 +32,7 @@ from console.alarms.presentation import (
     flash_on,
     style_for,
 )
+from devices.model import AlarmPriority
 from widgets.alarm_audio import AlarmAudio
 
 SECONDARY_NOTICE = "Secondary display: does not replace the bedside monitor's alarms"
@@ -54,8 +53,8 @@ class AlarmBanner(QFrame):
     """Shows the most urgent alarm, the audio pause countdown and the acknowledge/pause buttons.
 
     ``user`` returns the signed-in user's name (``None`` disables the buttons: acknowledgements and pauses are
-    attributable entries in the record). ``clock`` gives POSIX seconds for button presses. ``audio`` is the sound
-    output; without one the banner is silent (and says so).
+    attributable entries in the record). ``clock`` gives POSIX seconds for button presses. ``audio`` is the
+    sound output; without one the banner is silent (and says so).
     """
 
     #: an alarm was acknowledged from the banner (its id)
@@ -134,7 +133,7 @@ class AlarmBanner(QFrame):
     # ------------------------------------------------------------------ pulled by the app's timer
 
     def refresh(self, now: float) -> None:
-        """Pull the engine's state: most urgent alarm, pause countdown, buttons, sound. Cheap when unchanged."""
+        """Pull the engine's state: top alarm, pause countdown, buttons, sound (cheap if unchanged)."""
         self._now = now
         alarms = self._engine.visible()
         self._top = alarms[0] if alarms else None
@@ -187,9 +186,9 @@ class AlarmBanner(QFrame):
         return self._flash_timer.isActive()
 
     def alarm_style_for(self, code: int | Iterable[int]) -> tuple[AlarmPriority, bool]:
-        """``(priority, flashing_on)`` for a numeric tile showing MDC ``code`` (or any of several codes, e.g. HR
-        and the oximeter's pulse rate): the highest active physiological alarm on it, and whether its colour is
-        on at this flash phase (always on for low, off when there is no alarm)."""
+        """``(priority, flashing_on)`` for a numeric tile showing MDC ``code`` (or any of several codes, e.g.
+        HR and the oximeter's pulse rate): the highest active physiological alarm on it, and whether its
+        colour is on at this flash phase (always on for low, off without an alarm)."""
         codes = (code,) if isinstance(code, int) else tuple(code)
         priority = max((self._engine.priority_for(c) for c in codes), default=AlarmPriority.NONE)
         return priority, flash_on(priority, self._tick)

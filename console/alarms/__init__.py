@@ -13,7 +13,8 @@ bedside monitor's own alarms. Wiring in the app::
     # in the window's display timer (GUI thread):
     engine.tick(now)                              # evaluates queued batches, stale data, pause expiry
     banner.refresh(now); alarm_list.refresh()
-    for codes in ((mdc.HEART_RATE, mdc.PULSE_RATE_OXIM), (mdc.SPO2,), (mdc.NIBP,), (mdc.RESP_RATE,), (mdc.ETCO2,)):
+    tiles = ((mdc.HEART_RATE, mdc.PULSE_RATE_OXIM), (mdc.SPO2,), (mdc.NIBP,), (mdc.RESP_RATE,), (mdc.ETCO2,))
+    for codes in tiles:
         tile = window.tile_for(codes[0])
         if tile is not None:
             tile.set_alarm(*banner.alarm_style_for(codes))

@@ -1,41 +1,42 @@
 """The alarm engine: samples in, alarms and record events out. No Qt, no clock: time is always passed in.
 
 Feed it every :class:`~devices.model.Numeric`, :class:`~devices.model.LinkEvent` and
-:class:`~devices.model.DeviceAlarm` (wave blocks only count as "data arrived") with :meth:`AlarmEngine.feed` on
-the thread that owns it, or from acquisition threads with :meth:`AlarmEngine.submit`; call
-:meth:`AlarmEngine.tick` from the app's display timer, and read :meth:`AlarmEngine.visible` for the banner. Every start, end,
-acknowledgement and audio pause becomes a dict for an ``alarm`` record entry, delivered to ``on_event`` or kept for
-:meth:`AlarmEngine.drain_events`.
+:class:`~devices.model.DeviceAlarm` (wave blocks only count as "data arrived") with :meth:`AlarmEngine.feed`
+on the thread that owns it, or from acquisition threads with :meth:`AlarmEngine.submit`; call
+:meth:`AlarmEngine.tick` from the app's display timer, and read :meth:`AlarmEngine.visible` for the banner.
+Every start, end, acknowledgement and audio pause becomes a dict for an ``alarm`` record entry, delivered to
+``on_event`` or kept for :meth:`AlarmEngine.drain_events`.
 
 Physiological rules (limits from :class:`~console.alarms.limits.AlarmLimits`):
 
-==============  ==========================================  ========  ==============
-rule            condition                                   priority  clears when
-==============  ==========================================  ========  ==============
-sbp_high        SBP >= sbp_high (NIBP or arterial)          high      <= limit - 5
-dbp_high        DBP >= dbp_high                             high      <= limit - 5
-sbp_rise        SBP - baseline SBP >= sbp_rise              medium    rise <= limit - 5
-dbp_rise        DBP - baseline DBP >= dbp_rise              medium    rise <= limit - 5
-spo2_low        SpO2 < spo2_low                             medium    >= limit + 2
-spo2_critical   SpO2 < spo2_critical                        high      >= limit + 2
-hr_high/low     HR (ECG, else pulse rate) > hr_high, < hr_low  medium  5 /min inside
-rr_low          RR < rr_low                                 medium    >= limit + 2
-etco2_low/high  EtCO2 (mmHg) < etco2_low or > etco2_high    medium    3 mmHg inside
-==============  ==========================================  ========  ==============
+==============  ===========================================  ========  =================
+rule            condition                                    priority  clears when
+==============  ===========================================  ========  =================
+sbp_high        SBP >= sbp_high (NIBP or arterial)           high      <= limit - 5
+dbp_high        DBP >= dbp_high                              high      <= limit - 5
+sbp_rise        SBP - baseline SBP >= sbp_rise               medium    rise <= limit - 5
+dbp_rise        DBP - baseline DBP >= dbp_rise               medium    rise <= limit - 5
+spo2_low        SpO2 < spo2_low                              medium    >= limit + 2
+spo2_critical   SpO2 < spo2_critical                         high      >= limit + 2
+hr_high/low     HR or pulse rate > hr_high, < hr_low         medium    5 /min inside
+rr_low          RR < rr_low                                  medium    >= limit + 2
+etco2_low/high  EtCO2 (mmHg) < etco2_low or > etco2_high     medium    3 mmHg inside
+==============  ===========================================  ========  =================
 
 Timing: a NIBP result is one validated measurement, so it alarms at once and the next result inside the clear
-margin ends the alarm (a value re-sent with ``MEASURING`` while the cuff inflates is the previous result and is
-not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable value
-has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only after
-:data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and the margin keeps the
-alarm as it is, so it neither chatters on and off nor ends early. Unusable values (invalid, questionable,
-unavailable) neither confirm nor reset a condition; a gap without data longer than ``stale_s`` restarts the delay.
-Demo and test data alarm like real data but every alarm from them is marked ``demo``.
+margin ends the alarm (a value re-sent with ``MEASURING`` while the cuff inflates is the previous result and
+is not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable
+value has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only
+after :data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and the margin
+keeps the alarm as it is, so it neither chatters on and off nor ends early. Unusable values (invalid,
+questionable, unavailable) neither confirm nor reset a condition; a gap without data longer than ``stale_s``
+restarts the delay. Demo and test data alarm like real data but every alarm from them is marked ``demo``.
 
-Technical ("INOP") alarms: device disconnected (``LinkEvent`` LOST, medium, at once), no data from a device for
-``stale_s`` seconds (or a SILENT link; medium, evaluated in :meth:`~AlarmEngine.tick`), sensor off and lead off
-(low, at once), invalid or questionable values (low, after ``persistence_s``), and the monitor's own alarms
-(``DeviceAlarm``) passed through with the monitor's priority. A deliberately STOPPED device raises nothing.
+Technical ("INOP") alarms: device disconnected (``LinkEvent`` LOST, medium, at once), no data from a device
+for ``stale_s`` seconds (or a SILENT link; medium, evaluated in :meth:`~AlarmEngine.tick`), sensor off and
+lead off (low, at once), invalid or questionable values (low, after ``persistence_s``), and the monitor's own
+alarms (``DeviceAlarm``) passed through with the monitor's priority. A deliberately STOPPED device raises
+nothing.
 
 The console is a secondary alarm display: it never suppresses or replaces the bedside monitor's own alarms.
 """
@@ -49,6 +50,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.alarms.limits import AlarmLimits
+from console.alarms.model import Alarm, Category, EventKind, event_dict, priority_name
 from devices import mdc
 from devices.model import (
     AlarmPriority,
@@ -60,9 +63,6 @@ from devices.model import (
     State,
     WaveBlock,
 )
-
-from console.alarms.limits import AlarmLimits
-from console.alarms.model import Alarm, Category, EventKind, event_dict, priority_name
 
 log = logging.getLogger(__name__)
 
@@ -239,14 +239,14 @@ class AlarmEngine:
             self.feed(s, now)
 
     def submit(self, batch: Iterable[Sample]) -> None:
-        """Hand over a batch of samples from ANY thread (e.g. ``MainWindow.add_sample_consumer(engine.submit)``,
-        called by acquisition threads). Nothing is evaluated here: :meth:`tick` feeds queued batches in
-        order on the thread that owns the engine, so the engine itself needs no locks."""
+        """Hand over a batch of samples from ANY thread, e.g. acquisition threads through
+        ``MainWindow.add_sample_consumer(engine.submit)``. Nothing is evaluated here: :meth:`tick` feeds
+        queued batches in order on the thread that owns the engine, so the engine itself needs no locks."""
         self._inbox.append(list(batch))  # deque.append is atomic; the copy keeps the batch as it was
 
     def tick(self, now: float) -> None:
-        """Feed the batches queued by :meth:`submit`, then the time-driven checks: stale data per device and the
-        end of an audio pause. Call it from the display timer (a few times a second is plenty)."""
+        """Feed the batches queued by :meth:`submit`, then the time-driven checks: stale data per device and
+        the end of an audio pause. Call it from the display timer (a few times a second is plenty)."""
         while self._inbox:
             self.feed_many(self._inbox.popleft(), now)
         stale_s = self._limits.stale_s
@@ -279,8 +279,8 @@ class AlarmEngine:
         return True
 
     def pause_audio(self, user: str, now: float, duration_s: float = AUDIO_PAUSE_S) -> None:
-        """Pause the alarm sound for ``duration_s`` (2 minutes). Alarms, including new high ones, stay visible.
-        Pausing again restarts the countdown and is logged again."""
+        """Pause the alarm sound for ``duration_s`` (2 minutes). Alarms, including new high ones, stay
+        visible. Pausing again restarts the countdown and is logged again."""
         user = self._check_user(user)
         if not 0 < duration_s <= 600:
             raise ValueError(f"audio pause must last between 0 and 600 s, got {duration_s}")
@@ -396,8 +396,9 @@ class AlarmEngine:
             if tr is None:
                 onset, hold = (0.0, 0.0) if episodic else (self._limits.persistence_s, CLEAR_HOLD_S)
                 tr = self._trackers[key] = _Tracker(onset, hold)
+            # _step calls the factory at once (or not at all), so binding the loop values here is safe
             self._step(tr, evidence, t, n.value,
-                       lambda: self._physio_alarm(rule, n, x, limit, src, t))
+                       lambda r=rule, x=x, lim=limit: self._physio_alarm(r, n, x, lim, src, t))
 
     def _physio_alarm(self, rule: _Rule, n: Numeric, x: float, limit: float, src: _Source, t: float) -> Alarm:
         label = mdc.label_of(n.mdc, n.label)
@@ -416,7 +417,8 @@ class AlarmEngine:
         if rule.baseline is not None:
             base = self._baseline[rule.baseline]
             limit_text = f"rise ≥ {_fmt(limit)} over {_fmt(base)}"
-            message = f"{label} {_fmt(n.value)} {unit}: +{_fmt(x)} over baseline {_fmt(base)} (limit +{_fmt(limit)})"
+            message = (f"{label} {_fmt(n.value)} {unit}: +{_fmt(x)} over baseline {_fmt(base)} "
+                       f"(limit +{_fmt(limit)})")
         else:
             op = ("≥" if rule.inclusive else ">") if rule.above else ("≤" if rule.inclusive else "<")
             limit_text = f"{op} {_fmt(limit)}"
@@ -424,8 +426,9 @@ class AlarmEngine:
         demo = bool(n.state & _DEMO)
         if demo:
             message += " (DEMO data)"
-        return self._new_alarm(f"{rule.name}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority, n.mdc,
-                               label, message, unit, limit, limit_text, n.value, t, n.source, demo, values)
+        return self._new_alarm(f"{rule.name}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority,
+                               n.mdc, label, message, unit, limit, limit_text, n.value, t, n.source, demo,
+                               values)
 
     def _flags(self, n: Numeric, t: float) -> None:
         """Sensor off, lead off and invalid/questionable data of one parameter as technical alarms."""
@@ -570,10 +573,10 @@ class AlarmEngine:
     def _new_alarm(self, key: str, category: Category, priority: AlarmPriority, code: int, parameter: str,
                    message: str, unit: str, limit: float | None, limit_text: str, value: float | None,
                    t: float, source: str, demo: bool, values: dict[str, float]) -> Alarm:
-        alarm = Alarm(id=self._next_id, key=key, category=category, priority=AlarmPriority(priority), mdc=code,
-                      parameter=parameter, message=message, unit=unit, limit=limit, limit_text=limit_text,
-                      value=value, started=t, source=source, demo=demo, values=values, last_value=value,
-                      worst_value=value)
+        alarm = Alarm(id=self._next_id, key=key, category=category, priority=AlarmPriority(priority),
+                      mdc=code, parameter=parameter, message=message, unit=unit, limit=limit,
+                      limit_text=limit_text, value=value, started=t, source=source, demo=demo, values=values,
+                      last_value=value, worst_value=value)
         self._next_id += 1
         return alarm
 

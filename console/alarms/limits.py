@@ -1,9 +1,10 @@
 """Site-configurable alarm limits, validated from the protocol template's JSON.
 
 A clinic sets its own stop/hold limits (CLINICAL.md: no guideline fixes them), stores them in a protocol
-template with a version string, and that version is written into every alarm record so an auditor can see which
-rule applied at the time. :meth:`AlarmLimits.from_dict` accepts exactly the documented keys and reports every
-problem at once in plain words, so a technician fixing a template sees the whole list, not one error per try.
+template with a version string, and that version is written into every alarm record so an auditor can see
+which rule applied at the time. :meth:`AlarmLimits.from_dict` accepts exactly the documented keys and reports
+every problem at once in plain words, so a technician fixing a template sees the whole list, not one error per
+try.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ _FIELDS: dict[str, tuple[str, float, float]] = {
 class AlarmLimits:
     """The limits the engine evaluates, plus the protocol version recorded with every alarm.
 
-    Thresholds (CLINICAL.md defaults): SBP >= ``sbp_high`` or DBP >= ``dbp_high`` (high priority); a rise over the
-    session baseline of >= ``sbp_rise`` / ``dbp_rise`` (medium); SpO2 < ``spo2_low`` (medium) and
+    Thresholds (CLINICAL.md defaults): SBP >= ``sbp_high`` or DBP >= ``dbp_high`` (high priority); a rise over
+    the session baseline of >= ``sbp_rise`` / ``dbp_rise`` (medium); SpO2 < ``spo2_low`` (medium) and
     < ``spo2_critical`` (high); HR > ``hr_high`` or < ``hr_low`` (medium); RR < ``rr_low`` (medium); EtCO2 <
     ``etco2_low`` or > ``etco2_high`` (medium). ``persistence_s`` is the alarm condition delay for continuous
     values; ``stale_s`` the silence after which a device's data counts as stale.

@@ -9,14 +9,14 @@ from typing import Any
 from devices.model import AlarmPriority
 
 
-class Category(str, enum.Enum):
+class Category(enum.StrEnum):
     """Physiological alarms are about the patient; technical ("INOP") ones about the equipment."""
 
     PHYSIOLOGICAL = "physiological"
     TECHNICAL = "technical"
 
 
-class EventKind(str, enum.Enum):
+class EventKind(enum.StrEnum):
     """What happened, as written in the ``event`` field of an ``alarm`` record entry."""
 
     START = "start"
@@ -82,7 +82,8 @@ class Alarm:
     def rank(self) -> tuple[int, bool, bool, bool, float, int]:
         """Sort key, larger = more urgent: priority, then unacknowledged, then present (not only latched),
         then physiological before technical, then the newest; alarms started together keep their order."""
-        return (int(self.priority), not self.acknowledged, self.active, not self.technical, self.started, -self.id)
+        return (int(self.priority), not self.acknowledged, self.active, not self.technical, self.started,
+                -self.id)
 
 
 def priority_name(priority: AlarmPriority) -> str:

@@ -1,18 +1,19 @@
 """How an alarm looks: IEC 60601-1-8 colours and flash rates, kept free of Qt so they can be unit-tested.
 
-Flashing is driven by one counter ticking every :data:`FLASH_TICK_S` seconds (the banner owns the one QTimer that
-advances it). With a 125 ms tick:
+Flashing is driven by one counter ticking every :data:`FLASH_TICK_S` seconds (the banner owns the one QTimer
+that advances it). With a 125 ms tick:
 
 * high priority: period 4 ticks = 0.5 s -> 2.0 Hz, 50 % duty (IEC: 1.4-2.8 Hz, 20-60 % duty), red;
 * medium priority: period 12 ticks = 1.5 s -> 0.67 Hz, 50 % duty (IEC: 0.4-0.8 Hz), yellow;
 * low priority: steady cyan.
 
-Technical alarms (device disconnected, stale data, sensor or lead off, invalid data: "INOP" in Philips terms) use
-their own look, a steady light blue, so nobody mistakes a loose probe for a deteriorating patient; a technical
-alarm the monitor itself rates high priority still shows red and flashes, because urgency wins over category.
+Technical alarms (device disconnected, stale data, sensor or lead off, invalid data: "INOP" in Philips terms)
+use their own look, a steady light blue, so nobody mistakes a loose probe for a deteriorating patient; a
+technical alarm the monitor itself rates high priority still shows red and flashes, because urgency wins over
+category.
 
-The colours are those of ``resources/theme.json`` ("alarm" and "panel"), repeated here so the engine's tests and
-the widgets do not need the theme file.
+The colours are those of ``resources/theme.json`` ("alarm" and "panel"), repeated here so the engine's tests
+and the widgets do not need the theme file.
 """
 
 from __future__ import annotations

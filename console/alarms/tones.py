@@ -2,16 +2,17 @@
 
 Each priority has a burst of pulses that repeats while the alarm is audible:
 
-* high: 10 pulses in the "3 + 2, pause, 3 + 2" rhythm: spacing x between pulses, 2x + td after the 3rd and 8th,
-  a longer pause after the 5th; td = 150 ms, x = 100 ms, pause 0.5 s (IEC: td 75-200 ms, x 50-125 ms, pause
-  0.35-1.30 s); the burst repeats every 8 s (IEC: 2.5-15 s);
+* high: 10 pulses in the "3 + 2, pause, 3 + 2" rhythm: spacing x between pulses, 2x + td after the 3rd and
+  8th, a longer pause after the 5th; td = 150 ms, x = 100 ms, pause 0.5 s (IEC: td 75-200 ms, x 50-125 ms,
+  pause 0.35-1.30 s); the burst repeats every 8 s (IEC: 2.5-15 s);
 * medium: 3 pulses, td = 200 ms, spacing 200 ms (IEC: td 125-250 ms, spacing 125-250 ms); repeats every 15 s
   (IEC: 2.5-30 s);
 * low: 1 pulse, td = 200 ms; repeats every 30 s (IEC: more than 15 s, or not at all).
 
-Spacing is from the end of one pulse to the start of the next. Each pulse is a harmonic tone (fundamental 150-1000
-Hz plus four harmonics within 15 dB of it and below 4 kHz, as the standard asks so the sound is locatable and
-survives small loudspeakers), with linear rise and fall of 15 % of the pulse duration so it does not click.
+Spacing is from the end of one pulse to the start of the next. Each pulse is a harmonic tone (fundamental
+150-1000 Hz plus four harmonics within 15 dB of it and below 4 kHz, as the standard asks so the sound is
+locatable and survives small loudspeakers), with linear rise and fall of 15 % of the pulse duration so it does
+not click.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class TonePattern:
         return self.pulses[-1].end_s if self.pulses else 0.0
 
     def timeline(self, duration_s: float, start_s: float = 0.0) -> list[Pulse]:
-        """Every pulse that starts within ``duration_s`` seconds of ``start_s``, bursts repeated, absolute times."""
+        """Pulses starting within ``duration_s`` s of ``start_s``, bursts repeated, in absolute times."""
         out: list[Pulse] = []
         burst = 0
         while True:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from console.alarms import AlarmEngine, AlarmLimits
 from devices import mdc
 from devices.model import Numeric, State
-
-from console.alarms import AlarmEngine, AlarmLimits
 
 DEFAULTS = {"sbp_high": 180, "dbp_high": 110, "sbp_rise": 40, "dbp_rise": 25, "spo2_low": 92,
             "spo2_critical": 88, "hr_high": 120, "hr_low": 45, "rr_low": 8, "etco2_low": 20,

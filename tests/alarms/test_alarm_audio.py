@@ -10,9 +10,8 @@ import pytest
 
 from devices import mdc
 from devices.model import AlarmPriority
-from widgets.alarm_audio import AlarmAudio
-
 from tests.alarms.helpers import engine, series
+from widgets.alarm_audio import AlarmAudio
 
 HIGH, MEDIUM, NONE = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.NONE
 

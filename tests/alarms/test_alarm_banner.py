@@ -6,13 +6,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from console.alarms.presentation import TECHNICAL_BACKGROUND
 from devices import mdc
 from devices.model import AlarmPriority, LinkEvent, LinkState, State
+from tests.alarms.helpers import engine, events, num, series
 from widgets.alarm_audio import AlarmAudio
 from widgets.alarm_banner import SECONDARY_NOTICE, AlarmBanner, format_countdown
-
-from console.alarms.presentation import TECHNICAL_BACKGROUND
-from tests.alarms.helpers import engine, events, num, series
 
 HIGH, MEDIUM, LOW, NONE = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW, AlarmPriority.NONE
 
@@ -177,7 +176,8 @@ def test_tile_style_follows_the_parameter_alarm_and_the_flash_phase(setup) -> No
     assert banner.alarm_style_for(mdc.NIBP)[0] == HIGH  # the compound NIBP tile lights for the diastolic
     series(eng, mdc.PULSE_RATE_OXIM, [130] * 11, 1013.0)
     banner.refresh(1024.0)
-    assert banner.alarm_style_for([mdc.HEART_RATE, mdc.PULSE_RATE_OXIM])[0] == MEDIUM  # one HR tile, two sources
+    # one HR tile fed by two sources
+    assert banner.alarm_style_for([mdc.HEART_RATE, mdc.PULSE_RATE_OXIM])[0] == MEDIUM
 
 
 def test_flash_timer_stops_when_alarms_end_and_on_close(setup) -> None:

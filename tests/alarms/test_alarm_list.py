@@ -8,9 +8,8 @@ import pytest
 
 from devices import mdc
 from devices.model import LinkEvent, LinkState
-from widgets.alarm_list import COLUMNS, AlarmList
-
 from tests.alarms.helpers import engine, events, num, series
+from widgets.alarm_list import COLUMNS, AlarmList
 
 T0 = 1_764_000_000.0  # a fixed POSIX time; shown in local time
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from console.alarms import AlarmEngine, AlarmLimits, Category
 from devices import mdc
 from devices.model import AlarmPriority, DeviceAlarm, LinkEvent, LinkState, State, WaveBlock
-
-from console.alarms import AlarmEngine, AlarmLimits, Category
 from tests.alarms.helpers import VERSION, engine, events, num, series
-
-import numpy as np
 
 HIGH, MEDIUM, LOW, NONE = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW, AlarmPriority.NONE
 
@@ -37,7 +35,8 @@ def test_one_nibp_measurement_over_the_limit_alarms_at_once_with_a_complete_reco
     assert start == {
         "event": "start", "time": 1600.0, "alarm_id": alarm.id, "key": f"sbp_high|{mdc.NIBP_SYS}|mon",
         "category": "physiological", "priority": "high", "mdc": mdc.NIBP_SYS, "parameter": "NBP sys",
-        "message": "NBP sys 184 ≥ 180 mmHg", "value": 184, "unit": "mmHg", "limit": 180.0, "limit_text": "≥ 180",
+        "message": "NBP sys 184 ≥ 180 mmHg", "value": 184, "unit": "mmHg", "limit": 180.0,
+        "limit_text": "≥ 180",
         "values": {"sbp": 184}, "started": 1600.0, "source": "mon", "demo": False,
         "protocol_version": VERSION, "user": None,
     }
@@ -218,16 +217,19 @@ def test_lead_off_flag() -> None:
 
 def test_monitor_alarms_pass_through_with_their_priority() -> None:
     eng = engine()
-    eng.feed(DeviceAlarm("masimo.spo2_low", "SpO2 low", MEDIUM, True, mdc=mdc.SPO2, host_time=3.0, source="rad"))
-    eng.feed(DeviceAlarm("masimo.spo2_low", "SpO2 low", MEDIUM, True, mdc=mdc.SPO2, host_time=4.0, source="rad"))
-    eng.feed(DeviceAlarm("masimo.no_sensor", "No sensor", LOW, True, technical=True, host_time=4.0, source="rad"))
+    low_spo2 = {"code": "masimo.spo2_low", "text": "SpO2 low", "priority": MEDIUM, "mdc": mdc.SPO2,
+                "source": "rad"}
+    eng.feed(DeviceAlarm(active=True, host_time=3.0, **low_spo2))
+    eng.feed(DeviceAlarm(active=True, host_time=4.0, **low_spo2))  # repeated: still one alarm
+    eng.feed(DeviceAlarm("masimo.no_sensor", "No sensor", LOW, True, technical=True, host_time=4.0,
+                         source="rad"))
     assert [(a.message, a.priority, a.technical) for a in eng.visible()] == [
         ("SpO2 low (rad) [monitor alarm]", MEDIUM, False), ("No sensor (rad) [monitor alarm]", LOW, True)]
-    eng.feed(DeviceAlarm("masimo.spo2_low", "SpO2 low", MEDIUM, False, host_time=9.0, source="rad"))
+    eng.feed(DeviceAlarm(active=False, host_time=9.0, **low_spo2))
     assert [(e["event"], e["time"]) for e in events(eng)] == [("start", 3.0), ("start", 4.0), ("end", 9.0)]
 
 
-# ---------------------------------------------------------------- priorities, latching, acknowledgement, pause
+# ---------------------------------------------------------------- priorities, latching, ack, pause
 
 
 def test_priority_ordering_puts_the_most_urgent_first() -> None:

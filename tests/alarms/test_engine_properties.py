@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices import mdc
-
 from tests.alarms.helpers import engine, events, num
 
 
@@ -33,7 +32,7 @@ def test_hr_alarms_alternate_and_only_start_after_the_full_delay(values: list[fl
         run = [(t, v) for t, v in finite if t <= e["time"]]
         assert run and run[-1][0] == e["time"] and beyond(run[-1][1])
         start = run[-1][0]
-        for (t_prev, v_prev), (t_next, _) in zip(reversed(run[:-1]), reversed(run)):
+        for (t_prev, v_prev), (t_next, _) in zip(reversed(run[:-1]), reversed(run), strict=False):
             if not beyond(v_prev) or t_next - t_prev > 10:
                 break
             start = t_prev

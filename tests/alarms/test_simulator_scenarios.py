@@ -1,14 +1,13 @@
-"""End to end with the built-in simulator: a hypertensive infusion alarms when the BP crosses the limit, a stable
-session raises nothing from start to discharge."""
+"""End to end with the built-in simulator: a hypertensive infusion alarms when the BP crosses the limit, a
+stable session raises nothing from start to discharge."""
 
 from __future__ import annotations
 
 import pytest
 
+from console.alarms import AlarmEngine, AlarmLimits
 from devices import mdc
 from devices.model import AlarmPriority, Numeric, State
-
-from console.alarms import AlarmEngine, AlarmLimits
 from tests.alarms.helpers import DEFAULTS
 
 simulator = pytest.importorskip("devices.simulator", reason="devices.simulator is not there yet")
@@ -18,7 +17,7 @@ SESSION_S = 100 * 60  # baseline, 40 min infusion, observation to discharge
 
 
 def run_session(scenario: str, seed: int) -> tuple[AlarmEngine, list[Numeric], object]:
-    """Baseline from the first NIBP, then a 40 min infusion, fed to the engine in 5 s chunks with a tick each."""
+    """Baseline from the first NIBP, then a 40 min infusion, fed to the engine in 5 s chunks, ticking each."""
     sim = simulator.Simulator(scenario, seed, waves=False, start=START)
     eng = AlarmEngine(AlarmLimits.from_dict(DEFAULTS, f"test-{scenario}"))
     seen: list[Numeric] = []
@@ -75,7 +74,7 @@ def test_disconnect_scenario_without_link_events_raises_stale_data_within_stale_
         eng.feed_many(sim.advance_sim(1.0))
         eng.tick(START + sim.elapsed)
     [stale] = eng.history()
-    # the device falls silent at 120 s (last numeric at 119 s): the INOP is up 10 s later, gone when data returns
+    # silent from 120 s (last numeric at 119 s): the INOP is up 10 s later and gone when data returns
     assert (stale.key, stale.priority, stale.technical) == ("stale|simulator", AlarmPriority.MEDIUM, True)
     assert stale.started - START == 129.0
     assert stale.ended is not None and stale.ended - START == 150.0

@@ -8,19 +8,18 @@ import wave
 import numpy as np
 import pytest
 
-from devices.model import AlarmPriority
-
 from console.alarms.tones import HARMONICS, PATTERNS, pattern_for, render, wav_bytes
+from devices.model import AlarmPriority
 
 
 def gaps(priority: AlarmPriority) -> list[float]:
     p = PATTERNS[priority].pulses
-    return [round(b.start_s - a.end_s, 3) for a, b in zip(p, p[1:])]
+    return [round(b.start_s - a.end_s, 3) for a, b in zip(p, p[1:], strict=False)]
 
 
 def test_pulse_counts_per_priority() -> None:
-    assert [len(PATTERNS[p].pulses) for p in (AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW)] == [
-        10, 3, 1]
+    priorities = (AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW)
+    assert [len(PATTERNS[p].pulses) for p in priorities] == [10, 3, 1]
     assert pattern_for(AlarmPriority.NONE) is None
 
 
@@ -55,7 +54,8 @@ def test_fundamental_and_harmonics_are_in_the_required_bands() -> None:
 def test_timeline_repeats_bursts() -> None:
     medium = PATTERNS[AlarmPriority.MEDIUM]
     tl = medium.timeline(40.0, start_s=100.0)
-    assert [round(p.start_s, 3) for p in tl] == [100.0, 100.4, 100.8, 115.0, 115.4, 115.8, 130.0, 130.4, 130.8]
+    assert [round(p.start_s, 3) for p in tl] == [100.0, 100.4, 100.8, 115.0, 115.4, 115.8,
+                                                 130.0, 130.4, 130.8]
 
 
 def test_wav_bytes_are_a_playable_burst_with_silence_between_pulses() -> None:
@@ -67,7 +67,8 @@ def test_wav_bytes_are_a_playable_burst_with_silence_between_pulses() -> None:
     assert len(frames) == round(medium.burst_duration_s * 8000)
     # loud inside each pulse, silent in the gaps
     for p in medium.pulses:
-        mid = frames[int((p.start_s + p.duration_s / 2) * 8000) - 40:int((p.start_s + p.duration_s / 2) * 8000) + 40]
+        centre = int((p.start_s + p.duration_s / 2) * 8000)
+        mid = frames[centre - 40:centre + 40]
         assert np.abs(mid).max() > 3000
     gap = frames[int(0.25 * 8000):int(0.35 * 8000)]
     assert np.abs(gap).max() == 0
