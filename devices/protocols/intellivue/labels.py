@@ -16,6 +16,11 @@ ECG_LEADS: dict[int, str] = {
     0x64: "ES", 0x65: "AS", 0x66: "AI",
 }
 _PRESSURE_PARTS = {1: "sys", 2: "dia", 3: "mean"}
+#: pressure objects (the low two bits of a component's id say sys/dia/mean)
+PRESSURES: dict[int, str] = {
+    0x4A00: "P", 0x4A04: "NBP", 0x4A0C: "Ao", 0x4A10: "ART", 0x4A14: "ABP", 0x4A1C: "PAP", 0x4A24: "PAWP",
+    0x4A28: "UAP", 0x4A30: "LAP", 0x4A34: "RAP", 0x4A44: "CVP", 0x4A48: "UVP",
+}
 
 
 def component_label(physio: int, object_label: str = "") -> str:
@@ -28,8 +33,10 @@ def component_label(physio: int, object_label: str = "") -> str:
         return f"ECG {ECG_LEADS[low]}"
     if high == 0x03 and low in ECG_LEADS:
         return f"ST {ECG_LEADS[low]}"
-    if 0x4A00 <= physio <= 0x4BFF and physio & 0x3:
-        return f"{object_label or 'P'} {_PRESSURE_PARTS[physio & 0x3]}"
+    if physio in PRESSURES:
+        return PRESSURES[physio]
+    if physio & ~0x3 in PRESSURES and physio & 0x3:
+        return f"{object_label or PRESSURES[physio & ~0x3]} {_PRESSURE_PARTS[physio & 0x3]}"
     return f"{object_label or 'Philips'} {physio:#06x}"
 
 
