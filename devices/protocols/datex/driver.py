@@ -116,9 +116,10 @@ class DatexDriver(Driver):
         "UC-232A plugged into the monitor's USB port). Use a null-modem cable that carries RTS and CTS: "
         "the link needs hardware handshaking. Line settings are fixed by the monitor: 19200 baud, 8 data "
         "bits, even parity, 1 stop bit; CARESCAPE monitors with software version 3 or later can also run "
-        "at 115200. Chairside asks the monitor for numbers every few seconds and for up to 600 waveform "
-        "samples a second; nothing needs switching on in the monitor menus. If nothing arrives, check the "
-        "cable (RTS/CTS wired through) and the baud rate."
+        "at 115200. Chairside itself asks the monitor for numbers every few seconds and for up to 600 "
+        "waveform samples a second; the monitor must have the Computer Interface, which on some models is "
+        "a software option or licence. If nothing arrives, check the cable (RTS/CTS wired through), the "
+        "adapter and the baud rate."
     )
     silence_timeout = 10.0
 
