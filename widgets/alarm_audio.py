@@ -58,6 +58,7 @@ class AlarmAudio(QObject):
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._files: dict[AlarmPriority, Path] = {}
         self._proc: Any = None
+        self._stopping: list[Any] = []  # players told to stop, reaped on later calls so nothing waits
         self._current = AlarmPriority.NONE
         self._next_due = 0.0
         #: (time, priority, how) of recent bursts, for diagnostics and tests
@@ -96,21 +97,22 @@ class AlarmAudio(QObject):
             self._play(priority, now)
 
     def stop(self) -> None:
-        """Silence now (a burst in progress is cut off)."""
+        """Silence now (a burst in progress is cut off). Does not wait for the player to exit."""
         self._current = AlarmPriority.NONE
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
+        self._halt(self._proc)
+        self._proc = None
+
+    def close(self) -> None:
+        """Stop the sound, reap the players and remove the temporary WAV files."""
+        self.stop()
+        for proc in self._stopping:
             try:
-                proc.terminate()
-                proc.wait(timeout=1.0)  # a player exits at once on SIGTERM; this only reaps it
-            except (OSError, subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)  # on close only: a player exits at once on SIGTERM
+            except subprocess.TimeoutExpired:
                 log.warning("alarm sound player did not stop; killing it")
                 proc.kill()
                 proc.wait(timeout=1.0)
-
-    def close(self) -> None:
-        """Stop the sound and remove the temporary WAV files."""
-        self.stop()
+        self._stopping.clear()
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
@@ -121,6 +123,16 @@ class AlarmAudio(QObject):
     def _reap(self) -> None:
         if self._proc is not None and self._proc.poll() is not None:
             self._proc = None
+        self._stopping = [p for p in self._stopping if p.poll() is None]
+
+    def _halt(self, proc: Any) -> None:
+        """Terminate a player without waiting; it is reaped by a later :meth:`_reap` or by :meth:`close`."""
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.terminate()
+            except OSError:  # it exited meanwhile
+                pass
+            self._stopping.append(proc)
 
     def _file(self, priority: AlarmPriority) -> Path:
         path = self._files.get(priority)
@@ -138,10 +150,8 @@ class AlarmAudio(QObject):
         if self._command is not None:
             try:
                 # one burst at a time: a new (e.g. escalated) burst replaces the one still playing
-                old, self._proc = self._proc, None
-                if old is not None and old.poll() is None:
-                    old.terminate()
-                    old.wait(timeout=1.0)
+                self._halt(self._proc)
+                self._proc = None
                 self._proc = self._popen([*self._command, str(self._file(priority))],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, start_new_session=True)

@@ -117,3 +117,19 @@ def test_a_failing_player_falls_back_to_beep(qapp) -> None:  # noqa: ARG001
     audio.update(MEDIUM, 0.0)
     assert beeps == [1] and not audio.available
     audio.close()
+
+
+def test_a_real_player_process_is_started_stopped_and_reaped(qapp, tmp_path) -> None:  # noqa: ARG001
+    # a stand-in "player" that would play for a minute: stop() must cut it off without waiting for it
+    script = tmp_path / "player"
+    script.write_text("#!/bin/sh\nexec sleep 60\n")
+    script.chmod(0o755)
+    audio = AlarmAudio(which=lambda name: str(script) if name == "paplay" else None,
+                       beep=lambda: pytest.fail("must not beep"))
+    audio.update(HIGH, 0.0)
+    proc = audio._proc
+    assert proc is not None and proc.poll() is None
+    audio.update(NONE, 1.0)
+    assert audio.sounding == NONE
+    audio.close()
+    assert proc.poll() is not None  # reaped: no zombie, no ResourceWarning
