@@ -535,6 +535,7 @@ class AlarmEngine:
                     self._end_plain(f"stale|{name}", t)
                 else:
                     # the link is back: the stale clock restarts now, not from before the outage
+                    src.stopped = False
                     src.last_data = max(src.last_data, t)
             self._end_plain(key, t)
 

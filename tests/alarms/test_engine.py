@@ -197,6 +197,12 @@ def test_stopped_device_is_not_stale() -> None:
     eng.feed(LinkEvent(LinkState.STOPPED, "stopped by user", host_time=101.0, source="mon"))
     eng.tick(500.0)
     assert eng.visible() == [] and events(eng) == []
+    # restarted and associated, but nothing arrives: stale again after stale_s
+    eng.feed(LinkEvent(LinkState.ASSOCIATED, host_time=600.0, source="mon"))
+    eng.tick(609.0)
+    assert eng.visible() == []
+    eng.tick(610.0)
+    assert [a.key for a in eng.visible()] == ["stale|mon"]
 
 
 def test_sensor_off_is_an_immediate_low_inop_and_clears_when_the_flag_goes() -> None:
