@@ -1,8 +1,8 @@
 """Decode throughput of the IntelliVue driver on the real JVSCapture M8000 capture (~370 s of data).
 
-Run: ``/work/venv/bin/python benchmarks/bench_decode_intellivue.py [path]``. Prints frames, samples and how many
-times faster than real time the whole capture decodes (target: at least 200x). No assertion: speed depends on
-the machine; this only reports it.
+Run: ``/work/venv/bin/python benchmarks/bench_decode_intellivue.py [path]``. Prints frames, samples and
+how many times faster than real time the whole capture decodes (target: at least 200x). No assertion:
+speed depends on the machine; this only reports it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from devices.model import Numeric, WaveBlock
 from devices.protocols.intellivue import DRIVER
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "captures" / "philips" / "jvscapture-m8000-monitor-to-host.raw"
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "captures"
+DEFAULT = CAPTURES / "philips" / "jvscapture-m8000-monitor-to-host.raw"
 CAPTURE_SECONDS = 370.0  # length of the session in the capture (README)
 CHUNK = 1024  # bytes per feed, like a serial read
 

@@ -18,9 +18,9 @@ def parse_docbox(data: bytes, tz: dt.tzinfo = dt.timezone.utc) -> list[tuple[flo
     """Split docbox log bytes into ``(POSIX time, frame bytes)`` records.
 
     Each record's frame runs from the first ``C0`` after its timestamp to the last ``C1`` before the next
-    timestamp (frames are escaped, so neither delimiter occurs inside). Bytes that are not part of a record are
-    skipped; a record with no complete frame yields nothing. The log carries no zone: ``tz`` says which one its
-    clock ran in (UTC by default).
+    timestamp (frames are escaped, so neither delimiter occurs inside). Bytes that are not part of a
+    record are skipped; a record with no complete frame yields nothing. The log carries no zone: ``tz``
+    says which one its clock ran in (UTC by default).
     """
     records: list[tuple[float, bytes]] = []
     stamps = list(_DOCBOX_STAMP.finditer(data))

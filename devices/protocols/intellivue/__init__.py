@@ -17,7 +17,10 @@ DRIVER = IntelliVueDriver
 
 
 def make_emulator(simulator: Any) -> IntelliVueEmulator:
-    """An IntelliVue monitor emulator driven by ``simulator`` (needs ``advance(now)``, ``responding``, ``noise``)."""
+    """An IntelliVue monitor emulator driven by ``simulator``.
+
+    The simulator needs ``advance(now) -> list[Sample]``, ``responding: bool`` and ``noise: bool``.
+    """
     from devices.protocols.intellivue.emulator import IntelliVueEmulator
 
     return IntelliVueEmulator(simulator)

@@ -194,7 +194,7 @@ def rel_delta(later: int, earlier: int) -> int:
 
 # --- attribute lists --------------------------------------------------------------------------------------
 def parse_attributes(data: bytes, offset: int) -> tuple[dict[int, bytes], int]:
-    """Parse an AttributeList at ``offset``: ``u16 count, u16 length`` then ``u16 id, u16 len, value`` entries.
+    """Parse an AttributeList at ``offset``: ``u16 count, u16 length``, then ``u16 id, u16 len, value`` items.
 
     Returns ``({id: value bytes}, offset after the list)``.
     """
@@ -307,7 +307,7 @@ class SaValue:
 
 
 def decode_sa_value(value: bytes, offset: int = 0) -> tuple[SaValue, int]:
-    """SaObsValue at ``offset``: ``u16 physio, u16 state, u16 length, bytes``; returns it and the next offset."""
+    """SaObsValue at ``offset``: ``u16 physio, u16 state, u16 length, bytes``; returns it and the end."""
     if offset + 6 > len(value):
         raise DecodeError("sample array value shorter than its header")
     physio, state, length = struct.unpack_from(">HHH", value, offset)
@@ -415,7 +415,8 @@ def parse_remote_operation(user_data: bytes) -> RemoteOperation:
         raise DecodeError("remote operation shorter than its header")
     invoke_id, command, length = struct.unpack_from(">HHH", user_data, pos)
     pos += 6
-    return RemoteOperation(ro_type, invoke_id, command, user_data[pos:pos + length], linked_state, linked_count)
+    body = user_data[pos:pos + length]
+    return RemoteOperation(ro_type, invoke_id, command, body, linked_state, linked_count)
 
 
 @dataclass(slots=True)

@@ -37,6 +37,8 @@ _STATE_BITS: tuple[tuple[int, State], ...] = (
     (0x0001, State.ALARMS_INHIBITED),
 )
 _STATE_CACHE: dict[int, State] = {}
+#: what a message with a good FCS but nonsense content can raise while being parsed
+_DECODE_ERRORS = (ValueError, struct.error, IndexError, KeyError, ZeroDivisionError, OverflowError)
 
 
 def measurement_state(bits: int) -> State:
@@ -88,8 +90,8 @@ class IntelliVueDriver(Driver):
         "Connect to the monitor's MIB/RS232 port (the RJ45 interface board, with the Philips MIB-to-RS232 "
         "cable or an equivalent null-modem adapter). On the monitor, in Main Setup > Hardware > Interfaces "
         "(service mode), set the port's protocol to Data Export (\"MIB/RS232 Data Export\") and its speed to "
-        "\"Fix 115200\" (or 19200 if the cable is long or noisy, and set the same here). Line: 8 data bits, no "
-        "parity, 1 stop bit, no flow control. Chairside connects on its own: it asks the monitor for an "
+        "\"Fix 115200\" (or 19200 if the cable is long or noisy, and set the same here). Line: 8 data bits, "
+        "no parity, 1 stop bit, no flow control. Chairside connects on its own: it asks the monitor for an "
         "association every 5 seconds until it answers, then requests numerics every second and the ECG II, "
         "pleth, respiration and CO2 waves. Only one computer can be associated with a monitor at a time. "
         "Values the monitor marks as demo or test data are shown marked, never as patient data."
@@ -153,7 +155,7 @@ class IntelliVueDriver(Driver):
                 self._log_frame("in", now, result.user_data)
                 try:
                     self._handle(result.user_data, now, out)
-                except (ValueError, struct.error, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
+                except _DECODE_ERRORS as exc:
                     # FCS was fine but the content does not parse: count it and keep going
                     self.stats.extra["messages_bad"] = self.stats.extra.get("messages_bad", 0) + 1
                     self.stats.last_error = f"undecodable message: {exc}"
@@ -161,7 +163,7 @@ class IntelliVueDriver(Driver):
         return out
 
     def outgoing(self, now: float) -> bytes:
-        """Association requests, MDS Create result, priority list, poll renewals and keep-alives due at ``now``."""
+        """Association requests, MDS Create result, priority list, poll renewals and keep-alives due now."""
         self._check_silence(now, self._events)
         if self._phase == _IDLE or (self._phase == _REQUESTED
                                     and now - self._assoc_sent_at >= self.ASSOCIATION_RETRY):
@@ -216,13 +218,14 @@ class IntelliVueDriver(Driver):
         self._reset_link()
 
     def _check_silence(self, now: float, out: list[Sample]) -> None:
-        if self._phase == _ASSOCIATED and self._last_rx is not None and now - self._last_rx > self.silence_timeout:
+        if (self._phase == _ASSOCIATED and self._last_rx is not None
+                and now - self._last_rx > self.silence_timeout):
             self._count("silences")
             self._lost(now, f"no data from the monitor for {now - self._last_rx:.0f} s; associating again",
                        out, LinkState.SILENT)
 
     def _schedule(self, now: float) -> None:
-        """Queue what the association needs now: polls once the MDS Create is answered, renewals, keep-alive."""
+        """Queue what the association needs: polls once the MDS Create is answered, renewals, keep-alive."""
         if not self._mds_done and now - self._accepted_at < self.MDS_CREATE_WAIT:
             return
         if not self._priority_sent:
@@ -303,7 +306,7 @@ class IntelliVueDriver(Driver):
         self._count("associations")
         wanted = messages.EXT_NU_1SEC | messages.EXT_RTSA
         granted = info.ext_options or 0
-        note = "" if granted & wanted == wanted else " (the monitor did not grant real-time numerics and waves)"
+        note = "" if granted & wanted == wanted else " (the monitor did not grant real-time numerics/waves)"
         out.append(LinkEvent(LinkState.ASSOCIATED,
                              f"associated (poll period {period / 8:.0f} ms, MTU {info.max_mtu_rx}){note}",
                              now, self.source))

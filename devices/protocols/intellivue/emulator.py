@@ -323,7 +323,8 @@ class IntelliVueEmulator(Emulator):
         if action == codec.NOM_ACT_POLL_MDIB_DATA_EXT:
             poll_number, _partition, code, _group = struct.unpack_from(">HHHH", arg)
             attrs, _ = codec.parse_attributes(arg, 8)
-            period = codec.decode_u32(attrs[codec.ATTR_TIME_PD_POLL]) if codec.ATTR_TIME_PD_POLL in attrs else 0
+            period_attr = attrs.get(codec.ATTR_TIME_PD_POLL)
+            period = codec.decode_u32(period_attr) if period_attr is not None else 0
             if code not in (codec.NOM_MOC_VMO_METRIC_NU, codec.NOM_MOC_VMO_METRIC_SA_RT):
                 self._send(messages.error_result(ro.invoke_id, 3))
                 return
@@ -392,13 +393,14 @@ class IntelliVueEmulator(Emulator):
         sequence = 0 if immediate else poll.sequence
         if poll.code == codec.NOM_MOC_VMO_METRIC_NU:
             context = messages.poll_context(0, self._numeric_observations())
-            self._send(messages.extended_poll_reply(poll.invoke_id, poll.poll_number, sequence, self._rel(now),
-                                                    poll.code, [context]))
+            self._send(messages.extended_poll_reply(poll.invoke_id, poll.poll_number, sequence,
+                                                    self._rel(now), poll.code, [context]))
         else:
             # the confirmation of a wave poll carries the static attributes of every exported wave
             observations = [(w.handle, w.static_attributes()) for w in WAVES if w.mdc in self._priority]
-            self._send(messages.extended_poll_reply(poll.invoke_id, poll.poll_number, sequence, self._rel(now),
-                                                    poll.code, [messages.poll_context(0, observations)]))
+            self._send(messages.extended_poll_reply(poll.invoke_id, poll.poll_number, sequence,
+                                                    self._rel(now), poll.code,
+                                                    [messages.poll_context(0, observations)]))
 
     def _numeric_observations(self) -> list[tuple[int, list[tuple[int, bytes]]]]:
         observations: list[tuple[int, list[tuple[int, bytes]]]] = []
@@ -442,5 +444,6 @@ class IntelliVueEmulator(Emulator):
                           struct.pack(">HHH", channel.physio, state_bits(block.state), len(raw)) + raw))
             observations.append((channel.handle, attrs))
         self._static_turn += 1
-        self._send(messages.extended_poll_reply(poll.invoke_id, poll.poll_number, poll.sequence, self._rel(t0),
-                                                poll.code, [messages.poll_context(0, observations)]))
+        self._send(messages.extended_poll_reply(poll.invoke_id, poll.poll_number, poll.sequence,
+                                                self._rel(t0), poll.code,
+                                                [messages.poll_context(0, observations)]))

@@ -1,9 +1,9 @@
 """MIB/RS232 framing of the IntelliVue Data Export protocol: FCS, transparency and a resynchronising splitter.
 
 A frame on the wire is ``C0 | hdr(4) | user data | FCS(2) | C1`` where every byte between the delimiters
-(header, data and FCS alike) equal to ``C0``, ``C1`` or ``7D`` is sent as ``7D, byte ^ 0x20``; ``7D C1`` aborts
-a frame. The FCS is the PPP/IrLAP CRC-16 (reflected polynomial 0x8408, initial 0xFFFF, ones-complemented)
-over header and data, sent low byte first.
+(header, data and FCS alike) equal to ``C0``, ``C1`` or ``7D`` is sent as ``7D, byte ^ 0x20``;
+``7D C1`` aborts a frame. The FCS is the PPP/IrLAP CRC-16 (reflected polynomial 0x8408, initial 0xFFFF,
+ones-complemented) over header and data, sent low byte first.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ MSG_TYPE = 0x01
 #: A frame larger than this (escaped) is garbage: the monitor's MTU is about 1000 bytes of user data.
 MAX_FRAME = 8192
 
-# The reflected CRC-16/CCITT equals the bit-reversal of the non-reflected one (binascii.crc_hqx, in C) computed
-# over bit-reversed bytes; the initial value 0xFFFF is its own reversal. This keeps the hot path out of Python.
+# The reflected CRC-16/CCITT equals the bit-reversal of the non-reflected one (binascii.crc_hqx, in C)
+# computed over bit-reversed bytes; the initial value 0xFFFF is its own reversal. This keeps the hot path
+# out of Python.
 _REVERSE_BYTE = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
@@ -30,18 +31,21 @@ def _reverse16(value: int) -> int:
 
 
 def fcs(data: bytes) -> int:
-    """The 16-bit frame check sequence of ``data`` (header + user data), as the integer to send low byte first."""
+    """The 16-bit FCS of ``data`` (header + user data), as the integer to send low byte first."""
     crc = binascii.crc_hqx(bytes(data).translate(_REVERSE_BYTE), 0xFFFF)
     return _reverse16(crc) ^ 0xFFFF
 
 
 def escape(data: bytes) -> bytes:
-    """Apply transparency: ``C0``, ``C1`` and ``7D`` become ``7D, byte ^ 0x20`` (``7D`` first, so it is not re-escaped)."""
+    """Apply transparency: ``C0``, ``C1`` and ``7D`` become ``7D, byte ^ 0x20``.
+
+    ``7D`` is replaced first so the escapes it inserts are not escaped again.
+    """
     return data.replace(b"\x7d", b"\x7d\x5d").replace(b"\xc0", b"\x7d\xe0").replace(b"\xc1", b"\x7d\xe1")
 
 
 def unescape(data: bytes) -> bytes:
-    """Undo transparency. A trailing lone ``7D`` is dropped (callers treat ``7D C1`` as an abort before this)."""
+    """Undo transparency. A trailing lone ``7D`` is dropped (``7D C1`` is an abort, handled before this)."""
     if ESC not in data:
         return bytes(data)
     parts = bytes(data).split(b"\x7d")
@@ -114,14 +118,16 @@ class FrameSplitter:
             if end < 0:
                 pos = start
                 if n - start > MAX_FRAME:
-                    results.append(FrameResult(False, bytes(buf[start:start + 64]), "oversized frame dropped"))
+                    results.append(FrameResult(False, bytes(buf[start:start + 64]),
+                                               "oversized frame dropped"))
                     self.resyncs += 1
                     pos = n
                 break
             # a later C0 before this C1 means the frame in progress was cut off: restart there
             restart = buf.rfind(BOF, start + 1, end)
             if restart >= 0:
-                results.append(FrameResult(False, bytes(buf[start:restart]), "truncated frame (new start flag)"))
+                results.append(FrameResult(False, bytes(buf[start:restart]),
+                                           "truncated frame (new start flag)"))
                 self.resyncs += 1
                 start = restart
             raw = bytes(buf[start + 1:end])

@@ -61,7 +61,8 @@ DEFAULT_WAVE_PRIORITY = (0x00020102, 0x00024BB4, 0x00025000, 0x000250AC)
 
 def _user_info(system_type: int, startup: int, min_poll_period: int, mtu_rx: int, mtu_tx: int,
                ext_options: int) -> bytes:
-    ext = encode_attributes([(codec.ATTR_POLL_PROFILE_EXT, struct.pack(">I", ext_options) + b"\x00\x00\x00\x00")])
+    ext_value = struct.pack(">I", ext_options) + encode_attributes([])  # options, empty ext_attr list
+    ext = encode_attributes([(codec.ATTR_POLL_PROFILE_EXT, ext_value)])
     profile = struct.pack(">IIIIII", POLL_PROFILE_REV_0, min_poll_period, mtu_rx, mtu_tx, 0xFFFFFFFF,
                           P_OPT_DYN_OBJECTS) + ext
     body = (struct.pack(">IIIII", MDDL_VERSION1, NOMEN_VERSION, 0, system_type, startup)
@@ -173,8 +174,8 @@ def poll_context(context: int, observations: list[tuple[int, list[tuple[int, byt
 
 
 def extended_poll_reply(invoke_id: int, poll_number: int, sequence_no: int, rel_time: int, code: int,
-                        contexts: list[bytes], abs_time: bytes = b"\xff" * 8, linked: tuple[int, int] | None = None
-                        ) -> bytes:
+                        contexts: list[bytes], abs_time: bytes = b"\xff" * 8,
+                        linked: tuple[int, int] | None = None) -> bytes:
     """An extended poll result (or one part of a linked result when ``linked=(state, count)``)."""
     body = b"".join(contexts)
     reply = (struct.pack(">HHI", poll_number, sequence_no, rel_time) + abs_time

@@ -1,4 +1,4 @@
-"""Driver details fed with hand-built monitor messages, and the emulator's answers checked against the real ones."""
+"""Driver details fed with hand-built monitor messages; the emulator's answers against the real monitor's."""
 
 from __future__ import annotations
 
@@ -109,8 +109,8 @@ class _Sim:
 
 
 def test_emulator_accept_is_the_real_monitors_accept() -> None:
-    host = [r.user_data for r in FrameSplitter().feed(capture("philips/vscapture-host-to-monitor.raw").read_bytes())
-            if r.ok]
+    host_bytes = capture("philips/vscapture-host-to-monitor.raw").read_bytes()
+    host = [r.user_data for r in FrameSplitter().feed(host_bytes) if r.ok]
     monitor = [r.user_data for r in FrameSplitter().feed(
         capture("philips/jvscapture-m8000-monitor-to-host.raw").read_bytes()[:2000]) if r.ok]
     emulator = make_emulator(_Sim())

@@ -66,13 +66,15 @@ class FakeSimulator:
             t0 = self.start + self._block * BLOCK
             for code, fs, n, unit in WAVES:
                 t = self._block * BLOCK + np.arange(n) / fs
-                out.append(WaveBlock(code, mdc.label_of(code), t0, fs, FUNCTIONS[code](t), unit, host_time=now))
+                samples = FUNCTIONS[code](t)
+                out.append(WaveBlock(code, mdc.label_of(code), t0, fs, samples, unit, host_time=now))
             self._block += 1
         while self.start + self._tick <= now + 1e-9:
             t = self.start + self._tick
             for code, value in ((mdc.HEART_RATE, 72.0), (mdc.SPO2, 97.0), (mdc.PULSE_RATE_OXIM, 72.0),
                                 (mdc.RESP_RATE, 14.0), (mdc.ETCO2, 35.0), (mdc.TEMP, 36.85)):
-                out.append(Numeric(code, mdc.label_of(code), value, mdc.PARAMETERS[code].unit, State.NONE, t, now))
+                unit = mdc.PARAMETERS[code].unit
+                out.append(Numeric(code, mdc.label_of(code), value, unit, State.NONE, t, now))
             if 5 <= self._tick < 10:
                 out.append(Numeric(mdc.NIBP_SYS, "NBP sys", None, "mm[Hg]", State.MEASURING, t, now))
             elif self._tick == 10:
