@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -125,3 +127,36 @@ def test_valid_stream_in_random_chunks_decodes_the_same(cuts: list[int]) -> None
     for a, b in zip(edges, edges[1:], strict=False):
         out += driver.feed(STREAM[a:b], 0.0)
     assert _summary(out) == WHOLE
+
+
+@FUZZ
+@given(st.sampled_from([0, 1, 4, 7]), st.binary(min_size=24, max_size=24), st.binary(max_size=1450),
+       st.integers(0, 0xFFFFFFFF))
+def test_framed_records_with_arbitrary_insides_never_raise(maintype: int, descriptors: bytes, body: bytes,
+                                                           r_time: int) -> None:
+    """Frames that pass every frame check but carry nonsense descriptors, sizes and values."""
+    head = struct.pack("<hBBHIBBHh", 40 + len(body), 1, 10, 0, r_time, 0, 0, 0, maintype)
+    record = head + descriptors + body
+    driver = DRIVER()
+    driver.feed(encode_frame(record), 1.0)
+    assert driver.stats.frames_ok + driver.stats.frames_bad == 1
+    out = driver.feed(STREAM, 2.0)  # and the driver is still fine afterwards
+    assert len([s for s in out if isinstance(s, Numeric) and s.label == "HR"]) == 3
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from([1, 4, 8, 9, 15, 32, 99]), st.integers(0, 300),
+                          st.integers(0, 0xFFFF)), min_size=1, max_size=8), st.data())
+def test_waveform_records_with_any_status_and_samples_decode(subs: list, data: st.DataObject) -> None:
+    body = []
+    for wave_type, n, status in subs:
+        samples = data.draw(st.lists(st.integers(-32768, 32767), min_size=n, max_size=n))
+        body.append((wave_type, build_wave_subrecord(struct.pack(f"<{n}h", *samples), status)))
+    driver = DRIVER()
+    out = driver.feed(encode_frame(build_record(MT_WAVE, body, r_time=T)), 1.0)
+    assert driver.stats.frames_ok == 1
+    # every sample of a known type is either delivered or counted as a removed control code, never padded
+    known = sum(n for wave_type, n, _ in subs if wave_type != 99)
+    delivered = sum(len(b) for b in out if isinstance(b, WaveBlock))
+    assert delivered + driver.stats.extra["wave_control_codes"] == known
+    assert all(len(b) > 0 for b in out if isinstance(b, WaveBlock))
