@@ -255,6 +255,8 @@ class IntelliVueDriver(Driver):
             frames.append(encode_frame(user_data))
             self._log_frame("out", now, user_data)
             self._burst_count += 1
+        if not frames:
+            return b""  # burst budget used up: the rest waits for the next call
         self._last_tx = now
         data = b"".join(frames)
         self.stats.bytes_out += len(data)
@@ -283,7 +285,7 @@ class IntelliVueDriver(Driver):
                 # an abort of an association we no longer have, or of the request: retry at the usual pace
                 self._assoc_sent_at = now
         elif kind == codec.SESSION_DISCONNECT:
-            if self._phase != _RELEASED:
+            if self._phase == _ASSOCIATED:  # after our own release request this is just the answer
                 self._lost(now, "the monitor ended the association", out)
         elif kind == codec.SESSION_FINISH:
             self._lost(now, "the monitor released the association; associating again", out)
