@@ -87,14 +87,16 @@ class IntelliVueDriver(Driver):
     default_settings = PortSettings(115200, 8, "N", 1)
     alternative_settings = (PortSettings(19200, 8, "N", 1),)
     setup_help = (
-        "Connect to the monitor's MIB/RS232 port (the RJ45 interface board, with the Philips MIB-to-RS232 "
-        "cable or an equivalent null-modem adapter). On the monitor, in Main Setup > Hardware > Interfaces "
-        "(service mode), set the port's protocol to Data Export (\"MIB/RS232 Data Export\") and its speed to "
-        "\"Fix 115200\" (or 19200 if the cable is long or noisy, and set the same here). Line: 8 data bits, "
-        "no parity, 1 stop bit, no flow control. Chairside connects on its own: it asks the monitor for an "
-        "association every 5 seconds until it answers, then requests numerics every second and the ECG II, "
-        "pleth, respiration and CO2 waves. Only one computer can be associated with a monitor at a time. "
-        "Values the monitor marks as demo or test data are shown marked, never as patient data."
+        "Connect to the monitor's MIB/RS232 port (an RJ45 connector on the interface board) with a "
+        "MIB-to-RS232 cable; in a patient's vicinity the computer must be isolated from mains (isolation "
+        "transformer). On the monitor: the port must be assigned to Data Export (\"DtOut1\" under Main Setup > "
+        "Hardware > Interfaces, changed in service mode; its yellow arrow-out LED lights when it is). Then, in "
+        "Configuration Mode, Main Setup > Hardware > Data Export: choose \"Fix 115200\" (or \"Fix 19200\", "
+        "and set 19200 here too; not AutoSpeed). Line: 8 data bits, no parity, 1 stop bit, no flow control. "
+        "Chairside then connects by itself: it asks the monitor for an association every 5 seconds until it "
+        "answers, then gets numerics every second and the ECG II, pleth, respiration and CO2 waves. Only one "
+        "computer can be associated with a monitor port at a time. Values the monitor marks as demo or test "
+        "data are shown marked, never as patient data."
     )
     silence_timeout = 10.0
 
