@@ -176,16 +176,23 @@ class WaveformStrip(QWidget):
         self._last_hidden = -1
         self._last_change = None
         self._rate: float | None = None  # samples per host second, as they arrive
+        self._anchor: tuple[float, int] | None = None  # (host time, written) the rate is measured from
         self._block = 0  # samples per arriving block
         self._shown: float | None = None  # samples revealed so far (same count as ``written``)
         self._last_frame: float | None = None
 
     def _note_arrival(self, written: int, now: float, capacity: int) -> None:
-        if self._last_change is not None and self._last_written >= 0 and now > self._last_change:
-            increment = written - self._last_written
-            rate = increment / (now - self._last_change)
-            self._rate = rate if self._rate is None else 0.8 * self._rate + 0.2 * rate
-            self._block = min(increment, capacity // 4)
+        # the arrival rate over the last 1-10 s: the device's rate in host time (the simulator may run faster)
+        if self._anchor is None:
+            self._anchor = (now, written)
+        else:
+            t0, w0 = self._anchor
+            if now - t0 >= 1.0:
+                self._rate = (written - w0) / (now - t0)
+            if now - t0 >= 10.0:
+                self._anchor = (now, written)
+        if self._last_written >= 0:
+            self._block = min(written - self._last_written, capacity // 4)
         self._last_written = written
         self._last_change = now
 
