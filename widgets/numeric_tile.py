@@ -101,6 +101,7 @@ class NumericTile(QFrame):
         self._demo = False
         self._alarm = (0, False)
         self._stale = False
+        self._dashes = True
         self._texts: dict[QLabel, str] = {}
         self._label_colours: dict[QLabel, str] = {}
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -204,6 +205,13 @@ class NumericTile(QFrame):
     # --- internals ---------------------------------------------------------------------------------
 
     def _show(self, text: str, colour: str, info: str, info_colour: str, secondary: str, state: State) -> None:
+        dashes = DASHES in text
+        if dashes != self._dashes:
+            # bold dashes at this size read as coloured bars (an alarm look); thin ones read as "no value"
+            self._dashes = dashes
+            font = self.value.font()
+            font.setBold(not dashes)
+            self.value.setFont(font)
         self._set_text(self.value, text)
         self._value_colour = colour
         self._set_text(self.info, info)
@@ -291,7 +299,7 @@ class NumericTile(QFrame):
         per_px_w = probe.horizontalAdvance(self.template) / 100.0
         per_px_h = probe.capHeight() / 100.0 * 1.25
         pixels = min(avail_w / per_px_w, avail_h / per_px_h) if per_px_w and per_px_h else 40
-        self.value.setFont(self._font(max(20, int(pixels)), bold=True))
+        self.value.setFont(self._font(max(20, int(pixels)), bold=not self._dashes))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)

@@ -100,7 +100,7 @@ class WaveformStrip(QWidget):
 
         font = QFont(font_family) if font_family else QFont()
         font.setBold(True)
-        font.setPixelSize(18)
+        font.setPixelSize(20)
         self.title = QLabel(f"{spec.label}  {spec.unit}" if spec.unit else spec.label, self.plot_widget)
         self.title.setFont(font)
         self._set_colour(self.title, spec.colour)
