@@ -123,7 +123,7 @@ def autodetect(url: str, protocols: Iterable[str] | None = None, seconds_per_try
                opener: Callable[[str, PortSettings], serial.SerialBase] = open_port,
                on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Try every protocol and line setting on ``url``; return the results, those that answered first
-    (most frames decoded first). Stops early when the port cannot be opened at all (one result with
+    (most frames decoded first). A protocol's remaining settings are skipped once one of them answered. Stops early when the port cannot be opened at all (one result with
     ``error`` set). ``on_result`` is called after each try (progress display)."""
     names = list(protocols) if protocols is not None else [p for p in registry.available() if p != "simulator"]
     results: list[Result] = []
@@ -139,4 +139,6 @@ def autodetect(url: str, protocols: Iterable[str] | None = None, seconds_per_try
                 on_result(result)
             if result.error:
                 return results
+            if result.answered:
+                break  # the device speaks this protocol at these settings: other bauds add nothing
     return sorted(results, key=lambda r: (not r.answered, -r.frames_ok, r.frames_bad))
