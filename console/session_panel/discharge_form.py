@@ -1,0 +1,74 @@
+"""Discharge checklist: automatic criteria shown as judged from the data, the rest confirmed by ticking."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from console.clinical.discharge import CRITERIA, CriterionResult
+
+MARK = {True: "\u2714", False: "\u2718", None: "?"}
+COLOUR = {True: "#33cc66", False: "#e8202a", None: "#f5c400"}
+
+
+class DischargeForm(QWidget):
+    """Signals :attr:`discharge_requested` and :attr:`signoff_requested`; the panel does the rest."""
+
+    discharge_requested = Signal()
+    signoff_requested = Signal()
+    confirmations_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        grid = QGridLayout()
+        self.marks: dict[str, QLabel] = {}
+        self.checks: dict[str, QCheckBox] = {}
+        self.details: dict[str, QLabel] = {}
+        for row, (key, label, _auto) in enumerate(CRITERIA):
+            mark = QLabel("?")
+            f = mark.font()
+            f.setPointSize(16)
+            f.setBold(True)
+            mark.setFont(f)
+            mark.setFixedWidth(28)
+            cb = QCheckBox(label)
+            cb.toggled.connect(self.confirmations_changed)
+            detail = QLabel("")
+            detail.setWordWrap(True)
+            detail.setObjectName("reason")
+            grid.addWidget(mark, row * 2, 0)
+            grid.addWidget(cb, row * 2, 1)
+            grid.addWidget(detail, row * 2 + 1, 1)
+            self.marks[key], self.checks[key], self.details[key] = mark, cb, detail
+        layout.addLayout(grid)
+        form = QFormLayout()
+        self.ready_minutes = QSpinBox()
+        self.ready_minutes.setRange(0, 600)
+        self.ready_minutes.setSuffix(" min")
+        self.override_reason = QLineEdit()
+        self.override_reason.setPlaceholderText("required if a criterion is not met")
+        self.notes = QLineEdit()
+        form.addRow("Ready to leave after", self.ready_minutes)
+        form.addRow("Reason (criteria not met)", self.override_reason)
+        form.addRow("Notes", self.notes)
+        layout.addLayout(form)
+        self.discharge_button = QPushButton("Record discharge")
+        self.discharge_button.setObjectName("primary")
+        self.discharge_button.clicked.connect(self.discharge_requested)
+        self.signoff_button = QPushButton("Sign off session\u2026")
+        self.signoff_button.clicked.connect(self.signoff_requested)
+        layout.addWidget(self.discharge_button)
+        layout.addWidget(self.signoff_button)
+        layout.addStretch(1)
+
+    def confirmations(self) -> dict[str, bool]:
+        """Ticked boxes; an unticked box is "not confirmed" (absent), never a recorded "no"."""
+        return {k: True for k, cb in self.checks.items() if cb.isChecked()}
+
+    def show_results(self, results: list[CriterionResult]) -> None:
+        for r in results:
+            self.marks[r.key].setText(MARK[r.met])
+            self.marks[r.key].setStyleSheet(f"color: {COLOUR[r.met]};")
+            self.details[r.key].setText(r.detail)

@@ -1,0 +1,86 @@
+"""Fixtures for the session panel: a settable clock, a live-vitals dict, the fake service and the panel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from devices import mdc
+from devices.model import State
+from tests.session_panel.fake_service import FakeService
+
+T0 = 1_800_000_000.0
+
+
+@dataclass
+class Clock:
+    t: float = T0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, minutes: float) -> None:
+        self.t += minutes * 60.0
+
+
+@dataclass
+class Monitor:
+    """What ``latest_vitals()`` returns, and a record of BP requests."""
+
+    clock: Clock
+    values: dict[int, Any] = field(default_factory=dict)
+    bp_requests: int = 0
+
+    def set_bp(self, sbp: float, dbp: float, at: float | None = None) -> None:
+        t = self.clock() if at is None else at
+        self.values[mdc.NIBP_SYS] = (sbp, State.NONE, t)
+        self.values[mdc.NIBP_DIA] = (dbp, State.NONE, t)
+
+    def latest(self) -> dict[int, Any]:
+        return dict(self.values)
+
+    def take_bp(self) -> None:
+        self.bp_requests += 1
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def monitor(clock) -> Monitor:
+    m = Monitor(clock)
+    m.set_bp(128, 82)
+    m.values[mdc.HEART_RATE] = (72.0, State.NONE, clock())
+    m.values[mdc.SPO2] = (98.0, State.NONE, clock())
+    return m
+
+
+@pytest.fixture
+def svc(clock) -> FakeService:
+    return FakeService(clock)
+
+
+@pytest.fixture
+def make_panel(qtbot, clock, monitor):
+    from console.session_panel import SessionPanel
+
+    def make(service, **kw):
+        panel = SessionPanel(service, latest_vitals=monitor.latest, take_bp=monitor.take_bp, clock=clock,
+                             chair="2", **kw)
+        qtbot.addWidget(panel)
+        return panel
+
+    return make
+
+
+def start(panel, protocol_id: str = "iv-ketamine-0.5", weight: str = "70", code: str = "P-001") -> None:
+    """Fill the start form and press Start."""
+    form = panel.start_form
+    form.code.setText(code)
+    form.protocol.setCurrentIndex(form.protocol.findData(protocol_id))
+    form.weight.setText(weight)
+    form.start_button.click()

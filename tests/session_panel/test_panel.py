@@ -1,0 +1,384 @@
+"""What the clinician at the chair sees and what the record receives."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+
+from console.record.errors import StorageUnavailable
+from console.session_panel.panel import PAGE_FORM, PAGE_SESSION, PAGE_START
+from devices import mdc
+from tests.session_panel.conftest import T0, start
+from tests.session_panel.fake_service import FakeService
+from widgets.scale_form import ScaleForm
+from widgets.side_effect_form import SideEffectForm
+
+
+def test_start_form_shows_the_dose_and_starts_the_session(make_panel, svc):
+    panel = make_panel(svc)
+    form = panel.start_form
+    form.weight.setText("70")
+    assert form.dose_label.text() == "Dose: 35.0 mg (0.5 mg/kg x 70 kg) = 35.0 mL at 1 mg/mL over 40 min at 52.5 mL/h"
+    form.weight.setText("7o")
+    assert form.dose_label.text() == "Dose: weight '7o' is not a number"
+    start(panel)
+    s = svc.only_session()
+    assert (s.protocol_id, s.protocol_version, s.chair) == ("iv-ketamine-0.5", "1", "2")
+    assert s.details["protocol_tag"] == "iv-ketamine-0.5@1"
+    assert s.details["dose_plan"]["rate_ml_h"] == 52.5
+    assert s.details["protocol"]["alarm_limits"]["sbp_high"] == 180
+    assert panel.stack.currentIndex() == PAGE_SESSION
+    assert panel.title_label.text() == "P-001 - chair 2"
+
+
+def test_start_without_code_says_so(make_panel, svc):
+    panel = make_panel(svc)
+    panel.start_form.weight.setText("70")
+    panel.start_form.start_button.click()
+    assert panel.start_form.error_label.text() == "Enter the patient code"
+    assert svc.sessions == {}
+
+
+def test_demo_marker(make_panel, clock):
+    panel = make_panel(FakeService(clock, demo=True))
+    assert not panel.demo_badge.isHidden() and panel.demo_badge.text() == "DEMO"
+    panel = make_panel(FakeService(clock))
+    assert panel.demo_badge.isHidden()
+
+
+def test_moaas_entry_stores_score_and_vitals(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.shortcut_actions["F2"].trigger()
+    form = panel.current_form()
+    assert isinstance(form, ScaleForm) and form.scale.id == "moaas"
+    assert panel.stack.currentIndex() == PAGE_FORM
+    form.buttons[("score", 4)].click()
+    panel.save_button.click()
+    e = svc.last("observation")
+    assert e.data["scale"] == "moaas" and e.data["items"] == {"score": 4} and e.data["total"] == 4
+    assert e.data["point"] == "baseline"
+    assert e.data["vitals"][str(mdc.NIBP_SYS)]["value"] == 128
+    assert panel.stack.currentIndex() == PAGE_SESSION
+    assert panel.entry_list.item(0).text().endswith("MOAA/S 4, BP 128/82")
+
+
+def test_cadss6_entry_stores_items_and_subscales(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.shortcut_actions["F3"].trigger()
+    form = panel.current_form()
+    for item, value in {"1": 2, "2": 1, "6": 3, "7": 0, "15": 1, "22": 0}.items():
+        form.buttons[(item, value)].click()
+    assert form.summary_label.text().startswith("Total 7 (of 24)")
+    panel.save_button.click()
+    e = svc.last("observation")
+    assert e.data["scale"] == "cadss6"
+    assert e.data["items"] == {"1": 2, "2": 1, "6": 3, "7": 0, "15": 1, "22": 0}
+    assert e.data["subscales"] == {"depersonalization": 3, "derealization": 4, "amnesia": 0}
+    assert e.data["total"] == 7
+    # no pre-dose score exists yet for this baseline rating, so dissociation is raised and says why
+    assert e.data["flags"][0]["id"] == "dissociation"
+
+
+def test_incomplete_scale_is_not_saved_and_stays_open(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.trigger("cadss6")
+    panel.current_form().buttons[("1", 2)].click()
+    panel.save_button.click()
+    assert "observation" not in svc.kinds()
+    assert panel.stack.currentIndex() == PAGE_FORM
+    assert "CADSS-6 item 2 (Surroundings feel unreal or dream-like) is not answered" in panel.form_error.text()
+    assert panel.current_form().values() == {"1": 2}
+
+
+def test_phq9_item9_flag_appears_at_once(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    phq9 = panel.precheck.phq9
+    assert phq9.flag_label.isHidden()
+    phq9.buttons[("9", 1)].click()   # the first and only answer so far
+    assert not phq9.flag_label.isHidden()
+    assert phq9.flag_label.text() == "Thoughts of self-harm reported: tell the clinician now"
+    assert panel.message() == "Thoughts of self-harm reported: tell the clinician now"
+    assert panel.message_kind == "urgent"
+    phq9.buttons[("9", 0)].click()
+    assert phq9.flag_label.isHidden() and panel.message() == ""
+
+
+def test_precheck_stores_checks_baseline_vitals_and_questionnaires(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    pc = panel.precheck
+    for cb in (pc.identity, pc.consent, pc.fasting, pc.escort):
+        cb.setChecked(True)
+    pc.concomitant["opioids"].setChecked(True)
+    for i in range(1, 8):
+        pc.gad7.select(str(i), 1)
+    pc.save_button.click()
+    assert svc.kinds() == ["precheck", "questionnaire"]
+    pre = svc.last("precheck").data
+    assert pre["consent_on_file"] is True and pre["concomitant"]["opioids"] is True
+    assert pre["weight_kg"] == 70.0 and pre["baseline_vitals"][str(mdc.NIBP_DIA)]["value"] == 82
+    q = svc.last("questionnaire").data
+    assert (q["scale"], q["total"], q["band"], q["loinc"]) == ("gad7", 7, "mild", "70274-6")
+
+
+def test_hold_limit_override_requires_a_reason(make_panel, svc, monitor):
+    monitor.set_bp(152, 96)
+    panel = make_panel(svc)
+    start(panel)
+    dosing = panel.dosing
+    assert not dosing.start_button.isEnabled()
+    assert not dosing.hold_box.isHidden()
+    assert dosing.hold_label.text() == \
+        "Pre-dose BP 152/96 is above the hold limit 140/90: record a reason to proceed"
+    dosing.override_button.click()  # no reason typed
+    assert "hold_override" not in svc.kinds()
+    assert "Reason for proceeding above the hold limit is required" in panel.message()
+    assert not dosing.start_button.isEnabled()
+    dosing.hold_reason.setText("repeat BP 138/88 after 10 min rest; discussed with Dr B")
+    dosing.override_button.click()
+    e = svc.last("hold_override")
+    assert e.data["reason"] == "repeat BP 138/88 after 10 min rest; discussed with Dr B"
+    assert e.data["sbp"] == 152 and e.data["limit"] == "140/90"
+    assert dosing.start_button.isEnabled() and dosing.hold_box.isHidden()
+    dosing.start_button.click()
+    assert svc.last("infusion_start").data["dose_mg"] == 35.0
+
+
+def test_infusion_controls(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel)
+    d = panel.dosing
+    assert not d.pause_button.isEnabled()
+    d.start_button.click()
+    assert d.pause_button.isEnabled() and not d.resume_button.isEnabled() and not d.start_button.isEnabled()
+    clock.advance(5)
+    d.pause_reason.setEditText("Nausea")
+    d.pause_button.click()
+    assert svc.last("infusion_pause").data == {"reason": "Nausea"}
+    assert d.resume_button.isEnabled() and d.state_label.text().startswith("PAUSED")
+    d.resume_button.click()
+    d.rate.setText("40")
+    d.rate_button.click()  # no reason: refused, the typed rate stays
+    assert "infusion_rate" not in svc.kinds() and d.rate.text() == "40"
+    d.rate_reason.setEditText("Side effects")
+    d.rate_button.click()
+    assert svc.last("infusion_rate").data == {"rate_ml_h": 40.0, "reason": "Side effects", "previous_rate_ml_h": 52.5}
+    d.stop_button.click()
+    assert svc.last("infusion_stop").data["completed"] is True
+    assert not d.stop_button.isEnabled()
+
+
+def test_esketamine_device_button_enforces_spacing(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel, "esketamine-56", weight="")
+    d = panel.dosing
+    assert d.device_button.isEnabled() and d.device_button.text() == "Give device 1 of 2 (28 mg)"
+    d.lot.setText("LOT7")
+    d.device_button.click()
+    assert svc.last("esketamine_dose").data == {"device_number": 1, "devices_planned": 2, "device_mg": 28.0,
+                                                "lot": "LOT7"}
+    assert not d.device_button.isEnabled()
+    assert d.block_label.text() == "Device 2 of 2 allowed in 5 min 00 s: devices must be 5 min apart"
+    clock.advance(3)
+    panel.refresh()
+    assert not d.device_button.isEnabled()
+    assert d.block_label.text() == "Device 2 of 2 allowed in 2 min 00 s: devices must be 5 min apart"
+    assert panel.give_device("LOT7") is None  # refused even if called directly
+    clock.advance(2)
+    panel.refresh()
+    assert d.device_button.isEnabled() and d.block_label.text() == ""
+    d.device_button.click()
+    assert [e.data["device_number"] for e in svc.only_session().entries if e.kind == "esketamine_dose"] == [1, 2]
+    assert not d.device_button.isEnabled() and d.block_label.text() == "All 2 devices given (56 mg)"
+
+
+def test_esketamine_over_65_uses_the_higher_hold_limit(make_panel, svc, monitor):
+    monitor.set_bp(146, 88)
+    panel = make_panel(svc)
+    form = panel.start_form
+    form.birth_known.setChecked(True)
+    from PySide6.QtCore import QDate
+    form.birth.setDate(QDate(1950, 1, 1))
+    start(panel, "esketamine-84", weight="")
+    assert panel.dosing.device_button.isEnabled() and panel.dosing.hold_box.isHidden()
+
+
+def test_overdue_check_stands_out_and_is_logged_once(make_panel, svc, clock, monitor):
+    panel = make_panel(svc)
+    start(panel)
+    panel.dosing.start_button.click()
+    clock.advance(4)
+    panel.tick()  # baseline ratings not done: due now (amber), not yet overdue
+    assert panel.countdown.state == "soon" and panel.countdown.text() == "CADSS-6 baseline due now"
+    clock.advance(2)
+    panel.tick()  # their window closed: missed, listed, and logged
+    assert panel.overdue_label.text() == "missed: CADSS-6 baseline\nmissed: MOAA/S baseline"
+    assert panel.countdown.state == "due" and panel.countdown.text() == "BP at 10 min in 04:00"
+    clock.advance(3.5)
+    panel.tick()
+    assert panel.countdown.state == "soon"
+    clock.advance(7)  # 16.5 min: the 10-min BP is past its 5-min grace
+    panel.tick()
+    assert panel.countdown.is_overdue()
+    assert panel.countdown.text() == "OVERDUE 06:30  BP at 10 min"
+    assert "#e8202a" in panel.countdown.styleSheet()
+    assert panel.overdue_label.text().startswith("OVERDUE: BP at 10 min")
+    assert "#e8202a" in panel.overdue_label.styleSheet()
+    panel.tick()
+    clock.advance(0.1)
+    panel.tick()
+    overdue = [e.data["key"] for e in svc.only_session().entries if e.kind == "check_overdue"]
+    assert sorted(overdue) == ["bp@10", "cadss6@baseline", "moaas@baseline"]
+    monitor.set_bp(130, 84)  # the BP arrives: no longer overdue
+    panel.tick()
+    assert panel.status.get("bp@10").state == "done"
+    assert not panel.countdown.is_overdue()
+
+
+def test_storage_failure_keeps_the_form_and_shows_the_message(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.trigger("moaas")
+    panel.current_form().buttons[("score", 3)].click()
+    svc.fail_with = StorageUnavailable("The record database is busy: another program holds it locked.")
+    assert panel.save_form() is None
+    assert panel.stack.currentIndex() == PAGE_FORM
+    assert panel.current_form().values() == {"score": 3}
+    expected = "The MOAA/S was NOT saved. The record database is busy: another program holds it locked."
+    assert panel.form_error.text().startswith(expected) and not panel.form_error.isHidden()
+    assert panel.message().startswith(expected) and panel.message_kind == "error"
+    # leaving the form and coming back keeps the draft
+    panel.close_form()
+    panel.trigger("moaas")
+    assert panel.current_form().values() == {"score": 3}
+    svc.fail_with = None
+    panel.save_button.click()
+    assert svc.last("observation").data["total"] == 3
+
+
+def test_storage_failure_keeps_a_typed_note(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.shortcut_actions["F5"].trigger()
+    panel.current_form().text.setText("patient asks for a blanket")
+    svc.fail_with = StorageUnavailable("The disk holding the record database is full.")
+    panel.save_button.click()
+    assert panel.current_form().text.text() == "patient asks for a blanket"
+    assert "The disk holding the record database is full." in panel.form_error.text()
+
+
+def test_role_without_permission_sees_the_refusal(make_panel, clock):
+    auditor = FakeService(clock, role="auditor")
+    panel = make_panel(auditor)
+    start(panel)
+    msg = "Not allowed: A user with the role auditor cannot add patients; only clinicians can."
+    assert panel.message() == msg and panel.start_form.error_label.text() == msg
+    assert panel.stack.currentIndex() == PAGE_START and auditor.sessions == {}
+
+
+def test_role_change_mid_session_refuses_entries_and_keeps_them(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.trigger("note")
+    panel.current_form().text.setText("dizzy on standing")
+    svc.user.role = "auditor"
+    panel.save_button.click()
+    assert panel.message() == ("Not allowed: A user with the role auditor cannot write clinical entries; "
+                               "only clinicians can.")
+    assert panel.current_form().text.text() == "dizzy on standing" and "note" not in svc.kinds()
+
+
+def test_side_effect_entry(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.shortcut_actions["F4"].trigger()
+    form = panel.current_form()
+    assert isinstance(form, SideEffectForm)
+    form.set_effect("nausea")
+    panel.save_button.click()
+    assert panel.form_error.text().startswith("choose a grade")
+    form.set_grade(2)
+    form.set_intervention("drug")
+    form.drug.setCurrentIndex(form.drug.findText("ondansetron"))
+    panel.save_button.click()
+    e = svc.last("side_effect")
+    assert (e.data["name"], e.data["grade"], e.data["effect_id"]) == ("Nausea", 2, "nausea")
+    assert e.data["intervention"]["drug"] == "ondansetron" and e.data["intervention"]["dose"] == "4 mg"
+    assert e.data["intervention"]["route"] == "IV"
+
+
+def test_shortcuts_and_take_bp(make_panel, svc, monitor):
+    panel = make_panel(svc)
+    keys = {k: a.shortcut() for k, a in panel.shortcut_actions.items()}
+    assert keys == {k: QKeySequence(k) for k in ("F2", "F3", "F4", "F5", "F6")}
+    panel.trigger("moaas")
+    assert panel.message() == "Start a session first."
+    start(panel)
+    panel.shortcut_actions["F6"].trigger()
+    assert monitor.bp_requests == 1
+    panel.quick["bp"].click()
+    assert monitor.bp_requests == 2
+
+
+def test_entry_list_latest_first(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel)
+    for text in ("first", "second"):
+        panel.trigger("note")
+        panel.current_form().text.setText(text)
+        panel.save_button.click()
+        clock.advance(1)
+    assert panel.entry_list.item(0).text().endswith("Note: second")
+    assert panel.entry_list.item(1).text().endswith("Note: first")
+
+
+def test_discharge_and_signoff(make_panel, svc, qtbot):
+    panel = make_panel(svc)
+    start(panel)
+    dis = panel.discharge
+    dis.discharge_button.click()  # nothing confirmed, no reason: refused
+    assert "discharge" not in svc.kinds()
+    assert "Reason for discharge with criteria not met is required" in panel.message()
+    panel.trigger("moaas")
+    panel.current_form().buttons[("score", 5)].click()
+    panel.save_button.click()
+    for key in ("alert_oriented", "able_to_walk", "escort_present", "instructions_given"):
+        dis.checks[key].setChecked(True)
+    panel.refresh()
+    assert dis.marks["moaas_5"].text() == "\u2714"
+    # vitals: baseline comes from a pre-check; without one the clinician confirms
+    dis.checks["vitals_near_baseline"].setChecked(True)
+    dis.discharge_button.click()
+    assert svc.last("discharge").data["all_met"] is True
+    dlg = panel.open_signoff()
+    qtbot.addWidget(dlg)
+    assert dlg.name_label.text() == "Ada Byron"
+    dlg.password.setText("wrong")
+    assert dlg.try_sign() is False
+    assert dlg.error_label.text() == "The password is not correct; the session was not signed."
+    assert svc.signatures == []
+    dlg.meaning.setCurrentIndex(dlg.meaning.findData("reviewed"))
+    dlg.password.setText("secret")
+    assert dlg.try_sign() is True
+    assert svc.signatures == [(svc.only_session().id, "reviewed")]
+    assert panel.signed and panel.message().startswith("Session signed and sealed")
+    assert not panel.quick["moaas"].isEnabled()
+
+
+def test_timer_runs_only_while_visible(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    assert not panel.timer.isActive()
+    panel.show()
+    assert panel.timer.isActive()
+    panel.hide()
+    assert not panel.timer.isActive()
+
+
+def test_started_at_is_recorded_at_clock(svc, make_panel):
+    panel = make_panel(svc)
+    start(panel)
+    assert svc.only_session().started_at.timestamp() == T0

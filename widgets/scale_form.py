@@ -1,0 +1,218 @@
+"""Entry form for one rating scale or questionnaire, built from its definition.
+
+Large answer buttons (one exclusive group per item) suit a touch screen at the chair; the running total, band,
+subscales and flags update on every click, and an urgent flag (PHQ-9 item 9) appears the moment it is
+answered, before the form is complete. For a one-item scale the digit keys pick the answer.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
+
+from console.clinical.scales import Flag, Scale, ScaleResult
+
+URGENT_STYLE = ("background-color: #e8202a; color: #ffffff; font-weight: bold; font-size: 14pt; "
+                "border-radius: 6px; padding: 8px;")
+FLAG_STYLE = "background-color: #f5c400; color: #000000; font-weight: bold; border-radius: 6px; padding: 6px;"
+ANSWER_STYLE = ("QPushButton { min-height: 40px; padding: 4px 10px; font-size: 13pt; text-align: left; } "
+                "QPushButton:checked { background-color: #1f6feb; color: #ffffff; font-weight: bold; }")
+
+
+class ScaleForm(QWidget):
+    """Answer buttons for every item of ``scale``; :meth:`result` scores it (raising ``ScoreError``)."""
+
+    changed = Signal()
+
+    def __init__(self, scale: Scale, parent: QWidget | None = None, *, baseline_total: int | None = None) -> None:
+        super().__init__(parent)
+        self.scale = scale
+        self.baseline_total = baseline_total
+        self.groups: dict[str, QButtonGroup] = {}
+        self.buttons: dict[tuple[str, int], QPushButton] = {}
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet(ANSWER_STYLE)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        heading = scale.title if not scale.name else f"{scale.title}: {scale.name}"
+        self.title_label = QLabel(heading)
+        self.title_label.setWordWrap(True)
+        f = self.title_label.font()
+        f.setBold(True)
+        f.setPointSize(13)
+        self.title_label.setFont(f)
+        layout.addWidget(self.title_label)
+        if not scale.validated or scale.additional_only:
+            warn = QLabel("Not validated: record it only in addition to a validated scale.")
+            warn.setObjectName("notValidated")
+            warn.setStyleSheet(FLAG_STYLE)
+            warn.setWordWrap(True)
+            layout.addWidget(warn)
+        if scale.instructions:
+            ins = QLabel(scale.instructions)
+            ins.setWordWrap(True)
+            layout.addWidget(ins)
+
+        for n, item in enumerate(scale.items, start=1):
+            group = QButtonGroup(self)
+            group.setExclusive(True)
+            self.groups[item.id] = group
+            box = QWidget(self)
+            if scale.single and item.options:
+                # one question with worded answers: a tall column, best answer first, as printed on the scale
+                col = QVBoxLayout(box)
+                col.setContentsMargins(0, 0, 0, 0)
+                for opt in item.options:
+                    b = self._button(item.id, opt.value, f"{opt.value}   {opt.label}", group)
+                    col.addWidget(b)
+            else:
+                grid = QVBoxLayout(box)
+                grid.setContentsMargins(0, 4, 0, 4)
+                if not scale.single:
+                    number = item.number if item.number is not None else n
+                    lab = QLabel(f"{number}. {item.label}")
+                    lab.setWordWrap(True)
+                    grid.addWidget(lab)
+                else:
+                    lab = QLabel(item.label)
+                    lab.setWordWrap(True)
+                    grid.addWidget(lab)
+                row = QGridLayout()
+                values = [o.value for o in item.options] if item.options else list(range(item.min, item.max + 1))
+                for col_n, value in enumerate(values):
+                    text = str(value) if not item.options else f"{value}  {item.option_label(value)}"
+                    b = self._button(item.id, value, text, group)
+                    if item.options and not scale.single:
+                        b.setToolTip(item.option_label(value))
+                    per_row = 11 if not item.options else 2
+                    row.addWidget(b, col_n // per_row, col_n % per_row)
+                grid.addLayout(row)
+            layout.addWidget(box)
+            group.idClicked.connect(lambda _id: self._on_change())
+
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("scaleSummary")
+        f = self.summary_label.font()
+        f.setPointSize(14)
+        f.setBold(True)
+        self.summary_label.setFont(f)
+        self.summary_label.setWordWrap(True)
+        layout.addWidget(self.summary_label)
+        self.flag_label = QLabel()
+        self.flag_label.setObjectName("scaleFlag")
+        self.flag_label.setWordWrap(True)
+        self.flag_label.setVisible(False)
+        layout.addWidget(self.flag_label)
+        self._refresh()
+
+    def _button(self, item_id: str, value: int, text: str, group: QButtonGroup) -> QPushButton:
+        b = QPushButton(text, self)
+        b.setCheckable(True)
+        b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        b.setObjectName(f"answer_{item_id}_{value}")
+        # QButtonGroup ids must be unique ints; the value can be negative (RASS), so offset it
+        group.addButton(b, value + 1000)
+        self.buttons[(item_id, value)] = b
+        return b
+
+    # -- values ----------------------------------------------------------------------------------------------
+    def values(self) -> dict[str, int]:
+        """Answers given so far: item id -> value."""
+        out: dict[str, int] = {}
+        for item_id, group in self.groups.items():
+            checked = group.checkedId()
+            if checked != -1:
+                out[item_id] = checked - 1000
+        return out
+
+    def select(self, item_id: str, value: int) -> None:
+        """Pick an answer (as a click would)."""
+        button = self.buttons.get((str(item_id), int(value)))
+        if button is None:
+            raise KeyError(f"{self.scale.title} item {item_id} has no answer {value}")
+        button.setChecked(True)
+        self._on_change()
+
+    def set_values(self, values: dict[str, int]) -> None:
+        for item_id, value in values.items():
+            b = self.buttons.get((str(item_id), int(value)))
+            if b is not None:
+                b.setChecked(True)
+        self._on_change()
+
+    def clear(self) -> None:
+        for group in self.groups.values():
+            group.setExclusive(False)
+            for b in group.buttons():
+                b.setChecked(False)
+            group.setExclusive(True)
+        self._on_change()
+
+    def is_complete(self) -> bool:
+        return len(self.values()) == len(self.scale.items)
+
+    def is_empty(self) -> bool:
+        return not self.values()
+
+    def problems(self) -> list[str]:
+        return self.scale.problems(self.values())
+
+    def result(self) -> ScaleResult:
+        """Score the answers; ``ScoreError`` (a ``ValueError``) lists what is missing."""
+        return self.scale.score(self.values(), self.baseline_total)
+
+    def set_baseline(self, total: int | None) -> None:
+        self.baseline_total = total
+        self._refresh()
+
+    # -- display ---------------------------------------------------------------------------------------------
+    def current_flags(self) -> list[Flag]:
+        """Flags of the answers so far: item flags at once, total-based flags once complete."""
+        if self.is_complete():
+            return list(self.result().flags)
+        return self.scale.partial_flags(self.values())
+
+    def _on_change(self) -> None:
+        self._refresh()
+        self.changed.emit()
+
+    def _refresh(self) -> None:
+        vals = self.values()
+        if self.scale.single:
+            item_id = self.scale.items[0].id
+            text = f"{self.scale.title}: {vals[item_id]}" if item_id in vals else f"{self.scale.title}: not answered"
+        else:
+            answered = len(vals)
+            total = sum(vals.values())
+            text = f"Total {total} (of {self.scale.max_total})"
+            if answered < len(self.scale.items):
+                text += f": {answered} of {len(self.scale.items)} answered"
+            else:
+                res = self.result()
+                if res.band:
+                    text += f": {res.band}"
+                if res.subscales:
+                    text += " | " + ", ".join(f"{k} {v}" for k, v in res.subscales.items())
+        self.summary_label.setText(text)
+        flags = self.current_flags()
+        if flags:
+            self.flag_label.setText("\n".join(f.message for f in flags))
+            self.flag_label.setStyleSheet(URGENT_STYLE if any(f.urgent for f in flags) else FLAG_STYLE)
+            self.flag_label.setVisible(True)
+        else:
+            self.flag_label.setVisible(False)
+            self.flag_label.setText("")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        # digits answer a one-item scale quickly (MOAA/S "5")
+        text = event.text()
+        if self.scale.single and text.isdigit():
+            item = self.scale.items[0]
+            value = int(text)
+            if (item.id, value) in self.buttons:
+                self.select(item.id, value)
+                return
+        super().keyPressEvent(event)
