@@ -19,7 +19,9 @@ def scada(physio_id: int) -> int:
 
 # Numerics
 HEART_RATE = scada(0x4182)  # MDC_ECG_HEART_RATE 147842
-PULSE_RATE_OXIM = scada(0x4822)  # MDC_PULS_OXIM_PULS_RATE 149530
+# MDC_PULS_OXIM_PULS_RATE is term 0x481A (149530) in IEEE 11073-10101. Philips reports the oximeter's pulse
+# rate under its own id NOM_PLETH_PULS_RATE 0x4822, which is NOT 0x20000 + the MDC term: see PHILIPS_TO_MDC.
+PULSE_RATE_OXIM = scada(0x481A)  # 149530
 PULSE_RATE = scada(0x480A)  # MDC_PULS_RATE 149514
 SPO2 = scada(0x4BB8)  # MDC_PULS_OXIM_SAT_O2 150456
 PERF_INDEX = scada(0x4BB0)  # MDC_PULS_OXIM_PERF_REL 150448
@@ -36,6 +38,21 @@ ETCO2 = scada(0x50B0)  # NOM_AWAY_CO2_ET partial pressure, mmHg 151728
 ETCO2_CONC = scada(0x509C)  # NOM_CONC_AWAY_CO2_ET, % 151708
 TEMP = scada(0x4B48)  # MDC_TEMP 150344
 TEMP_BODY = scada(0x4B5C)  # MDC_TEMP_BODY 150364
+
+#: Philips physio ids whose MDC code is not simply ``scada(id)`` (checked against the IEEE 11073 term tables)
+PHILIPS_TO_MDC: dict[int, int] = {0x4822: PULSE_RATE_OXIM}
+_MDC_TO_PHILIPS = {code: physio for physio, code in PHILIPS_TO_MDC.items()}
+
+
+def from_philips(physio_id: int) -> int:
+    """MDC code of a Philips IntelliVue physio id (SCADA partition), honouring the few Philips-specific ids."""
+    return PHILIPS_TO_MDC.get(physio_id, scada(physio_id))
+
+
+def to_philips(code: int) -> int:
+    """Philips physio id for an MDC code (inverse of :func:`from_philips`)."""
+    return _MDC_TO_PHILIPS.get(code, code & 0xFFFF)
+
 
 # Waves
 ECG_II = scada(0x0102)  # 131330

@@ -410,7 +410,7 @@ class IntelliVueDriver(Driver):
 
     def _numeric(self, value: codec.NuValue, object_label: str, device_time: float, now: float,
                  compound: bool = False) -> Numeric:
-        code = mdc.scada(value.physio_id)
+        code = mdc.from_philips(value.physio_id)
         return Numeric(
             mdc=code,
             label=(labels.component_label(value.physio_id, object_label) if compound
@@ -466,7 +466,7 @@ class IntelliVueDriver(Driver):
             unit = "1"
             if not cache.scale_seen:
                 state |= State.QUESTIONABLE
-        code = mdc.scada(sa.physio_id)
+        code = mdc.from_philips(sa.physio_id)
         out.append(WaveBlock(
             mdc=code,
             label=(labels.component_label(sa.physio_id, cache.label) if compound

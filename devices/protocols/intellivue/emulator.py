@@ -55,7 +55,7 @@ class WaveChannel:
 
     @property
     def physio(self) -> int:
-        return self.mdc & 0xFFFF
+        return mdc.to_philips(self.mdc)
 
     @property
     def sample_period(self) -> int:
@@ -408,7 +408,7 @@ class IntelliVueEmulator(Emulator):
             sample = self._numerics.get(code)
             if sample is None:
                 continue
-            value = struct.pack(">HHHI", code & 0xFFFF, state_bits(sample.state), unit,
+            value = struct.pack(">HHHI", mdc.to_philips(code), state_bits(sample.state), unit,
                                 codec.encode_float(sample.value, decimals))
             observations.append((handle, [
                 (codec.ATTR_HANDLE, struct.pack(">H", handle)),

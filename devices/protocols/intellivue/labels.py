@@ -25,7 +25,7 @@ PRESSURES: dict[int, str] = {
 
 def component_label(physio: int, object_label: str = "") -> str:
     """Label of one component of a compound numeric or wave, e.g. ``ECG aVR``, ``ST II``, ``ABP sys``."""
-    code = mdc.scada(physio)
+    code = mdc.from_philips(physio)
     if code in mdc.PARAMETERS:
         return mdc.label_of(code)
     high, low = physio >> 8, physio & 0xFF
@@ -44,7 +44,7 @@ def object_label(physio: int, label_string: str = "") -> str:
     """Label of a simple numeric or wave: the monitor's own label string, else a known name, else the id."""
     if label_string:
         return label_string
-    code = mdc.scada(physio)
+    code = mdc.from_philips(physio)
     if code in mdc.PARAMETERS:
         return mdc.label_of(code)
     return component_label(physio)
