@@ -123,6 +123,7 @@ class WaveformStrip(QWidget):
         self._reset_pacing()
         self._has_signal = False
         self._frames = 0
+        self._peak_span = 0.0
         self.notice.show()
 
     # --- per frame ---------------------------------------------------------------------------------
@@ -242,8 +243,9 @@ class WaveformStrip(QWidget):
             return
         lo, hi = float(finite.min()), float(finite.max())
         span = hi - lo
-        if span <= 0:
-            return
+        self._peak_span = max(self._peak_span, span)
+        if span <= 0.1 * self._peak_span:
+            return  # a flat line (probe off) stays flat: magnifying its noise would fake a pulse
         cur_lo, cur_hi = self.view.viewRange()[1]
         cur_span = cur_hi - cur_lo
         # only rescale when clearly off, so the trace does not breathe with every beat

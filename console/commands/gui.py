@@ -9,6 +9,7 @@ the login/storage layer; ``--db`` is kept in ``args`` for it).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -105,8 +106,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         quit_timer.timeout.connect(finish)
         quit_timer.start(int(args.quit_after * 1000))
 
+    # Ctrl+C in the terminal closes the window cleanly instead of an exception inside a Qt slot
+    previous_sigint = signal.signal(signal.SIGINT, lambda *_: app.quit())
     window.start()
-    app.exec()
+    try:
+        app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous_sigint)
     app.aboutToQuit.disconnect(window.shutdown)
     window.shutdown()
     window.close()

@@ -288,3 +288,31 @@ def test_closing_stops_threads_and_timer(qtbot) -> None:
     assert all(t.isFinished() for t in w.threads)
     assert not w.frame_timer.isActive()
     w.shutdown()  # a second shutdown (app quitting after the window closed) is harmless
+
+
+def _hue(colour: str) -> str:
+    from PySide6.QtGui import QColor
+
+    c = QColor(colour)
+    r, g, b = c.red(), c.green(), c.blue()
+    if g > 180 and r < 120 and b < 160:
+        return "green"
+    if g > 180 and b > 180 and r < 100:
+        return "cyan"
+    if r > 200 and g > 180 and b < 200:
+        return "yellow"
+    if r > 200 and g < 170:
+        return "red"
+    if r > 200 and g > 200 and b > 200:
+        return "white"
+    return "other"
+
+
+def test_clinical_colours_on_a_dark_background(window: MainWindow) -> None:
+    """The colours clinicians know: ECG/HR green, pleth/SpO2 cyan, resp/RR yellow, CO2 pale yellow, NIBP red-ish."""
+    strips = {code: _hue(s.spec.colour) for code, s in window.strips.items()}
+    assert strips == {mdc.ECG_II: "green", mdc.PLETH: "cyan", mdc.RESP_WAVE: "yellow", mdc.CO2_WAVE: "yellow"}
+    tiles = {key: _hue(tile.colour) for key, tile in window.tiles.items()}
+    assert tiles == {"HR": "green", "SPO2": "cyan", "RR": "yellow", "ETCO2": "yellow", "TEMP": "white",
+                     "NIBP": "red"}
+    assert window.theme.background == "#000000"

@@ -117,3 +117,16 @@ def test_all_blank_sweep_does_not_warn(qtbot) -> None:
     ring = WaveRing(FS, SWEEP)
     ring.write(np.full(10, np.nan), 0.0)  # warnings are errors in this suite: no nanmin of nothing
     s.update_from(ring, now=1.0)
+
+
+def test_auto_gain_does_not_magnify_a_flat_line(qtbot) -> None:
+    s = WaveformStrip(StripSpec("Pleth", "#00e5ff", (0.0, 1.0), scale="auto"), SWEEP)
+    qtbot.addWidget(s)
+    ring = WaveRing(FS, SWEEP)
+    ring.write(np.sin(np.arange(400) / 5.0), 0.0)  # a pulse of amplitude 1
+    s.update_from(ring, now=4.0)
+    before = s.view.viewRange()[1]
+    ring.write(np.full(400, 0.2) + 1e-4 * np.sin(np.arange(400)), 4.0)  # probe off: flat with tiny noise
+    for k in range(20):
+        s.update_from(ring, now=8.0 + k / 30)
+    assert s.view.viewRange()[1] == pytest.approx(before)
