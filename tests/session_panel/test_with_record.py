@@ -1,0 +1,83 @@
+"""The panel against the real record service on SQLite: what the clinician enters is what the record holds."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from console.record import open_database, passwords
+from devices import mdc
+from devices.model import State
+from tests.session_panel.conftest import start
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture
+def db(tmp_path) -> Iterator:
+    passwords.use_fast_hashing(True)
+    os.environ["CHAIRSIDE_FAST_HASH"] = "1"
+    database = open_database(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    admin = database.service(database.system_user("test-setup"))
+    admin.add_user("carla", "Carla Clinician", "clinician", PASSWORD)
+    admin.add_user("otto", "Otto Auditor", "auditor", PASSWORD)
+    yield database
+    database.close()
+    passwords.use_fast_hashing(False)
+
+
+def _panel(qtbot, svc):
+    import time
+
+    from console.session_panel import SessionPanel
+
+    now = time.time()
+    vitals = {mdc.NIBP_SYS: (126.0, State.NONE, now), mdc.NIBP_DIA: (80.0, State.NONE, now),
+              mdc.HEART_RATE: (70.0, State.NONE, now)}
+    panel = SessionPanel(svc, latest_vitals=lambda: vitals, take_bp=lambda: None, chair="1")
+    qtbot.addWidget(panel)
+    return panel
+
+
+def test_entries_and_signature_reach_the_record(qtbot, db):
+    svc = db.service(db.authenticate("carla", PASSWORD))
+    panel = _panel(qtbot, svc)
+    start(panel, weight="80")
+    session_id = panel.session_id
+    info = svc.session(session_id)
+    assert (info.protocol_id, info.protocol_version) == ("iv-ketamine-0.5", "1")
+    assert info.details["dose_plan"]["dose_mg"] == 40.0
+    panel.trigger("moaas")
+    panel.current_form().buttons[("score", 5)].click()
+    panel.save_button.click()
+    panel.trigger("cadss6")
+    form = panel.current_form()
+    for item in ("1", "2", "6", "7", "15", "22"):
+        form.select(item, 0)
+    panel.save_button.click()
+    panel.dosing.start_button.click()
+    stored = svc.entries(session_id)
+    assert [e.kind for e in stored] == ["observation", "observation", "infusion_start"]
+    assert stored[0].data["items"] == {"score": 5} and stored[0].data["scale"] == "moaas"
+    assert stored[1].data["subscales"] == {"depersonalization": 0, "derealization": 0, "amnesia": 0}
+    assert stored[2].data["rate_ml_h"] == 60.0
+    assert panel.entry_list.count() == 3
+    dlg = panel.open_signoff()
+    dlg.password.setText("nope")
+    assert not dlg.try_sign()
+    assert dlg.error_label.text() == "The password is not correct; the session was not signed."
+    dlg.password.setText(PASSWORD)
+    assert dlg.try_sign()
+    assert svc.entries(session_id)[-1].kind == "signature"
+    assert svc.session(session_id).status == "signed"
+    assert db.verify(session_id).ok
+
+
+def test_auditor_is_refused_with_the_services_words(qtbot, db):
+    svc = db.service(db.authenticate("otto", PASSWORD))
+    panel = _panel(qtbot, svc)
+    start(panel)
+    assert panel.message() == "Not allowed: A user with the role auditor cannot add patients; only clinicians can."
+    assert svc.sessions() == []
