@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import threading
 import uuid
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -63,8 +63,12 @@ def _pid_alive(pid: int) -> bool:
 class Database:
     """An open record database (see :func:`open_database`)."""
 
-    def __init__(self, engine: Engine, schema: SchemaResult | None = None) -> None:
+    def __init__(self, engine: Engine, schema: SchemaResult | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
+        self._clock = clock or utcnow
+        #: True when times come from a simulation; then only demo accounts may write (see SessionService)
+        self.simulated_clock = clock is not None
         self.write_engine = writer(engine)
         self.url = engine.url.render_as_string(hide_password=True)
         self.schema = schema
@@ -74,6 +78,11 @@ class Database:
         self._closed = False
         with _LIVE_LOCK:
             _LIVE_OWNERS.add(self.owner)
+
+    def now(self) -> datetime:
+        """The time the record stamps on sessions and entries: the real UTC clock, except in a simulation
+        (``open_database(..., clock=...)``), where only demo accounts may write."""
+        return self._clock()
 
     # ------------------------------------------------------------------ life cycle
     def close(self) -> None:
@@ -279,12 +288,14 @@ class Database:
             return vitals_summary(self.engine, session_id)
 
 
-def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
+def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                  clock: Callable[[], datetime] | None = None) -> Database:
     """Open the record at ``url`` (``--db``, else ``$CHAIRSIDE_DB``, else the user data dir SQLite file).
 
     A fresh database is created at the newest schema; an older one is upgraded (SQLite: after a backup copy
     next to the file); a newer one raises :class:`SchemaTooNew`; an unreachable one
-    :class:`StorageUnavailable`.
+    :class:`StorageUnavailable`. ``clock`` (simulations only) replaces the real clock for session and entry
+    times; a database opened with one accepts writes from demo accounts only.
     """
     resolved = resolve_url(url)
     try:
@@ -300,11 +311,7 @@ def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY
     except Exception as err:
         engine.dispose()
         raise StorageUnavailable(plain_message(err)) from err
-    return Database(engine, schema)
-
-
-def new_secret() -> str:
-    return secrets.token_urlsafe(16)
+    return Database(engine, schema, clock)
 
 
 __all__ = ["Database", "open_database", "SessionStatus"]

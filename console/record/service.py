@@ -101,6 +101,9 @@ class SessionService:
             actor = self._current_actor(s)
             if not allowed(actor.role, action):
                 raise PermissionDenied(self._denied(action, actor.role))
+            if self._db.simulated_clock and not actor.demo:
+                raise PermissionDenied("This database is open with a simulated clock, which only demo and "
+                                       "simulation accounts may write with.")
             return fn(s, actor)
 
     def _read(self, fn: Callable[[OrmSession], T]) -> T:
@@ -143,7 +146,7 @@ class SessionService:
                 raise InvalidEntry(f"a patient with code {code!r} already exists")
             p = m.Patient(code=code, name=name, birth_date=birth_date, sex=sex,
                           weight_kg=None if weight_kg is None else float(weight_kg), demo=actor.demo,
-                          created_at=utcnow(), created_by=actor.id)
+                          created_at=self._db.now(), created_by=actor.id)
             s.add(p)
             s.flush()
             audit(s, actor, "patient_add", f"patient {code}", after={"code": code, "demo": actor.demo})
@@ -184,13 +187,13 @@ class SessionService:
             patient = s.get(m.Patient, patient_id)
             if patient is None:
                 raise NotFound(f"no patient with id {patient_id}")
-            now = utcnow()
+            now = self._db.now()
             row = m.Session(patient_id=patient_id, protocol_id=str(protocol_id),
                             protocol_version=str(protocol_version), chair=str(chair or ""),
                             devices_json=devices_json, details_json=details_json,
                             demo=bool(actor.demo or patient.demo), status=SessionStatus.IN_PROGRESS,
                             started_at=now, started_by=actor.id, header_hash="", head_seq=0, head_hash="",
-                            lock_owner=self._db.owner, heartbeat_at=now)
+                            lock_owner=self._db.owner, heartbeat_at=utcnow())
             s.add(row)
             s.flush()  # the id is part of the header hash
             row.header_hash = row.head_hash = chain.header_hash(row)
@@ -251,14 +254,14 @@ class SessionService:
             if self._db.lock_is_live(row.lock_owner, row.heartbeat_at):
                 raise SessionStateError(f"session {session_id} is open at another console "
                                         f"({_owner_host(row.lock_owner)}); it is not interrupted")
-            now = utcnow()
+            now = self._db.now()
             last = row.heartbeat_at or row.started_at
             self._append(s, actor, row, "session_interrupted",
                          {"last_activity": last, "previous_console": _owner_host(row.lock_owner),
                           "found_at": now}, at=min(last, now))
             self._append(s, actor, row, "session_resumed", {"console": _owner_host(self._db.owner)}, at=now)
             row.lock_owner = self._db.owner
-            row.heartbeat_at = now
+            row.heartbeat_at = utcnow()
             audit(s, actor, "session_resume", f"session {session_id}")
             return self._session_info(s, row)
 
@@ -277,7 +280,7 @@ class SessionService:
             if self._db.lock_is_live(row.lock_owner, row.heartbeat_at) and row.lock_owner != self._db.owner:
                 raise SessionStateError(f"session {session_id} is open at another console "
                                         f"({_owner_host(row.lock_owner)}); it is not interrupted")
-            now = utcnow()
+            now = self._db.now()
             last = row.heartbeat_at or row.started_at
             self._append(s, actor, row, "session_interrupted",
                          {"last_activity": last, "previous_console": _owner_host(row.lock_owner),
@@ -305,7 +308,7 @@ class SessionService:
         data_json = _data_json(data)
         if kind == "observation" and not isinstance(data.get("scale"), str):
             raise InvalidEntry("an observation needs data['scale'] naming the scale (e.g. 'MOAA/S')")
-        at_utc = _entry_time(at)
+        at_utc = _entry_time(at, self._db.now())
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
             if client_id is not None:
@@ -342,7 +345,7 @@ class SessionService:
                 raise InvalidEntry(f"a {original.kind} entry cannot be amended")
             payload = {"reason": reason, "data": data, "original_kind": original.kind,
                        "original_at": original.at, "original_seq": original.seq}
-            e = self._append(s, actor, row, "amendment", _data_json(payload), at=utcnow(), amends=original.id)
+            e = self._append(s, actor, row, "amendment", _data_json(payload), at=self._db.now(), amends=original.id)
             if row.status == SessionStatus.SIGNED:
                 row.status = SessionStatus.AMENDED
             return e
@@ -363,7 +366,7 @@ class SessionService:
             if row.status not in (SessionStatus.IN_PROGRESS, SessionStatus.CLOSED, SessionStatus.SIGNED,
                                   SessionStatus.AMENDED):
                 raise SessionStateError(f"session {session_id} is {row.status} and cannot be signed")
-            now = utcnow()
+            now = self._db.now()
             signed_at = now.isoformat(timespec="microseconds")
             data = {"signer_id": actor.id, "signer_name": actor.full_name, "username": actor.username,
                     "meaning": meaning, "signed_at": signed_at, "entries_signed": row.head_seq,
@@ -540,7 +543,7 @@ class SessionService:
     def _append(self, s: OrmSession, actor: UserContext, row: m.Session, kind: str, data: Any,
                 at: datetime, amends: str | None = None, client_id: str | None = None) -> EntryRecord:
         data_json = data if isinstance(data, str) else _data_json(data)
-        now = utcnow()
+        now = self._db.now()
         e = m.Entry(id=uuid.uuid4().hex, session_id=row.id, seq=row.head_seq + 1, kind=kind, at=at,
                     entered_at=now, user_id=actor.id, username=actor.username, role=actor.role,
                     data_json=data_json, amends=amends,
@@ -550,7 +553,7 @@ class SessionService:
         s.add(e)
         row.head_seq, row.head_hash = e.seq, e.hash
         if row.lock_owner == self._db.owner or row.lock_owner is None:
-            row.heartbeat_at = now
+            row.heartbeat_at = utcnow()  # liveness is judged on the real clock, even in a simulation
         s.flush()
         return EntryRecord.from_row(e)
 
@@ -593,14 +596,14 @@ def _data_json(data: Any) -> str:
         raise InvalidEntry(f"entry data cannot be recorded: {err}") from err
 
 
-def _entry_time(at: datetime | None) -> datetime:
+def _entry_time(at: datetime | None, now: datetime) -> datetime:
     if at is None:
-        return utcnow()
+        return now
     try:
         at_utc = to_utc(at, "the entry time")
     except (ValueError, TypeError) as err:
         raise InvalidEntry(str(err)) from err
-    if at_utc - utcnow() > timedelta(seconds=FUTURE_TOLERANCE_S):
+    if at_utc - now > timedelta(seconds=FUTURE_TOLERANCE_S):
         raise InvalidEntry(f"the entry time {at_utc.isoformat()} is in the future; check the clock")
     return at_utc
 

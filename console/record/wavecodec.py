@@ -28,7 +28,9 @@ _ZLEVEL = 6
 
 #: quantisation step per unit (UCUM): a resolution finer than any bedside monitor delivers
 STEP_BY_UNIT: dict[str, float] = {
-    "mV": 0.001,  # 1 µV; monitor ECG resolution is 2.5–5 µV
+    # 2.5 µV: half the 5 µV resolution that diagnostic ECG standards (AHA, IEC 60601-2-51) ask for, so the
+    # rounding error (±1.25 µV) is far below what any monitor shows; a finer step only stores amplifier noise.
+    "mV": 0.0025,
     "uV": 1.0,
     "mm[Hg]": 0.01,
     "kPa": 0.001,
