@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from console.clinical.scales import Flag, Scale, ScaleResult
@@ -17,7 +17,7 @@ from console.clinical.scales import Flag, Scale, ScaleResult
 URGENT_STYLE = ("background-color: #e8202a; color: #ffffff; font-weight: bold; font-size: 14pt; "
                 "border-radius: 6px; padding: 8px;")
 FLAG_STYLE = "background-color: #f5c400; color: #000000; font-weight: bold; border-radius: 6px; padding: 6px;"
-ANSWER_STYLE = ("QPushButton { min-height: 40px; padding: 4px 10px; font-size: 13pt; text-align: left; } "
+ANSWER_STYLE = ("QPushButton { min-height: 40px; padding: 4px 10px; font-size: 13pt; } "
                 "QPushButton:checked { background-color: #1f6feb; color: #ffffff; font-weight: bold; }")
 
 
@@ -56,6 +56,17 @@ class ScaleForm(QWidget):
             ins.setWordWrap(True)
             layout.addWidget(ins)
 
+        legend = self._legend(scale)
+        if legend:
+            leg = QLabel(legend)
+            leg.setObjectName("scaleLegend")
+            leg.setWordWrap(True)
+            f = leg.font()
+            f.setPointSize(12)
+            f.setBold(True)
+            leg.setFont(f)
+            layout.addWidget(leg)
+
         for n, item in enumerate(scale.items, start=1):
             group = QButtonGroup(self)
             group.setExclusive(True)
@@ -71,24 +82,22 @@ class ScaleForm(QWidget):
             else:
                 grid = QVBoxLayout(box)
                 grid.setContentsMargins(0, 4, 0, 4)
-                if not scale.single:
-                    number = item.number if item.number is not None else n
-                    lab = QLabel(f"{number}. {item.label}")
-                    lab.setWordWrap(True)
-                    grid.addWidget(lab)
-                else:
-                    lab = QLabel(item.label)
-                    lab.setWordWrap(True)
-                    grid.addWidget(lab)
-                row = QGridLayout()
+                number = item.number if item.number is not None else n
+                lab = QLabel(item.label if scale.single else f"{number}. {item.label}")
+                lab.setWordWrap(True)
+                f = lab.font()
+                f.setPointSize(12)
+                lab.setFont(f)
+                grid.addWidget(lab)
+                # one row of number buttons per item; the words are in the legend above and in the tooltips,
+                # so a 9-item questionnaire stays readable without scrolling through 36 worded buttons
+                row = QHBoxLayout()
                 values = [o.value for o in item.options] if item.options else list(range(item.min, item.max + 1))
-                for col_n, value in enumerate(values):
-                    text = str(value) if not item.options else f"{value}  {item.option_label(value)}"
-                    b = self._button(item.id, value, text, group)
-                    if item.options and not scale.single:
+                for value in values:
+                    b = self._button(item.id, value, str(value), group)
+                    if item.options:
                         b.setToolTip(item.option_label(value))
-                    per_row = 11 if not item.options else 2
-                    row.addWidget(b, col_n // per_row, col_n % per_row)
+                    row.addWidget(b)
                 grid.addLayout(row)
             layout.addWidget(box)
             group.idClicked.connect(lambda _id: self._on_change())
@@ -107,6 +116,16 @@ class ScaleForm(QWidget):
         self.flag_label.setVisible(False)
         layout.addWidget(self.flag_label)
         self._refresh()
+
+    @staticmethod
+    def _legend(scale: Scale) -> str:
+        """``"0 Not at all · 1 Several days · ..."`` when every item shares the same worded answers."""
+        if scale.single or not scale.items[0].options:
+            return ""
+        first = scale.items[0].options
+        if any(it.options != first for it in scale.items):
+            return ""
+        return "   ".join(f"{o.value} {o.label}" for o in first)
 
     def _button(self, item_id: str, value: int, text: str, group: QButtonGroup) -> QPushButton:
         b = QPushButton(text, self)

@@ -12,13 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDateTimeEdit, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QRadioButton, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDateTimeEdit, QFormLayout, QGridLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from console.clinical.entries import OUTCOMES, side_effect_data
 from console.clinical.side_effects import Catalogue
+from widgets.form_util import enlarge_labels
 
-BIG = "QPushButton { min-height: 40px; font-size: 13pt; } QPushButton:checked { background-color: #1f6feb; color: white; }"
+BIG = ("QPushButton { min-height: 40px; font-size: 13pt; } "
+       "QPushButton:checked { background-color: #1f6feb; color: white; } "
+       "QRadioButton { font-size: 12pt; min-height: 28px; }")
 
 
 def _datetime_edit(t: float) -> QDateTimeEdit:
@@ -56,7 +59,7 @@ class SideEffectForm(QWidget):
         form.addRow("Onset", self.onset)
 
         grades = QWidget()
-        row = QHBoxLayout(grades)
+        row = QGridLayout(grades)
         row.setContentsMargins(0, 0, 0, 0)
         self.grade_group = QButtonGroup(self)
         self.grade_buttons: dict[int, QPushButton] = {}
@@ -68,7 +71,7 @@ class SideEffectForm(QWidget):
             b.setObjectName(f"grade_{g}")
             self.grade_group.addButton(b, g)
             self.grade_buttons[g] = b
-            row.addWidget(b)
+            row.addWidget(b, (g - 1) // 2, (g - 1) % 2)
         form.addRow("CTCAE grade", grades)
         self.grade_hint = QLabel("")
         self.grade_hint.setWordWrap(True)
@@ -89,8 +92,6 @@ class SideEffectForm(QWidget):
         self.kind_none.setChecked(True)
         form.addRow("Intervention", kinds)
 
-        self.detail = QStackedWidget()
-        self.detail.addWidget(QWidget())
         drug_page = QWidget()
         dform = QFormLayout(drug_page)
         dform.setContentsMargins(0, 0, 0, 0)
@@ -111,7 +112,7 @@ class SideEffectForm(QWidget):
         dform.addRow("Dose", self.dose)
         dform.addRow("Route", self.route)
         dform.addRow("Given at", self.drug_time)
-        self.detail.addWidget(drug_page)
+        self.drug_pane = drug_page
         other_page = QWidget()
         oform = QFormLayout(other_page)
         oform.setContentsMargins(0, 0, 0, 0)
@@ -122,9 +123,13 @@ class SideEffectForm(QWidget):
         self.action_time = _datetime_edit(now)
         oform.addRow("Action", self.action)
         oform.addRow("At", self.action_time)
-        self.detail.addWidget(other_page)
-        self.kind_group.idClicked.connect(self.detail.setCurrentIndex)
-        form.addRow("", self.detail)
+        self.non_drug_pane = other_page
+        self.kind_group.idClicked.connect(self._show_kind)
+        form.addRow(drug_page)
+        form.addRow(other_page)
+        self._show_kind(0)
+        enlarge_labels(dform)
+        enlarge_labels(oform)
 
         self.outcome = QComboBox()
         self.outcome.addItems(list(catalogue.outcomes or OUTCOMES))
@@ -132,6 +137,11 @@ class SideEffectForm(QWidget):
         form.addRow("Outcome", self.outcome)
         self.notes = QLineEdit()
         form.addRow("Notes", self.notes)
+        enlarge_labels(form)
+
+    def _show_kind(self, kind: int) -> None:
+        self.drug_pane.setVisible(kind == 1)
+        self.non_drug_pane.setVisible(kind == 2)
 
     def _drug_chosen(self, index: int) -> None:
         data = self.drug.itemData(index)
@@ -161,7 +171,7 @@ class SideEffectForm(QWidget):
         """``"none"``, ``"drug"`` or ``"non_drug"``."""
         rb = {"none": self.kind_none, "drug": self.kind_drug, "non_drug": self.kind_other}[kind]
         rb.setChecked(True)
-        self.detail.setCurrentIndex(self.kind_group.id(rb))
+        self._show_kind(self.kind_group.id(rb))
 
     def effect_name(self) -> str:
         return self.effect.currentText().strip()

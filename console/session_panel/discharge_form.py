@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QLabel, QLin
                                QVBoxLayout, QWidget)
 
 from console.clinical.discharge import CRITERIA, CriterionResult
+from widgets.form_util import enlarge_labels
 
 MARK = {True: "\u2714", False: "\u2718", None: "?"}
 COLOUR = {True: "#33cc66", False: "#e8202a", None: "#f5c400"}
@@ -53,6 +54,7 @@ class DischargeForm(QWidget):
         form.addRow("Ready to leave after", self.ready_minutes)
         form.addRow("Reason (criteria not met)", self.override_reason)
         form.addRow("Notes", self.notes)
+        enlarge_labels(form)
         layout.addLayout(form)
         self.discharge_button = QPushButton("Record discharge")
         self.discharge_button.setObjectName("primary")

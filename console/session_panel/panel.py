@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
-                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from console.clinical._common import field, to_epoch
 from console.clinical.discharge import CriterionResult, evaluate
@@ -59,6 +59,8 @@ BASELINE_LOOKBACK_S = 30 * 60.0
 #: a failed check_overdue write is retried after this many seconds (not on every tick)
 OVERDUE_RETRY_S = 30.0
 PAGE_START, PAGE_SESSION, PAGE_FORM = 0, 1, 2
+#: missed checks listed under the countdown (all of them are in the entry list as check_overdue)
+MISSED_SHOWN = 3
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -66,6 +68,8 @@ def _scroll(widget: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setWidget(widget)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    # forms are laid out to the panel's width: a sideways scroll would hide half of a question
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return area
 
 
@@ -175,7 +179,8 @@ class SessionPanel(QWidget):
         row.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(row)
         self.protocol_label = QLabel("")
-        self.protocol_label.setWordWrap(True)
+        self.plan_label = QLabel("")
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.state_label = QLabel("")
         self.state_label.setObjectName("sessionState")
         f = self.state_label.font()
@@ -183,6 +188,7 @@ class SessionPanel(QWidget):
         f.setBold(True)
         self.state_label.setFont(f)
         layout.addWidget(self.protocol_label)
+        layout.addWidget(self.plan_label)
         layout.addWidget(self.state_label)
         return box
 
@@ -211,7 +217,7 @@ class SessionPanel(QWidget):
         self.overdue_label.setVisible(False)
         layout.addWidget(self.overdue_label)
         self.tabs = QTabWidget()
-        layout.addWidget(self.tabs, 3)
+        layout.addWidget(self.tabs, 4)
         entries_title = QLabel("Entries (latest first)")
         layout.addWidget(entries_title)
         self.entry_list = QListWidget()
@@ -219,7 +225,8 @@ class SessionPanel(QWidget):
         f = self.entry_list.font()
         f.setPointSize(12)
         self.entry_list.setFont(f)
-        layout.addWidget(self.entry_list, 2)
+        self.entry_list.setMaximumHeight(220)
+        layout.addWidget(self.entry_list, 1)
         return page
 
     def _build_form_page(self) -> QWidget:
@@ -510,17 +517,20 @@ class SessionPanel(QWidget):
             self.countdown.show_due(nd.label, nd.seconds_left(status.now))
         else:
             self.countdown.show_nothing("All scheduled checks done")
-        lines = [f"OVERDUE: {c.label}" for c in late] + [f"missed: {c.label}" for c in status.missed]
+        missed = status.missed
+        lines = [f"OVERDUE: {c.label}" for c in late] + [f"missed: {c.label}" for c in missed[-MISSED_SHOWN:]]
+        if len(missed) > MISSED_SHOWN:
+            lines.append(f"(and {len(missed) - MISSED_SHOWN} earlier missed checks)")
         self.overdue_label.setText("\n".join(lines))
         self.overdue_label.setStyleSheet(MESSAGE_STYLES["error"] if late else MESSAGE_STYLES["warning"])
         self.overdue_label.setVisible(bool(lines))
 
     def _update_header(self, timeline: Timeline | None = None, now: float | None = None) -> None:
         self.demo_badge.setVisible(self.demo)
+        for label in (self.protocol_label, self.plan_label, self.state_label):
+            label.setVisible(self.session is not None)
         if self.session is None:
             self.title_label.setText("No session")
-            self.protocol_label.setText("")
-            self.state_label.setText("")
             return
         code = getattr(self.patient, "code", None) or getattr(self.session, "patient_code", "") or ""
         name = getattr(self.patient, "name", None)
@@ -528,7 +538,8 @@ class SessionPanel(QWidget):
         self.title_label.setText(" ".join(x for x in (str(code), name or "", f"- chair {chair}" if chair else "") if x))
         assert self.protocol is not None
         plan = self.plan.summary() if self.plan is not None and self.plan.dose_mg else ""
-        self.protocol_label.setText(f"{self.protocol.title} ({self.protocol.version_tag})\n{plan}")
+        self.protocol_label.setText(f"{self.protocol.title} ({self.protocol.version_tag})")
+        self.plan_label.setText(plan)
         if timeline is None:
             return
         now = self.clock() if now is None else now

@@ -14,6 +14,7 @@ from console.clinical.scales import ScaleLibrary
 from console.clinical.vitals import bp_from_snapshot, snapshot_value, vitals_snapshot
 from devices import mdc
 from widgets.scale_form import ScaleForm
+from widgets.form_util import enlarge_labels
 
 
 class PrecheckForm(QWidget):
@@ -31,7 +32,7 @@ class PrecheckForm(QWidget):
         self.fasting = QCheckBox("Fasting as instructed")
         self.escort = QCheckBox("Escort / transport home arranged")
         for n, cb in enumerate((self.identity, self.consent, self.fasting, self.escort)):
-            grid.addWidget(cb, n // 2, n % 2)
+            grid.addWidget(cb, n, 0)
         layout.addWidget(checks)
         form = QFormLayout()
         self.medication_changes = QLineEdit()
@@ -43,6 +44,7 @@ class PrecheckForm(QWidget):
             form.addRow("IV site", self.iv_site)
         self.notes = QLineEdit()
         form.addRow("Notes", self.notes)
+        enlarge_labels(form)
         layout.addLayout(form)
         conc = QGroupBox("Taking now (REMS)")
         cgrid = QGridLayout(conc)
@@ -50,7 +52,7 @@ class PrecheckForm(QWidget):
         for n, key in enumerate(CONCOMITANT_KEYS):
             cb = QCheckBox(CONCOMITANT_LABELS[key])
             self.concomitant[key] = cb
-            cgrid.addWidget(cb, n // 2, n % 2)
+            cgrid.addWidget(cb, n, 0)
         layout.addWidget(conc)
 
         vit = QGroupBox("Baseline vitals (live monitor)")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHB
                                QPushButton, QVBoxLayout, QWidget)
 
 from console.clinical.protocols import DosePlan, Protocol, ProtocolLibrary
+from widgets.form_util import enlarge_labels
 
 
 DEFAULT_PROTOCOL = "iv-ketamine-0.5"
@@ -87,6 +88,7 @@ class StartSessionForm(QWidget):
         form.addRow("Protocol", self.protocol)
         form.addRow("Concentration", self.concentration)
         form.addRow("Chair", self.chair)
+        enlarge_labels(form)
         self.dose_label = QLabel()
         self.dose_label.setObjectName("doseLabel")
         self.dose_label.setWordWrap(True)

@@ -13,13 +13,17 @@ QPushButton {{ min-height: 36px; font-size: 12pt; padding: 4px 10px; }}
 QPushButton#quickAction {{ min-height: 56px; font-size: 14pt; font-weight: bold; }}
 QPushButton#primary {{ min-height: 48px; font-size: 14pt; font-weight: bold; background-color: {BLUE};
                       color: white; }}
-QPushButton:disabled {{ color: #6b7178; }}
+QPushButton:disabled, QPushButton#primary:disabled, QPushButton#quickAction:disabled {{
+    color: #6b7178; background-color: #15191e; }}
 QLabel#sessionTitle {{ font-size: 15pt; font-weight: bold; }}
 QLabel#demoBadge {{ background-color: {DEMO_COLOUR}; color: black; font-weight: bold; font-size: 14pt;
                    padding: 2px 10px; border-radius: 4px; }}
 QLabel#reason {{ color: {AMBER}; font-size: 12pt; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QDateTimeEdit, QDateEdit {{ min-height: 32px; font-size: 12pt; }}
 QCheckBox {{ font-size: 12pt; min-height: 28px; }}
+QCheckBox::indicator {{ width: 18px; height: 18px; border: 2px solid #9aa3ad; border-radius: 3px;
+                       background-color: #0b0f14; }}
+QCheckBox::indicator:checked {{ background-color: {BLUE}; border-color: #e8e8e8; }}
 """
 
 MESSAGE_STYLES = {
