@@ -108,3 +108,12 @@ def test_missing_display_prints_the_install_hint_and_exits_1(tmp_path: Path, pla
     assert result.returncode == 1
     assert "libxcb-cursor0" in result.stderr and "xvfb-run" in result.stderr
     assert PLATFORM_HINT.splitlines()[0] in result.stderr
+
+
+def test_version(capsys) -> None:
+    from console import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chairside {__version__}"
