@@ -56,6 +56,11 @@ class DischargeForm(QWidget):
         form.addRow("Notes", self.notes)
         enlarge_labels(form)
         layout.addLayout(form)
+        self.rems_label = QLabel("")
+        self.rems_label.setObjectName("remsStatus")
+        self.rems_label.setWordWrap(True)
+        self.rems_label.setVisible(False)
+        layout.addWidget(self.rems_label)
         self.discharge_button = QPushButton("Record discharge")
         self.discharge_button.setObjectName("primary")
         self.discharge_button.clicked.connect(self.discharge_requested)
@@ -68,6 +73,18 @@ class DischargeForm(QWidget):
     def confirmations(self) -> dict[str, bool]:
         """Ticked boxes; an unticked box is "not confirmed" (absent), never a recorded "no"."""
         return {k: True for k, cb in self.checks.items() if cb.isChecked()}
+
+    def show_rems(self, missing: list[str] | None) -> None:
+        """REMS monitoring form status (esketamine only; ``None`` hides it)."""
+        self.rems_label.setVisible(missing is not None)
+        if missing is None:
+            return
+        if missing:
+            self.rems_label.setText("REMS monitoring form (due within 7 days), still missing: " + "; ".join(missing))
+            self.rems_label.setStyleSheet("color: #f5c400; font-size: 12pt;")
+        else:
+            self.rems_label.setText("REMS monitoring form: every required field is filled.")
+            self.rems_label.setStyleSheet("color: #33cc66; font-size: 12pt;")
 
     def show_results(self, results: list[CriterionResult]) -> None:
         for r in results:

@@ -28,6 +28,7 @@ from console.clinical.entries import (check_overdue_data, discharge_data, esketa
                                       infusion_pause_data, infusion_rate_data, infusion_resume_data,
                                       infusion_start_data, infusion_stop_data, note_data, observation_data)
 from console.clinical.protocols import DosePlan, HoldCheck, Protocol, ProtocolLibrary
+from console.clinical.rems import RemsForm, fill_rems
 from console.clinical.scales import ScaleLibrary
 from console.clinical.schedule import (DeviceGate, ScheduleStatus, Timeline, compute_schedule, device_gate,
                                        logged_overdue_keys, records_from_entries, timeline_from_entries)
@@ -41,7 +42,6 @@ from console.session_panel.start_form import StartRequest, StartSessionForm, age
 from console.session_panel.style import MESSAGE_STYLES, PANEL_QSS
 from console.session_panel.summary import entry_summary
 from console.signoff_dialog import SignoffDialog
-from devices import mdc
 from widgets.countdown import CountdownLabel
 from widgets.scale_form import ScaleForm
 from widgets.side_effect_form import SideEffectForm
@@ -103,7 +103,8 @@ class SessionPanel(QWidget):
                  scales: ScaleLibrary | None = None, catalogue: Catalogue | None = None,
                  clock: Callable[[], float] = time.time, chair: str = "",
                  devices: Callable[[], list[Any]] | None = None, demo: bool = False,
-                 user_name: str | None = None, parent: QWidget | None = None) -> None:
+                 user_name: str | None = None, rems_context: dict[str, Any] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sessionPanel")
         self.setStyleSheet(PANEL_QSS)
@@ -118,6 +119,8 @@ class SessionPanel(QWidget):
         user = getattr(service, "user", None)
         self.demo = bool(demo or getattr(user, "demo", False))
         self.user_name = user_name or getattr(user, "full_name", None) or getattr(user, "username", None) or ""
+        #: REMS form details the record does not hold: {"provider": {name, phone, email}, "setting": {name, address}}
+        self.rems_context = dict(rems_context or {})
 
         self.session: Any = None
         self.patient: Any = None
@@ -127,7 +130,7 @@ class SessionPanel(QWidget):
         self.weight_kg: float | None = None
         self.signed = False
         self._entries: list[Any] = []
-        self._bp_times: set[float] = set()
+        self._bp_readings: dict[float, tuple[float, float]] = {}
         self._overdue_attempted: dict[str, float] = {}
         self._drafts: dict[str, QWidget] = {}
         self._form_key: str | None = None
@@ -355,7 +358,7 @@ class SessionPanel(QWidget):
         self.demo = self.demo or bool(getattr(session, "demo", False)) or bool(getattr(patient, "demo", False))
         self.signed = False
         self._entries = list(entries)
-        self._bp_times.clear()
+        self._bp_readings.clear()
         self._overdue_attempted.clear()
         self._drafts.clear()
         self._build_tabs()
@@ -447,20 +450,14 @@ class SessionPanel(QWidget):
             return {}
 
     def _track_bp(self, latest: dict[int, Any]) -> None:
-        entry = latest.get(mdc.NIBP_SYS)
-        if not entry:
+        bp = bp_from_snapshot(vitals_snapshot(latest))
+        if bp is None or bp[2] is None:
             return
-        try:
-            value, _state, at = entry
-            at = float(at)
-        except (TypeError, ValueError):
-            return
-        if value is None:
-            return
+        at = bp[2]
         started = to_epoch(getattr(self.session, "started_at", None)) if self.session is not None else None
         if started is not None and at < started - BASELINE_LOOKBACK_S:
             return  # a reading from before this patient sat down
-        self._bp_times.add(at)
+        self._bp_readings[at] = (bp[0], bp[1])
 
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
@@ -495,7 +492,7 @@ class SessionPanel(QWidget):
         self._track_bp(latest)
         timeline = self.timeline()
         titles = {s.id: s.title for s in self.scales}
-        self.status = compute_schedule(self.protocol, timeline, records_from_entries(self._entries, self._bp_times),
+        self.status = compute_schedule(self.protocol, timeline, records_from_entries(self._entries, self._bp_readings),
                                        now, logged=logged_overdue_keys(self._entries), titles=titles)
         self._update_due(self.status)
         if self.precheck is not None:
@@ -572,9 +569,22 @@ class SessionPanel(QWidget):
                         baseline_vitals=self._baseline_snapshot(),
                         current_vitals=vitals_snapshot(self._vitals()), last_moaas=moaas, tolerances=tolerances)
 
+    def rems_form(self) -> RemsForm | None:
+        """The esketamine REMS monitoring form filled from this session (``None`` for other protocols)."""
+        if self.protocol is None or not self.protocol.uses_devices:
+            return None
+        p = self.patient
+        patient = {"name": getattr(p, "name", None), "birth_date": getattr(p, "birth_date", None),
+                   "sex": getattr(p, "sex", None)}
+        readings = [(t, s, d) for t, (s, d) in self._bp_readings.items()]
+        return fill_rems(self._entries, patient=patient, provider=self.rems_context.get("provider"),
+                         setting=self.rems_context.get("setting"), bp_readings=readings)
+
     def _update_discharge(self) -> None:
         if self.discharge is not None and self.session is not None:
             self.discharge.show_results(self.discharge_results())
+            rems = self.rems_form()
+            self.discharge.show_rems(None if rems is None else rems.missing)
 
     def _questionnaire_changed(self) -> None:
         assert self.precheck is not None

@@ -382,3 +382,49 @@ def test_started_at_is_recorded_at_clock(svc, make_panel):
     panel = make_panel(svc)
     start(panel)
     assert svc.only_session().started_at.timestamp() == T0
+
+
+def test_im_injection_is_one_button(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel, "im-ketamine", weight="80")
+    d = panel.dosing
+    assert d.start_button.text() == "Give IM injection" and d.infusion_box.isHidden()
+    d.start_button.click()
+    data = svc.last("infusion_start").data
+    assert (data["route"], data["dose_mg"], data["volume_ml"]) == ("IM", 40.0, 0.8)
+    assert "rate_ml_h" not in data
+    clock.advance(10)
+    panel.refresh()
+    assert d.state_label.text() == "Injection given 10 min ago" and not d.start_button.isEnabled()
+    assert panel.status.get("moaas@discharge").due_at == clock.t + 20 * 60
+
+
+def test_esketamine_rems_status_on_the_discharge_tab(make_panel, clock, monitor):
+    svc = FakeService(clock)
+    panel = make_panel(svc, rems_context={"provider": {"name": "Dr A", "phone": "555", "email": "a@x.org"},
+                                          "setting": {"name": "Clinic", "address": "1 Main St"}})
+    start(panel, "esketamine-56", weight="")
+    assert not panel.discharge.rems_label.isHidden()
+    assert "Patient name" in panel.discharge.rems_label.text()
+    panel.dosing.device_button.click()
+    form = panel.rems_form()
+    assert form.values["bp_before_administration"] == "128/82"
+    assert form.values["provider_email"] == "a@x.org"
+    assert "Treatment date" not in form.missing and "Patient date of birth" in form.missing
+
+
+def test_non_esketamine_has_no_rems_status(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    assert panel.discharge.rems_label.isHidden() and panel.rems_form() is None
+
+
+def test_missed_list_is_capped(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel)
+    panel.dosing.start_button.click()
+    clock.advance(39)
+    panel.tick()
+    lines = panel.overdue_label.text().split("\n")
+    assert lines[-1].startswith("(and ") and lines[-1].endswith("earlier missed checks)")
+    assert len([x for x in lines if x.startswith("missed:")]) == 3
