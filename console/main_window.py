@@ -17,6 +17,7 @@ Hooks for the integrator:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from console.live.buffers import DEFAULT_SWEEP_SECONDS, LiveData, NumericRecord
 from widgets.numeric_tile import NibpTile, NumericTile, TileColours
 from widgets.status_bar import DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
+
+log = logging.getLogger(__name__)
 
 FRAME_HZ = 30
 #: a MEASURING flag older than this is not believed any more (the device stopped talking mid-cycle)
@@ -202,7 +205,8 @@ class MainWindow(QMainWindow):
         self._running = False
         self._timer.stop()
         for thread in self._threads:
-            thread.stop()
+            if not thread.stop():
+                log.error("acquisition thread of %s did not stop within 5 s", thread.source)
 
     @property
     def threads(self) -> list[AcquisitionThread]:

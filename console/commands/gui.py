@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     app = create_application([sys.argv[0]])
     from PySide6.QtCore import QTimer
 
-    window = _build_window(args)
+    window, _simulator = build_window(args)
     if args.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
         window.show()
@@ -120,8 +120,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return result["code"]
 
 
-def _build_window(args: argparse.Namespace):
-    """The main window with its device: the simulator (demo-marked) or the ``--device`` monitor."""
+def build_window(args: argparse.Namespace):
+    """The main window with its device: the simulator (demo-marked) or the ``--device`` monitor.
+
+    Returns ``(window, simulator)``; ``simulator`` is the running :class:`~devices.simulator.Simulator` (for
+    demo controls such as starting an infusion or an NIBP measurement) or ``None`` with a real device. The
+    simulator is driven from the acquisition thread: call its methods from there or keep calls cheap and rare.
+    """
     from devices import registry
 
     from console.main_window import MainWindow
@@ -136,8 +141,8 @@ def _build_window(args: argparse.Namespace):
                               auto_infusion=args.demo, source="Simulator")
         window = MainWindow(demo=True)
         window.add_device(SimulatorDriver(source="Simulator", simulator=simulator), None, name="Simulator")
-        return window
+        return window, simulator
     window = MainWindow(demo=False)
     driver = registry.create_driver(protocol, source=url)
     window.add_device(driver, url, name=f"{protocol} on {url}")
-    return window
+    return window, None

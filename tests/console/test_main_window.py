@@ -316,3 +316,24 @@ def test_clinical_colours_on_a_dark_background(window: MainWindow) -> None:
     assert tiles == {"HR": "green", "SPO2": "cyan", "RR": "yellow", "ETCO2": "yellow", "TEMP": "white",
                      "NIBP": "red"}
     assert window.theme.background == "#000000"
+
+
+class BrokenDriver(LosingDriver):
+    """A driver bug: feed raises (drivers must not, but the console must survive one that does)."""
+
+    def feed(self, data: bytes, now: float) -> list[Sample]:
+        raise ZeroDivisionError("driver bug")
+
+
+def test_a_crashing_driver_shows_as_lost_and_its_thread_ends(qtbot, caplog) -> None:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    thread = w.add_device(BrokenDriver(source="Bed 4"), None, name="Bed 4")
+    with qtbot.waitSignal(w.link_state_changed, timeout=10_000,
+                          check_params_cb=lambda source, state, message: state == "lost"):
+        w.start()
+    qtbot.waitUntil(thread.isFinished, timeout=5_000)
+    assert w.status.link_state("Bed 4") == "lost"
+    assert "internal error" in w.status._devices["Bed 4"].toolTip()
+    assert "driver bug" in caplog.text
+    w.close()
