@@ -1,0 +1,96 @@
+"""A read-only hex dump of recent protocol frames, both directions, for the technician.
+
+Each frame is one line: local time, direction, length, the first bytes in hex, and the driver's note. Frames
+from the device ("in") and to it ("out") have their own colours; bad frames are shown on red. Frames are any
+objects with ``direction``, ``host_time``, ``data``, ``ok`` and ``note`` attributes (the drivers'
+``FrameRecord``), so this widget needs nothing from ``devices``.
+
+The view re-renders only when the frames changed, and keeps the newest line in sight unless the technician
+scrolled up to read an older one.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QTextEdit, QWidget
+
+IN_COLOUR = "#7fd4ff"
+OUT_COLOUR = "#ffc861"
+BAD_BACKGROUND = "#a01820"
+TEXT_COLOUR = "#e6e6e6"
+BACKGROUND = "#101418"
+
+
+def hex_bytes(data: bytes, limit: int) -> str:
+    """``"C0 11 01 …"``: at most ``limit`` bytes, then how many more there are."""
+    shown = data[:limit].hex(" ").upper()
+    if len(data) > limit:
+        shown += f" … +{len(data) - limit} B"
+    return shown
+
+
+def frame_line(frame: Any, limit: int = 48) -> str:
+    """One frame as plain text (also what the HTML line says)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(frame.host_time)) + f".{int(frame.host_time * 1000) % 1000:03d}"
+    arrow = "IN  <-" if frame.direction == "in" else "OUT ->"
+    text = f"{stamp} {arrow} {len(frame.data):5d} B  {hex_bytes(frame.data, limit)}"
+    if not frame.ok:
+        text = text + "  BAD"
+    if frame.note:
+        text += f"  [{frame.note}]"
+    return text
+
+
+class HexView(QTextEdit):
+    """Shows the last ``max_frames`` frames given to :meth:`set_frames`."""
+
+    def __init__(self, parent: QWidget | None = None, *, bytes_per_frame: int = 48, max_frames: int = 200) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSize(10)
+        self.setFont(font)
+        self.setStyleSheet(f"QTextEdit {{ background-color: {BACKGROUND}; color: {TEXT_COLOUR}; }}")
+        self.bytes_per_frame = bytes_per_frame
+        self.max_frames = max_frames
+        self._shown_key: tuple[int, float, int] | None = None
+        self._lines: list[str] = []
+        self.setPlaceholderText("No frames yet")
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines shown, as plain text (for tests and copying)."""
+        return list(self._lines)
+
+    def set_frames(self, frames: Sequence[Any]) -> bool:
+        """Show ``frames`` (oldest first); returns False when nothing changed since the last call."""
+        frames = list(frames)[-self.max_frames:]
+        last = frames[-1] if frames else None
+        key = (len(frames), last.host_time if last else 0.0, id(last))
+        if key == self._shown_key:
+            return False
+        self._shown_key = key
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        keep = bar.value()
+        self._lines = [frame_line(f, self.bytes_per_frame) for f in frames]
+        self.setHtml(self._html(frames))
+        bar.setValue(bar.maximum() if at_bottom else keep)
+        return True
+
+    def _html(self, frames: list[Any]) -> str:
+        rows = []
+        for frame, line in zip(frames, self._lines):
+            colour = IN_COLOUR if frame.direction == "in" else OUT_COLOUR
+            style = f"color:{colour};"
+            if not frame.ok:
+                style = f"color:#ffffff;background-color:{BAD_BACKGROUND};"
+            rows.append(f'<span style="{style}">{html.escape(line)}</span>')
+        return ('<pre style="margin:0; white-space:pre;">' + "<br>".join(rows) + "</pre>")
