@@ -123,9 +123,12 @@ def autodetect(url: str, protocols: Iterable[str] | None = None, seconds_per_try
                opener: Callable[[str, PortSettings], serial.SerialBase] = open_port,
                on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Try every protocol and line setting on ``url``; return the results, those that answered first
-    (most frames decoded first). A protocol's remaining settings are skipped once one of them answered. Stops early when the port cannot be opened at all (one result with
-    ``error`` set). ``on_result`` is called after each try (progress display)."""
-    names = list(protocols) if protocols is not None else [p for p in registry.available() if p != "simulator"]
+    (most frames decoded first). A protocol's remaining settings are skipped once one of them answered.
+    Stops early when the port cannot be opened at all (the last result has ``error`` set). ``on_result`` is
+    called after each try (progress display)."""
+    if protocols is None:
+        protocols = [p for p in registry.available() if p != "simulator"]
+    names = list(protocols)
     results: list[Result] = []
     for name in names:
         try:

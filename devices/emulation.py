@@ -1,7 +1,7 @@
 """Serving a device to a host over a real serial link: an emulator, or a replayed capture.
 
-The emulators of :mod:`devices.protocols` are sans-I/O; this module puts one on a wire so that Chairside (or any
-other program) can connect to it exactly as to a monitor:
+The emulators of :mod:`devices.protocols` are sans-I/O; this module puts one on a wire so that Chairside (or
+any other program) can connect to it exactly as to a monitor:
 
 * :class:`PtyEndpoint`: a pseudo-terminal pair; the host opens the slave path (``/dev/pts/N``, or a stable
   symlink) as a serial port. POSIX only.
@@ -31,7 +31,7 @@ from typing import Protocol
 
 from devices.transport import PortSettings
 
-#: how often the loop asks the source for bytes; the real monitors' fastest cadence is ~8 ms (IntelliVue waves)
+#: how often the loop asks the source for bytes (the fastest monitor cadence: about 8 ms, IntelliVue waves)
 DEFAULT_TICK = 0.01
 #: bytes kept for a host that does not read; beyond this the oldest are dropped, as a UART FIFO overrun would
 MAX_PENDING = 256 * 1024
@@ -51,7 +51,7 @@ class ByteSource(Protocol):
 
 
 def looks_like_docbox(data: bytes) -> bool:
-    """True when ``data`` (the start of a file) is a docbox log: ``YYYY/MM/DDTHH:MM:SS,mmm`` + frame records."""
+    """True when ``data`` (a file's start) is a docbox log: ``YYYY/MM/DDTHH:MM:SS,mmm`` + frame records."""
     return DOCBOX_RE.match(data[:64]) is not None
 
 
@@ -99,7 +99,7 @@ class CaptureReplay:
     @classmethod
     def from_file(cls, path: str | Path, *, settings: PortSettings | None = None, rate: float | None = None,
                   speed: float = 1.0, loop: bool = False) -> CaptureReplay:
-        """A replay of ``path`` (raw or docbox, detected by content). Raw pacing: ``rate`` or the line's rate."""
+        """A replay of ``path`` (raw or docbox, by content). Raw pacing: ``rate``, else the line's rate."""
         kind, content = read_capture(path)
         if kind == "docbox":
             assert isinstance(content, list)
@@ -232,7 +232,8 @@ class PtyEndpoint(Endpoint):
 
     def __init__(self, link: str | Path | None = None) -> None:
         if os.name != "posix":  # pragma: no cover - Windows has no ptys
-            raise OSError("pseudo-terminals need Linux or macOS; use --listen socket://127.0.0.1:PORT instead")
+            raise OSError("pseudo-terminals need Linux or macOS; "
+                          "use --listen socket://127.0.0.1:PORT instead")
         self.link = Path(link) if link else None
         self._master: int | None = None
         self._slave: int | None = None
@@ -520,7 +521,7 @@ class EmulationServer:
             done.set()
 
     def run(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set, then close the port. The device keeps living while the port is away."""
+        """Serve until ``stop`` is set, then close the port. The device lives on while the port is away."""
         self.open()
         try:
             while not stop.is_set():

@@ -18,8 +18,8 @@ Output formats:
   the decode counters.
 
 A docbox log (``YYYY/MM/DDTHH:MM:SS,mmm`` + frame records) is recognised by its content and decoded with its
-own timestamps. A raw capture has none: its host times start at the file's modification time minus the time the
-bytes take at the protocol's line rate, and advance at that rate.
+own timestamps. A raw capture has none: its host times start at the file's modification time minus the time
+the bytes take at the protocol's line rate, and advance at that rate.
 """
 
 from __future__ import annotations
@@ -48,10 +48,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "decode",
         help="decode a capture file (raw bytes or docbox log) and print the values",
-        description="Decode a capture file with a protocol driver and print what it holds, as JSON lines or a "
-                    "table. Docbox logs are recognised by their content.",
+        description="Decode a capture file with a protocol driver and print what it holds, as JSON lines or "
+                    "a table. Docbox logs are recognised by their content.",
     )
-    parser.add_argument("file", metavar="FILE", help="raw capture (bytes as read from the port) or docbox log")
+    parser.add_argument("file", metavar="FILE",
+                        help="raw capture (bytes as read from the port) or docbox log")
     parser.add_argument("--protocol", "-p", required=True, metavar="P",
                         help=f"protocol driver: {', '.join(registry.available())}")
     parser.add_argument("--format", choices=("jsonl", "table"), default="table", help="output format")
@@ -83,7 +84,8 @@ def iso(t: float | None) -> str | None:
     if t is None or not math.isfinite(t):
         return None
     try:
-        return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        text = datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -99,19 +101,22 @@ def sample_json(sample: Sample, with_samples: bool = False) -> dict[str, Any] | 
                 "unit": sample.unit, "valid": sample.valid, "state": state_names(sample.state),
                 "device_time": iso(sample.device_time), "host_time": iso(sample.host_time)}
     if isinstance(sample, WaveBlock):
-        obj: dict[str, Any] = {"kind": "wave", "mdc": sample.mdc, "label": sample.label, "fs": float(sample.fs),
-                               "n": len(sample), "t0": iso(sample.t0), "unit": sample.unit, "gap": sample.gap}
+        obj: dict[str, Any] = {"kind": "wave", "mdc": sample.mdc, "label": sample.label,
+                               "fs": float(sample.fs), "n": len(sample), "t0": iso(sample.t0),
+                               "unit": sample.unit, "gap": sample.gap}
         if with_samples:
             obj["samples"] = [_number(float(x)) for x in sample.samples.tolist()]
         return obj
     if isinstance(sample, DeviceAlarm):
-        return {"kind": "alarm", "code": sample.code, "text": sample.text, "priority": sample.priority.name.lower(),
-                "active": sample.active, "technical": sample.technical, "host_time": iso(sample.host_time)}
+        return {"kind": "alarm", "code": sample.code, "text": sample.text,
+                "priority": sample.priority.name.lower(), "active": sample.active,
+                "technical": sample.technical, "host_time": iso(sample.host_time)}
     return None
 
 
 def link_json(event: LinkEvent) -> dict[str, Any]:
-    return {"kind": "link", "state": event.state.value, "message": event.message, "host_time": iso(event.host_time)}
+    return {"kind": "link", "state": event.state.value, "message": event.message,
+            "host_time": iso(event.host_time)}
 
 
 def dumps(obj: dict[str, Any]) -> str:
@@ -198,8 +203,8 @@ class SampleTable:
             print(file=out)
             rows = [("wave", "mdc", "unit", "rate/s", "blocks", "samples", "gaps", "min", "max")]
             for (code, _), w in self.waves.items():
-                rows.append((w.label, str(code), w.unit, f"{w.fs:g}", str(w.blocks), str(w.samples), str(w.gaps),
-                             num(w.low), num(w.high)))
+                rows.append((w.label, str(code), w.unit, f"{w.fs:g}", str(w.blocks), str(w.samples),
+                             str(w.gaps), num(w.low), num(w.high)))
             _print_rows(rows, out)
         if self.alarms:
             print(file=out)
@@ -272,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "jsonl":
         out.write(dumps({"kind": "summary", **stats.as_dict()}) + "\n")
     else:
-        print(f"{path.name}: {kind} capture, {stats.bytes_in} bytes, decoded with {info.driver.title}\n", file=out)
+        print(f"{path.name}: {kind} capture, {stats.bytes_in} bytes, decoded with {info.driver.title}\n",
+              file=out)
         table.render(out)
         print(f"\nframes ok {stats.frames_ok}, bad {stats.frames_bad}, resyncs {stats.resyncs}"
               + (f"; last problem: {stats.last_error}" if stats.last_error else ""), file=out)

@@ -1,7 +1,7 @@
 """``chairside emulate``: play a monitor on a pty or a loopback socket, with simulated patient values.
 
-Connect Chairside (or ``chairside probe``) to the printed port exactly as to the real monitor: a technician can
-rehearse a setup, and the end-to-end tests use the same code. Runs until Ctrl-C or ``--seconds``.
+Connect Chairside (or ``chairside probe``) to the printed port exactly as to the real monitor: a technician
+can rehearse a setup, and the end-to-end tests use the same code. Runs until Ctrl-C or ``--seconds``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="protocol to speak: intellivue, datex or masimo")
     add_link_arguments(parser)
     parser.add_argument("--scenario", default="stable",
-                        help="simulator scenario: stable, hypertensive, desaturation, artifact, disconnect, noise")
+                        help="simulator scenario: stable, hypertensive, desaturation, artifact, disconnect, "
+                             "noise")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (1-600)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same patient")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed: the same seed gives the same patient")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     parser.set_defaults(run=run)
 
@@ -37,10 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     """``--listen URL`` | ``--pty`` [``--link PATH``], shared with ``chairside replay``."""
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--listen", metavar="URL", help="listen on socket://127.0.0.1:PORT (port 0: any free port)")
-    where.add_argument("--pty", action="store_true", help="create a pseudo-terminal and print its device path")
+    where.add_argument("--listen", metavar="URL",
+                       help="listen on socket://127.0.0.1:PORT (port 0: any free port)")
+    where.add_argument("--pty", action="store_true",
+                       help="create a pseudo-terminal and print its device path")
     parser.add_argument("--link", metavar="PATH",
-                        help="with --pty: also keep a symlink at PATH pointing to the pty (a stable port name)")
+                        help="with --pty: also keep a symlink at PATH pointing to the pty "
+                             "(a stable port name)")
 
 
 def serve(server: EmulationServer, seconds: float | None, what: str,

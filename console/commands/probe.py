@@ -1,8 +1,8 @@
 """``chairside probe``: connect to a monitor like the app does and show what arrives, and why not.
 
 The technician's first tool at a new chair: it opens the port with :class:`~devices.acquisition.DeviceLink`
-(the same loop, requests and reconnects as the console), prints every decoded value for ``--seconds``, then the
-link events, the counters and, when something is wrong, the likely cause and fix in plain words.
+(the same loop, requests and reconnects as the console), prints every decoded value for ``--seconds``, then
+the link events, the counters and, when something is wrong, the likely cause and fix in plain words.
 Exit status 0 when data arrived, 1 when nothing decodable did, 2 for wrong arguments.
 
 ``--protocol auto`` tries every protocol and line setting instead (see :mod:`devices.autodetect`).
@@ -55,8 +55,8 @@ def line_settings(default: PortSettings, args: argparse.Namespace) -> PortSettin
     return default.replace(**changes)
 
 
-def diagnose(title: str, setup_help: str, settings: PortSettings, default: PortSettings, counters: LinkCounters,
-             stats: DecodeStats, last_error: str, seconds: float, data: bool) -> str:
+def diagnose(title: str, setup_help: str, settings: PortSettings, default: PortSettings,
+             counters: LinkCounters, stats: DecodeStats, last_error: str, seconds: float, data: bool) -> str:
     """The likely cause and fix of what a probe saw, in plain words."""
     if data:
         text = f"Data arrived: {stats.frames_ok} frames decoded ({stats.frames_bad} bad)."
@@ -69,12 +69,13 @@ def diagnose(title: str, setup_help: str, settings: PortSettings, default: PortS
     if counters.connects == 0:
         return f"The port could not be opened: {last_error or 'unknown reason'}"
     if counters.bytes_in == 0:
-        return (f"The port opened but nothing arrived in {seconds:g} s. Check that the monitor is switched on "
-                f"and its data output is enabled: {setup_help} Check the cable (RS-232 needs a null-modem cable "
-                f"or the vendor's adapter) and, for a terminal server, that its serial side is set to {settings}.")
-    text = (f"{counters.bytes_in} bytes arrived but none decoded as {title}. Most likely the line settings are "
-            f"wrong (this probe used {settings}; the monitor's default is {default}) or the monitor sends "
-            f"another protocol or output mode. Try 'chairside probe --protocol auto --port ...'.")
+        return (f"The port opened but nothing arrived in {seconds:g} s. Check that the monitor is switched "
+                f"on and its data output is enabled: {setup_help} Check the cable (RS-232 needs a null-modem "
+                f"cable or the vendor's adapter) and, for a terminal server, that its serial side is set to "
+                f"{settings}.")
+    text = (f"{counters.bytes_in} bytes arrived but none decoded as {title}. Most likely the line settings "
+            f"are wrong (this probe used {settings}; the monitor's default is {default}) or the monitor "
+            f"sends another protocol or output mode. Try 'chairside probe --protocol auto --port ...'.")
     if stats.last_error:
         text += f" Last decode problem: {stats.last_error}."
     return text
@@ -122,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     driver = info.driver(source=f"probe:{args.protocol}")
     link = DeviceLink(driver, args.port, settings, sink, name=f"probe {args.protocol}")
     if not jsonl:
-        print(f"Probing {args.port} with {info.driver.title} at {settings} for {args.seconds:g} s ...", flush=True)
+        print(f"Probing {args.port} with {info.driver.title} at {settings} for {args.seconds:g} s ...",
+              flush=True)
     stop = threading.Event()
     thread = threading.Thread(target=link.run, args=(stop,), name="probe-link", daemon=True)
     thread.start()
@@ -149,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
         table.render(out)
         print(f"\nport: {counters.connects} connect(s), {counters.disconnects} disconnect(s), "
               f"{counters.bytes_in} bytes in, {counters.bytes_out} bytes out", file=out)
-        print(f"decode: {stats.frames_ok} frames ok, {stats.frames_bad} bad, {stats.resyncs} resyncs", file=out)
+        print(f"decode: {stats.frames_ok} frames ok, {stats.frames_bad} bad, {stats.resyncs} resyncs",
+              file=out)
         if link.last_error:
             print(f"last port error: {link.last_error}", file=out)
         print(f"\n{message}", file=out)

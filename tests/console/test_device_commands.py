@@ -34,12 +34,14 @@ def test_decode_jsonl_has_the_documented_shape_and_exact_values(capsys: pytest.C
     assert main(["decode", "--protocol", "masimo", str(capture(RAD8)), "--format", "jsonl"]) == 0
     objs = jsonl(capsys.readouterr().out)
     first = objs[0]
-    assert set(first) == {"kind", "mdc", "label", "value", "unit", "valid", "state", "device_time", "host_time"}
+    assert set(first) == {"kind", "mdc", "label", "value", "unit", "valid", "state", "device_time",
+                          "host_time"}
     assert {k: first[k] for k in ("kind", "mdc", "label", "value", "unit", "valid", "state")} == {
         "kind": "numeric", "mdc": 150456, "label": "SPO2", "value": 98.0, "unit": "%", "valid": True,
         "state": []}
     # the line's clock is local wall-clock time; written out in UTC
-    expected = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.mktime((2016, 2, 22, 22, 47, 45, 0, 0, -1))))
+    local = time.mktime((2016, 2, 22, 22, 47, 45, 0, 0, -1))
+    expected = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(local))
     assert first["device_time"] == expected
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first["host_time"])
     pi = [o["value"] for o in objs if o.get("label") == "PI"]
@@ -191,7 +193,7 @@ def test_autodetect_reports_what_answered(masimo_on_socket: str) -> None:
     assert {r.protocol for r in results[1:]} == {"datex"}
 
 
-# --- emulate and replay as real processes --------------------------------------------------------------------
+# --- emulate and replay as real processes ----------------------------------------------------------------
 
 
 def chairside(*args: str) -> subprocess.Popen[str]:

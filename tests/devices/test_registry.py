@@ -9,7 +9,7 @@ import pytest
 
 from devices import registry
 from devices.driver import Driver, Emulator
-from devices.model import LinkEvent, Numeric, Sample, WaveBlock
+from devices.model import Numeric, Sample, WaveBlock
 from devices.transport import PortSettings
 
 

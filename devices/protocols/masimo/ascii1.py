@@ -6,7 +6,10 @@ Pure functions, no state: :mod:`devices.protocols.masimo.driver` turns parsed li
 A line looks like (the field set varies by model and firmware, so fields are read as ``KEY=VALUE`` tokens,
 never by position)::
 
-    02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800
+    02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+--
+    ALARM=0000 EXC=000800
+
+(one line on the wire, wrapped here).
 
 Dashes mean "no value". ``EXC`` (exceptions) and ``ALARM`` are hexadecimal bit fields.
 """
@@ -89,10 +92,12 @@ EXC_BITS: tuple[Bit, ...] = (
     Bit(0x0008, "masimo.pulse_search", "SpO2: searching for pulse", State.SEARCHING, AlarmPriority.LOW),
     Bit(0x0010, "masimo.interference", "SpO2: interference detected", State.QUESTIONABLE, AlarmPriority.LOW),
     Bit(0x0020, "masimo.sensor_off", "SpO2: sensor off the patient", SENSOR_GONE, AlarmPriority.MEDIUM),
-    Bit(0x0040, "masimo.ambient_light", "SpO2: too much ambient light", State.QUESTIONABLE, AlarmPriority.LOW),
+    Bit(0x0040, "masimo.ambient_light", "SpO2: too much ambient light", State.QUESTIONABLE,
+        AlarmPriority.LOW),
     Bit(0x0080, "masimo.unrecognised_sensor", "SpO2: sensor not recognised", State.INVALID,
         AlarmPriority.MEDIUM),
-    Bit(0x0400, "masimo.low_signal_iq", "SpO2: low signal quality (SIQ)", State.QUESTIONABLE, AlarmPriority.LOW),
+    Bit(0x0400, "masimo.low_signal_iq", "SpO2: low signal quality (SIQ)", State.QUESTIONABLE,
+        AlarmPriority.LOW),
     Bit(0x1000, "masimo.no_cable", "SpO2: no patient cable connected", SENSOR_GONE, AlarmPriority.MEDIUM),
 )
 EXC_SET_ACTIVE = 0x0800

@@ -35,10 +35,10 @@ class MasimoDriver(Driver):
     alternative_settings = (PortSettings(19200, 8, "N", 1),)
     setup_help = (
         "On the oximeter open Setup > Device Output (Rad-8: Serial output; Radical-7: Output > Serial) and "
-        "choose \"ASCII 1\" (the default \"Masimo\"/\"HP\" modes send other formats). Line: 9600 baud, 8 data "
-        "bits, no parity, 1 stop bit, no handshake. Use a null-modem cable or the Masimo RS-232 adapter. The "
-        "oximeter sends one line per second and never needs a request; its clock is read as this computer's "
-        "local time, so set the oximeter's clock to local time."
+        "choose \"ASCII 1\" (the default \"Masimo\"/\"HP\" modes send other formats). Line: 9600 baud, "
+        "8 data bits, no parity, 1 stop bit, no handshake. Use a null-modem cable or the Masimo RS-232 "
+        "adapter. The oximeter sends one line per second and never needs a request; its clock is read as "
+        "this computer's local time, so set the oximeter's clock to local time."
     )
     silence_timeout = 5.0  # one line per second: five missing lines is a real silence
 
@@ -106,7 +106,8 @@ class MasimoDriver(Driver):
         if line.skipped_prefix:
             self.stats.resyncs += 1
         self.stats.frames_ok += 1
-        self._log_frame("in", now, raw, True, f"skipped {line.skipped_prefix} bytes" if line.skipped_prefix else "")
+        note = f"skipped {line.skipped_prefix} bytes of noise" if line.skipped_prefix else ""
+        self._log_frame("in", now, raw, True, note)
         if line.serial:
             self.serial_number = line.serial
         self._last_line_time = now

@@ -1,4 +1,4 @@
-"""Device side of ASCII 1: a Rad-8 that prints one line per (simulated) second from the simulator's numerics."""
+"""Device side of ASCII 1: a Rad-8 printing one line per (simulated) second from the simulator's numerics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Masimo emulator against the driver, sans-I/O, with a scripted simulator (exact values) and the real one."""
+"""The Masimo emulator against the driver, sans-I/O: a scripted simulator (exact values) and the real one."""
 
 from __future__ import annotations
 
