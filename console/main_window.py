@@ -8,6 +8,7 @@ Hooks for the integrator:
 
 * :meth:`MainWindow.set_session_panel` puts the session panel into the side area (a placeholder until then);
 * :meth:`MainWindow.set_alarm_banner` puts the alarm banner above the strips;
+* :meth:`MainWindow.set_extra_widget` fills the free space right of the NIBP tile;
 * :meth:`MainWindow.add_sample_consumer` sends every sample batch of every device to e.g. the recorder and the
   alarm engine, *called from the acquisition threads*;
 * :meth:`MainWindow.latest_vitals` gives the latest value of every parameter for the panel and the alarms;
@@ -147,7 +148,9 @@ class MainWindow(QMainWindow):
         bottom = QHBoxLayout()
         bottom.setSpacing(4)
         bottom.addWidget(self.nibp_tile, 2)
-        bottom.addStretch(1)
+        self._extra_widget: QWidget = QWidget()  # empty until set_extra_widget()
+        bottom.addWidget(self._extra_widget, 1)
+        self._bottom = bottom
         monitor.addLayout(bottom, len(STRIPS), 0)
         monitor.addWidget(self.tiles["TEMP"], len(STRIPS), 1)
         monitor.setRowStretch(len(STRIPS), 1)
@@ -260,6 +263,16 @@ class MainWindow(QMainWindow):
         """Put ``widget`` above the strips (replacing a previous banner)."""
         self._replace(self.banner_slot, self._banner, widget)
         self._banner = widget
+
+    def set_extra_widget(self, widget: QWidget) -> None:
+        """Put ``widget`` into the free space right of the NIBP tile (e.g. infusion status, a short trend)."""
+        index = self._bottom.indexOf(self._extra_widget)
+        self._bottom.removeWidget(self._extra_widget)
+        self._extra_widget.hide()
+        self._extra_widget.deleteLater()
+        self._bottom.insertWidget(index, widget, 1)
+        widget.show()
+        self._extra_widget = widget
 
     def set_demo(self, on: bool) -> None:
         """Mark the whole window as showing demo data (status bar marker, DEMO on every tile, title)."""

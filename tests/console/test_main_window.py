@@ -192,6 +192,12 @@ def test_session_panel_and_alarm_banner_slots(window: MainWindow) -> None:
     assert banner.mapTo(window, banner.rect().bottomLeft()).y() <= ecg.mapTo(window, ecg.rect().topLeft()).y()
     assert panel.mapTo(window, panel.rect().topLeft()).x() > window.tiles["HR"].mapTo(
         window, window.tiles["HR"].rect().topRight()).x()
+    extra = QLabel("infusion")
+    window.set_extra_widget(extra)
+    window.centralWidget().layout().activate()
+    assert extra.isVisible()
+    nibp = window.nibp_tile
+    assert extra.mapTo(window, extra.rect().topLeft()).x() >= nibp.mapTo(window, nibp.rect().topRight()).x()
     replacement = QLabel("panel 2")
     window.set_session_panel(replacement)
     assert replacement.isVisible() and not panel.isVisible()
