@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QLineEdit, QLis
                                QSizePolicy, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from console.clinical._common import field, to_epoch
+from console.clinical.amendments import EffectiveEntry, effective_entries
 from console.clinical.discharge import CriterionResult, evaluate
 from console.clinical.entries import (check_overdue_data, discharge_data, esketamine_dose_data, hold_override_data,
                                       infusion_pause_data, infusion_rate_data, infusion_resume_data,
@@ -34,6 +35,7 @@ from console.clinical.schedule import (DeviceGate, ScheduleStatus, Timeline, com
                                        logged_overdue_keys, records_from_entries, timeline_from_entries)
 from console.clinical.side_effects import Catalogue, load_catalogue
 from console.clinical.vitals import bp_from_snapshot, vitals_snapshot
+from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.discharge_form import DischargeForm
 from console.session_panel.dosing import DosingControls
 from console.session_panel.failures import PERMISSION, classify, failure_message
@@ -129,6 +131,8 @@ class SessionPanel(QWidget):
         self.age_years: float | None = None
         self.weight_kg: float | None = None
         self.signed = False
+        #: signed at least once: no new entries, only corrections (the record refuses the rest)
+        self.sealed = False
         self._entries: list[Any] = []
         self._bp_readings: dict[float, tuple[float, float]] = {}
         self._overdue_attempted: dict[str, float] = {}
@@ -229,6 +233,9 @@ class SessionPanel(QWidget):
         f.setPointSize(12)
         self.entry_list.setFont(f)
         self.entry_list.setMaximumHeight(220)
+        self.entry_list.setToolTip("Double-click an entry to correct it (the original is kept)")
+        self.entry_list.itemDoubleClicked.connect(
+            lambda item: self.open_amend(self._entries[len(self._entries) - 1 - self.entry_list.row(item)]))
         layout.addWidget(self.entry_list, 1)
         return page
 
@@ -289,11 +296,15 @@ class SessionPanel(QWidget):
     # ------------------------------------------------------------------------------------------------ service
     def _submit(self, kind: str, data: dict[str, Any], what: str) -> Any | None:
         """Store one entry; on failure show why and return ``None`` (the caller keeps its form as it is)."""
+        return self._write(lambda: self.svc.add_entry(self.session_id, kind, data), what)
+
+    def _write(self, call: Callable[[], Any], what: str) -> Any | None:
+        """Run one service write; on failure show why and return ``None``."""
         if self.session is None:
             self.show_message("Start a session first.", "warning")
             return None
         try:
-            entry = self.svc.add_entry(self.session_id, kind, data)
+            entry = call()
         except Exception as exc:  # noqa: BLE001 - every refusal becomes a message, the form stays filled
             text = failure_message(exc, what)
             self.show_message(text, "error")
@@ -356,14 +367,18 @@ class SessionPanel(QWidget):
         self.session, self.patient, self.protocol, self.plan = session, patient, protocol, plan
         self.weight_kg, self.age_years = weight, age
         self.demo = self.demo or bool(getattr(session, "demo", False)) or bool(getattr(patient, "demo", False))
-        self.signed = False
+        kinds = [field(e, "kind") for e in entries]
+        self.sealed = "signature" in kinds
+        # signed now = a signature after the last correction
+        self.signed = self.sealed and max(i for i, k in enumerate(kinds) if k == "signature") > max(
+            (i for i, k in enumerate(kinds) if k == "amendment"), default=-1)
         self._entries = list(entries)
         self._bp_readings.clear()
         self._overdue_attempted.clear()
         self._drafts.clear()
         self._build_tabs()
         self.stack.setCurrentIndex(PAGE_SESSION)
-        if self.isVisible():
+        if self.isVisible() and not self.sealed:
             self.timer.start()
         self.refresh()
 
@@ -396,16 +411,20 @@ class SessionPanel(QWidget):
         self.tabs.addTab(_scroll(self.discharge), "Discharge")
 
     # ------------------------------------------------------------------------------------------------ state
+    def effective(self) -> list[EffectiveEntry]:
+        """Entries with corrections applied: what the schedule, checklist and forms judge."""
+        return effective_entries(self._entries)
+
     def timeline(self) -> Timeline:
         assert self.protocol is not None
-        return timeline_from_entries(self._entries, self.protocol)
+        return timeline_from_entries(self.effective(), self.protocol)
 
     def _baseline_total(self, scale_id: str, timeline: Timeline) -> int | None:
         """The last total of ``scale_id`` recorded before dosing started (the pre-dose score)."""
         if timeline.start is None:
             return None
         best = None
-        for e in self._entries:
+        for e in self.effective():
             data = field(e, "data") or {}
             at = to_epoch(field(e, "at"))
             if field(e, "kind") == "observation" and data.get("scale") == scale_id and at is not None \
@@ -414,7 +433,7 @@ class SessionPanel(QWidget):
         return best
 
     def _baseline_snapshot(self) -> dict[str, Any]:
-        for e in reversed(self._entries):
+        for e in reversed(self.effective()):
             if field(e, "kind") == "precheck":
                 return (field(e, "data") or {}).get("baseline_vitals") or {}
         return {}
@@ -427,7 +446,7 @@ class SessionPanel(QWidget):
         return self.protocol.check_predose_bp(bp[0] if bp else None, bp[1] if bp else None, self.age_years)
 
     def hold_resolved(self) -> bool:
-        return any(field(e, "kind") == "hold_override" for e in self._entries)
+        return any(field(e, "kind") == "hold_override" for e in self.effective())
 
     def device_gate(self, now: float | None = None) -> DeviceGate | None:
         if self.protocol is None or not self.protocol.uses_devices:
@@ -436,7 +455,7 @@ class SessionPanel(QWidget):
 
     def _current_rate(self) -> float | None:
         rate = None
-        for e in self._entries:
+        for e in self.effective():
             data = field(e, "data") or {}
             if field(e, "kind") in ("infusion_start", "infusion_rate", "infusion_resume") and \
                     data.get("rate_ml_h") is not None:
@@ -462,7 +481,7 @@ class SessionPanel(QWidget):
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
         """Once a second: read the live values, move the countdowns on, log newly overdue checks once."""
-        if self.session is None or self.signed:
+        if self.session is None or self.sealed:
             return
         self.refresh()
         assert self.status is not None
@@ -490,10 +509,11 @@ class SessionPanel(QWidget):
         now = self.clock()
         latest = self._vitals()
         self._track_bp(latest)
-        timeline = self.timeline()
+        effective = self.effective()
+        timeline = timeline_from_entries(effective, self.protocol)
         titles = {s.id: s.title for s in self.scales}
-        self.status = compute_schedule(self.protocol, timeline, records_from_entries(self._entries, self._bp_readings),
-                                       now, logged=logged_overdue_keys(self._entries), titles=titles)
+        self.status = compute_schedule(self.protocol, timeline, records_from_entries(effective, self._bp_readings),
+                                       now, logged=logged_overdue_keys(effective), titles=titles)
         self._update_due(self.status)
         if self.precheck is not None:
             self.precheck.show_vitals(latest)
@@ -542,6 +562,8 @@ class SessionPanel(QWidget):
         now = self.clock() if now is None else now
         if self.signed:
             state = "Signed"
+        elif self.sealed:
+            state = "Corrected after signing: sign again"
         elif timeline.discharged_at is not None:
             state = "Discharged"
         elif timeline.start is None:
@@ -560,7 +582,7 @@ class SessionPanel(QWidget):
 
     def discharge_results(self) -> list[CriterionResult]:
         moaas = None
-        for e in self._entries:
+        for e in self.effective():
             data = field(e, "data") or {}
             if field(e, "kind") == "observation" and data.get("scale") == "moaas":
                 moaas = data.get("total")
@@ -577,7 +599,7 @@ class SessionPanel(QWidget):
         patient = {"name": getattr(p, "name", None), "birth_date": getattr(p, "birth_date", None),
                    "sex": getattr(p, "sex", None)}
         readings = [(t, s, d) for t, (s, d) in self._bp_readings.items()]
-        return fill_rems(self._entries, patient=patient, provider=self.rems_context.get("provider"),
+        return fill_rems(self.effective(), patient=patient, provider=self.rems_context.get("provider"),
                          setting=self.rems_context.get("setting"), bp_readings=readings)
 
     def _update_discharge(self) -> None:
@@ -618,8 +640,8 @@ class SessionPanel(QWidget):
         if self.session is None:
             self.show_message("Start a session first.", "warning")
             return None
-        if self.signed:
-            self.show_message("The session is signed; corrections are amendments.", "warning")
+        if self.sealed:
+            self.show_message("The session is signed: double-click an entry to correct it.", "warning")
             return None
         widget = self._drafts.get(key)
         if widget is None:
@@ -649,6 +671,28 @@ class SessionPanel(QWidget):
         widget.setFocus()
         return widget
 
+    def open_amend(self, entry: Any) -> AmendForm | None:
+        """Show the correction form for ``entry`` (allowed after sign-off too; the session then needs a new
+        signature)."""
+        if self.session is None:
+            return None
+        if field(entry, "kind") in NOT_AMENDABLE:
+            self.show_message(f"A {field(entry, 'kind')} entry cannot be corrected.", "warning")
+            return None
+        key = f"amend:{field(entry, 'id')}"
+        widget = self._drafts.get(key)
+        if widget is None:
+            widget = AmendForm(entry, self.scales)
+            widget.setProperty("formTitle", "Correct an entry")
+            self._drafts[key] = widget
+            self.form_area.addWidget(widget)
+        self._form_key = key
+        self.form_title.setText("Correct an entry")
+        self.form_area.setCurrentWidget(widget)
+        self.form_error.setVisible(False)
+        self.stack.setCurrentIndex(PAGE_FORM)
+        return widget
+
     def current_form(self) -> QWidget | None:
         return self._drafts.get(self._form_key) if self._form_key else None
 
@@ -673,6 +717,8 @@ class SessionPanel(QWidget):
         widget = self.current_form()
         if key is None or widget is None:
             return None
+        if isinstance(widget, AmendForm):
+            return self._save_amendment(widget)
         try:
             if isinstance(widget, ScaleForm):
                 point = self._open_point(key)
@@ -697,6 +743,26 @@ class SessionPanel(QWidget):
             self.show_message("\n".join(f["message"] for f in flags), "urgent" if urgent else "warning")
         else:
             self.show_message(f"Saved: {entry_summary(entry).strip()}", "info")
+        self.refresh()
+        return entry
+
+    def _save_amendment(self, widget: AmendForm) -> Any | None:
+        try:
+            reason, data = widget.amendment()
+        except ValueError as exc:
+            self.form_error.setText(str(exc))
+            self.form_error.setVisible(True)
+            return None
+        entry = self._write(lambda: self.svc.amend(self.session_id, field(widget.entry, "id"), reason, data),
+                            "the correction")
+        if entry is None:
+            return None
+        self.discard_form()
+        if self.signed:
+            self.signed = False  # an amended record needs a new signature
+            self.show_message("Correction saved. The session was signed: sign it again.", "warning")
+        else:
+            self.show_message("Correction saved; the original entry is kept in the record.", "info")
         self.refresh()
         return entry
 
@@ -845,7 +911,7 @@ class SessionPanel(QWidget):
         entry = self.signoff_dialog.result_entry if self.signoff_dialog else None
         if entry is not None:
             self._entries.append(entry)
-        self.signed = True
+        self.signed = self.sealed = True
         self.timer.stop()
         for b in self.quick.values():
             b.setEnabled(False)
@@ -859,7 +925,7 @@ class SessionPanel(QWidget):
         self.timer.stop()
         self.session = self.patient = self.protocol = self.plan = None
         self._entries = []
-        self.signed = False
+        self.signed = self.sealed = False
         for b in self.quick.values():
             b.setEnabled(True)
         self.quick["bp"].setEnabled(self.take_bp is not None)
@@ -869,7 +935,7 @@ class SessionPanel(QWidget):
     # ------------------------------------------------------------------------------------------------ Qt events
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)
-        if self.session is not None and not self.signed:
+        if self.session is not None and not self.sealed:
             self.timer.start()
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt API)

@@ -168,3 +168,20 @@ def test_discharge_needs_reason_when_a_criterion_is_not_met():
         discharge_data(partly)
     data = discharge_data(partly, override_reason="left in wheelchair with escort")
     assert data["unmet"] == ["Able to walk steadily"]
+
+
+def test_effective_entries_apply_the_latest_amendment():
+    from console.clinical.amendments import effective_entries
+
+    entries = [
+        {"id": "a", "kind": "observation", "at": T, "data": {"scale": "moaas", "total": 3}},
+        {"id": "b", "kind": "note", "at": T + 1, "data": {"text": "x"}},
+        {"id": "c", "kind": "amendment", "at": T + 2, "amends": "a",
+         "data": {"reason": "wrong button", "data": {"scale": "moaas", "total": 4}}},
+        {"id": "d", "kind": "amendment", "at": T + 3, "amends": "a",
+         "data": {"reason": "second look", "data": {"scale": "moaas", "total": 5}}},
+    ]
+    eff = effective_entries(entries)
+    assert [(e.id, e.kind, e.data.get("total"), e.amended) for e in eff] == [
+        ("a", "observation", 5, True), ("b", "note", None, False)]
+    assert eff[0].at == T

@@ -24,6 +24,7 @@ class FakeEntry:
     kind: str
     at: dt.datetime
     data: dict[str, Any]
+    amends: str | None = None
 
 
 @dataclass
@@ -88,7 +89,11 @@ class FakeService:
 
     def amend(self, session_id, entry_id, reason, data):
         self._write("amend")
-        return self.add_entry(session_id, "amendment", {"reason": reason, "data": data})
+        original = next(e for e in self.sessions[session_id].entries if e.id == entry_id)
+        e = FakeEntry(f"e{next(self._ids)}", "amendment", self._now(),
+                      {"reason": reason, "data": data, "original_kind": original.kind}, amends=entry_id)
+        self.sessions[session_id].entries.append(e)
+        return e
 
     def sign(self, session_id, password, meaning="authored"):
         self._write("sign")

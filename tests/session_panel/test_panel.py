@@ -428,3 +428,56 @@ def test_missed_list_is_capped(make_panel, svc, clock):
     lines = panel.overdue_label.text().split("\n")
     assert lines[-1].startswith("(and ") and lines[-1].endswith("earlier missed checks)")
     assert len([x for x in lines if x.startswith("missed:")]) == 3
+
+
+def test_correcting_a_rating_keeps_the_original_and_counts_the_correction(make_panel, svc, qtbot):
+    panel = make_panel(svc)
+    start(panel)
+    panel.trigger("moaas")
+    panel.current_form().select("score", 3)
+    panel.save_button.click()
+    original = svc.last("observation")
+    assert panel.discharge_results()[2].met is False  # MOAA/S 3
+    # the newest entry is the first row; double-clicking it opens the correction form, prefilled
+    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(0))
+    form = panel.current_form()
+    assert form.scale_form.values() == {"score": 3}
+    form.scale_form.select("score", 5)
+    panel.save_button.click()  # no reason
+    assert panel.form_error.text() == "a correction needs a reason (at least 5 characters)"
+    assert "amendment" not in svc.kinds()
+    form.reason.setText("pressed the wrong button")
+    panel.save_button.click()
+    amendment = svc.last("amendment")
+    assert amendment.amends == original.id and amendment.data["reason"] == "pressed the wrong button"
+    assert amendment.data["data"]["total"] == 5
+    assert original.data["total"] == 3  # never changed
+    assert panel.discharge_results()[2].met is True
+    assert panel.entry_list.item(0).text().endswith("Amendment: pressed the wrong button")
+
+
+def test_correction_after_signing_asks_for_a_new_signature(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.trigger("note")
+    panel.current_form().text.setText("first note")
+    panel.save_button.click()
+    dlg = panel.open_signoff()
+    dlg.password.setText("secret")
+    assert dlg.try_sign()
+    assert panel.state_label.text() == "Signed"
+    panel.trigger("note")
+    assert panel.message() == "The session is signed: double-click an entry to correct it."
+    signature_row = panel.entry_list.item(0)
+    panel.entry_list.itemDoubleClicked.emit(signature_row)
+    assert panel.message() == "A signature entry cannot be corrected."
+    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(1))
+    form = panel.current_form()
+    assert form.text.text() == "first note"
+    form.text.setText("first note, corrected")
+    form.reason.setText("typing error")
+    panel.save_button.click()
+    assert svc.last("amendment").data["data"] == {"text": "first note, corrected"}
+    assert panel.message() == "Correction saved. The session was signed: sign it again."
+    assert panel.state_label.text() == "Corrected after signing: sign again"
+    assert not panel.signed and panel.sealed and not panel.quick["note"].isEnabled()

@@ -73,6 +73,17 @@ def test_entries_and_signature_reach_the_record(qtbot, db):
     assert svc.entries(session_id)[-1].kind == "signature"
     assert svc.session(session_id).status == "signed"
     assert db.verify(session_id).ok
+    # a correction after signing: the original stays, the session needs a new signature
+    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(panel.entry_list.count() - 1))
+    form = panel.current_form()
+    form.scale_form.select("score", 4)
+    form.reason.setText("re-assessed: slow to respond")
+    panel.save_button.click()
+    stored = svc.entries(session_id)
+    assert stored[-1].kind == "amendment" and stored[-1].amends == stored[0].id
+    assert stored[0].data["total"] == 5 and stored[-1].data["data"]["total"] == 4
+    assert svc.session(session_id).status == "amended"
+    assert db.verify(session_id).ok
 
 
 def test_auditor_is_refused_with_the_services_words(qtbot, db):
