@@ -1,4 +1,24 @@
-"""The clinician's session panel (Qt): start a session, pre-checks, dosing, observations, discharge, sign-off."""
+"""The clinician's session panel (Qt): start a session, pre-checks, dosing, observations, discharge, sign-off.
+
+Wiring it into the main window::
+
+    from console.session_panel import SessionPanel
+
+    panel = SessionPanel(
+        svc,                                   # console.record SessionService of the logged-in user
+        latest_vitals=window.latest_vitals,    # {mdc: (value, state, time)}, read on the panel's 1 Hz tick
+        take_bp=start_nibp,                    # callable starting a cuff measurement, or None
+        protocols=ProtocolLibrary.for_site(site_file),   # optional; built-in templates by default
+        scales=ScaleLibrary.for_site(site_scales_dir),   # optional; adds a licensed CADSS file
+        chair="2", devices=lambda: [...], demo=args.demo,
+        rems_context={"provider": {...}, "setting": {...}},
+    )
+    window.set_session_panel(panel)
+    panel.session_started.connect(...)       # e.g. start the vitals recorder and the alarm engine
+    panel.open_session(info, patient)        # to show a resumed (interrupted) session
+
+F2-F6 are window shortcuts (MOAA/S, CADSS-6, side effect, note, take BP now).
+"""
 
 from console.session_panel.panel import QUICK_ACTIONS, SessionPanel
 

@@ -38,7 +38,7 @@ from console.clinical.vitals import bp_from_snapshot, vitals_snapshot
 from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.discharge_form import DischargeForm
 from console.session_panel.dosing import DosingControls
-from console.session_panel.failures import PERMISSION, classify, failure_message
+from console.session_panel.failures import failure_message
 from console.session_panel.precheck_form import PrecheckForm
 from console.session_panel.start_form import StartRequest, StartSessionForm, age_on
 from console.session_panel.style import MESSAGE_STYLES, PANEL_QSS

@@ -145,3 +145,12 @@ def test_template_with_bad_schedule_point_is_refused(tmp_path, lib):
     p.write_text(json.dumps(d), encoding="utf-8")
     with pytest.raises(ClinicalDataError, match="time point 'lunch'"):
         load_protocol_file(p)
+
+
+def test_alarm_engine_accepts_every_templates_limits(lib):
+    from console.alarms.limits import AlarmLimits
+
+    for p in lib:
+        limits = AlarmLimits.from_dict(p.alarm_limits, p.version_tag)
+        assert limits.protocol_version == p.version_tag
+        assert limits.to_dict() == p.alarm_limits
