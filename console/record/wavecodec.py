@@ -3,7 +3,7 @@
 Samples are quantised to integers ``q = round((x - offset) / scale)`` (lossless to within ``scale / 2``; raw
 integer samples from a device use ``scale = 1`` and are exact), delta coded (neighbouring samples differ
 little), split into byte planes (all low bytes, then all high bytes: the high bytes of small deltas are
-nearly all 0x00/0xFF and compress to almost nothing) and zlib-compressed. Non-finite samples (NaN) are kept
+nearly all 0x00/0xFF and compress to almost nothing) and deflate-compressed (raw, no zlib header). Non-finite samples (NaN) are kept
 as a reserved integer and come back as NaN.
 
 Codecs: 1 = int16 deltas, 2 = int32 deltas (when a delta does not fit 16 bits), 3 = float64 raw + zlib (when
@@ -25,6 +25,16 @@ CODEC_F64 = 3
 _Q_LIMIT = 2**29  # |q| stays below this, so every delta (even to/from _NAN_Q) fits int32
 _NAN_Q = -(2**30)  # reserved quantised value for NaN
 _ZLEVEL = 6
+_WBITS = -15  # raw deflate: no zlib header and checksum (6 bytes a chunk; the database has its own checks)
+
+
+def _compress(b: bytes) -> bytes:
+    c = zlib.compressobj(_ZLEVEL, zlib.DEFLATED, _WBITS)
+    return c.compress(b) + c.flush()
+
+
+def _decompress(b: bytes) -> bytes:
+    return zlib.decompress(b, _WBITS)
 
 #: quantisation step per unit (UCUM): a resolution finer than any bedside monitor delivers
 STEP_BY_UNIT: dict[str, float] = {
@@ -73,21 +83,22 @@ def encode(samples: np.ndarray, step: float) -> Encoded:
         scale, offset = 1.0, 0.0
     else:
         scale = float(step)
-        offset = float(np.round(np.nanmedian(x[finite]) / scale) * scale) if finite.any() else 0.0
+        # a whole-number offset near the middle keeps |q| small; whole numbers cost SQLite 0-2 bytes, not 8
+        offset = float(np.round(np.nanmedian(x[finite]))) if finite.any() else 0.0
     with np.errstate(invalid="ignore"):
         qf = np.round((x - offset) / scale)
     if finite.any() and np.abs(qf[finite]).max() >= _Q_LIMIT:
-        return Encoded(CODEC_F64, 1.0, 0.0, zlib.compress(_shuffle(x.astype("<f8")), _ZLEVEL))
+        return Encoded(CODEC_F64, 1.0, 0.0, _compress(_shuffle(x.astype("<f8"))))
     q = np.where(finite, qf, _NAN_Q).astype(np.int64)
     d = np.diff(q, prepend=0)
     if n == 0 or (d.min() >= -32768 and d.max() <= 32767):
-        return Encoded(CODEC_I16, scale, offset, zlib.compress(_shuffle(d.astype("<i2")), _ZLEVEL))
-    return Encoded(CODEC_I32, scale, offset, zlib.compress(_shuffle(d.astype("<i4")), _ZLEVEL))
+        return Encoded(CODEC_I16, scale, offset, _compress(_shuffle(d.astype("<i2"))))
+    return Encoded(CODEC_I32, scale, offset, _compress(_shuffle(d.astype("<i4"))))
 
 
 def decode(codec: int, scale: float, offset: float, data: bytes, n: int) -> np.ndarray:
     """The samples of one chunk as float64 (NaN where the device gave no value)."""
-    raw = zlib.decompress(data)
+    raw = _decompress(data)
     if codec == CODEC_F64:
         return _unshuffle(raw, np.dtype("<f8"), n).astype(np.float64)
     if codec not in (CODEC_I16, CODEC_I32):
