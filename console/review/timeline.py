@@ -1,0 +1,176 @@
+"""Markers on the review timeline, plain-text descriptions of entries, and amendments applied (no Qt).
+
+An auditor reads entries as they were recorded; a correction is an ``amendment`` entry pointing at the original.
+:func:`effective_entries` gives the data as corrected (for computed values such as peak CADSS) while keeping the
+originals; :func:`entry_text` is the full description shown when hovering a marker.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.clinical._common import to_epoch
+from console.session_panel.summary import KIND_WORDS, entry_summary
+
+#: marker categories, in the order of the legend; each entry kind belongs to one
+CATEGORIES: tuple[str, ...] = ("infusion", "observation", "side_effect", "alarm", "amendment", "signature", "other")
+_KIND_CATEGORY: dict[str, str] = {
+    "infusion_start": "infusion", "infusion_pause": "infusion", "infusion_resume": "infusion",
+    "infusion_rate": "infusion", "infusion_stop": "infusion", "esketamine_dose": "infusion",
+    "hold_override": "infusion",
+    "observation": "observation", "questionnaire": "observation",
+    "side_effect": "side_effect", "intervention": "side_effect",
+    "alarm": "alarm", "check_overdue": "alarm",
+    "amendment": "amendment",
+    "signature": "signature",
+}
+CATEGORY_WORDS: dict[str, str] = {
+    "infusion": "Dosing", "observation": "Observation", "side_effect": "Side effect", "alarm": "Alarm",
+    "amendment": "Amendment", "signature": "Signature", "other": "Other",
+}
+
+
+def category_of(kind: str) -> str:
+    """The marker category of an entry kind (``"other"`` for pre-checks, notes, discharge, ...)."""
+    return _KIND_CATEGORY.get(kind, "other")
+
+
+def local_time(at: Any, seconds: bool = True) -> str:
+    """Local wall-clock time of a datetime/POSIX time, ``"--"`` when unknown."""
+    try:
+        t = to_epoch(at)
+    except (TypeError, ValueError):
+        return "--"
+    if t is None:
+        return "--"
+    return _dt.datetime.fromtimestamp(t).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def local_datetime(at: Any) -> str:
+    """``"2023-11-14 23:13:20"`` in local time, ``"--"`` when unknown."""
+    try:
+        t = to_epoch(at)
+    except (TypeError, ValueError):
+        return "--"
+    return "--" if t is None else _dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def describe_entry(entry: Any) -> str:
+    """One line saying what an entry records (no time), e.g. ``"MOAA/S 4, BP 150/95"``."""
+    text = entry_summary(entry)
+    # entry_summary starts with "HH:MM  "; the review shows times in their own columns
+    return text.split("  ", 1)[1] if "  " in text[:8] else text
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """One event on the timeline: an entry (``entry_id`` set) or a device alarm (``entry_id`` None)."""
+
+    t: float
+    kind: str
+    category: str
+    title: str
+    text: str
+    entry_id: str | None = None
+    seq: int | None = None
+
+
+def entry_text(entry: Any, amended_by: Sequence[Any] = ()) -> str:
+    """The full hover text of an entry: what, when it describes, when entered, who and role, late, amendments."""
+    lines = [f"#{entry.seq} {KIND_WORDS.get(entry.kind, entry.kind)}: {describe_entry(entry)}",
+             f"describes {local_datetime(entry.at)}",
+             f"entered {local_datetime(entry.entered_at)} by {entry.username} ({entry.role})"]
+    if entry.late:
+        lines.append("LATE ENTRY (written more than 5 min after the time it describes)")
+    if entry.kind == "amendment":
+        d = entry.data if isinstance(entry.data, dict) else {}
+        lines.append(f"amends entry #{d.get('original_seq', '?')} ({d.get('original_kind', '?')}); "
+                     f"reason: {d.get('reason', '')}")
+        corrected = d.get("data")
+        if isinstance(corrected, dict):
+            lines.append("corrected to: " + ", ".join(f"{k}={v}" for k, v in corrected.items()))
+    for a in amended_by:
+        reason = a.data.get("reason", "") if isinstance(a.data, dict) else ""
+        lines.append(f"AMENDED by #{a.seq} ({a.username}, {local_datetime(a.entered_at)}): {reason}")
+    return "\n".join(lines)
+
+
+def amendments_by_original(entries: Iterable[Any]) -> dict[str, list[Any]]:
+    """Original entry id -> its amendments in the order they were written."""
+    out: dict[str, list[Any]] = {}
+    for e in entries:
+        if e.kind == "amendment" and e.amends:
+            out.setdefault(e.amends, []).append(e)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveEntry:
+    """An entry with the data its latest amendment gives (``amended`` True when corrected)."""
+
+    id: str
+    seq: int
+    kind: str
+    at: Any
+    data: dict[str, Any]
+    amended: bool = False
+    original_data: dict[str, Any] = field(default_factory=dict)
+
+
+def effective_entries(entries: Sequence[Any]) -> list[EffectiveEntry]:
+    """Every non-amendment entry with its corrected data; the original data is kept beside it."""
+    amends = amendments_by_original(entries)
+    out = []
+    for e in entries:
+        if e.kind == "amendment":
+            continue
+        data = e.data if isinstance(e.data, dict) else {}
+        fixes = amends.get(e.id, [])
+        if fixes:
+            new = fixes[-1].data.get("data") if isinstance(fixes[-1].data, dict) else None
+            if isinstance(new, dict):
+                merged = {**data, **new}
+                out.append(EffectiveEntry(e.id, e.seq, e.kind, e.at, merged, True, data))
+                continue
+        out.append(EffectiveEntry(e.id, e.seq, e.kind, e.at, data))
+    return out
+
+
+def markers_from_entries(entries: Sequence[Any], device_alarms: Iterable[tuple[float, str]] = ()
+                         ) -> list[Marker]:
+    """Timeline markers, in time order: one per entry (at the time it describes) and per device alarm."""
+    amends = amendments_by_original(entries)
+    out: list[Marker] = []
+    for e in entries:
+        t = to_epoch(e.at)
+        if t is None:
+            continue
+        cat = category_of(e.kind)
+        out.append(Marker(t, e.kind, cat, KIND_WORDS.get(e.kind, e.kind), entry_text(e, amends.get(e.id, ())),
+                          e.id, e.seq))
+    for t, text in device_alarms:
+        out.append(Marker(float(t), "device_alarm", "alarm", "Monitor alarm", f"Monitor alarm: {text}\n"
+                          f"at {local_datetime(t)} (from the device, not a clinical entry)"))
+    out.sort(key=lambda m: (m.t, m.seq if m.seq is not None else -1))
+    return out
+
+
+def next_marker(markers: Sequence[Marker], t: float, direction: int) -> Marker | None:
+    """The first marker strictly after ``t`` (direction +1) or before it (-1), allowing 0.5 s slack."""
+    if direction > 0:
+        return next((m for m in markers if m.t > t + 0.5), None)
+    return next((m for m in reversed(markers) if m.t < t - 0.5), None)
+
+
+def nearest_marker(markers: Sequence[Marker], t: float, within: float) -> Marker | None:
+    """The marker closest to ``t`` if it lies within ``within`` seconds."""
+    best = min(markers, key=lambda m: abs(m.t - t), default=None)
+    return best if best is not None and abs(best.t - t) <= within else None
+
+
+__all__ = ["CATEGORIES", "CATEGORY_WORDS", "EffectiveEntry", "Marker", "amendments_by_original", "category_of",
+           "describe_entry", "effective_entries", "entry_text", "local_datetime", "local_time",
+           "markers_from_entries", "nearest_marker", "next_marker"]
