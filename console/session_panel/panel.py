@@ -358,9 +358,24 @@ class SessionPanel(QWidget):
         details = dict(getattr(session, "details", {}) or {})
         protocol = self.protocols.get(getattr(session, "protocol_id"))
         weight = details.get("weight_kg")
-        plan = protocol.plan(weight) if (protocol.uses_devices or weight) else DosePlan(0.0)
+        plan = self._recorded_plan(details.get("dose_plan"))
+        if plan is None:
+            try:
+                plan = protocol.plan(weight)
+            except ValueError:
+                plan = DosePlan(0.0)  # nothing recorded to rebuild it from; the header then shows no dose
         entries = list(self.svc.entries(getattr(session, "id", session)))
         self._open(session, patient, protocol, plan, weight, details.get("age_years"), entries)
+
+    @staticmethod
+    def _recorded_plan(raw: Any) -> DosePlan | None:
+        """The dose plan stored in the session details at start, if it is readable."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("dose_mg"), (int, float)):
+            return None
+        try:
+            return DosePlan(**{k: v for k, v in raw.items() if k in DosePlan.__slots__})
+        except TypeError:
+            return None
 
     def _open(self, session: Any, patient: Any, protocol: Protocol, plan: DosePlan, weight: float | None,
               age: float | None, entries: list[Any]) -> None:

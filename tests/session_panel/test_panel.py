@@ -481,3 +481,22 @@ def test_correction_after_signing_asks_for_a_new_signature(make_panel, svc):
     assert panel.message() == "Correction saved. The session was signed: sign it again."
     assert panel.state_label.text() == "Corrected after signing: sign again"
     assert not panel.signed and panel.sealed and not panel.quick["note"].isEnabled()
+
+
+def test_reopening_a_session_restores_its_state(make_panel, svc, clock):
+    first = make_panel(svc)
+    start(first)
+    first.trigger("moaas")
+    first.current_form().select("score", 5)
+    first.save_button.click()
+    first.dosing.start_button.click()
+    clock.advance(12)
+    session = svc.only_session()
+    patient = svc.patients[session.patient_id]
+    again = make_panel(svc)
+    again.open_session(session, patient)
+    assert again.plan.rate_ml_h == 52.5 and again.dosing.plan_label.text().startswith("35.0 mg")
+    assert again.state_label.text() == "Infusing  12 min"
+    assert not again.dosing.start_button.isEnabled() and again.dosing.pause_button.isEnabled()
+    assert again.entry_list.count() == 2
+    assert again.status.get("moaas@baseline").state == "done"
