@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from console.clinical import ScaleLibrary
@@ -60,7 +62,8 @@ def test_signoff_dialog_shows_name_time_meaning_and_needs_password(qtbot):
                         clock=lambda: 1_800_000_000.0)
     qtbot.addWidget(dlg)
     assert dlg.name_label.text() == "Ada Byron"
-    assert dlg.time_label.text().startswith("2027-01-15")
+    local_day = dt.datetime.fromtimestamp(1_800_000_000.0).strftime("%Y-%m-%d")  # any time zone
+    assert dlg.time_label.text().startswith(local_day)
     assert [dlg.meaning.itemData(i) for i in range(dlg.meaning.count())] == ["authored", "reviewed", "approved"]
     assert dlg.try_sign() is False and dlg.error_label.text() == "Re-enter your password to sign."
     dlg.password.setText("pw")
