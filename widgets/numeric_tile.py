@@ -83,6 +83,48 @@ def unusable_reason(state: State) -> str:
     return ""
 
 
+class FitLabel(QLabel):
+    """A one-line label whose font is sized to fit ``template`` (its widest text) into its own rectangle.
+
+    Sizing from the label's real rectangle (not an estimate of what the tile's other rows leave) keeps big
+    values from being clipped in short tiles. The label ignores its size hint, so refitting never resizes it.
+    """
+
+    def __init__(self, text: str, template: str, family: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.template = template
+        self.family = family
+        self.bold = True
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(20, 16)
+
+    def set_bold(self, bold: bool) -> None:
+        if bold != self.bold:
+            self.bold = bold
+            self.refit()
+
+    def refit(self) -> None:
+        rect = self.contentsRect()
+        probe_font = QFont(self.family) if self.family else QFont()
+        probe_font.setPixelSize(100)
+        probe_font.setBold(True)  # size as if bold, so dashes and digits take the same size
+        probe = QFontMetricsF(probe_font)
+        per_px_w = probe.horizontalAdvance(self.template) / 100.0
+        # a centred line keeps digits inside when the box is at least the line height minus the space above
+        # the capitals on both sides (Qt centres the ascent+descent box, digits sit between baseline and cap)
+        per_px_h = (probe.height() - 2 * (probe.ascent() - probe.capHeight())) / 100.0
+        pixels = min(rect.width() / per_px_w, rect.height() / per_px_h) * 0.96 if per_px_w > 0 else 12
+        font = QFont(self.family) if self.family else QFont()
+        font.setPixelSize(max(12, int(pixels)))
+        font.setBold(self.bold)
+        if font != self.font():
+            self.setFont(font)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self.refit()
+
+
 class NumericTile(QFrame):
     """One parameter. ``template`` is the widest text the value can take; the font is sized to fit it."""
 
@@ -117,8 +159,12 @@ class NumericTile(QFrame):
         self.title = self._make_label(label, colour, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.unit = self._make_label(unit, self.colours.dim, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.badge = self._make_label("", self.colours.demo, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        self.value = self._make_label(DASHES, colour, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.value = FitLabel(DASHES, template, font_family, self)
+        self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self._texts[self.value] = DASHES
+        self._set_colour(self.value, colour)
+        self.value.set_bold(False)
         self.secondary = self._make_label("", colour, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
         self.info = self._make_label("no data", self.colours.dim,
                                      Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
@@ -209,9 +255,7 @@ class NumericTile(QFrame):
         if dashes != self._dashes:
             # bold dashes at this size read as coloured bars (an alarm look); thin ones read as "no value"
             self._dashes = dashes
-            font = self.value.font()
-            font.setBold(not dashes)
-            self.value.setFont(font)
+            self.value.set_bold(not dashes)
         self._set_text(self.value, text)
         self._value_colour = colour
         self._set_text(self.info, info)
@@ -233,6 +277,12 @@ class NumericTile(QFrame):
         self._set_colour(self.title, title_colour)
         self._set_colour(self.secondary, value_colour if not flash_on else title_colour)
         self._set_colour(self.info, info_colour)
+        # on a filled background every line switches to the contrast colour, DEMO included
+        self._set_colour(self.unit, title_colour if flash_on else self.colours.dim)
+        self._set_colour(self.badge, title_colour if flash_on else self.colours.demo)
+        measuring = getattr(self, "measuring", None)
+        if measuring is not None:
+            self._set_colour(measuring, title_colour if flash_on else self.colour)
 
     def _alarm_colour(self, priority: int) -> str:
         if priority >= 3:
@@ -291,15 +341,6 @@ class NumericTile(QFrame):
         self.badge.setFont(self._font(header, bold=True))
         self.secondary.setFont(self._font(int(footer * 1.25), bold=True))
         self.info.setFont(self._font(footer))
-        # size the value to the space left, measured on the widest text it can take
-        margins = self.contentsMargins()
-        avail_w = self.width() - margins.left() - margins.right() - 24
-        avail_h = self.height() - margins.top() - margins.bottom() - header * 1.3 - footer * 1.6
-        probe = QFontMetricsF(self._font(100, bold=True))
-        per_px_w = probe.horizontalAdvance(self.template) / 100.0
-        per_px_h = probe.capHeight() / 100.0 * 1.25
-        pixels = min(avail_w / per_px_w, avail_h / per_px_h) if per_px_w and per_px_h else 40
-        self.value.setFont(self._font(max(20, int(pixels)), bold=not self._dashes))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
@@ -348,5 +389,5 @@ class NibpTile(NumericTile):
         if measuring is not None:
             header, _ = self._small_sizes()
             measuring.setFont(self._font(header, bold=True))
-        # the mean is read from a distance too: give it a third of the value's size
-        self.secondary.setFont(self._font(max(16, int(self.value.font().pixelSize() * 0.38)), bold=True))
+        # the mean is read from a distance too: about a fifth of the tile's height
+        self.secondary.setFont(self._font(max(16, int(self.height() * 0.2)), bold=True))

@@ -250,7 +250,8 @@ class WaveformStrip(QWidget):
         cur_span = cur_hi - cur_lo
         # only rescale when clearly off, so the trace does not breathe with every beat
         if lo < cur_lo or hi > cur_hi or span < 0.6 * cur_span:
-            self.view.setYRange(lo - 0.12 * span, hi + 0.12 * span, padding=0)
+            # extra room on top keeps the peaks clear of the strip title
+            self.view.setYRange(lo - 0.1 * span, hi + 0.25 * span, padding=0)
 
     def _draw_scale(self) -> None:
         plot = self.plot_widget.getPlotItem()
