@@ -216,6 +216,17 @@ class SessionPanel(QWidget):
             self.quick["bp"].setEnabled(False)
             self.quick["bp"].setToolTip("No monitor can take a BP on request here")
         layout.addLayout(grid)
+        # the other chair-side ratings (RASS, the 0-10 detachment rating, a licensed full CADSS)
+        more = QHBoxLayout()
+        self.more_ratings: dict[str, QPushButton] = {}
+        quick_ids = {k for k, _, _ in QUICK_ACTIONS}
+        for scale in sorted(self.scales, key=lambda sc: (sc.additional_only, sc.title)):
+            if scale.purpose in ("sedation", "dissociation") and scale.id not in quick_ids:
+                b = QPushButton(scale.title + (" (additional)" if scale.additional_only else ""))
+                b.clicked.connect(lambda _=False, k=scale.id: self.open_form(k))
+                more.addWidget(b)
+                self.more_ratings[scale.id] = b
+        layout.addLayout(more)
         self.countdown = CountdownLabel()
         layout.addWidget(self.countdown)
         self.overdue_label = QLabel("")
@@ -928,7 +939,7 @@ class SessionPanel(QWidget):
             self._entries.append(entry)
         self.signed = self.sealed = True
         self.timer.stop()
-        for b in self.quick.values():
+        for b in (*self.quick.values(), *self.more_ratings.values()):
             b.setEnabled(False)
         self.show_message("Session signed and sealed. Corrections from now on are amendments with a reason.", "info")
         self._update_entry_list()
@@ -941,7 +952,7 @@ class SessionPanel(QWidget):
         self.session = self.patient = self.protocol = self.plan = None
         self._entries = []
         self.signed = self.sealed = False
-        for b in self.quick.values():
+        for b in (*self.quick.values(), *self.more_ratings.values()):
             b.setEnabled(True)
         self.quick["bp"].setEnabled(self.take_bp is not None)
         self.stack.setCurrentIndex(PAGE_START)

@@ -500,3 +500,22 @@ def test_reopening_a_session_restores_its_state(make_panel, svc, clock):
     assert not again.dosing.start_button.isEnabled() and again.dosing.pause_button.isEnabled()
     assert again.entry_list.count() == 2
     assert again.status.get("moaas@baseline").state == "done"
+
+
+def test_other_ratings_are_one_click_away(make_panel, svc):
+    panel = make_panel(svc)
+    assert sorted(panel.more_ratings) == ["quick_dissociation", "rass"]
+    assert panel.more_ratings["quick_dissociation"].text() == "Detachment 0-10 (additional)"
+    start(panel)
+    panel.more_ratings["quick_dissociation"].click()
+    form = panel.current_form()
+    assert form.scale.id == "quick_dissociation"
+    form.select("score", 6)
+    panel.save_button.click()
+    data = svc.last("observation").data
+    assert (data["scale"], data["total"], data["validated"], data["additional_only"]) == \
+        ("quick_dissociation", 6, False, True)
+    panel.more_ratings["rass"].click()
+    panel.current_form().select("score", -2)
+    panel.save_button.click()
+    assert svc.last("observation").data["items"] == {"score": -2}
