@@ -177,3 +177,23 @@ def test_nibp_invalid_result_is_dashes(nibp: NibpTile) -> None:
     assert nibp.value_text() == "---/---"
     assert nibp.secondary_text() == ""
     assert nibp.info_text().startswith("invalid")
+
+
+@pytest.mark.parametrize("size", [(160, 90), (240, 120), (300, 160), (520, 320)])
+def test_widest_value_fits_inside_the_tile(qtbot, size: tuple[int, int]) -> None:
+    from PySide6.QtGui import QFontMetricsF
+
+    t = NibpTile("#ff8c8c")
+    qtbot.addWidget(t)
+    t.resize(*size)
+    t.show()
+    qtbot.waitExposed(t)
+    t.show_nibp(188.0, 128.0, 148.0, State.NONE, 0.0, 1.0)
+    fm = QFontMetricsF(t.value.font())
+    box = t.value.contentsRect()
+    assert fm.horizontalAdvance(t.value_text()) <= box.width()
+    # Qt centres the line box; the digits (baseline to cap height) must stay inside the label
+    top_of_digits = (box.height() - fm.height()) / 2 + fm.ascent() - fm.capHeight()
+    baseline = (box.height() - fm.height()) / 2 + fm.ascent()
+    assert top_of_digits >= -0.5 and baseline <= box.height() + 0.5
+    assert t.value.geometry().bottom() < t.info.geometry().top() or t.value.geometry().right() < t.info.x()
