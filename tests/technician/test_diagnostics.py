@@ -1,0 +1,152 @@
+"""The diagnostics panel on a real DeviceLink talking to an emulator over socket:// on loopback: counters,
+frames in hex both ways, decoded values, the likely fix, raw recording; and the setup window around it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from console.technician.diagnostics import DiagnosticsPanel, attach_values
+from console.technician.setup_dialog import open_device_setup
+from devices.acquisition import DeviceLink
+from devices.captures import read_docbox
+from devices.driver import FrameRecord
+from devices.model import Numeric
+from devices.protocols.intellivue import DRIVER as INTELLIVUE
+from widgets.hex_view import BAD_BACKGROUND, IN_COLOUR, OUT_COLOUR, HexView
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.numerics: dict[str, Numeric] = {}
+
+    def __call__(self, samples) -> None:
+        with self.lock:
+            for s in samples:
+                if isinstance(s, Numeric):
+                    self.numerics[s.label] = s
+
+
+def table_rows(panel: DiagnosticsPanel) -> dict[str, list[str]]:
+    t = panel.values_table
+    return {t.item(r, 0).text(): [t.item(r, c).text() for c in range(1, 4)] for r in range(t.rowCount())}
+
+
+def test_panel_shows_a_live_intellivue_link(qtbot, serve, tmp_path: Path) -> None:
+    served = serve("intellivue")
+    collected = Collector()
+    link = served.link("chair 1", sink=collected)
+    panel = DiagnosticsPanel(link, recordings_dir=tmp_path / "rec", refresh_ms=100)
+    qtbot.addWidget(panel)
+    # record the raw bytes from the start (association included)
+    panel.record_button.click()
+    assert panel.recorder is not None and panel.record_button.text() == "Stop recording"
+    recorder = panel.recorder
+    served.run(link)
+    # the panel refreshes on its own timer until values, both directions and a numeric SpO2 are on screen
+    qtbot.waitUntil(lambda: "SpO2" in table_rows(panel) and any("OUT ->" in line for line in panel.hex_view.lines)
+                    and any("IN  <-" in line for line in panel.hex_view.lines), timeout=20000)
+    assert panel.state_label.text() == "ASSOCIATED"
+    assert panel.last_advice is not None and panel.last_advice.level == "ok"
+
+    assert "bytes so far" in panel.record_label.text()
+    panel.record_button.click()
+    assert panel.recorder is None and panel.record_button.text() == "Record raw bytes"
+    assert panel.record_label.text().startswith("recording stopped:")
+    served.stop_links()
+    panel.refresh()
+
+    # after the link stopped, what the panel shows is exactly the link's figures
+    c, st = link.counters, link.driver.stats
+    shown = {k: lbl.text() for k, lbl in panel.counter_labels.items()}
+    assert shown == {"bytes_in": f"{c.bytes_in:,}", "bytes_out": f"{c.bytes_out:,}", "frames_ok": f"{st.frames_ok:,}",
+                     "frames_bad": f"{st.frames_bad:,}", "resyncs": f"{st.resyncs:,}",
+                     "connects": f"{c.connects:,}", "disconnects": f"{c.disconnects:,}"}
+    assert panel.state_label.text() == "STOPPED"
+    rows = table_rows(panel)
+    for label, n in collected.numerics.items():
+        value = "--" if n.value is None else f"{n.value:g}"
+        assert rows[label][:1] == [f"{value} {n.unit}".strip()], label
+    assert rows["SpO2"][1] == "ok"
+    assert "Pleth" in panel.waves_label.text()
+    frames = list(link.driver.frame_log)
+    assert panel.hex_view.lines[-1].split("B  ", 1)[1].startswith(frames[-1].data[:48].hex(" ").upper())
+
+    # the recording parses back as IntelliVue frames both ways, and decodes
+    log, out = recorder.paths
+    monitor_frames = read_docbox(log)
+    host_frames = read_docbox(out)
+    assert len(monitor_frames) >= 3 and host_frames
+    assert host_frames[0][1][5] == 0x0D  # the first thing the host said: the association request
+    replayed = INTELLIVUE(source="replay")
+    for t, frame in monitor_frames:
+        replayed.feed(frame, t)
+    assert replayed.stats.frames_ok == len(monitor_frames) and replayed.stats.frames_bad == 0
+    panel.stop()
+    assert not panel.timer.isActive()
+    assert link.sink is collected  # the panel let go of the link
+
+
+def test_port_not_found_is_explained(qtbot) -> None:
+    link = DeviceLink(INTELLIVUE(source="x"), "/dev/chairside-no-such-port", name="chair 9")
+    panel = DiagnosticsPanel(link)
+    qtbot.addWidget(panel)
+    link.step()  # one attempt, in this thread: the open fails
+    panel.refresh()
+    assert panel.state_label.text() == "LOST"
+    assert "Port /dev/chairside-no-such-port not found." in panel.advice_label.text()
+    assert "USB-serial adapter is plugged in" in panel.advice_label.text()
+    assert panel.error_label.text().startswith("Last port error: port /dev/chairside-no-such-port not found")
+    panel.close()
+    assert not panel.timer.isActive()
+
+
+def test_attach_values_wraps_and_unwraps_the_sink() -> None:
+    got: list = []
+    link = DeviceLink(INTELLIVUE(source="x"), "loop://", sink=got.extend, name="x")
+    original = link.sink
+    values, undo = attach_values(link)
+    n = Numeric(1, "HR", 60.0, "/min")
+    link.sink([n])
+    assert got == [n] and values.snapshot().numerics == (n,)
+    undo()
+    assert link.sink is original
+
+
+def frame(direction: str, data: bytes, ok: bool = True, note: str = "") -> FrameRecord:
+    return FrameRecord(direction, 1_764_084_802.125, data, ok, note)
+
+
+def test_hex_view_colours_directions_and_bad_frames(qtbot) -> None:
+    view = HexView(bytes_per_frame=4)
+    qtbot.addWidget(view)
+    frames = [frame("out", b"\x0d\xec\x05\x08"), frame("in", bytes(range(10))),
+              frame("in", b"\xc0\x11", ok=False, note="bad FCS")]
+    assert view.set_frames(frames)
+    assert not view.set_frames(list(frames))  # unchanged: no re-render
+    lines = view.lines
+    assert lines[0].endswith("OUT ->     4 B  0D EC 05 08")
+    assert lines[1].endswith("IN  <-    10 B  00 01 02 03 … +6 B")
+    assert lines[2].endswith("IN  <-     2 B  C0 11  BAD  [bad FCS]")
+    html = view.toHtml().lower()
+    for colour in (IN_COLOUR, OUT_COLOUR, BAD_BACKGROUND):
+        assert colour in html
+
+
+def test_setup_window_opens_and_stops_everything_on_close(qtbot, services, serve) -> None:
+    served = serve("masimo")
+    link = served.link("chair 3")
+    dialog = open_device_setup(None, services["technician"], [link])
+    qtbot.addWidget(dialog)
+    served.run(link)
+    assert dialog.tabs.count() == 2 and dialog.device_combo.currentText() == f"chair 3 ({served.url})"
+    panel = dialog.panels[0]
+    qtbot.waitUntil(lambda: "SPO2" in table_rows(panel), timeout=20000)
+    dialog.close()
+    assert not panel.timer.isActive()
+    served.stop_links()
