@@ -46,8 +46,10 @@ def vitals_near_baseline(baseline: Mapping[str, Any] | None, current: Mapping[st
     """Compare two vitals snapshots: (met, plain explanation). ``None`` when either has no usable BP."""
     tol = dict(DEFAULT_TOLERANCES)
     tol.update(tolerances or {})
-    if not baseline or not current:
-        return None, "no baseline or current vitals"
+    if not baseline:
+        return None, "no baseline vitals recorded (save the pre-check)"
+    if not current:
+        return None, "no current vitals from the monitor"
     pairs = ((mdc.NIBP_SYS, "sbp_within", "SBP"), (mdc.NIBP_DIA, "dbp_within", "DBP"),
              (mdc.HEART_RATE, "hr_within", "HR"))
     problems: list[str] = []

@@ -27,16 +27,21 @@ class DischargeForm(QWidget):
         self.marks: dict[str, QLabel] = {}
         self.checks: dict[str, QCheckBox] = {}
         self.details: dict[str, QLabel] = {}
+        self.hints: dict[str, str] = {}
         for row, (key, label, _auto) in enumerate(CRITERIA):
+            # a check box does not wrap: keep its text short and put the explanation underneath
+            short, _, hint = label.partition(" (")
+            self.hints[key] = hint.rstrip(")")
             mark = QLabel("?")
             f = mark.font()
             f.setPointSize(16)
             f.setBold(True)
             mark.setFont(f)
             mark.setFixedWidth(28)
-            cb = QCheckBox(label)
+            cb = QCheckBox(short)
+            cb.setToolTip(label)
             cb.toggled.connect(self.confirmations_changed)
-            detail = QLabel("")
+            detail = QLabel(self.hints[key])
             detail.setWordWrap(True)
             detail.setObjectName("reason")
             grid.addWidget(mark, row * 2, 0)
@@ -90,4 +95,4 @@ class DischargeForm(QWidget):
         for r in results:
             self.marks[r.key].setText(MARK[r.met])
             self.marks[r.key].setStyleSheet(f"color: {COLOUR[r.met]};")
-            self.details[r.key].setText(r.detail)
+            self.details[r.key].setText(r.detail or self.hints[r.key])

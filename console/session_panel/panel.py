@@ -594,6 +594,9 @@ class SessionPanel(QWidget):
             state = "Discharged"
         elif timeline.start is None:
             state = "Pre-check"
+        elif self.protocol.uses_devices and timeline.end is None:
+            planned = self.plan.devices if self.plan is not None else None
+            state = f"Dosing: {len(timeline.device_times)} of {planned} devices given"
         elif timeline.running:
             state = ("PAUSED" if timeline.paused else "Infusing") + f"  {(now - timeline.start) / 60.0:.0f} min"
         else:

@@ -519,3 +519,26 @@ def test_other_ratings_are_one_click_away(make_panel, svc):
     panel.current_form().select("score", -2)
     panel.save_button.click()
     assert svc.last("observation").data["items"] == {"score": -2}
+
+
+def test_esketamine_header_says_dosing_until_the_last_device(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel, "esketamine-56", weight="")
+    panel.dosing.device_button.click()
+    assert panel.state_label.text() == "Dosing: 1 of 2 devices given"
+    clock.advance(5)
+    panel.refresh()
+    panel.dosing.device_button.click()
+    clock.advance(1)
+    panel.refresh()
+    assert panel.state_label.text() == "Monitoring  6 min since dosing"
+
+
+def test_discharge_checklist_explains_what_is_missing(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.refresh()
+    dis = panel.discharge
+    assert dis.details["vitals_near_baseline"].text() == "no baseline vitals recorded (save the pre-check)"
+    assert dis.checks["instructions_given"].text() == "Written instructions given"
+    assert dis.details["instructions_given"].text() == "no driving until the next day"
