@@ -144,6 +144,8 @@ class NumericTile(QFrame):
         self._alarm = (0, False)
         self._stale = False
         self._dashes = True
+        self._value_colour = colour
+        self._info_colour = self.colours.dim
         self._texts: dict[QLabel, str] = {}
         self._label_colours: dict[QLabel, str] = {}
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -267,8 +269,8 @@ class NumericTile(QFrame):
 
     def _refresh_colours(self) -> None:
         priority, flash_on = self._alarm
-        value_colour = getattr(self, "_value_colour", self.colour)
-        info_colour = getattr(self, "_info_colour", self.colours.dim)
+        value_colour = self._value_colour
+        info_colour = self._info_colour
         title_colour = self.colour
         if flash_on:
             # on a filled alarm background the parameter colour would vanish: black on yellow, white on red
