@@ -5,8 +5,8 @@ Run from the project root: ``/work/venv/bin/python benchmarks/bench_record.py [-
 ``python -m benchmarks --only record``).
 
 * Bytes per hour: the simulator (``stable``, ECG 500/s, pleth 125/s, resp 62.5/s, CO2 62.5/s, six 1 Hz
-  numerics plus NIBP) feeds a :class:`VitalsRecorder` for one simulated hour into a fresh SQLite file; the file
-  is checkpointed (WAL folded in) and its size divided by the hours recorded. Target <= 6 MB/hour.
+  numerics plus NIBP) feeds a :class:`VitalsRecorder` for one simulated hour into a fresh SQLite file; the
+  file is checkpointed (WAL folded in) and its size divided by the hours recorded. Target <= 6 MB/hour.
 * Writer CPU: ``time.thread_time()`` of the writer thread over that hour of data (it is fed far faster than
   real time, so this is the CPU one real hour costs), as seconds and as % of one core over a real hour.
 * Entry commit: mean time of ``add_entry`` (SQLite, ``synchronous=FULL``, so one fsync each) over 200 entries.
@@ -44,7 +44,8 @@ def _record_vitals(url: str, seconds: float) -> tuple[float, float, int]:
     db = open_database(url)
     try:
         svc = db.service(db.demo_login())
-        s = svc.start_session(svc.create_patient(f"BENCH-{time.time_ns()}").id, "iv-ketamine-0.5", "1", "bench")
+        patient = svc.create_patient(f"BENCH-{time.time_ns()}")
+        s = svc.start_session(patient.id, "iv-ketamine-0.5", "1", "bench")
         rec = db.vitals_recorder(s.id)
         sim = Simulator("stable", 1, waves=True, start=time.time() - seconds)
         start = time.perf_counter()
@@ -95,7 +96,8 @@ def run(quick: bool) -> list[Row]:
         rows.append(row(BENCH, "SQLite bytes per hour of vitals with waves", size / hours / 1e6, "MB/h",
                         at_most=6.0, note=f"{seconds / 60:g} simulated min, whole file incl. schema"))
         rows.append(row(BENCH, "writer thread CPU per hour of vitals", cpu / hours, "s CPU/h",
-                        note=f"= {cpu / hours / 36:.2f} % of one core in real time; fed in {wall:.1f} s wall"))
+                        note=f"= {cpu / hours / 36:.2f} % of one core in real time; "
+                             f"fed in {wall:.1f} s wall"))
         rows.append(row(BENCH, "add_entry commit (SQLite, synchronous=FULL)",
                         _entry_commit_ms(f"sqlite:///{Path(tmp) / 'entries.sqlite3'}", 50 if quick else 200),
                         "ms/entry"))
@@ -131,8 +133,8 @@ def _postgres_rows(admin_url: str, seconds: float) -> list[Row]:
         try:
             with engine.connect() as conn:
                 size = conn.execute(text(
-                    "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['vital_numerics', 'vital_waves', "
-                    "'vital_events']) AS c")).scalar()
+                    "SELECT sum(pg_total_relation_size(c)) FROM "
+                    "unnest(ARRAY['vital_numerics', 'vital_waves', 'vital_events']) AS c")).scalar()
         finally:
             engine.dispose()
         hours = seconds / 3600.0

@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_db_argument(parser)
     parser.add_argument("--format", default="json", metavar="FMT",
                         help=f"output format: {', '.join(available_formats())} (default json)")
-    parser.add_argument("--out", required=True, metavar="PATH", help="file to write ('-' for standard output)")
+    parser.add_argument("--out", required=True, metavar="PATH",
+                        help="file to write ('-' for standard output)")
     parser.set_defaults(run=run)
 
 
@@ -40,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
             return fail(f"cannot write {out}: {err.strerror or err}")
         if args.out != "-":
             demo = " (DEMO session)" if record.get("demo") else ""
+            integrity = "ok" if record["integrity"]["ok"] else "FAILED"
             print(f"exported session {args.session}{demo} as {args.format} to {out}: "
-                  f"{len(record['entries'])} entries, integrity {'ok' if record['integrity']['ok'] else 'FAILED'}")
+                  f"{len(record['entries'])} entries, integrity {integrity}")
         return 0
 
     return with_database(args, act)

@@ -1,4 +1,4 @@
-"""``chairside simulate-session``: record a complete simulated session (vitals and clinician entries), headless.
+"""``chairside simulate-session``: record a complete simulated session (vitals, clinician entries) headless.
 
 The new session is flagged DEMO. Its id is printed on the last line, so scripts can do
 ``id=$(chairside simulate-session ... | tail -1)``.
@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_db_argument(parser)
     parser.add_argument("--minutes", type=float, default=120.0, help="session length in minutes (5-1440)")
     parser.add_argument("--scenario", default="stable",
-                        help="simulator scenario: stable, hypertensive, desaturation, artifact, disconnect, noise")
+                        help="simulator scenario: stable, hypertensive, desaturation, artifact, disconnect, "
+                             "noise")
     parser.add_argument("--speed", default="max", type=_speed,
                         help="'max' (as fast as the machine can record, the default) or simulated seconds "
                              "per real second, e.g. 60")

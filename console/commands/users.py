@@ -17,12 +17,12 @@ from console.record.roles import ROLES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("users", help="add, list, disable users and set passwords",
-                                   description="Manage Chairside users. The command line acts with the authority of "
-                                               "whoever can open the database; each change goes to the audit "
-                                               "trail as cli:<OS user>@<host>. Passwords are typed twice at "
-                                               "a prompt, or read from the first line of standard input with "
-                                               "--password-stdin.")
+    parser = subparsers.add_parser(
+        "users", help="add, list, disable users and set passwords",
+        description="Manage Chairside users. The command line acts with the authority of whoever can open "
+                    "the database; each change goes to the audit trail as cli:<OS user>@<host>. Passwords "
+                    "are typed twice at a prompt, or read from the first line of standard input with "
+                    "--password-stdin.")
     verbs = parser.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
     add = verbs.add_parser("add", help="add a user")

@@ -11,11 +11,11 @@ from console.record.database import Database
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("verify", help="check that recorded sessions were not altered",
-                                   description="Recompute the hash chain of one session or all. Exit status 0: "
-                                               "intact; 1: altered (the first entry that does not match is "
-                                               "named, with changed, missing or reordered); 2: the check "
-                                               "could not run.")
+    parser = subparsers.add_parser(
+        "verify", help="check that recorded sessions were not altered",
+        description="Recompute the hash chain of one session or all. Exit status 0: intact; 1: altered (the "
+                    "first entry that does not match is named, with changed, missing or reordered); 2: the "
+                    "check could not run.")
     parser.add_argument("session", nargs="?", type=int, default=None, metavar="SESSION",
                         help="session id (default: every session)")
     add_db_argument(parser)

@@ -24,7 +24,7 @@ ZERO_HASH = "0" * 64
 
 
 def normalise(value: Any, path: str = "data") -> Any:
-    """A JSON-ready copy of ``value`` with times as UTC text; raises ``ValueError`` for what JSON cannot hold."""
+    """A JSON-ready copy of ``value`` with times as UTC text; ``ValueError`` for what JSON cannot hold."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, enum.Enum):

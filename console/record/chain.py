@@ -65,7 +65,8 @@ def entry_hash(entry: Any, prev_hash: str) -> str:
     return chain_hash(entry_fields(entry), prev_hash)
 
 
-def seal(chain_head: str, signer_id: int, signer_name: str, username: str, meaning: str, signed_at: str) -> str:
+def seal(chain_head: str, signer_id: int, signer_name: str, username: str, meaning: str,
+         signed_at: str) -> str:
     """The seal of a signature: binds the signer and meaning to one exact chain state."""
     return sha256_hex(canonical_json({"chain_head": chain_head, "signer_id": signer_id,
                                       "signer_name": signer_name, "username": username,

@@ -1,4 +1,5 @@
-"""Shared pieces of the record's command-line verbs (users, sessions, verify, export, db, simulate-session)."""
+"""Shared pieces of the record's command-line verbs (users, sessions, verify, export, db, simulate-session).
+"""
 
 from __future__ import annotations
 

@@ -48,6 +48,16 @@ _LIVE_OWNERS: set[str] = set()
 _LIVE_LOCK = threading.Lock()
 
 
+def _process_start(pid: int) -> str:
+    """When a process started (Linux: clock ticks since boot, from /proc), so a reused pid is not taken for
+    the console that died; empty where /proc is not available."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -72,8 +82,8 @@ class Database:
         self.write_engine = writer(engine)
         self.url = engine.url.render_as_string(hide_password=True)
         self.schema = schema
-        #: identifies this open database in ``sessions.lock_owner``: host | pid | random
-        self.owner = f"{_HOST}|{os.getpid()}|{uuid.uuid4().hex[:12]}"
+        #: identifies this open database in ``sessions.lock_owner``: host | pid | random | process start
+        self.owner = f"{_HOST}|{os.getpid()}|{uuid.uuid4().hex[:12]}|{_process_start(os.getpid())}"
         self._recorders: list[Any] = []
         self._closed = False
         with _LIVE_LOCK:
@@ -95,7 +105,8 @@ class Database:
             rec.close()
         try:
             with storage_guard(), self.write_engine.begin() as conn:
-                conn.execute(update(m.Session).where(m.Session.lock_owner == self.owner).values(lock_owner=None))
+                conn.execute(update(m.Session).where(m.Session.lock_owner == self.owner)
+                             .values(lock_owner=None))
         except StorageUnavailable:
             pass  # the sessions will show as interrupted anyway once this process is gone
         finally:
@@ -163,9 +174,11 @@ class Database:
         except OSError:
             import getpass
             who = getpass.getuser()
-        return UserContext(0, label or f"cli:{who}@{_HOST}", "Chairside command line", Role.ADMIN.value, False)
+        return UserContext(0, label or f"cli:{who}@{_HOST}", "Chairside command line", Role.ADMIN.value,
+                           False)
 
-    def check_password(self, user: UserContext, password: str, action: str = "sign", target: str = "") -> bool:
+    def check_password(self, user: UserContext, password: str, action: str = "sign",
+                       target: str = "") -> bool:
         """Re-check a logged-in user's password (signing); a failure is audit logged."""
         with storage_guard(), OrmSession(self.write_engine) as s, s.begin():
             u = s.get(m.User, user.id)
@@ -184,7 +197,7 @@ class Database:
         if not owner:
             return False
         parts = owner.split("|")
-        if len(parts) == 3 and parts[0] == _HOST:
+        if len(parts) == 4 and parts[0] == _HOST:
             try:
                 pid = int(parts[1])
             except ValueError:
@@ -192,7 +205,10 @@ class Database:
             if pid == os.getpid():
                 with _LIVE_LOCK:
                     return owner in _LIVE_OWNERS
-            return _pid_alive(pid)
+            if not _pid_alive(pid):
+                return False
+            started = _process_start(pid)
+            return not (parts[3] and started and started != parts[3])  # same pid, other process: dead
         if heartbeat_at is None:
             return False
         return utcnow() - heartbeat_at < timedelta(seconds=HEARTBEAT_STALE_S)

@@ -16,7 +16,7 @@ class StorageUnavailable(RecordError):
 
 
 class SchemaTooNew(RecordError):
-    """The database was written by a newer Chairside (unknown schema revision): refuse rather than damage it."""
+    """The database was written by a newer Chairside (unknown schema revision): refused, not damaged."""
 
 
 class NotAChairsideDatabase(RecordError):

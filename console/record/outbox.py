@@ -30,12 +30,11 @@ from typing import Any
 
 import platformdirs
 
-from console.record.canonical import normalise
 from console.record.engine import sqlite_path
 from console.record.errors import RecordError, StorageUnavailable
 from console.record.records import EntryRecord, UserContext
 from console.record.service import SessionService
-from console.record.timeutil import iso, to_utc, utcnow
+from console.record.timeutil import iso
 
 
 @dataclass(slots=True)
@@ -70,7 +69,8 @@ class EntryOutbox:
     def __init__(self, service: SessionService, journal_path: str | Path | None = None) -> None:
         self._service = service
         self._db = service._db
-        self.journal_path = Path(journal_path) if journal_path else default_journal_path(str(self._db.engine.url))
+        self.journal_path = (Path(journal_path) if journal_path
+                             else default_journal_path(str(self._db.engine.url)))
         self._lock = threading.RLock()
         self._pending: list[PendingEntry] = []
         self._load()
@@ -86,9 +86,11 @@ class EntryOutbox:
                   at: datetime | None = None) -> EntryRecord | PendingEntry:
         """Write an entry now if possible, else keep it; errors other than storage ones (bad input, no
         permission) are raised at once, as the service would."""
-        entry_at = to_utc(at) if at is not None else utcnow()
-        item = PendingEntry(uuid.uuid4().hex, session_id, kind, normalise(dict(data)), entry_at, utcnow(),
-                            self._service.user)
+        # refuse now what the record would refuse later (bad kind or data, wrong role): only entries that can
+        # be written wait in the outbox
+        data_json, entry_at = self._service.check_entry(kind, data, at)
+        item = PendingEntry(uuid.uuid4().hex, session_id, kind, json.loads(data_json), entry_at,
+                            self._db.now(), self._service.user)
         with self._lock:
             if any(p.session_id == session_id for p in self._pending):
                 self._journal_add(item)
@@ -168,7 +170,8 @@ class EntryOutbox:
     def _journal_add(self, item: PendingEntry) -> None:
         u = item.user
         self._append({"op": "add", "client_id": item.client_id, "session_id": item.session_id,
-                      "kind": item.kind, "data": item.data, "at": iso(item.at), "queued_at": iso(item.queued_at),
+                      "kind": item.kind, "data": item.data, "at": iso(item.at),
+                      "queued_at": iso(item.queued_at),
                       "user": {"id": u.id, "username": u.username, "full_name": u.full_name, "role": u.role,
                                "demo": u.demo}})
 

@@ -26,7 +26,7 @@ class SessionStatus:
     """Session life cycle (strings in the ``sessions.status`` column).
 
     in_progress → (sign) → signed → (amend) → amended → (sign) → signed ...
-    in_progress → (process dies / console closed) → interrupted (derived, still ``in_progress`` in the row)
+    in_progress → (process dies / console closed) → interrupted (derived; the row stays ``in_progress``)
                → resume_session → in_progress, or close_interrupted → closed → (sign) → signed
     """
 

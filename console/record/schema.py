@@ -8,7 +8,6 @@ not both migrate; back them up with the clinic's usual ``pg_dump`` routine.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +60,8 @@ def _check(rev: str | None, connection: Connection) -> None:
     if rev is not None and rev not in known_revisions():
         raise SchemaTooNew(
             f"this database has schema revision {rev!r}, which this version of Chairside does not know "
-            f"(it knows up to {head_revision()!r}): it was written by a newer Chairside. Install that version "
-            "or newer; the database was not changed.")
+            f"(it knows up to {head_revision()!r}): it was written by a newer Chairside. "
+            "Install that version or newer; the database was not changed.")
     if rev is None:
         tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
         if tables:

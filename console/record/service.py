@@ -64,8 +64,8 @@ T = TypeVar("T")
 FUTURE_TOLERANCE_S = 120
 _SEQ_RETRIES = 5
 #: writes that stamp the clinical record with the database's clock (which may be simulated)
-_CLOCKED_ACTIONS = frozenset({"create_patient", "start_session", "add_entry", "amend", "sign", "resume_session",
-                              "close_interrupted"})
+_CLOCKED_ACTIONS = frozenset({"create_patient", "start_session", "add_entry", "amend", "sign",
+                              "resume_session", "close_interrupted"})
 
 
 def audit(s: OrmSession, actor: UserContext | None, action: str, target: str = "", before: Any = None,
@@ -123,7 +123,7 @@ class SessionService:
                 f"only {who_may(action)} can.")
 
     def _current_actor(self, s: OrmSession) -> UserContext:
-        """The user as the database knows them now (a disabled account or changed role takes effect at once)."""
+        """The user as the database knows them now (a disabled account or new role applies at once)."""
         if self.user.is_system:
             return self.user
         row = s.get(m.User, self.user.id)
@@ -158,7 +158,8 @@ class SessionService:
         return self._write("create_patient", do)
 
     def patients(self) -> list[PatientInfo]:
-        return self._read(lambda s: [_patient_info(p) for p in s.scalars(select(m.Patient).order_by(m.Patient.code))])
+        return self._read(lambda s: [_patient_info(p)
+                                     for p in s.scalars(select(m.Patient).order_by(m.Patient.code))])
 
     def patient(self, patient_id: int) -> PatientInfo:
         def do(s: OrmSession) -> PatientInfo:
@@ -304,14 +305,7 @@ class SessionService:
         ``at`` is the time the entry describes (default: now); ``client_id`` makes the call idempotent (the
         outbox uses it so a retry after an unclear failure never records an entry twice).
         """
-        if kind not in CLINICAL_KINDS:
-            hint = (" (use amend, sign, resume_session or close_interrupted)"
-                    if kind in {"amendment", "signature", "session_interrupted", "session_resumed"} else "")
-            raise InvalidEntry(f"unknown or reserved entry kind {kind!r}{hint}")
-        data_json = _data_json(data)
-        if kind == "observation" and not isinstance(data.get("scale"), str):
-            raise InvalidEntry("an observation needs data['scale'] naming the scale (e.g. 'MOAA/S')")
-        at_utc = _entry_time(at, self._db.now())
+        data_json, at_utc = self.check_entry(kind, data, at)
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
             if client_id is not None:
@@ -324,12 +318,26 @@ class SessionService:
                                         "reason) can be added, followed by a new signature")
             if row.status != SessionStatus.IN_PROGRESS:
                 raise SessionStateError(f"session {session_id} is {row.status}: no new entries")
-            if row.lock_owner != self._db.owner and not self._db.lock_is_live(row.lock_owner, row.heartbeat_at):
+            if (row.lock_owner != self._db.owner
+                    and not self._db.lock_is_live(row.lock_owner, row.heartbeat_at)):
                 raise SessionStateError(f"session {session_id} was interrupted; resume it first "
                                         "(or close it) so the break is recorded")
             return self._append(s, actor, row, kind, data_json, at=at_utc, client_id=client_id)
 
         return self._retry_seq(lambda: self._write("add_entry", do))
+
+    def check_entry(self, kind: str, data: dict[str, Any], at: datetime | None = None) -> tuple[str, datetime]:
+        """Validate an entry without writing it: (canonical data JSON, UTC time). Raises
+        :class:`InvalidEntry` or :class:`PermissionDenied` exactly as :meth:`add_entry` would."""
+        self._require("add_entry")
+        if kind not in CLINICAL_KINDS:
+            hint = (" (use amend, sign, resume_session or close_interrupted)"
+                    if kind in {"amendment", "signature", "session_interrupted", "session_resumed"} else "")
+            raise InvalidEntry(f"unknown or reserved entry kind {kind!r}{hint}")
+        data_json = _data_json(data)
+        if kind == "observation" and not isinstance(data.get("scale"), str):
+            raise InvalidEntry("an observation needs data['scale'] naming the scale (e.g. 'MOAA/S')")
+        return data_json, _entry_time(at, self._db.now())
 
     def amend(self, session_id: int, entry_id: str, reason: str, data: dict[str, Any]) -> EntryRecord:
         """Correct an entry: a new ``amendment`` entry holding the reason and the corrected data; the
@@ -348,7 +356,8 @@ class SessionService:
                 raise InvalidEntry(f"a {original.kind} entry cannot be amended")
             payload = {"reason": reason, "data": data, "original_kind": original.kind,
                        "original_at": original.at, "original_seq": original.seq}
-            e = self._append(s, actor, row, "amendment", _data_json(payload), at=self._db.now(), amends=original.id)
+            e = self._append(s, actor, row, "amendment", _data_json(payload), at=self._db.now(),
+                             amends=original.id)
             if row.status == SessionStatus.SIGNED:
                 row.status = SessionStatus.AMENDED
             return e
@@ -518,7 +527,8 @@ class SessionService:
         self._write("set_password", do)
 
     def users(self) -> list[UserInfo]:
-        return self._read(lambda s: [_user_info(u) for u in s.scalars(select(m.User).order_by(m.User.username))])
+        return self._read(lambda s: [_user_info(u)
+                                     for u in s.scalars(select(m.User).order_by(m.User.username))])
 
     def audit_trail(self, action: str | None = None, limit: int | None = None) -> list[AuditRecord]:
         """The audit trail, oldest first (auditors and everyone may read it)."""
@@ -576,7 +586,8 @@ class SessionService:
         interrupted = (row.status == SessionStatus.IN_PROGRESS
                        and not self._db.lock_is_live(row.lock_owner, row.heartbeat_at))
         return SessionInfo(id=row.id, patient_id=row.patient_id, patient_code=code,
-                           protocol_id=row.protocol_id, protocol_version=row.protocol_version, chair=row.chair,
+                           protocol_id=row.protocol_id, protocol_version=row.protocol_version,
+                           chair=row.chair,
                            devices=json.loads(row.devices_json), details=json.loads(row.details_json),
                            demo=row.demo, status=row.status, started_at=row.started_at, started_by=starter,
                            ended_at=row.ended_at, entry_count=row.head_seq, head_hash=row.head_hash,

@@ -1,10 +1,10 @@
 """A complete, realistic session recorded headless: the physiological simulator feeds a VitalsRecorder while a
 scripted "simulation" clinician makes the entries a clinician would, following the protocol's schedule.
 
-Used by ``chairside simulate-session`` (demos, reviews, exports to look at) and by ``benchmarks/bench_record.py``.
+Used by ``chairside simulate-session`` (demos, reviews, exports) and ``benchmarks/bench_record.py``.
 Everything is flagged DEMO. Times are simulated: the session is placed so that it ends about now (a simulated
-clock drives entry and vitals times; the record accepts such a clock only for demo accounts), so the entries are
-neither late nor in the future.
+clock drives entry and vitals times; the record accepts such a clock only for demo accounts), so the entries
+are neither late nor in the future.
 
 The clinical content comes from :mod:`console.clinical` (protocol ``iv-ketamine-0.5``, the MOAA/S, CADSS-6,
 PHQ-9 and GAD-7 scales, entry payload builders, the discharge checklist and the schedule engine, which logs a
@@ -85,7 +85,8 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
         weight = round(float(rng.uniform(55, 95)), 1)
         patient = svc.create_patient(
             f"SIM-{seed}-{uuid.uuid4().hex[:6]}", name="Simulated Patient (DEMO)",
-            birth_date=date(int(rng.integers(1950, 2000)), int(rng.integers(1, 13)), int(rng.integers(1, 28))),
+            birth_date=date(int(rng.integers(1950, 2000)), int(rng.integers(1, 13)),
+                            int(rng.integers(1, 28))),
             sex=str(rng.choice(["female", "male"])), weight_kg=weight)
         plan = protocol.plan(weight)
         session = svc.start_session(
@@ -159,7 +160,8 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
                 intervention={"type": "drug", "drug": "ondansetron", "dose": "4 mg", "route": "IV",
                               "time": when}))
             add("intervention", {"type": "drug", "drug": "ondansetron", "dose": "4 mg", "route": "IV",
-                                 "indication": "nausea", "time": when.isoformat(), "effect": "nausea settling"})
+                                 "indication": "nausea", "time": when.isoformat(),
+                                 "effect": "nausea settling"})
 
         def side_effect_dissociation() -> None:
             when = clock()

@@ -60,7 +60,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"refusing naive datetime {value.isoformat()}: the record stores UTC-aware times")
+            raise ValueError(f"refusing naive datetime {value.isoformat()}: the record stores UTC times")
         utc = value.astimezone(UTC)
         if dialect.name == "sqlite":
             # SQLite stores text; a naive UTC value keeps the stored text fixed-width and sortable.

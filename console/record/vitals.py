@@ -406,7 +406,8 @@ def vitals_summary(engine: Engine, session_id: int) -> dict[str, Any]:
                                 .group_by(tn.c.mdc)).all()
         waves = conn.execute(select(tw.c.mdc, func.sum(tw.c.n / tw.c.fs), func.count())
                              .where(tw.c.session_id == session_id).group_by(tw.c.mdc)).all()
-        events = conn.execute(select(func.count()).select_from(te).where(te.c.session_id == session_id)).scalar()
+        events = conn.execute(select(func.count()).select_from(te)
+                              .where(te.c.session_id == session_id)).scalar()
     return {
         "numeric_rows": {str(code): int(n) for code, n in sorted(numerics)},
         "wave_seconds": {str(code): round(float(sec or 0.0), 3) for code, sec, _ in sorted(waves)},

@@ -3,7 +3,8 @@
 Samples are quantised to integers ``q = round((x - offset) / scale)`` (lossless to within ``scale / 2``; raw
 integer samples from a device use ``scale = 1`` and are exact), delta coded (neighbouring samples differ
 little), split into byte planes (all low bytes, then all high bytes: the high bytes of small deltas are
-nearly all 0x00/0xFF and compress to almost nothing) and deflate-compressed (raw, no zlib header). Non-finite samples (NaN) are kept
+nearly all 0x00/0xFF and compress to almost nothing) and deflate-compressed (raw, no zlib header).
+Non-finite samples (NaN) are kept
 as a reserved integer and come back as NaN.
 
 Codecs: 1 = int16 deltas, 2 = int32 deltas (when a delta does not fit 16 bits), 3 = float64 raw + zlib (when
@@ -39,7 +40,7 @@ def _decompress(b: bytes) -> bytes:
 #: quantisation step per unit (UCUM): a resolution finer than any bedside monitor delivers
 STEP_BY_UNIT: dict[str, float] = {
     # 2.5 µV: half the 5 µV resolution that diagnostic ECG standards (AHA, IEC 60601-2-51) ask for, so the
-    # rounding error (±1.25 µV) is far below what any monitor shows; a finer step only stores amplifier noise.
+    # rounding error (±1.25 µV) is far below what a monitor shows; a finer step only stores amplifier noise.
     "mV": 0.0025,
     "uV": 1.0,
     "mm[Hg]": 0.01,

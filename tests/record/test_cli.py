@@ -82,7 +82,8 @@ def test_sessions_table_and_json(capsys, monkeypatch, recorded):
     assert rows[signed]["patient"] == "PT-7" and rows[signed]["protocol_version"] == "2"
     code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url)
     assert "DEMO" in out and "interrupted" in out and "iv-ketamine v2" in out
-    code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url, "--status", "interrupted", "--format", "json")
+    code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url, "--status", "interrupted",
+                       "--format", "json")
     assert [r["id"] for r in json.loads(out)] == [demo]
 
 

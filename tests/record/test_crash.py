@@ -24,7 +24,8 @@ def test_sigkill_mid_session_loses_no_committed_entry(db_url, backend):
     setup.close()
     env = dict(os.environ, CHAIRSIDE_FAST_HASH="1", PYTHONPATH=str(PROJECT_ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "tests.record.crash_writer", db_url, "carla", PASSWORD],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     printed: list[str] = []
     session_id = None
     try:

@@ -139,3 +139,29 @@ def test_outbox_survives_postgresql_going_away(tmp_path, pg_url):
     finally:
         db.close()
         admin.dispose()
+
+
+def test_outbox_refuses_at_once_what_the_record_would_refuse(sqlite_url, tmp_path, locked_db):
+    from console.record import InvalidEntry, PermissionDenied
+
+    db, svc, s = locked_db
+    outbox = EntryOutbox(svc, tmp_path / "j.jsonl")
+    auditor_outbox = EntryOutbox(db.service(_auditor(db)), tmp_path / "a.jsonl")
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        with pytest.raises(InvalidEntry, match="finite"):
+            outbox.add_entry(s.id, "note", {"bp": float("inf")})
+        with pytest.raises(InvalidEntry, match="unknown or reserved"):
+            outbox.add_entry(s.id, "signature", {})
+        with pytest.raises(PermissionDenied):
+            auditor_outbox.add_entry(s.id, "note", {"text": "auditors write nothing"})
+    finally:
+        lock.release()
+    assert outbox.pending == [] and auditor_outbox.pending == []
+
+
+def _auditor(db):
+    from console.record import UserContext
+
+    user = db.service(db.system_user()).add_user("audrey", "Audrey", "auditor", "long password 9")
+    return UserContext(user.id, user.username, user.full_name, user.role)

@@ -1,4 +1,4 @@
-"""Opening a database: fresh → head, older → upgraded (SQLite: backup first), newer → refused, foreign → refused."""
+"""Opening a database: fresh → head, older → upgraded (SQLite: backup first), newer/foreign → refused."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_migrated_schema_matches_the_models(db_url):
         with engine.begin() as conn:
             _upgrade(conn)
         with engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diffs = compare_metadata(context, Base.metadata)
         assert diffs == []
     finally:
         engine.dispose()
@@ -63,7 +64,8 @@ def test_older_database_is_upgraded_keeping_its_data(db_url, backend):
     _make_old_database(db_url)
     db = open_database(db_url)
     try:
-        assert (db.schema.action, db.schema.from_revision, db.schema.to_revision) == ("upgraded", "0001", "0002")
+        schema = db.schema
+        assert (schema.action, schema.from_revision, schema.to_revision) == ("upgraded", "0001", "0002")
         assert "vital_waves" in inspect(db.engine).get_table_names()
         assert [u.username for u in db.service(db.system_user()).users()] == ["old"]
         if backend == "sqlite":

@@ -172,7 +172,8 @@ def test_device_profile_changes_are_audited_with_before_and_after(db):
     tech.save_device_profile("Chair 1 MP50", "intellivue", "/dev/ttyUSB0", {"baud": 115200}, chair="chair 1")
     tech.save_device_profile("Chair 1 MP50", "intellivue", "/dev/ttyUSB1", {"baud": 115200}, chair="chair 1")
     [p] = tech.device_profiles()
-    assert (p.name, p.port, p.settings, p.updated_by) == ("Chair 1 MP50", "/dev/ttyUSB1", {"baud": 115200}, "tom")
+    assert (p.name, p.port, p.settings, p.updated_by) == (
+        "Chair 1 MP50", "/dev/ttyUSB1", {"baud": 115200}, "tom")
     tech.delete_device_profile("Chair 1 MP50")
     assert tech.device_profiles() == []
     saves = db.audit_trail(action="device_profile_save")
@@ -271,3 +272,17 @@ def test_sessions_listing_filters(svc, session):
     assert [s.id for s in svc.sessions(status="signed")] == [other.id]
     assert [s.id for s in svc.sessions(status="in_progress")] == [session.id]
     assert svc.sessions(patient_id=session.patient_id, limit=1)[0].id == other.id
+
+
+def test_a_dead_console_is_told_apart_from_a_reused_process_id(db, svc, session, monkeypatch):
+    """The lock names host, pid and the process's start time: a live process with the same pid but another
+    start time is not the console that held the session."""
+    import os
+
+    host, pid, nonce, started = db.owner.split("|")
+    assert int(pid) == os.getpid() and started  # Linux: /proc gives the start time
+    other = f"{host}|1|{nonce}|{started}"  # pid 1 is alive, but it started long before this test process
+    assert db.lock_is_live(db.owner, None)
+    assert not db.lock_is_live(other, None)
+    assert not db.lock_is_live(f"{host}|999999999|x|1", None)  # no such process
+    assert not db.lock_is_live(None, None)

@@ -1,4 +1,4 @@
-"""Integrity: a row changed outside the application (raw SQL) is detected and named, for each kind of tamper."""
+"""Integrity: a row changed outside the application (raw SQL) is detected and named, for each tamper."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def test_changed_session_header_is_detected(db, chain):
 def test_changed_signature_is_detected(db, svc, chain):
     sid, _ = chain
     sig = svc.sign(sid, PASSWORD)
-    raw(db, "UPDATE entries SET data_json = replace(data_json, 'authored', 'approved') WHERE id = :i", i=sig.id)
+    raw(db, "UPDATE entries SET data_json = replace(data_json, 'authored', 'approved') WHERE id = :i",
+        i=sig.id)
     p = db.verify(sid).first_problem
     assert p.what == "changed" and p.entry_id == sig.id
 

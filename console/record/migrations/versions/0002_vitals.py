@@ -30,7 +30,8 @@ def upgrade() -> None:
         sa.Column("state", sa.Integer(), nullable=False),
         sa.Column("device_time", sa.Float(), nullable=True),
         sa.Column("host_time", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"], name="fk_vital_numerics_session_id_sessions"),
+        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"],
+                                name="fk_vital_numerics_session_id_sessions"),
         sa.PrimaryKeyConstraint("id", name="pk_vital_numerics"),
     )
     op.create_index("ix_vital_numerics_session_time", "vital_numerics", ["session_id", "host_time"])
