@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from console.clinical._common import to_epoch
+from console.record.errors import RecordError
 from devices import mdc
 from devices.model import UNUSABLE, State
 
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from console.record.database import Database
 
 Progress = Callable[[int, int, str], None]
+
+
+class ExportError(RecordError):
+    """This session cannot be exported in this format (no waveforms for EDF, not an esketamine session for
+    the REMS form, an optional package missing); the message says why. Nothing was written."""
 
 DEMO_TEXT = "DEMO - simulated or demonstration session, not a patient record"
 INTEGRITY_FAILED_TEXT = "INTEGRITY CHECK FAILED - this record may have been altered after it was written"
