@@ -27,6 +27,8 @@ ByteTap = Callable[[str, float, bytes], None]  # (direction "in"/"out", host tim
 
 #: seconds between reconnection attempts: quick at first, capped so a returning port is found within ~2 s
 BACKOFF_STEPS = (0.25, 0.5, 1.0, 2.0)
+#: bytes asked for per read on socket:// ports (see DeviceLink.step)
+SOCKET_READ_CHUNK = 65536
 
 
 @dataclass(slots=True)
@@ -72,6 +74,7 @@ class DeviceLink:
         self.state = LinkState.STOPPED
         self.last_error = ""
         self._port: serial.SerialBase | None = None
+        self._socket = bool(url and url.startswith("socket://"))
         self._backoff_index = 0
         self._next_attempt = 0.0
 
@@ -103,6 +106,10 @@ class DeviceLink:
         try:
             # read() blocks up to the port timeout, which paces the loop when the line is quiet
             waiting = self._port.in_waiting if self._port is not None else 0
+            if waiting <= 1 and self._socket:
+                # pyserial's socket:// reports at most 1 byte waiting (it asks select(), not the queue); reading
+                # one byte per step cannot keep up with a fast monitor, so take what arrives within the timeout
+                waiting = SOCKET_READ_CHUNK
             data = self._port.read(max(1, waiting)) if self._port is not None else b""
             now = self.clock()
             if data:

@@ -36,6 +36,9 @@ DEFAULT_TICK = 0.01
 #: bytes kept for a host that does not read; beyond this the oldest are dropped, as a UART FIFO overrun would
 MAX_PENDING = 256 * 1024
 
+#: seconds between a host connecting and a replay starting (see EmulationServer.run)
+HOST_GRACE = 0.2
+
 DOCBOX_RE = re.compile(rb"^\s*\d{4}/\d\d/\d\dT\d\d:\d\d:\d\d,\d{3}")
 
 
@@ -456,6 +459,8 @@ class EmulationServer:
         self._commands: list[tuple[str, threading.Event]] = []
         self._lock = threading.Lock()
         self._opened = False
+        #: why serving stopped on its own ("" while fine)
+        self.error = ""
 
     @property
     def url(self) -> str:
@@ -523,6 +528,7 @@ class EmulationServer:
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then close the port. The device lives on while the port is away."""
         self.open()
+        host_since: float | None = None
         try:
             while not stop.is_set():
                 if self._commands:
@@ -533,7 +539,13 @@ class EmulationServer:
                 else:
                     data = self.endpoint.read(self.tick)
                 if self.wait_for_host:
+                    # Start a moment after the host connects: pyserial discards what arrives while it opens
+                    # (reset_input_buffer), which would eat the start of a replay.
                     if not self.endpoint.host_connected:
+                        host_since = None
+                        continue
+                    host_since = host_since or self.clock()
+                    if self.clock() - host_since < HOST_GRACE:
                         continue
                     self.wait_for_host = False
                 now = self.clock()
@@ -544,7 +556,14 @@ class EmulationServer:
                 if out and not self.vanished:
                     self.bytes_out += len(out)
                     self.endpoint.write(out)
+        except Exception as exc:  # noqa: BLE001 - a broken emulator must stop visibly, not hang its host
+            self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self._run_commands()
             self.endpoint.close()
             self._opened = False
+
+    @property
+    def running(self) -> bool:
+        """True while the background thread serves (false after :meth:`stop` or a failure, see :attr:`error`)."""
+        return self._thread is not None and self._thread.is_alive()

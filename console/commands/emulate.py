@@ -67,12 +67,16 @@ def serve(server: EmulationServer, seconds: float | None, what: str,
             if finished is not None and finished():
                 done.wait(0.5)  # let the last bytes reach the host
                 break
+            if not server.running:
+                break
             done.wait(0.1)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     finally:
         server.stop()
     print(f"sent {server.bytes_out} bytes, received {server.bytes_in} bytes", flush=True)
+    if server.error:
+        return fail(f"the device stopped: {server.error}", 1)
     return 0
 
 

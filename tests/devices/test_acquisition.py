@@ -217,3 +217,27 @@ def test_simulated_device_needs_no_port() -> None:
     link = DeviceLink(driver, None, sink=sink.extend, clock=clock, opener=Opener(clock, [], failing=True))
     assert link.step() == link.interval
     assert events(sink) == [(LinkState.CONNECTED, "simulated device started")]
+
+
+class SocketLikePort(FakePort):
+    """pyserial's socket:// reports at most one byte waiting, whatever is queued."""
+
+    @property
+    def in_waiting(self) -> int:
+        return 1 if self.script else 0
+
+    def read(self, n: int) -> bytes:
+        head = self.script[0] if self.script else b""
+        if isinstance(head, bytes) and len(head) > n:
+            self.script[0] = head[n:]
+            return head[:n]
+        return super().read(n)
+
+
+def test_socket_ports_are_read_in_chunks_not_byte_by_byte() -> None:
+    clock = Clock()
+    port = SocketLikePort([b"x" * 5000])
+    driver = FakeDriver()
+    link = DeviceLink(driver, "socket://127.0.0.1:4001", clock=clock, opener=Opener(clock, [port]))
+    link.step()
+    assert [len(d) for d, _ in driver.fed] == [5000]

@@ -131,7 +131,7 @@ def test_values_arrive_and_decode(protocol: str, transport: str, tmp_path: Path)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_device_falls_silent_and_comes_back(protocol: str, transport: str, tmp_path: Path) -> None:
-    with Rig(protocol, transport, tmp_path, scenario="disconnect") as rig:
+    with Rig(protocol, transport, tmp_path) as rig:
         rig.driver.silence_timeout = 1.0  # the drivers' 5-10 s, shortened with the silence itself
         assert rig.wait_for(has_spo2(2))
         rig.simulator.silenced = True
@@ -183,3 +183,50 @@ def test_port_vanishes_and_comes_back(protocol: str, transport: str, tmp_path: P
                 first.setdefault(s.mdc, s)
         assert first and all(block.gap for block in first.values()), \
             {code: block.gap for code, block in first.items()}
+
+
+#: captures replayed over the link: (protocol, capture, speed, frames in it)
+REPLAYS = [
+    ("masimo", "masimo/rad8-ascii1-yahnatan.txt", 4.0, 5),
+    ("datex", "datex/pycollect-b650-db02.raw", 50.0, 213),
+    ("intellivue", "philips/docbox-mp70-demo-timestamped.log", 40.0, 869),
+]
+
+
+@pytest.mark.captures
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(("protocol", "name", "speed", "frames"), REPLAYS)
+def test_replayed_capture_arrives_whole(protocol: str, name: str, speed: float, frames: int, transport: str,
+                                        tmp_path: Path) -> None:
+    from devices.emulation import CaptureReplay
+    from tests.conftest import capture
+
+    if transport == "pty" and os.name != "posix":
+        pytest.skip("pseudo-terminals need a POSIX system")
+    info = registry.get(protocol)
+    replay = CaptureReplay.from_file(capture(name), settings=info.driver.default_settings, speed=speed)
+    endpoint = PtyEndpoint(tmp_path / "tty") if transport == "pty" else TcpEndpoint()
+    server = EmulationServer(replay, endpoint, wait_for_host=True)
+    driver = info.driver(source=protocol)
+    connected = threading.Event()
+
+    def sink(samples: list[Sample]) -> None:
+        if any(isinstance(s, LinkEvent) and s.state is LinkState.CONNECTED for s in samples):
+            connected.set()
+
+    link = DeviceLink(driver, server.open(), sink=sink)
+    stop = threading.Event()
+    thread = threading.Thread(target=link.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert connected.wait(PATIENCE)  # a pty cannot tell when the host opens it: start after it did
+        server.start()
+        deadline = time.monotonic() + replay.duration + PATIENCE
+        while driver.stats.frames_ok < frames and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10.0)
+        server.stop()
+    assert driver.stats.frames_ok == frames and driver.stats.frames_bad == 0
+    assert link.counters.bytes_in == replay.bytes_sent

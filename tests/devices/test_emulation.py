@@ -224,3 +224,21 @@ def test_bytes_nobody_reads_are_bounded() -> None:
         assert len(pending.data) == MAX_PENDING and pending.dropped == 100
     finally:
         endpoint.close()
+
+
+class Broken:
+    def receive(self, data: bytes, now: float) -> None:
+        pass
+
+    def outgoing(self, now: float) -> bytes:
+        raise RuntimeError("emulator bug")
+
+
+def test_a_failing_source_stops_the_server_and_says_why() -> None:
+    server = EmulationServer(Broken(), TcpEndpoint()).start()
+    try:
+        server._thread.join(5.0)  # ends on its own
+        assert not server.running
+        assert server.error == "RuntimeError: emulator bug"
+    finally:
+        server.stop()
