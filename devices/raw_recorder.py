@@ -4,9 +4,9 @@ A :class:`RawRecorder` is a :class:`~devices.acquisition.DeviceLink` byte tap. I
 
 * ``<stem>.log``: monitor → host, in the docbox log format of PROTOCOLS.md §5: repeated records of an ASCII
   timestamp ``YYYY/MM/DDTHH:MM:SS,mmm`` (UTC, the host receive time) followed by the raw bytes. For protocols
-  whose frames end in a unique byte (IntelliVue ``C1``) a record holds whole frames, exactly like a real docbox
-  log, so :func:`devices.captures.read_docbox` and ``chairside replay`` read it back frame by frame; for the
-  others a record holds what one read returned.
+  whose frames end in a unique byte (IntelliVue ``C1``) a record holds whole frames, exactly like a real
+  docbox log, so :func:`devices.captures.read_docbox` and ``chairside replay`` read it back frame by frame;
+  for the others a record holds what one read returned.
 * ``<stem>.out``: host → monitor, the same format (association requests, polls), for diagnosis.
 
 The acquisition thread only appends to an in-memory queue (it never waits for the disk); a writer thread
@@ -261,8 +261,8 @@ class RawRecorder:
         if self.bytes_written + len(record) > self.max_bytes:
             self._recording = False
             self.message = (f"recording stopped: it reached its size limit of {_size(self.max_bytes)} "
-                            f"({self.paths[0].name}, {self.paths[1].name}). Acquisition continues; start a new "
-                            "recording to keep going.")
+                            f"({self.paths[0].name}, {self.paths[1].name}). Acquisition continues; start "
+                            "a new recording to keep going.")
             return False
         try:
             self._files[direction].write(record)
@@ -278,8 +278,9 @@ class RawRecorder:
             why = "the disk is full"
         else:
             why = f"the file could not be written ({exc.strerror or exc})"
-        self.message = (f"recording stopped: {why} after {_size(self.bytes_written)} in {self.paths[0].parent}. "
-                        "Acquisition continues; free some space or choose another folder.")
+        self.message = (f"recording stopped: {why} after {_size(self.bytes_written)} in "
+                        f"{self.paths[0].parent}. Acquisition continues; free some space or choose another "
+                        "folder.")
 
     def _close_files(self) -> None:
         for f in self._files.values():

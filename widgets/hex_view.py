@@ -36,7 +36,8 @@ def hex_bytes(data: bytes, limit: int) -> str:
 
 def frame_line(frame: Any, limit: int = 48) -> str:
     """One frame as plain text (also what the HTML line says)."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(frame.host_time)) + f".{int(frame.host_time * 1000) % 1000:03d}"
+    millis = int(frame.host_time * 1000) % 1000
+    stamp = time.strftime("%H:%M:%S", time.localtime(frame.host_time)) + f".{millis:03d}"
     arrow = "IN  <-" if frame.direction == "in" else "OUT ->"
     text = f"{stamp} {arrow} {len(frame.data):5d} B  {hex_bytes(frame.data, limit)}"
     if not frame.ok:
@@ -49,7 +50,8 @@ def frame_line(frame: Any, limit: int = 48) -> str:
 class HexView(QTextEdit):
     """Shows the last ``max_frames`` frames given to :meth:`set_frames`."""
 
-    def __init__(self, parent: QWidget | None = None, *, bytes_per_frame: int = 48, max_frames: int = 200) -> None:
+    def __init__(self, parent: QWidget | None = None, *, bytes_per_frame: int = 48,
+                 max_frames: int = 200) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
         self.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
@@ -87,7 +89,7 @@ class HexView(QTextEdit):
 
     def _html(self, frames: list[Any]) -> str:
         rows = []
-        for frame, line in zip(frames, self._lines):
+        for frame, line in zip(frames, self._lines, strict=True):
             colour = IN_COLOUR if frame.direction == "in" else OUT_COLOUR
             style = f"color:{colour};"
             if not frame.ok:

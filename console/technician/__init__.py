@@ -1,9 +1,9 @@
 """The technician's device setup: profiles editor, diagnostics panel, connection test, auto-detect.
 
 Entry point: :func:`open_device_setup` (``console.technician.setup_dialog``). Qt-free parts:
-:mod:`~console.technician.profiles` (form checking, history), :mod:`~console.technician.advice` (likely cause and
-fix) and :mod:`~console.technician.model` (link snapshots, latest values). Qt parts are imported lazily so the
-Qt-free ones can be used without PySide6.
+:mod:`~console.technician.profiles` (form checking, history), :mod:`~console.technician.advice` (likely cause
+and fix) and :mod:`~console.technician.model` (link snapshots, latest values). Qt parts are imported lazily so
+the Qt-free ones can be used without PySide6.
 """
 
 from __future__ import annotations

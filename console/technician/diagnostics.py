@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from devices import registry
 from devices.model import LinkState
-from devices.raw_recorder import RawRecorder
+from devices.raw_recorder import DEFAULT_MAX_BYTES, RawRecorder
 from widgets.hex_view import HexView
 
 from console.technician.advice import Advice, advise
@@ -95,13 +95,14 @@ def recording_stem(folder: Path, name: str, now: float | None = None) -> Path:
 class DiagnosticsPanel(QWidget):
     """Diagnostics of one device link (see the module docstring).
 
-    ``target``: a DeviceLink or an AcquisitionThread. ``values``: a LatestValues board already fed by the link;
-    when omitted the panel attaches its own (and detaches it in :meth:`stop`). ``recordings_dir``: where raw
-    recordings go (the record toggle is hidden without one).
+    ``target``: a DeviceLink or an AcquisitionThread. ``values``: a LatestValues board already fed by the
+    link; when omitted the panel attaches its own (and detaches it in :meth:`stop`). ``recordings_dir``: where
+    raw recordings go (the record toggle is hidden without one); ``record_max_bytes`` bounds one recording.
     """
 
     def __init__(self, target: Any, values: LatestValues | None = None, *, recordings_dir: Path | None = None,
-                 refresh_ms: int = REFRESH_MS, parent: QWidget | None = None) -> None:
+                 record_max_bytes: int = DEFAULT_MAX_BYTES, refresh_ms: int = REFRESH_MS,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.link = link_of(target)
         self._detach: Callable[[], None] | None = None
@@ -110,6 +111,7 @@ class DiagnosticsPanel(QWidget):
         self.values = values
         self.recordings_dir = Path(recordings_dir) if recordings_dir else None
         self.recorder: RawRecorder | None = None
+        self.record_max_bytes = record_max_bytes
         self._started = time.monotonic()
         self._stopped = False
         self.last_snapshot: LinkSnapshot | None = None
@@ -266,20 +268,22 @@ class DiagnosticsPanel(QWidget):
 
     # --- raw recording --------------------------------------------------------------------------------
     def start_recording(self) -> bool:
-        """Start recording the link's raw bytes; False (with the reason shown) when the files cannot be made."""
+        """Start recording the link's raw bytes; False (reason shown) when the files cannot be made."""
         if self.recorder is not None and self.recorder.recording:
             return True
         if self.recordings_dir is None:
             return False
         stem = recording_stem(self.recordings_dir, self.link.name)
         try:
-            recorder = RawRecorder(stem, getattr(self.link.driver, "name", ""))
+            recorder = RawRecorder(stem, getattr(self.link.driver, "name", ""),
+                                   max_bytes=self.record_max_bytes)
         except OSError as exc:
             self.record_label.setText(f"Cannot record: {exc.strerror or exc}")
             self._set_record_checked(False)
             return False
         recorder.attach(self.link)
         self.recorder = recorder
+        self.record_label.setStyleSheet("")
         self._set_record_checked(True)
         self._refresh_recorder()
         return True

@@ -60,8 +60,9 @@ def snapshot(link: Any, with_frames: bool = True) -> LinkSnapshot:
     counters = link.counters
     return LinkSnapshot(
         name=link.name, protocol=getattr(driver, "name", ""), url=link.url, settings=link.settings,
-        state=link.state, bytes_in=counters.bytes_in, bytes_out=counters.bytes_out, connects=counters.connects,
-        disconnects=counters.disconnects, frames_ok=stats.frames_ok, frames_bad=stats.frames_bad,
+        state=link.state, bytes_in=counters.bytes_in, bytes_out=counters.bytes_out,
+        connects=counters.connects, disconnects=counters.disconnects, frames_ok=stats.frames_ok,
+        frames_bad=stats.frames_bad,
         resyncs=stats.resyncs, port_error=link.last_error, decode_error=stats.last_error,
         extra=dict(stats.extra), frames=copy_frames(driver.frame_log) if with_frames else ())
 

@@ -26,7 +26,8 @@ URL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "hwgrep")
 PORT_EXAMPLES = "COM3, /dev/ttyUSB0, socket://HOST:PORT or rfc2217://HOST:PORT"
 MAX_NAME = 100
 
-_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(?P<port>\d{1,5})(?:[/?].*)?$")
+_HOST_PORT = re.compile(
+    r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(?P<port>\d{1,5})(?:[/?].*)?$")
 _WINDOWS_COM = re.compile(r"^(?:\\\\\.\\)?COM\d{1,3}$", re.IGNORECASE)
 
 
@@ -181,7 +182,8 @@ def available_ports() -> list[tuple[str, str]]:
     try:
         from serial.tools import list_ports
 
-        return [(p.device, p.description or "") for p in sorted(list_ports.comports(), key=lambda p: p.device)]
+        ports = sorted(list_ports.comports(), key=lambda p: p.device)
+        return [(p.device, p.description or "") for p in ports]
     except Exception:  # listing ports is a convenience: a broken udev or driver must not stop the dialog
         return []
 
@@ -216,7 +218,8 @@ def describe_change(before: Any, after: Any) -> str:
     if old and not new:
         return "profile removed (was " + ", ".join(f"{k}: {v}" for k, v in old.items()
                                                    if v not in (None, "", False)) + ")"
-    changed = [f"{k}: {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    changed = [f"{k}: {old.get(k)} -> {new.get(k)}"
+               for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
     return "; ".join(changed) or "saved without changes"
 
 
@@ -232,6 +235,7 @@ def profile_history(trail: list[Any], name: str) -> list[HistoryRow]:
         else:
             action = "created" if rec.before is None else "changed"
         who = f"{rec.username} ({rec.role})" if rec.role else rec.username
-        rows.append(HistoryRow(rec.at, who, action, describe_change(rec.before, rec.after), rec.before, rec.after))
+        changes = describe_change(rec.before, rec.after)
+        rows.append(HistoryRow(rec.at, who, action, changes, rec.before, rec.after))
     rows.reverse()
     return rows

@@ -58,7 +58,8 @@ from console.technician.profiles import (
 )
 from console.technician.workers import AutodetectThread, ProbeThread, probe_seconds
 
-PARITY_CHOICES = (("N", "None (N)"), ("E", "Even (E)"), ("O", "Odd (O)"), ("M", "Mark (M)"), ("S", "Space (S)"))
+PARITY_CHOICES = (("N", "None (N)"), ("E", "Even (E)"), ("O", "Odd (O)"), ("M", "Mark (M)"),
+                  ("S", "Space (S)"))
 STOP_CHOICES = ("1", "1.5", "2")
 MESSAGE_STYLES = {
     "ok": "border: 2px solid #33cc66; border-radius: 6px; padding: 6px; font-size: 12pt;",
@@ -84,7 +85,8 @@ def _protocol_title(name: str) -> str:
 class DeviceProfilesWidget(QWidget):
     """List + form + history of device profiles for one logged-in user's ``service``."""
 
-    def __init__(self, service: Any, parent: QWidget | None = None, *, autodetect_seconds: float = 3.0) -> None:
+    def __init__(self, service: Any, parent: QWidget | None = None, *,
+                 autodetect_seconds: float = 3.0) -> None:
         super().__init__(parent)
         self.service = service
         self.role = getattr(getattr(service, "user", None), "role", "")
@@ -217,7 +219,8 @@ class DeviceProfilesWidget(QWidget):
         actions = QHBoxLayout()
         self.save_button = QPushButton("Save profile")
         self.save_button.setObjectName("primary")
-        self.save_button.setStyleSheet("QPushButton { background-color: #1f5fc8; color: white; font-weight: bold; }"
+        self.save_button.setStyleSheet("QPushButton { background-color: #1f5fc8; color: white; "
+                                       "font-weight: bold; } "
                                        "QPushButton:disabled { background-color: #8a9099; color: #e0e0e0; }")
         self.save_button.clicked.connect(self.save)
         self.test_button = QPushButton("Test connection")
@@ -530,7 +533,8 @@ class DeviceProfilesWidget(QWidget):
         for key, widget in self.field_widgets.items():
             widget.setStyleSheet(INVALID_STYLE if key in problems else "")
             widget.setToolTip(problems.get(key, ""))
-        self.show_message("error", "Not saved. Please correct:\n" + "\n".join(f"• {m}" for m in problems.values()))
+        listed = "\n".join(f"• {m}" for m in problems.values())
+        self.show_message("error", "Not saved. Please correct:\n" + listed)
 
     def _clear_problems(self) -> None:
         for widget in self.field_widgets.values():
@@ -575,7 +579,8 @@ class DeviceProfilesWidget(QWidget):
         self.probe.finished_report.connect(self._on_probe_report)
         self.test_button.setEnabled(False)
         self.test_button.setText("Testing ...")
-        self._show_test("info", f"Testing {url or 'the simulator'} at {draft.settings} for up to {seconds:g} s ...")
+        what = f"{url} at {draft.settings}" if url else "the simulator"
+        self._show_test("info", f"Testing {what} for up to {seconds:g} s ...")
         self.probe.start()
         return True
 
@@ -606,8 +611,8 @@ class DeviceProfilesWidget(QWidget):
         self.autodetect_list.clear()
         self.autodetect_box.show()
         self.autodetect_box.setTitle(f"Auto-detect on {url}: trying ...")
-        self.autodetector = AutodetectThread(url, self.autodetect_protocols, seconds_per_try=self.autodetect_seconds,
-                                             parent=self)
+        self.autodetector = AutodetectThread(url, self.autodetect_protocols,
+                                             seconds_per_try=self.autodetect_seconds, parent=self)
         self.autodetector.result_ready.connect(self._on_autodetect_result)
         self.autodetector.done.connect(self._on_autodetect_done)
         self.autodetect_button.setEnabled(False)
@@ -627,7 +632,8 @@ class DeviceProfilesWidget(QWidget):
         answered = [r for r in results if r.answered]
         if answered:
             self.autodetect_list.setCurrentRow(0)
-            self.autodetect_box.setTitle(f"Auto-detect: best match {answered[0].title} at {answered[0].settings}")
+            best = answered[0]
+            self.autodetect_box.setTitle(f"Auto-detect: best match {best.title} at {best.settings}")
         else:
             self.autodetect_box.setTitle("Auto-detect: no monitor answered (see each try below)")
         self.autodetect_button.setEnabled(True)

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.technician.diagnostics import DiagnosticsPanel, link_of
 from console.technician.profiles_dialog import DeviceProfilesWidget
@@ -54,7 +63,8 @@ class DeviceSetupDialog(QDialog):
             self.device_combo.addItem("no device is running")
             self.device_combo.setEnabled(False)
             self.stack.addWidget(QLabel("No device is running. Start a session or the monitor view to see "
-                                        "live diagnostics; use Test connection on the profiles tab meanwhile."))
+                                        "live diagnostics; meanwhile use Test connection on the profiles "
+                                        "tab."))
         self.device_combo.currentIndexChanged.connect(self.stack.setCurrentIndex)
         self.tabs.addTab(diag, "Diagnostics")
         self._closed = False
@@ -82,7 +92,8 @@ def open_device_setup(parent: QWidget | None, service: Any, links: Iterable[Any]
     """Show the device setup window (not modal) and return it.
 
     ``service``: the logged-in user's :class:`~console.record.service.SessionService` (writes are checked
-    there); ``links``: ``MainWindow.threads()`` or DeviceLinks; ``recordings_dir``: a folder for raw recordings.
+    there); ``links``: ``MainWindow.threads()`` or DeviceLinks; ``recordings_dir``: a folder for raw
+    recordings.
     """
     dialog = DeviceSetupDialog(service, links, recordings_dir=recordings_dir, parent=parent)
     dialog.show()

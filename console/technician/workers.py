@@ -15,7 +15,6 @@ from PySide6.QtCore import QThread, Signal
 from devices import registry
 from devices.acquisition import DeviceLink
 from devices.autodetect import Result, candidate_settings, try_one
-from devices.model import Numeric
 from devices.transport import PortSettings
 
 from console.technician.advice import WAIT_FOR_FIRST_DATA, Advice, advise
@@ -37,8 +36,8 @@ class _Cancelled(Exception):
 class ProbeThread(QThread):
     """Runs a :class:`DeviceLink` for up to ``seconds`` (ending early once data clearly arrives) and reports.
 
-    ``finished_report(level, text)``: ``level`` as in :class:`~console.technician.advice.Advice`; ``text`` says
-    what arrived and what to check. :attr:`link` and :attr:`values` may be watched by a diagnostics panel
+    ``finished_report(level, text)``: ``level`` as in :class:`~console.technician.advice.Advice`; ``text``
+    says what arrived and what to check. :attr:`link` and :attr:`values` may be watched by a diagnostics panel
     while it runs.
     """
 
@@ -92,13 +91,16 @@ def probe_summary(advice: Advice, values: LatestValues, bytes_in: int, bytes_out
     """The test's outcome in plain words: the diagnosis, then what arrived."""
     snap = values.snapshot()
     lines = [str(advice)]
-    shown = [n for n in snap.numerics if isinstance(n, Numeric)][:8]
-    if shown:
+    with_value = [n for n in snap.numerics if n.value is not None]
+    without = [n.label for n in snap.numerics if n.value is None]
+    if with_value:
         parts = []
-        for n in shown:
+        for n in with_value[:10]:
             label, value, state = format_numeric(n)
             parts.append(f"{label} {value}" + ("" if state == "ok" else f" ({state})"))
         lines.append("Values: " + ", ".join(parts) + ".")
+    if without:
+        lines.append("Without a value now: " + ", ".join(without[:10]) + ".")
     if snap.waves:
         lines.append("Waves: " + ", ".join(f"{w.label} {w.fs:g}/s" for w in snap.waves) + ".")
     lines.append(f"In {seconds:.1f} s: {bytes_in} bytes in, {bytes_out} bytes out.")
@@ -130,6 +132,11 @@ class AutodetectThread(QThread):
         if self._stop.wait(seconds):
             raise _Cancelled
 
+    def _clock(self) -> float:
+        # try_one only sleeps while the port is closed; while connected it checks the clock between reads,
+        # so a stop request makes the clock jump past the end of the try
+        return time.time() + (1e9 if self._stop.is_set() else 0.0)
+
     def run(self) -> None:  # the auto-detect thread
         try:
             for name in self.protocols:
@@ -140,7 +147,10 @@ class AutodetectThread(QThread):
                 for settings in settings_list:
                     if self._stop.is_set():
                         raise _Cancelled
-                    result = try_one(self.url, name, settings, self.seconds_per_try, sleep=self._sleep)
+                    result = try_one(self.url, name, settings, self.seconds_per_try, sleep=self._sleep,
+                                     clock=self._clock)
+                    if self._stop.is_set():
+                        raise _Cancelled  # a try cut short says nothing about the protocol
                     self.results.append(result)
                     self.result_ready.emit(result)
                     if result.error:

@@ -13,8 +13,8 @@ from devices.model import LinkState
 from devices.transport import PortSettings, TransportError, open_port
 
 BASE = LinkSnapshot(name="chair 1", protocol="intellivue", url="/dev/ttyUSB0", settings=PortSettings(115200),
-                    state=LinkState.CONNECTED, bytes_in=0, bytes_out=0, connects=1, disconnects=0, frames_ok=0,
-                    frames_bad=0, resyncs=0, port_error="", decode_error="")
+                    state=LinkState.CONNECTED, bytes_in=0, bytes_out=0, connects=1, disconnects=0,
+                    frames_ok=0, frames_bad=0, resyncs=0, port_error="", decode_error="")
 
 
 def snap(**changes) -> LinkSnapshot:
@@ -80,7 +80,8 @@ def test_permission_denied_mentions_dialout() -> None:
 
 def test_vanished_port_while_in_use() -> None:
     s = snap(state=LinkState.LOST, connects=1, disconnects=1, frames_ok=50, bytes_in=9000,
-             port_error="port /dev/ttyUSB0 stopped working: device reports readiness to read but returned no data")
+             port_error="port /dev/ttyUSB0 stopped working: device reports readiness to read but "
+                        "returned no data")
     a = advise(s, elapsed=60)
     assert a.level == "warning" and "went away" in a.problem and "reconnects on its own" in a.fix
 
@@ -91,7 +92,8 @@ def test_healthy_link_is_ok_and_noisy_or_dropping_ones_warn() -> None:
     noisy = advise(snap(state=LinkState.ASSOCIATED, bytes_in=9000, frames_ok=200, frames_bad=40), elapsed=60)
     assert noisy.level == "warning" and "40 of 240 frames were bad" in noisy.problem
     assert "115200 8N1" in noisy.fix
-    dropped = advise(snap(state=LinkState.ASSOCIATED, bytes_in=9000, frames_ok=200, disconnects=2), elapsed=60)
+    dropped = advise(snap(state=LinkState.ASSOCIATED, bytes_in=9000, frames_ok=200, disconnects=2),
+                     elapsed=60)
     assert dropped.level == "warning" and "dropped 2 time(s)" in dropped.problem
 
 

@@ -49,8 +49,12 @@ def test_panel_shows_a_live_intellivue_link(qtbot, serve, tmp_path: Path) -> Non
     recorder = panel.recorder
     served.run(link)
     # the panel refreshes on its own timer until values, both directions and a numeric SpO2 are on screen
-    qtbot.waitUntil(lambda: "SpO2" in table_rows(panel) and any("OUT ->" in line for line in panel.hex_view.lines)
-                    and any("IN  <-" in line for line in panel.hex_view.lines), timeout=20000)
+    def everything_shown() -> bool:
+        lines = panel.hex_view.lines
+        return ("SpO2" in table_rows(panel) and any("OUT ->" in line for line in lines)
+                and any("IN  <-" in line for line in lines))
+
+    qtbot.waitUntil(everything_shown, timeout=20000)
     assert panel.state_label.text() == "ASSOCIATED"
     assert panel.last_advice is not None and panel.last_advice.level == "ok"
 
@@ -64,8 +68,9 @@ def test_panel_shows_a_live_intellivue_link(qtbot, serve, tmp_path: Path) -> Non
     # after the link stopped, what the panel shows is exactly the link's figures
     c, st = link.counters, link.driver.stats
     shown = {k: lbl.text() for k, lbl in panel.counter_labels.items()}
-    assert shown == {"bytes_in": f"{c.bytes_in:,}", "bytes_out": f"{c.bytes_out:,}", "frames_ok": f"{st.frames_ok:,}",
-                     "frames_bad": f"{st.frames_bad:,}", "resyncs": f"{st.resyncs:,}",
+    assert shown == {"bytes_in": f"{c.bytes_in:,}", "bytes_out": f"{c.bytes_out:,}",
+                     "frames_ok": f"{st.frames_ok:,}", "frames_bad": f"{st.frames_bad:,}",
+                     "resyncs": f"{st.resyncs:,}",
                      "connects": f"{c.connects:,}", "disconnects": f"{c.disconnects:,}"}
     assert panel.state_label.text() == "STOPPED"
     rows = table_rows(panel)
@@ -150,3 +155,35 @@ def test_setup_window_opens_and_stops_everything_on_close(qtbot, services, serve
     dialog.close()
     assert not panel.timer.isActive()
     served.stop_links()
+
+
+def test_recording_limit_stops_the_recording_not_the_link(qtbot, serve, tmp_path: Path) -> None:
+    served = serve("intellivue")
+    link = served.link("chair 4")
+    panel = DiagnosticsPanel(link, recordings_dir=tmp_path, record_max_bytes=2000, refresh_ms=100)
+    qtbot.addWidget(panel)
+    assert panel.start_recording()
+    log, out = panel.recorder.paths
+    served.run(link)
+    qtbot.waitUntil(lambda: panel.recorder is None, timeout=20000)  # it stopped by itself
+    assert not panel.record_button.isChecked() and panel.record_button.text() == "Record raw bytes"
+    assert "size limit of 2 kB" in panel.record_label.text()
+    assert "Acquisition continues" in panel.record_label.text()
+    assert log.stat().st_size + out.stat().st_size <= 2000
+    frames_then = link.driver.stats.frames_ok
+    qtbot.waitUntil(lambda: link.driver.stats.frames_ok > frames_then + 2, timeout=20000)
+    assert link.state.value == "associated"
+    served.stop_links()
+    panel.stop()
+
+
+def test_recording_into_an_unusable_folder_says_why(qtbot, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    link = DeviceLink(INTELLIVUE(source="x"), "loop://", name="chair 5")
+    panel = DiagnosticsPanel(link, recordings_dir=blocker / "sub")
+    qtbot.addWidget(panel)
+    panel.record_button.click()
+    assert panel.recorder is None and not panel.record_button.isChecked()
+    assert panel.record_label.text().startswith("Cannot record:")
+    panel.stop()

@@ -107,6 +107,6 @@ def test_history_newest_first_for_one_profile() -> None:
                         target="device profile a", before=q, after=None),
     ]
     rows = profile_history(trail, "a")
-    assert [(r.who, r.action) for r in rows] == [("tom (technician)", "deleted"), ("tom (technician)", "changed"),
-                                                 ("tina (technician)", "created")]
+    assert [(r.who, r.action) for r in rows] == [
+        ("tom (technician)", "deleted"), ("tom (technician)", "changed"), ("tina (technician)", "created")]
     assert rows[1].changes == "baudrate: 9600 -> 19200"

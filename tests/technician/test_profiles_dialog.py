@@ -46,7 +46,8 @@ def test_technician_creates_edits_duplicates_and_deletes(qtbot, services) -> Non
     assert w.help_label.text().startswith(DATEX.setup_help)
     assert w.save()
     [p] = svc.device_profiles()
-    assert (p.name, p.protocol, p.port, p.chair) == ("Chair 2 Datex", "datex", "socket://10.0.0.5:4001", "Chair 2")
+    assert (p.name, p.protocol, p.port, p.chair) == \
+        ("Chair 2 Datex", "datex", "socket://10.0.0.5:4001", "Chair 2")
     assert p.settings == {"baudrate": 19200, "bytesize": 8, "parity": "E", "stopbits": 1, "rtscts": True,
                           "xonxoff": False}
     assert p.updated_by == "user_technician"
@@ -80,7 +81,8 @@ def test_technician_creates_edits_duplicates_and_deletes(qtbot, services) -> Non
     assert w.delete_profile()
     assert [p.name for p in svc.device_profiles()] == ["Chair 2 Datex copy"]
     last = profile_audit(svc)[-1]
-    assert (last.action, last.target, last.after) == ("device_profile_delete", "device profile Chair 2 Datex", None)
+    assert (last.action, last.target, last.after) == \
+        ("device_profile_delete", "device profile Chair 2 Datex", None)
     assert last.before["port"] == "socket://10.0.0.5:4001"
     assert w.list.count() == 1 and w.editing == "Chair 2 Datex copy"
 
@@ -146,8 +148,8 @@ def test_other_roles_are_read_only_and_the_service_refuses(qtbot, services, role
     # the controls are only a courtesy: the service is what refuses, and the refusal is shown plainly
     w.baud_combo.setEditText("19200")
     assert not w.save()
-    assert w.message_label.text() == (f"Not saved: A user with the role {role} cannot change device profiles; "
-                                      "only technicians can.")
+    assert w.message_label.text() == (f"Not saved: A user with the role {role} cannot change device "
+                                      "profiles; only technicians can.")
     assert not w.delete_profile()
     assert w.message_label.text().startswith(f"Not deleted: A user with the role {role} cannot delete")
     [p] = svc.device_profiles()
@@ -213,3 +215,14 @@ def test_autodetect_finds_the_protocol_and_fills_the_form(qtbot, services, serve
     assert w.baud_combo.currentText() == str(best.settings.baudrate)
     assert w.parity_combo.currentData() == "N" and not w.rtscts_check.isChecked()
     assert "Save to keep it" in w.message_label.text()
+
+
+def test_closing_stops_a_running_autodetect(qtbot, services, serve) -> None:
+    served = serve("masimo")
+    w = make_widget(qtbot, services["technician"])
+    w.port_combo.setEditText(served.url)
+    w.autodetect_seconds = 30.0  # would take minutes if not stopped
+    assert w.start_autodetect()
+    qtbot.waitUntil(lambda: served.server.endpoint.connections > 0, timeout=10000)
+    w.close()
+    assert not w.autodetector.isRunning()
