@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
             record = export_session(db, args.session, args.format, out)
         except OSError as err:
             return fail(f"cannot write {out}: {err.strerror or err}")
+        except ValueError as err:  # the format cannot represent this session (e.g. REMS for an IV session)
+            return fail(f"cannot export session {args.session} as {args.format}: {err}")
         if args.out != "-":
             demo = " (DEMO session)" if record.get("demo") else ""
             integrity = "ok" if record["integrity"]["ok"] else "FAILED"

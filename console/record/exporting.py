@@ -37,30 +37,43 @@ def register_format(name: str, writer: Writer | str) -> None:
     _REGISTRY[name] = writer
 
 
-def available_formats() -> list[str]:
-    """Registered formats plus modules found under ``console.exports``."""
-    names = set(_REGISTRY)
+def _load_plugins() -> list[str]:
+    """Import ``console.exports`` (which may register formats) and list its public module names."""
     try:
         pkg = importlib.import_module("console.exports")
-        names.update(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
-    except ModuleNotFoundError:
-        pass
+    except ModuleNotFoundError as err:
+        if err.name not in ("console.exports",):
+            raise
+        return []
+    return [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+
+
+def available_formats() -> list[str]:
+    """Registered formats plus modules under ``console.exports`` that no registered format already uses."""
+    modules = _load_plugins()
+    used = {t.partition(":")[0] for t in _REGISTRY.values() if isinstance(t, str)}
+    names = set(_REGISTRY) | {m for m in modules if f"console.exports.{m}" not in used}
     return sorted(names)
 
 
 def get_writer(name: str) -> Writer:
     """The writer of a format; ``KeyError`` with the known names when there is none."""
+    modules = _load_plugins()
     target = _REGISTRY.get(name)
     if target is None:
-        try:
-            module = importlib.import_module(f"console.exports.{name}")
-        except ModuleNotFoundError as err:
-            raise KeyError(f"unknown export format {name!r}; available: {', '.join(available_formats())}") \
-                from err
+        if name not in modules:
+            raise KeyError(f"unknown export format {name!r}; available: {', '.join(available_formats())}")
+        module = importlib.import_module(f"console.exports.{name}")
         return module.write  # type: ignore[no-any-return]
     if isinstance(target, str):
         mod, _, func = target.partition(":")
-        return getattr(importlib.import_module(mod), func)  # type: ignore[no-any-return]
+        try:
+            return getattr(importlib.import_module(mod), func)  # type: ignore[no-any-return]
+        except (ModuleNotFoundError, AttributeError) as err:
+            if isinstance(err, ModuleNotFoundError) and err.name != mod:
+                raise  # the writer exists but a library it needs is missing: let that show
+            raise KeyError(f"export format {name!r} is not built into this copy of Chairside ({target} is "
+                           f"missing)") from err
     return target
 
 

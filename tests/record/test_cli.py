@@ -189,3 +189,17 @@ def test_newer_database_is_refused_by_every_command(capsys, monkeypatch, recorde
     for argv in (("db", "upgrade"), ("sessions",), ("verify",), ("users", "list")):
         code, _, err = cli(capsys, monkeypatch, *argv, "--db", url)
         assert code == 2 and "newer Chairside" in err
+
+
+def test_a_registered_format_whose_module_is_missing_is_refused(capsys, monkeypatch, recorded, tmp_path):
+    from console.record import exporting
+
+    url, signed, _ = recorded
+    exporting.register_format("ghost", "console.exports.no_such_writer:write")
+    try:
+        code, _, err = cli(capsys, monkeypatch, "export", str(signed), "--db", url, "--format", "ghost",
+                           "--out", str(tmp_path / "g"))
+        assert code == 2 and "'ghost' is not built into this copy" in err
+        assert not (tmp_path / "g").exists()
+    finally:
+        exporting._REGISTRY.pop("ghost")
