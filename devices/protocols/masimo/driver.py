@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from devices.driver import Driver
 from devices.model import DeviceAlarm, LinkEvent, LinkState, Numeric, Sample, State
 from devices.protocols.masimo.ascii1 import (
@@ -17,6 +19,8 @@ from devices.protocols.masimo.ascii1 import (
 )
 from devices.transport import PortSettings
 
+#: CR LF, LF CR, or a lone CR or LF: every one ends a line (the empty "lines" between are skipped)
+_LINE_END = re.compile(rb"[\r\n]")
 #: a line is about 130 bytes; anything far longer without a line end is noise or a wrong baud rate
 MAX_LINE = 512
 
@@ -77,17 +81,13 @@ class MasimoDriver(Driver):
     def _split_lines(self, now: float, out: list[Sample]) -> None:
         buf = self._buffer
         start = 0
-        n = len(buf)
-        i = 0
-        while i < n:
-            byte = buf[i]
-            if byte == 0x0D or byte == 0x0A:
-                if self._discarding:
-                    self._discarding = False
-                elif i > start:
-                    self._handle_line(bytes(buf[start:i]), now, out)
-                start = i + 1
-            i += 1
+        for match in _LINE_END.finditer(buf):
+            i = match.start()
+            if self._discarding:
+                self._discarding = False
+            elif i > start:
+                self._handle_line(bytes(buf[start:i]), now, out)
+            start = i + 1
         del buf[:start]
         if len(buf) > MAX_LINE:
             # No line end in sight: a wrong baud rate or a stream of noise. Drop it and resynchronise at the
