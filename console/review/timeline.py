@@ -61,8 +61,12 @@ def local_datetime(at: Any) -> str:
 def describe_entry(entry: Any) -> str:
     """One line saying what an entry records (no time), e.g. ``"MOAA/S 4, BP 150/95"``."""
     text = entry_summary(entry)
-    # entry_summary starts with "HH:MM  "; the review shows times in their own columns
-    return text.split("  ", 1)[1] if "  " in text[:8] else text
+    # entry_summary starts with "HH:MM  "; the review shows times (and the kind) in their own columns
+    text = text.split("  ", 1)[1] if "  " in text[:8] else text
+    word = KIND_WORDS.get(getattr(entry, "kind", ""), "")
+    if word and text.startswith(word + ": "):
+        text = text[len(word) + 2:]
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,68 @@
+"""The review window's log: every entry as a row, amendments placed right after the entry they correct (no Qt).
+
+Nothing is hidden or merged: the original row keeps what was recorded and says which entries amend it; each
+amendment row follows it, says which entry it amends, why, and what the corrected data are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from console.review.timeline import amendments_by_original, describe_entry, local_datetime
+from console.session_panel.summary import KIND_WORDS
+
+COLUMNS: tuple[str, ...] = ("#", "Describes", "Entered", "Who", "Role", "Kind", "What", "Late", "Amendments")
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One log line (texts as shown) and what kind of line it is."""
+
+    entry_id: str
+    seq: int
+    described: str
+    entered: str
+    who: str
+    role: str
+    kind: str
+    what: str
+    late: bool
+    relation: str
+    is_amendment: bool
+    is_amended: bool
+
+    def cells(self) -> tuple[str, ...]:
+        return (str(self.seq), self.described, self.entered, self.who, self.role, self.kind, self.what,
+                "LATE" if self.late else "", self.relation)
+
+
+def _row(e: Any, relation: str, amended: bool) -> LogRow:
+    what = describe_entry(e)
+    if e.kind == "amendment" and isinstance(e.data, dict):
+        corrected = e.data.get("data")
+        if isinstance(corrected, dict):
+            what += " -> " + ", ".join(f"{k}: {v}" for k, v in corrected.items())
+    return LogRow(e.id, e.seq, local_datetime(e.at), local_datetime(e.entered_at), e.username, e.role,
+                  KIND_WORDS.get(e.kind, e.kind), what, bool(e.late), relation, e.kind == "amendment", amended)
+
+
+def log_rows(entries: Sequence[Any]) -> list[LogRow]:
+    """Entries in sequence order, each amended entry followed by its amendments."""
+    amends = amendments_by_original(entries)
+    known = {e.id for e in entries}
+    by_seq = {e.id: e.seq for e in entries}
+    out: list[LogRow] = []
+    for e in entries:
+        if e.kind == "amendment" and e.amends in known:
+            continue  # shown under its original
+        if e.kind == "amendment":
+            out.append(_row(e, f"amends {e.amends} (not in this session)", False))
+            continue
+        fixes = amends.get(e.id, [])
+        relation = ("amended by " + ", ".join(f"#{a.seq}" for a in fixes)) if fixes else ""
+        out.append(_row(e, relation, bool(fixes)))
+        for a in fixes:
+            out.append(_row(a, f"amends #{by_seq.get(e.id, '?')}", False))
+    return out
