@@ -165,3 +165,50 @@ def _auditor(db):
 
     user = db.service(db.system_user()).add_user("audrey", "Audrey", "auditor", "long password 9")
     return UserContext(user.id, user.username, user.full_name, user.role)
+
+
+def test_disk_full_is_storage_unavailable_and_the_outbox_keeps_the_entry(sqlite_url, tmp_path, locked_db):
+    """SQLite's page limit stands in for a full disk: the same SQLITE_FULL error reaches the service."""
+    from sqlalchemy import event
+
+    db, svc, s = locked_db
+    db.engine.dispose()
+    full = {"on": True}
+
+    @event.listens_for(db.engine, "connect")
+    def _limit(dbapi_connection, _record):
+        if full["on"]:
+            pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+            dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    outbox = EntryOutbox(svc, tmp_path / "full.jsonl")
+    big = {"text": "x" * 20000}  # needs new pages
+    with pytest.raises(StorageUnavailable, match="disk holding the record database is full"):
+        svc.add_entry(s.id, "note", big)
+    pending = outbox.add_entry(s.id, "note", big)
+    assert isinstance(pending, PendingEntry) and "full" in pending.last_error
+    full["on"] = False
+    db.engine.dispose()  # the clinic frees space; new connections have no limit
+    assert outbox.flush() == 1
+    assert [e.data for e in svc.entries(s.id)] == [big] and db.verify(s.id).ok
+
+
+def test_vitals_recorder_keeps_rows_while_the_database_is_locked(sqlite_url, locked_db):
+    from devices import mdc
+    from devices.model import Numeric
+
+    db, svc, s = locked_db
+    rec = db.vitals_recorder(s.id, flush_interval=0.05, max_retry_pause=0.1)
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        rec.submit([Numeric(mdc.HEART_RATE, "HR", 60.0 + i, "/min", host_time=1_790_000_000.0 + i)
+                    for i in range(5)])
+        assert rec.flush(timeout=10) is False  # could not write: still held
+        status = rec.status()
+        assert status.pending_rows == 5 and "busy" in status.last_error and status.numerics_written == 0
+    finally:
+        lock.release()
+    assert rec.flush(timeout=10) is True
+    status = rec.close()
+    assert status.numerics_written == 5 and status.pending_rows == 0 and status.last_error == ""
+    assert list(db.numerics(s.id).value) == [60.0, 61.0, 62.0, 63.0, 64.0]
