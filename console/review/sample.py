@@ -179,7 +179,7 @@ def _record(db: Any, clock: SimClock, *, minutes: float, scenario: str, seed: in
 
             results = [CriterionResult(k, k.replace("_", " "), True, "") for k in CRITERION_KEYS]
             made.entry_ids[what] = svc.add_entry(sid, "discharge", build.discharge_data(
-                results, ready_minutes=minutes - INFUSION_AT_MIN - INFUSION_MIN, vitals=dict(latest))).id
+                results, ready_minutes=max(0.0, minutes - INFUSION_AT_MIN - INFUSION_MIN), vitals=dict(latest))).id
         elif what == "sign" and sign:
             made.entry_ids[what] = svc.sign(sid, DEMO_PASSWORD, "authored").id
     rec.close()
