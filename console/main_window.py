@@ -40,6 +40,10 @@ from widgets.numeric_tile import NibpTile, NumericTile, TileColours
 from widgets.status_bar import DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
 
+#: width of the side area with its placeholder, and the most a session panel may take from the strips
+SIDE_WIDTH_EMPTY = 300
+SIDE_WIDTH_MAX = 480
+
 log = logging.getLogger(__name__)
 
 FRAME_HZ = 30
@@ -165,8 +169,9 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side.setObjectName("side_area")
         side.setLayout(self.side_slot)
-        side.setFixedWidth(300)
+        side.setFixedWidth(SIDE_WIDTH_EMPTY)
         body.addWidget(side)
+        self._side_area = side
         self._banner: QWidget | None = None
         self.setCentralWidget(central)
 
@@ -258,6 +263,9 @@ class MainWindow(QMainWindow):
         """Put ``widget`` into the side area, replacing the placeholder (or a previous panel)."""
         self._replace(self.side_slot, self._side_widget, widget)
         self._side_widget = widget
+        # the panel's forms need room for a label and a field side by side; the strips give way, not the forms
+        wanted = max(widget.minimumSizeHint().width(), widget.sizeHint().width())
+        self._side_area.setFixedWidth(min(max(SIDE_WIDTH_EMPTY, wanted), SIDE_WIDTH_MAX))
 
     def set_alarm_banner(self, widget: QWidget) -> None:
         """Put ``widget`` above the strips (replacing a previous banner)."""

@@ -14,6 +14,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+# Never touch a real clinic record from tests: the default record is a throwaway file for this run.
+import tempfile  # noqa: E402
+
+_TEST_DATA = tempfile.mkdtemp(prefix="chairside-tests-")
+os.environ.setdefault("CHAIRSIDE_DB", f"sqlite:///{_TEST_DATA}/record.db")
 
 import pytest
 

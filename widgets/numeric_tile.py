@@ -210,6 +210,11 @@ class NumericTile(QFrame):
         self._demo = on
         self._set_text(self.badge, "DEMO" if on else "")
 
+    @property
+    def alarm_priority(self) -> int:
+        """The alarm priority the tile currently shows (0 when none)."""
+        return self._alarm[0]
+
     def set_alarm(self, priority: int, flash_on: bool) -> None:
         """Show an alarm of ``priority`` (0 none, 1 low, 2 medium, 3 high, as ``AlarmPriority``).
 

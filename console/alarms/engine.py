@@ -200,6 +200,15 @@ class AlarmEngine:
     def protocol_version(self) -> str:
         return self._limits.protocol_version
 
+    def set_limits(self, limits: AlarmLimits) -> None:
+        """Use a session's protocol limits from now on (rules read the limits at each evaluation, so conditions
+        already being timed carry on against the new numbers). The session baseline is cleared with it."""
+        if not isinstance(limits, AlarmLimits):
+            raise TypeError(f"limits must be AlarmLimits, got {type(limits).__name__}")
+        self._limits = limits
+        self._baseline = {}
+        self.revision += 1
+
     def set_baseline(self, sbp: float, dbp: float) -> None:
         """Set the session's pre-dose blood pressure that the rise rules compare against (mmHg)."""
         for name, v in (("systolic", sbp), ("diastolic", dbp)):

@@ -79,7 +79,15 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     app = create_application([sys.argv[0]])
     from PySide6.QtCore import QTimer
 
-    window, _simulator = build_window(args)
+    db = _open_record(args)
+    if db is None:
+        return 1
+    user = db.demo_login() if args.demo else _login(db)
+    if user is None:
+        db.close()
+        return 0  # the log-in was cancelled: nothing was opened, nothing to save
+    window, simulator = build_window(args)
+    station = _attach_station(window, db, user, simulator, args)
     if args.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
         window.show()
@@ -114,10 +122,80 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     finally:
         signal.signal(signal.SIGINT, previous_sigint)
     app.aboutToQuit.disconnect(window.shutdown)
+    if station is not None:
+        station.shutdown()
     window.shutdown()
     window.close()
     window.deleteLater()
+    db.close()
     return result["code"]
+
+
+def _open_record(args: argparse.Namespace):
+    """Open the session record (``--db``, ``$CHAIRSIDE_DB`` or the embedded SQLite file); explain failures."""
+    from console.record import open_database
+    from console.record.errors import RecordError
+
+    try:
+        return open_database(args.db)
+    except RecordError as exc:
+        message = f"chairside: cannot open the session record: {exc}"
+        print(message, file=sys.stderr)
+        _show_error("Session record unavailable", message)
+        return None
+
+
+def _show_error(title: str, message: str) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    QMessageBox.critical(None, title, message)
+
+
+def _login(db):
+    """Ask for user name and password; ``None`` when the user cancels."""
+    from console.login_dialog import LoginDialog
+
+    dialog = LoginDialog(db.authenticate)
+    return dialog.user if dialog.exec() else None
+
+
+def _attach_station(window, db, user, simulator, args: argparse.Namespace):
+    """Join the window to the record for a clinician; other roles see the monitor without the session panel."""
+    if user.role != "clinician":
+        window.statusBar().showMessage(
+            f"Signed in as {user.full_name or user.username} ({user.role}): the session panel is for clinicians.")
+        return None
+    from console.station import ChairStation
+
+    take_bp = simulator.measure_nibp_now if simulator is not None else None
+    station = ChairStation(window, db, user, take_bp=take_bp,
+                           devices=lambda: [t.source for t in window.threads])
+    if not args.demo and args.screenshot is None:
+        _offer_interrupted_sessions(station)
+    return station
+
+
+def _offer_interrupted_sessions(station) -> None:
+    """After a crash: offer to resume or close each session that was left open (nothing is decided silently)."""
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    for info in station.service.interrupted_sessions():
+        box = QMessageBox(QMessageBox.Icon.Warning, "Interrupted session",
+                          f"Session {info.id} was left open when Chairside stopped unexpectedly.\n"
+                          "Resume it to continue recording, or close it with a reason.")
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
+        close = box.addButton("Close it", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Decide later", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is resume:
+            session = station.service.resume_session(info.id)
+            station.panel.open_session(session, station.service.patient(session.patient_id))
+            station._on_session_started(session)
+            return
+        if box.clickedButton() is close:
+            reason, ok = QInputDialog.getText(None, "Close interrupted session", "Reason:")
+            if ok and reason.strip():
+                station.service.close_interrupted(info.id, reason.strip())
 
 
 def build_window(args: argparse.Namespace):
