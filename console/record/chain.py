@@ -15,6 +15,7 @@ but not to its predecessor's).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from console.record.canonical import ZERO_HASH, canonical_json, chain_hash, sha256_hex
@@ -78,8 +79,6 @@ def verify_session(session: Any, entries: list[Any]) -> tuple[list[Problem], int
 
     ``entries`` are the stored rows in ascending ``seq`` order.
     """
-    import json
-
     problems: list[Problem] = []
     sid = session.id
 

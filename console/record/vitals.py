@@ -67,6 +67,24 @@ class RecorderStatus:
     last_error: str
     cpu_seconds: float
 
+    @property
+    def error(self) -> str:
+        """Why rows are waiting (empty when everything submitted so far is written)."""
+        if self.pending_rows and self.last_error:
+            return f"{self.pending_rows} rows not yet written: {self.last_error}"
+        return self.last_error if self.pending_rows else ""
+
+    @property
+    def message(self) -> str:
+        """One line for a status bar or the technician's diagnostics."""
+        text = (f"record: {self.numerics_written} numeric rows, {self.wave_chunks_written} wave chunks, "
+                f"{self.events_written} events written")
+        if self.pending_rows:
+            text += f"; {self.pending_rows} waiting" + (f" ({self.last_error})" if self.last_error else "")
+        if self.rejected:
+            text += f"; {self.rejected} malformed samples ignored"
+        return text
+
 
 class VitalsRecorder:
     """Writer thread for one session's vitals. Create with ``Database.vitals_recorder(session_id)``; always

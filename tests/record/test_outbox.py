@@ -206,9 +206,11 @@ def test_vitals_recorder_keeps_rows_while_the_database_is_locked(sqlite_url, loc
         assert rec.flush(timeout=10) is False  # could not write: still held
         status = rec.status()
         assert status.pending_rows == 5 and "busy" in status.last_error and status.numerics_written == 0
+        assert status.error.startswith("5 rows not yet written") and "5 waiting" in status.message
     finally:
         lock.release()
     assert rec.flush(timeout=10) is True
     status = rec.close()
-    assert status.numerics_written == 5 and status.pending_rows == 0 and status.last_error == ""
+    assert status.numerics_written == 5 and status.pending_rows == 0 and status.error == ""
+    assert status.message == "record: 5 numeric rows, 0 wave chunks, 0 events written"
     assert list(db.numerics(s.id).value) == [60.0, 61.0, 62.0, 63.0, 64.0]
