@@ -1,6 +1,7 @@
 """A read-only hex dump of recent protocol frames, both directions, for the technician.
 
-Each frame is one line: local time, direction, length, the first bytes in hex, and the driver's note. Frames
+Each frame is one line: local time, direction, length, the first bytes in hex (or as text, for frames of a
+text protocol such as Masimo ASCII 1), and the driver's note. Frames
 from the device ("in") and to it ("out") have their own colours; bad frames are shown on red. Frames are any
 objects with ``direction``, ``host_time``, ``data``, ``ok`` and ``note`` attributes (the drivers'
 ``FrameRecord``), so this widget needs nothing from ``devices``.
@@ -34,12 +35,30 @@ def hex_bytes(data: bytes, limit: int) -> str:
     return shown
 
 
+def looks_like_text(data: bytes) -> bool:
+    """True for frames of a text protocol (Masimo ASCII 1): almost all printable ASCII."""
+    if not data:
+        return False
+    printable = sum(1 for b in data if 32 <= b < 127 or b in (9, 10, 13))
+    return printable >= 0.9 * len(data)
+
+
+def text_bytes(data: bytes, limit: int) -> str:
+    """``"SPO2=098% BPM=072\\r\\n"``: a text frame with control bytes escaped, at most ``limit`` * 2 chars."""
+    text = data.decode("ascii", "backslashreplace").replace("\r", "\\r").replace("\n", "\\n")
+    text = text.replace("\t", "\\t")
+    if len(text) > 2 * limit:
+        return f'"{text[:2 * limit]}" … +{len(text) - 2 * limit} chars'
+    return f'"{text}"'
+
+
 def frame_line(frame: Any, limit: int = 48) -> str:
     """One frame as plain text (also what the HTML line says)."""
     millis = int(frame.host_time * 1000) % 1000
     stamp = time.strftime("%H:%M:%S", time.localtime(frame.host_time)) + f".{millis:03d}"
     arrow = "IN  <-" if frame.direction == "in" else "OUT ->"
-    text = f"{stamp} {arrow} {len(frame.data):5d} B  {hex_bytes(frame.data, limit)}"
+    shown = text_bytes(frame.data, limit) if looks_like_text(frame.data) else hex_bytes(frame.data, limit)
+    text = f"{stamp} {arrow} {len(frame.data):5d} B  {shown}"
     if not frame.ok:
         text = text + "  BAD"
     if frame.note:
@@ -83,6 +102,9 @@ class HexView(QTextEdit):
         at_bottom = bar.value() >= bar.maximum() - 4
         keep = bar.value()
         self._lines = [frame_line(f, self.bytes_per_frame) for f in frames]
+        if not frames:
+            self.clear()  # shows the placeholder
+            return True
         self.setHtml(self._html(frames))
         bar.setValue(bar.maximum() if at_bottom else keep)
         return True

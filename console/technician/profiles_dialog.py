@@ -124,7 +124,9 @@ class DeviceProfilesWidget(QWidget):
         left_layout.addWidget(QLabel("<b>Device profiles</b>"))
         self.list = QListWidget()
         self.list.setObjectName("profileList")
-        self.list.currentRowChanged.connect(self._on_select)
+        # selection, not the current row: Qt makes the first row current (unselected) when the list gets the
+        # focus, which must not replace a new profile being typed
+        self.list.itemSelectionChanged.connect(self._on_select)
         left_layout.addWidget(self.list, 1)
         buttons = QHBoxLayout()
         self.new_button = QPushButton("New")
@@ -348,10 +350,11 @@ class DeviceProfilesWidget(QWidget):
         """The stored profile called ``name`` (as last read), or None."""
         return next((p for p in self.profiles if p.name == name), None)
 
-    def _on_select(self, row: int) -> None:
-        if self._loading or row < 0 or row >= len(self.profiles):
+    def _on_select(self) -> None:
+        items = self.list.selectedItems()
+        if self._loading or not items:
             return
-        self.load_profile(self.profiles[row].name)
+        self.load_profile(items[0].data(Qt.ItemDataRole.UserRole))
 
     def load_profile(self, name: str) -> None:
         """Show stored profile ``name`` in the form, with its history."""
@@ -564,7 +567,7 @@ class DeviceProfilesWidget(QWidget):
     # ------------------------------------------------------------------ test connection
     def test_connection(self) -> bool:
         """Run a short connection test with what the form holds (saved or not), in the background."""
-        if self.probe is not None and self.probe.isRunning():
+        if self._busy():
             return False
         values = self.form_values()
         if not values.name.strip():
@@ -573,11 +576,13 @@ class DeviceProfilesWidget(QWidget):
         if draft is None:
             self._show_problems(problems)
             return False
+        self._clear_problems()
         url = draft.port if needs_port(draft.protocol) else None
         seconds = probe_seconds(draft.protocol)
         self.probe = ProbeThread(draft.protocol, url, draft.settings, seconds, name=draft.name, parent=self)
         self.probe.finished_report.connect(self._on_probe_report)
         self.test_button.setEnabled(False)
+        self.autodetect_button.setEnabled(False)  # one program at a time on a port
         self.test_button.setText("Testing ...")
         what = f"{url} at {draft.settings}" if url else "the simulator"
         self._show_test("info", f"Testing {what} for up to {seconds:g} s ...")
@@ -587,6 +592,7 @@ class DeviceProfilesWidget(QWidget):
     def _on_probe_report(self, level: str, text: str) -> None:
         self.test_button.setEnabled(True)
         self.test_button.setText("Test connection")
+        self._update_protocol_help()  # re-enables auto-detect where it applies
         self._show_test(level, text)
 
     def _show_test(self, level: str, text: str) -> None:
@@ -598,7 +604,7 @@ class DeviceProfilesWidget(QWidget):
     # ------------------------------------------------------------------ auto-detect
     def start_autodetect(self) -> bool:
         """Try every protocol and line setting on the port in the form, in the background."""
-        if self.autodetector is not None and self.autodetector.isRunning():
+        if self._busy():
             return False
         url = self._port_text()
         from console.technician.profiles import check_port
@@ -615,10 +621,16 @@ class DeviceProfilesWidget(QWidget):
                                              seconds_per_try=self.autodetect_seconds, parent=self)
         self.autodetector.result_ready.connect(self._on_autodetect_result)
         self.autodetector.done.connect(self._on_autodetect_done)
+        self._clear_problems()
         self.autodetect_button.setEnabled(False)
+        self.test_button.setEnabled(False)  # one program at a time on a port
         self.autodetect_button.setText("Detecting ...")
         self.autodetector.start()
         return True
+
+    def _busy(self) -> bool:
+        """True while a test or auto-detect holds the port (the other one would fight it for the port)."""
+        return any(w is not None and w.isRunning() for w in (self.probe, self.autodetector))
 
     def _on_autodetect_result(self, result: Result) -> None:
         self.autodetect_list.addItem(result.describe())
@@ -637,6 +649,7 @@ class DeviceProfilesWidget(QWidget):
         else:
             self.autodetect_box.setTitle("Auto-detect: no monitor answered (see each try below)")
         self.autodetect_button.setEnabled(True)
+        self.test_button.setEnabled(True)
         self.autodetect_button.setText("Auto-detect")
 
     def use_autodetect_result(self) -> None:

@@ -187,3 +187,13 @@ def test_recording_into_an_unusable_folder_says_why(qtbot, tmp_path: Path) -> No
     assert panel.recorder is None and not panel.record_button.isChecked()
     assert panel.record_label.text().startswith("Cannot record:")
     panel.stop()
+
+
+def test_hex_view_shows_text_protocol_frames_as_text(qtbot) -> None:
+    view = HexView(bytes_per_frame=8)
+    qtbot.addWidget(view)
+    view.set_frames([frame("in", b"SPO2=098% BPM=072\r\n"), frame("in", b"PI=03.60%\r\n")])
+    assert view.lines[0].endswith('IN  <-    19 B  "SPO2=098% BPM=07" … +5 chars')
+    assert view.lines[1].endswith('IN  <-    11 B  "PI=03.60%\\r\\n"')
+    view.set_frames([])
+    assert view.lines == [] and view.toPlainText() == ""

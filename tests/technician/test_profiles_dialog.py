@@ -163,13 +163,15 @@ def test_connection_test_reports_what_arrived(qtbot, services, serve) -> None:
     fill(w, "ox", "masimo", served.url)
     assert w.test_connection()
     assert not w.test_button.isEnabled() and w.test_button.text() == "Testing ..."
+    # one program at a time on a port: auto-detect waits for the test
+    assert not w.autodetect_button.isEnabled() and not w.start_autodetect()
     qtbot.waitUntil(w.test_button.isEnabled, timeout=20000)
     text = w.test_label.text()
     assert w.test_label.property("level") == "ok"
     assert text.startswith("Receiving data:")
     assert re.search(r"Values: (BPM|SPO2) \d+ (/min|%)", text), text
     assert "bytes in, 0 bytes out" in text
-    assert not w.probe.isRunning()
+    assert not w.probe.isRunning() and w.autodetect_button.isEnabled()
 
 
 def test_connection_test_explains_an_unreachable_port(qtbot, services) -> None:
@@ -226,3 +228,19 @@ def test_closing_stops_a_running_autodetect(qtbot, services, serve) -> None:
     qtbot.waitUntil(lambda: served.server.endpoint.connections > 0, timeout=10000)
     w.close()
     assert not w.autodetector.isRunning()
+
+
+def test_the_list_taking_focus_does_not_replace_a_new_profile(qtbot, services) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+
+    svc = services["technician"]
+    svc.save_device_profile("mon", "masimo", "COM3", {"baudrate": 9600})
+    w = make_widget(qtbot, svc)
+    fill(w, "typed", "datex", "COM7")
+    # what Qt does when the list gets the keyboard focus: the first row becomes current, unselected
+    first = w.list.model().index(0, 0)
+    w.list.selectionModel().setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)
+    assert (w.editing, w.name_edit.text(), w.port_combo.currentText()) == (None, "typed", "COM7")
+    # choosing the row does load it
+    w.list.item(0).setSelected(True)
+    assert (w.editing, w.name_edit.text(), w.port_combo.currentText()) == ("mon", "mon", "COM3")
