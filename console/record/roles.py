@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "delete_device_profile": frozenset({Role.TECHNICIAN}),
     "add_user": frozenset({Role.ADMIN}),
     "disable_user": frozenset({Role.ADMIN}),
+    "enable_user": frozenset({Role.ADMIN}),
     "set_password": frozenset({Role.ADMIN}),
 }
 
@@ -54,6 +55,7 @@ ACTION_WORDS: dict[str, str] = {
     "delete_device_profile": "delete device profiles",
     "add_user": "add users",
     "disable_user": "disable users",
+    "enable_user": "enable users",
     "set_password": "set passwords",
 }
 

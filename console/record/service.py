@@ -509,7 +509,7 @@ class SessionService:
             audit(s, actor, "user_enable", f"user {username}", before, _user_dict(u))
             return _user_info(u)
 
-        return self._write("disable_user", do)
+        return self._write("enable_user", do)
 
     def set_password(self, username: str, password: str) -> None:
         try:

@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "delete_device_profile": {"technician"},
     "add_user": {"admin"},
     "disable_user": {"admin"},
+    "enable_user": {"admin"},
     "set_password": {"admin"},
 }
 
@@ -64,6 +65,7 @@ def actions(ids: dict[str, Any]) -> dict[str, Callable[[Any], Any]]:
         "delete_device_profile": lambda s: s.delete_device_profile("mon"),
         "add_user": lambda s: s.add_user("newbie", "New Bie", "auditor", "long password 2"),
         "disable_user": lambda s: s.disable_user("victim"),
+        "enable_user": lambda s: s.enable_user("victim"),
         "set_password": lambda s: s.set_password("victim", "long password 3"),
     }
 
