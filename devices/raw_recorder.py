@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 #: default limit of both files together; an hour of IntelliVue waves at full rate is about 40 MB
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -63,6 +63,17 @@ def read_recording(path: str | Path) -> list[tuple[float, bytes]]:
             continue
         records.append((when.timestamp(), bytes(data[match.end():end])))
     return records
+
+
+def replay_recording(path: str | Path, *, speed: float = 1.0, loop: bool = False) -> Any:
+    """A :class:`~devices.emulation.CaptureReplay` of a recording's ``.log`` (any protocol), with its timing.
+
+    ``chairside replay`` reads docbox logs with :func:`devices.captures.read_docbox`, which keeps only
+    ``C0 … C1`` frames; this plays every recorded byte (Datex and Masimo recordings too).
+    """
+    from devices.emulation import CaptureReplay
+
+    return CaptureReplay(records=read_recording(path), speed=speed, loop=loop)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,13 @@ def advise(snap: LinkSnapshot, elapsed: float) -> Advice:
         if snap.bytes_in < 64 and elapsed < WAIT_FOR_FIRST_DATA.get(protocol, DEFAULT_WAIT):
             return Advice("info", f"{snap.bytes_in} bytes arrived; waiting for a whole frame ...")
         return _garbage(protocol, settings, snap)
+    if protocol == "intellivue" and snap.extra.get("refusals") and snap.state is not LinkState.ASSOCIATED:
+        return Advice("error", "The IntelliVue monitor refused the association.",
+                      "Another computer (or another Chairside) is associated with this monitor port: close "
+                      "it, or wait until the monitor drops it. Check that the port is set to Data Export.")
+    if snap.state is LinkState.LOST:
+        return Advice("warning", "The device ended the link; Chairside is connecting again.",
+                      "If this repeats, check the cable and that no other program talks to the device.")
     if snap.state is LinkState.SILENT:
         other = ("another computer may have taken the monitor's association. "
                  if protocol == "intellivue" else "")

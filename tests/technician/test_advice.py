@@ -105,3 +105,15 @@ def test_silent_intellivue_mentions_another_computer() -> None:
 def test_simulator_needs_no_port() -> None:
     a = advise(snap(protocol="simulator", url=None, frames_ok=10, state=LinkState.ASSOCIATED), elapsed=5)
     assert a.level == "ok" and "simulator" in a.problem
+
+
+def test_intellivue_refusal_says_another_computer_holds_the_monitor() -> None:
+    s = snap(state=LinkState.LOST, bytes_in=40, frames_ok=2, extra={"refusals": 2, "association_requests": 2})
+    a = advise(s, elapsed=12)
+    assert a.level == "error" and a.problem == "The IntelliVue monitor refused the association."
+    assert "Another computer" in a.fix
+
+
+def test_a_link_the_device_ended_is_not_called_healthy() -> None:
+    a = advise(snap(state=LinkState.LOST, bytes_in=9000, frames_ok=200), elapsed=60)
+    assert a.level == "warning" and "ended the link" in a.problem

@@ -197,3 +197,26 @@ def test_hex_view_shows_text_protocol_frames_as_text(qtbot) -> None:
     assert view.lines[1].endswith('IN  <-    11 B  "PI=03.60%\\r\\n"')
     view.set_frames([])
     assert view.lines == [] and view.toPlainText() == ""
+
+
+def test_panel_on_an_acquisition_thread_of_the_main_window(qtbot, serve) -> None:
+    from console.live.acquisition_thread import AcquisitionThread
+    from console.live.buffers import LiveData
+
+    served = serve("datex")
+    link = served.link("chair 6")
+    live = LiveData()
+    thread = AcquisitionThread(link, live)
+    panel = DiagnosticsPanel(thread, refresh_ms=100)
+    qtbot.addWidget(panel)
+    thread.start()
+    try:
+        qtbot.waitUntil(lambda: "SpO2" in table_rows(panel), timeout=20000)
+        assert panel.title_label.text().startswith("<b>chair 6</b>")
+        assert panel.port_label.text() == f"{served.url}  ·  19200 8E1 RTS/CTS"
+    finally:
+        panel.stop()
+        assert thread.stop()
+    # the window's own data path kept working alongside the panel
+    assert any(r.label == "SpO2" for r in live.numerics.snapshot().values())
+    assert link.sink == thread._sink  # the panel gave the window its sink back

@@ -10,7 +10,7 @@ import pytest
 
 from devices.captures import read_docbox
 from devices.emulation import CaptureReplay
-from devices.raw_recorder import RawRecorder, docbox_stamp, read_recording
+from devices.raw_recorder import RawRecorder, docbox_stamp, read_recording, replay_recording
 
 # two IntelliVue-shaped frames (C0 … C1; neither delimiter inside) and one host frame
 F1 = bytes.fromhex("C0110100043A7100009B26C1")
@@ -57,6 +57,19 @@ def test_other_protocols_keep_one_record_per_read(tmp_path: Path) -> None:
     rec.close()
     assert read_recording(rec.paths[0]) == [(T0 + i, chunk) for i, chunk in enumerate(reads)]
     assert read_recording(rec.paths[1]) == []
+
+
+def test_a_masimo_recording_replays_whole_with_its_timing(tmp_path: Path) -> None:
+    lines = [b"11/25/26 15:33:22 SN=1 SPO2=098% BPM=072\r\n", b"11/25/26 15:33:23 SN=1 SPO2=097% BPM=071\r\n"]
+    rec = RawRecorder(tmp_path / "ox", "masimo")
+    rec.tap("in", T0, lines[0][:10])
+    rec.tap("in", T0 + 0.01, lines[0][10:])
+    rec.tap("in", T0 + 1.0, lines[1])
+    rec.close()
+    replay = replay_recording(rec.paths[0])
+    assert replay.outgoing(50.0) == lines[0][:10]
+    assert replay.outgoing(50.5) == lines[0][10:]
+    assert replay.outgoing(51.0) == lines[1] and replay.finished
 
 
 def test_unfinished_frame_is_kept_at_close(tmp_path: Path) -> None:
