@@ -244,6 +244,7 @@ class ReviewWindow(QWidget):
         self.waves.windowRequested.connect(self.load_waves)
         for keys, step in (("N", 1), ("]", 1), ("P", -1), ("[", -1)):
             sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(lambda s=step: self.step_event(s))
 
     # ------------------------------------------------------------------ data
@@ -394,6 +395,16 @@ class ReviewWindow(QWidget):
         self.status.setText(msg)
         self.status.setStyleSheet(f"color: {BAD_COLOUR}; font-weight: bold;")
         self.exportFinished.emit(msg, False)
+
+    def keyPressEvent(self, event: Any) -> None:
+        """N/] and P/[ step between events also when the shortcut did not get the key (no active window)."""
+        step = {Qt.Key.Key_N: 1, Qt.Key.Key_BracketRight: 1, Qt.Key.Key_P: -1, Qt.Key.Key_BracketLeft: -1}.get(
+            Qt.Key(event.key()))
+        if step is not None and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.step_event(step)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -93,10 +93,6 @@ class JobRunner(QObject):
         running, self._running = self._running, []
         for thread, job in running:
             # results arriving after the window closed have nobody to show them to
-            for signal in (job.succeeded, job.failed, job.progress, thread.finished):
-                try:
-                    signal.disconnect()
-                except (RuntimeError, TypeError):
-                    pass
+            job.blockSignals(True)
             thread.quit()
             thread.wait()

@@ -169,3 +169,14 @@ def db_copy(review_record: ReviewRecord, tmp_path: Path) -> Iterator[Database]:
     d = open_database(f"sqlite:///{target}")
     yield d
     d.close()
+
+
+def tamper(db: Database, sql: str, **params: object) -> None:
+    """Change stored rows behind the application's back, as someone with file access could: drop the
+    append-only triggers (when the schema has them), then run raw SQL."""
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_update")
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_delete")
+        conn.execute(text(sql), params)

@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
-from sqlalchemy import text
 
 from console.clinical._common import to_epoch
 from console.review.browser_model import BrowserFilter, BrowserModel
@@ -17,7 +16,7 @@ from console.review.trends import load_nibp, load_trends, load_wave_window
 from devices import mdc
 from devices.model import State
 
-from .conftest import T_B, ReviewRecord
+from .conftest import T_B, ReviewRecord, tamper
 
 
 @pytest.fixture
@@ -80,9 +79,8 @@ def test_filtering_does_not_recompute_flags(model: BrowserModel) -> None:
 
 def test_integrity_flag_after_raw_tampering(db_copy, review_record: ReviewRecord) -> None:
     c = review_record.c.session_id
-    with db_copy.engine.begin() as conn:
-        conn.execute(text("UPDATE entries SET data_json = replace(data_json, 'vomiting', 'nausea') "
-                          "WHERE session_id = :s AND kind = 'side_effect'"), {"s": c})
+    tamper(db_copy, "UPDATE entries SET data_json = replace(data_json, 'vomiting', 'nausea') "
+                    "WHERE session_id = :s AND kind = 'side_effect'", s=c)
     m = BrowserModel(db_copy, db_copy.service(db_copy.demo_login()))
     m.refresh()
     assert [r.id for r in m.query(BrowserFilter(flags=frozenset({"integrity"})))] == [c]
