@@ -11,10 +11,11 @@ Each writer writes to a temporary file next to the target and renames it when co
 leaves half a file. Every export of a DEMO session says DEMO; an export of a session that fails verification
 says so prominently.
 
-The command line (``chairside export SESSION --format pdf|csv|fhir|edf|vital|rems``) finds these writers through
-:mod:`console.record.exporting`: a module here named like the format defines ``write(record, out, db)``;
-``csv`` lives in :mod:`.csv_export` (the name ``csv`` would read like the standard library module) and is
-registered with :func:`console.record.exporting.register_format` when this package is imported.
+The command line (``chairside export SESSION --format pdf|csv|fhir|edf|vital|rems``) finds these writers
+through :mod:`console.record.exporting`: a module here named like the format defines
+``write(record, out, db)``; ``csv`` lives in :mod:`.csv_export` (the name ``csv`` would read like the standard
+library module) and is registered with :func:`console.record.exporting.register_format` when this package is
+imported.
 """
 
 from __future__ import annotations
@@ -44,30 +45,46 @@ class ExportFormat:
     suffix: str
 
 
-FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("pdf", "console.exports.pdf", "session report for the chart (PDF)", ".pdf"),
-    ExportFormat("csv", "console.exports.csv_export",
-                 "numerics at 1 Hz and the entries (zip of two CSV files)", ".zip"),
-    ExportFormat("fhir", "console.exports.fhir", "FHIR R4 Bundle (JSON)", ".json"),
-    ExportFormat("edf", "console.exports.edf", "EDF+ waveforms with event annotations", ".edf"),
-    ExportFormat("vital", "console.exports.vital", "VitalDB .vital file (waves and numerics)", ".vital"),
-    ExportFormat("rems", "console.exports.rems", "esketamine REMS patient monitoring form (JSON)", ".json"),
-)}
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("pdf", "console.exports.pdf", "session report for the chart (PDF)", ".pdf"),
+        ExportFormat(
+            "csv",
+            "console.exports.csv_export",
+            "numerics at 1 Hz and the entries (zip of two CSV files)",
+            ".zip",
+        ),
+        ExportFormat("fhir", "console.exports.fhir", "FHIR R4 Bundle (JSON)", ".json"),
+        ExportFormat("edf", "console.exports.edf", "EDF+ waveforms with event annotations", ".edf"),
+        ExportFormat("vital", "console.exports.vital", "VitalDB .vital file (waves and numerics)", ".vital"),
+        ExportFormat(
+            "rems", "console.exports.rems", "esketamine REMS patient monitoring form (JSON)", ".json"
+        ),
+    )
+}
 
 for _f in FORMATS.values():
     register_format(_f.name, f"{_f.module}:write")
 
 
 def writer_for(fmt: str) -> Callable[..., None]:
-    """The ``write(record, out, db, progress=None)`` function of a format; ``KeyError`` naming the known ones."""
+    """The ``write(record, out, db, progress=None)`` of a format; ``KeyError`` naming the known ones."""
     f = FORMATS.get(fmt)
     if f is None:
         raise KeyError(f"unknown export format {fmt!r}; available: {', '.join(FORMATS)}")
     return importlib.import_module(f.module).write  # type: ignore[no-any-return]
 
 
-def export_session(db: Database, session_id: int, fmt: str, out_path: Path | str,
-                   progress: Progress | None = None, *, exported_by: UserContext | None = None) -> dict[str, Any]:
+def export_session(
+    db: Database,
+    session_id: int,
+    fmt: str,
+    out_path: Path | str,
+    progress: Progress | None = None,
+    *,
+    exported_by: UserContext | None = None,
+) -> dict[str, Any]:
     """Export one session in ``fmt`` to ``out_path``; returns the record the export was made from.
 
     ``progress(done, total, what)`` is called along the way (from this thread). The export is written
@@ -92,8 +109,13 @@ def _audit(db: Database, session_id: int, fmt: str, out: Path, exported_by: User
     from console.record.service import audit
 
     with storage_guard(), OrmSession(db.write_engine) as s, s.begin():
-        audit(s, exported_by or db.system_user(), "export", f"session {session_id}",
-              detail=f"format {fmt} to {out}")
+        audit(
+            s,
+            exported_by or db.system_user(),
+            "export",
+            f"session {session_id}",
+            detail=f"format {fmt} to {out}",
+        )
 
 
 __all__ = ["FORMATS", "ExportFormat", "Progress", "export_session", "writer_for"]

@@ -1,7 +1,7 @@
-"""What every export format shares: the session's data read once, atomic output, progress, DEMO/integrity words.
+"""What every export format shares: the session's data read once, atomic output, progress, DEMO words.
 
-:class:`SessionData` wraps the complete record built by :func:`console.record.exporting.build_record` (the same
-document the JSON export writes; entries, patient, integrity) and adds the vitals read through
+:class:`SessionData` wraps the complete record built by :func:`console.record.exporting.build_record` (the
+same document the JSON export writes; entries, patient, integrity) and adds the vitals read through
 ``Database.numerics`` / ``Database.waves``, so every format reads the database the same way.
 
 Numerics are reduced to **one value per parameter per second** (the record stores them at 1 Hz already; this
@@ -36,18 +36,33 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int, str], None]
 
 
-class ExportError(RecordError):
+class ExportError(RecordError, ValueError):
     """This session cannot be exported in this format (no waveforms for EDF, not an esketamine session for
     the REMS form, an optional package missing); the message says why. Nothing was written."""
+
 
 DEMO_TEXT = "DEMO - simulated or demonstration session, not a patient record"
 INTEGRITY_FAILED_TEXT = "INTEGRITY CHECK FAILED - this record may have been altered after it was written"
 
 #: the numeric parameters exports carry, in the order columns and plots list them
 NUMERIC_ORDER: tuple[int, ...] = (
-    mdc.HEART_RATE, mdc.PULSE_RATE_OXIM, mdc.PULSE_RATE, mdc.SPO2, mdc.PERF_INDEX, mdc.NIBP_SYS, mdc.NIBP_DIA,
-    mdc.NIBP_MEAN, mdc.ABP_SYS, mdc.ABP_DIA, mdc.ABP_MEAN, mdc.RESP_RATE, mdc.AWAY_RESP_RATE, mdc.ETCO2,
-    mdc.ETCO2_CONC, mdc.TEMP, mdc.TEMP_BODY,
+    mdc.HEART_RATE,
+    mdc.PULSE_RATE_OXIM,
+    mdc.PULSE_RATE,
+    mdc.SPO2,
+    mdc.PERF_INDEX,
+    mdc.NIBP_SYS,
+    mdc.NIBP_DIA,
+    mdc.NIBP_MEAN,
+    mdc.ABP_SYS,
+    mdc.ABP_DIA,
+    mdc.ABP_MEAN,
+    mdc.RESP_RATE,
+    mdc.AWAY_RESP_RATE,
+    mdc.ETCO2,
+    mdc.ETCO2_CONC,
+    mdc.TEMP,
+    mdc.TEMP_BODY,
 )
 NIBP_CODES = (mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN)
 _NOT_A_RESULT = UNUSABLE | State.MEASURING
@@ -95,11 +110,11 @@ def atomic_path(out: Path, *, allow_stdout: bool = False) -> Iterator[Path]:
 
 def local_tz() -> _dt.tzinfo:
     """The machine's local time zone (what the clinic's clocks show)."""
-    return _dt.datetime.now().astimezone().tzinfo or _dt.timezone.utc
+    return _dt.datetime.now().astimezone().tzinfo or _dt.UTC
 
 
 def local_dt(t: float | None) -> _dt.datetime | None:
-    return None if t is None else _dt.datetime.fromtimestamp(t, _dt.timezone.utc).astimezone(local_tz())
+    return None if t is None else _dt.datetime.fromtimestamp(t, _dt.UTC).astimezone(local_tz())
 
 
 def fmt_local(t: float | None, with_date: bool = True, seconds: bool = False) -> str:
@@ -112,7 +127,7 @@ def fmt_local(t: float | None, with_date: bool = True, seconds: bool = False) ->
 
 
 def iso_utc(t: float) -> str:
-    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _dt.datetime.fromtimestamp(t, _dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def iso_local(t: float) -> str:
@@ -180,7 +195,7 @@ class Wave:
         """(t0, samples) of every contiguous run."""
         bounds = list(self.run_starts) + [self.samples.shape[0]]
         for i in range(len(self.run_starts)):
-            yield float(self.run_t0[i]), self.samples[int(bounds[i]):int(bounds[i + 1])]
+            yield float(self.run_t0[i]), self.samples[int(bounds[i]) : int(bounds[i + 1])]
 
     @property
     def end(self) -> float:
@@ -230,8 +245,14 @@ class EntryView:
 class SessionData:
     """One session's record plus its vitals, read once and shared by the writers of every format."""
 
-    def __init__(self, record: dict[str, Any], db: Database | None = None, *, waves: bool = False,
-                 numerics: bool = True) -> None:
+    def __init__(
+        self,
+        record: dict[str, Any],
+        db: Database | None = None,
+        *,
+        waves: bool = False,
+        numerics: bool = True,
+    ) -> None:
         self.record = record
         self.db = db
         self.session: dict[str, Any] = record.get("session") or {}
@@ -267,8 +288,9 @@ class SessionData:
 
     def of_kind(self, *kinds: str) -> list[EntryView]:
         """Entries of these kinds in the order of the time they describe."""
-        return sorted((e for e in self.entries if e.kind in kinds), key=lambda e: (e.at or 0.0,
-                                                                                      e.raw.get("seq", 0)))
+        return sorted(
+            (e for e in self.entries if e.kind in kinds), key=lambda e: (e.at or 0.0, e.raw.get("seq", 0))
+        )
 
     @property
     def details(self) -> dict[str, Any]:
@@ -328,9 +350,15 @@ class SessionData:
             if ws.samples.shape[0] == 0 or not math.isfinite(ws.fs):
                 continue
             p = mdc.PARAMETERS.get(code)
-            self.waves[code] = Wave(code, p.label if p else str(code), p.unit if p else "", float(ws.fs),
-                                    ws.samples, np.concatenate([[0], ws.gaps]).astype(np.int64),
-                                    np.asarray(ws.segment_t0, dtype=np.float64))
+            self.waves[code] = Wave(
+                code,
+                p.label if p else str(code),
+                p.unit if p else "",
+                float(ws.fs),
+                ws.samples,
+                np.concatenate([[0], ws.gaps]).astype(np.int64),
+                np.asarray(ws.segment_t0, dtype=np.float64),
+            )
 
     def numeric_codes(self) -> list[int]:
         """Codes with data, in the usual clinical order (unknown codes last)."""
@@ -394,19 +422,24 @@ def entry_text(e: EntryView, data: dict[str, Any] | None = None) -> str:
         return s + (f": {d['reason']}" if d.get("reason") else "")
     if k == "infusion_rate":
         prev = d.get("previous_rate_ml_h")
-        return (f"Rate changed{f' from {prev:g}' if prev is not None else ''} to "
-                f"{fmt_num(d.get('rate_ml_h'), 1)} mL/h: {d.get('reason', '')}")
+        return (
+            f"Rate changed{f' from {prev:g}' if prev is not None else ''} to "
+            f"{fmt_num(d.get('rate_ml_h'), 1)} mL/h: {d.get('reason', '')}"
+        )
     if k == "infusion_stop":
-        s = "Infusion stopped" + (" (completed)" if d.get("completed", True) else
-                                  f" early: {d.get('reason', '')}")
+        s = "Infusion stopped" + (
+            " (completed)" if d.get("completed", True) else f" early: {d.get('reason', '')}"
+        )
         if d.get("dose_given_mg") is not None:
             s += f"; dose given {d['dose_given_mg']:g} mg"
         if d.get("volume_given_ml") is not None:
             s += f", {d['volume_given_ml']:g} mL"
         return s
     if k == "esketamine_dose":
-        s = (f"Nasal device {d.get('device_number', '?')} of {d.get('devices_planned', '?')} "
-             f"({fmt_num(d.get('device_mg', 28))} mg)")
+        s = (
+            f"Nasal device {d.get('device_number', '?')} of {d.get('devices_planned', '?')} "
+            f"({fmt_num(d.get('device_mg', 28))} mg)"
+        )
         return s + (f", lot {d['lot']}" if d.get("lot") else "")
     if k in ("observation", "questionnaire"):
         s = f"{d.get('title') or d.get('scale', '?')} total {d.get('total', '?')}"
@@ -420,8 +453,11 @@ def entry_text(e: EntryView, data: dict[str, Any] | None = None) -> str:
     if k == "note":
         return f"Note: {d.get('text', '')}"
     if k == "discharge":
-        return "Discharge" + (" (all criteria met)" if d.get("all_met") else
-                              f" with criteria not met: {d.get('override_reason', '')}")
+        return "Discharge" + (
+            " (all criteria met)"
+            if d.get("all_met")
+            else f" with criteria not met: {d.get('override_reason', '')}"
+        )
     if k == "hold_override":
         return f"Hold override: {d.get('reason', '')}"
     if k == "check_overdue":
@@ -435,5 +471,7 @@ def entry_text(e: EntryView, data: dict[str, Any] | None = None) -> str:
     if k == "session_resumed":
         return "Session resumed"
     if k == "intervention":
-        return "Intervention: " + ", ".join(f"{k2} {v}" for k2, v in d.items() if isinstance(v, (str, int, float)))
+        return "Intervention: " + ", ".join(
+            f"{k2} {v}" for k2, v in d.items() if isinstance(v, (str, int, float))
+        )
     return k.replace("_", " ").capitalize()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, String
+from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -79,8 +79,9 @@ def _range(values: Sequence[np.ndarray], lo: float, hi: float, pad: float) -> tu
     return lo, hi
 
 
-def trend_drawing(data: SessionData, markers: Sequence[Marker], width: float, height: float,
-                  font: str = "Helvetica") -> Drawing:
+def trend_drawing(
+    data: SessionData, markers: Sequence[Marker], width: float, height: float, font: str = "Helvetica"
+) -> Drawing:
     """The trend chart of a session, ``width`` x ``height`` points."""
     d = Drawing(width, height)
     left, right, bottom, top = 34.0, 8.0, 26.0, 30.0
@@ -88,8 +89,16 @@ def trend_drawing(data: SessionData, markers: Sequence[Marker], width: float, he
     first, last = data.time_range()
     tr = data.trends
     if first is None or last is None or not tr:
-        d.add(String(width / 2, height / 2, "No vital signs were recorded in this session.", fontName=font,
-                     fontSize=10, textAnchor="middle"))
+        d.add(
+            String(
+                width / 2,
+                height / 2,
+                "No vital signs were recorded in this session.",
+                fontName=font,
+                fontSize=10,
+                textAnchor="middle",
+            )
+        )
         return d
     t0, t1 = float(first), float(max(last, first + 60.0))
 
@@ -101,9 +110,13 @@ def trend_drawing(data: SessionData, markers: Sequence[Marker], width: float, he
     hs = (avail * 0.45, avail * 0.25, avail * 0.30)
     hr = tr.get(mdc.HEART_RATE) or tr.get(mdc.PULSE_RATE_OXIM)
     nibp = data.nibp_readings()
-    hr_lo, hr_hi = _range([hr.value if hr else np.empty(0)] + [np.array([s for _, s, _, _ in nibp]),
-                                                               np.array([di for _, _, di, _ in nibp])],
-                          40.0, 160.0, 5.0)
+    hr_lo, hr_hi = _range(
+        [hr.value if hr else np.empty(0)]
+        + [np.array([s for _, s, _, _ in nibp]), np.array([di for _, _, di, _ in nibp])],
+        40.0,
+        160.0,
+        5.0,
+    )
     spo2 = tr.get(mdc.SPO2)
     s_lo = min(85.0, math.floor(float(spo2.value.min()) / 5.0) * 5.0) if spo2 and spo2.value.size else 85.0
     rr = tr.get(mdc.RESP_RATE) or tr.get(mdc.AWAY_RESP_RATE)
@@ -112,8 +125,11 @@ def trend_drawing(data: SessionData, markers: Sequence[Marker], width: float, he
     y3 = bottom
     y2 = y3 + hs[2] + gap
     y1 = y2 + hs[1] + gap
-    panels = [_Panel("HR /min, NIBP mmHg", hr_lo, hr_hi, y1, hs[0]), _Panel("SpO2 %", s_lo, 100.0, y2, hs[1]),
-              _Panel("RR /min, EtCO2 mmHg", r_lo, r_hi, y3, hs[2])]
+    panels = [
+        _Panel("HR /min, NIBP mmHg", hr_lo, hr_hi, y1, hs[0]),
+        _Panel("SpO2 %", s_lo, 100.0, y2, hs[1]),
+        _Panel("RR /min, EtCO2 mmHg", r_lo, r_hi, y3, hs[2]),
+    ]
 
     def y_of(p: _Panel, v: float | np.ndarray) -> float | np.ndarray:
         return p.y + (np.clip(np.asarray(v), p.lo, p.hi) - p.lo) / (p.hi - p.lo) * p.h
@@ -132,8 +148,16 @@ def trend_drawing(data: SessionData, markers: Sequence[Marker], width: float, he
             xx = float(x_of(t))
             d.add(Line(xx, p.y, xx, p.y + p.h, strokeColor=GRID, strokeWidth=0.4))
     for t in ticks:
-        d.add(String(float(x_of(t)), bottom - 10, fmt_local(float(t), with_date=False), fontName=font,
-                     fontSize=7, textAnchor="middle"))
+        d.add(
+            String(
+                float(x_of(t)),
+                bottom - 10,
+                fmt_local(float(t), with_date=False),
+                fontName=font,
+                fontSize=7,
+                textAnchor="middle",
+            )
+        )
     d.add(String(left + plot_w / 2, 3, "local time", fontName=font, fontSize=7, textAnchor="middle"))
 
     def line(p: _Panel, trend: Trend | None, colour: colors.Color) -> None:
@@ -169,18 +193,42 @@ def trend_drawing(data: SessionData, markers: Sequence[Marker], width: float, he
         xx = float(x_of(m.t))
         row = 0 if xx - last_x[0] >= 9 else 1 if xx - last_x[1] >= 9 else 0
         last_x[row] = xx
-        d.add(Line(xx, bottom, xx, top_y + 2 + 8 * row, strokeColor=EVENT_COLOUR, strokeWidth=0.5,
-                   strokeDashArray=[2, 2]))
-        d.add(String(xx, top_y + 3 + 8 * row, str(m.number), fontName=font, fontSize=6.5, textAnchor="middle",
-                     fillColor=EVENT_COLOUR))
+        d.add(
+            Line(
+                xx,
+                bottom,
+                xx,
+                top_y + 2 + 8 * row,
+                strokeColor=EVENT_COLOUR,
+                strokeWidth=0.5,
+                strokeDashArray=[2, 2],
+            )
+        )
+        d.add(
+            String(
+                xx,
+                top_y + 3 + 8 * row,
+                str(m.number),
+                fontName=font,
+                fontSize=6.5,
+                textAnchor="middle",
+                fillColor=EVENT_COLOUR,
+            )
+        )
 
     for p in panels:
         tw = stringWidth(p.title, font, 7)
         d.add(Rect(left + 1, p.y + p.h - 10, tw + 4, 9, fillColor=colors.white, strokeColor=None))
         d.add(String(left + 3, p.y + p.h - 8, p.title, fontName=font, fontSize=7, fillColor=colors.black))
 
-    legend = [("HR", HR_COLOUR), ("NIBP sys/dia", NIBP_COLOUR), ("SpO2", SPO2_COLOUR), ("RR", RR_COLOUR),
-              ("EtCO2", ETCO2_COLOUR), ("event, numbered in the list below", EVENT_COLOUR)]
+    legend = [
+        ("HR", HR_COLOUR),
+        ("NIBP sys/dia", NIBP_COLOUR),
+        ("SpO2", SPO2_COLOUR),
+        ("RR", RR_COLOUR),
+        ("EtCO2", ETCO2_COLOUR),
+        ("event, numbered in the list below", EVENT_COLOUR),
+    ]
     lx = left
     for name, colour in legend:
         d.add(Line(lx, height - 5, lx + 12, height - 5, strokeColor=colour, strokeWidth=2))

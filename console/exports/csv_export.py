@@ -50,9 +50,11 @@ if TYPE_CHECKING:
 
 def _comments(data: SessionData, what: str) -> list[str]:
     s = data.session
-    lines = [f"# Chairside session {data.session_id} {what}; patient {data.patient.get('code', '')}; "
-             f"protocol {s.get('protocol_id', '')} version {s.get('protocol_version', '')}; "
-             f"chair {s.get('chair', '')}; status {s.get('status', '')}"]
+    lines = [
+        (f"# Chairside session {data.session_id} {what}; patient {data.patient.get('code', '')}; "
+        f"protocol {s.get('protocol_id', '')} version {s.get('protocol_version', '')}; "
+        f"chair {s.get('chair', '')}; status {s.get('status', '')}")
+    ]
     if data.demo:
         lines.insert(0, f"# {DEMO_TEXT}")
     lines.append(f"# integrity: {data.integrity_summary}")
@@ -82,8 +84,14 @@ def numerics_csv(data: SessionData) -> str:
         start = data.started if data.started is not None else float(seconds[0])
         for i, t in enumerate(seconds):
             t = float(t)
-            w.writerow([iso_utc(t), iso_local(t), f"{t - start:.0f}",
-                        *("" if np.isnan(col[i]) else f"{col[i]:g}" for col in cols)])
+            w.writerow(
+                [
+                    iso_utc(t),
+                    iso_local(t),
+                    f"{t - start:.0f}",
+                    *("" if np.isnan(col[i]) else f"{col[i]:g}" for col in cols),
+                ]
+            )
     return out.getvalue()
 
 
@@ -93,8 +101,22 @@ def entries_csv(data: SessionData) -> str:
     for line in _comments(data, "record entries"):
         out.write(line + "\n")
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["seq", "kind", "at_utc", "at_local", "entered_at_utc", "user", "role", "late", "amends",
-                "summary", "data_json", "hash"])
+    w.writerow(
+        [
+            "seq",
+            "kind",
+            "at_utc",
+            "at_local",
+            "entered_at_utc",
+            "user",
+            "role",
+            "late",
+            "amends",
+            "summary",
+            "data_json",
+            "hash",
+        ]
+    )
     for e in sorted(data.record.get("entries") or [], key=lambda e: e.get("seq", 0)):
         at, entered = epoch(e.get("at")), epoch(e.get("entered_at"))
         d = e.get("data") if isinstance(e.get("data"), dict) else {}
@@ -104,10 +126,22 @@ def entries_csv(data: SessionData) -> str:
             summary = f"Amendment ({d.get('reason', '')}): {entry_text(inner)}"
         else:
             summary = entry_text(view)
-        w.writerow([e.get("seq"), e.get("kind"), iso_utc(at) if at else "", iso_local(at) if at else "",
-                    iso_utc(entered) if entered else "", e.get("user", ""), e.get("role", ""),
-                    "yes" if e.get("late") else "no", e.get("amends") or "", summary,
-                    json.dumps(d, ensure_ascii=False, sort_keys=True), e.get("hash", "")])
+        w.writerow(
+            [
+                e.get("seq"),
+                e.get("kind"),
+                iso_utc(at) if at else "",
+                iso_local(at) if at else "",
+                iso_utc(entered) if entered else "",
+                e.get("user", ""),
+                e.get("role", ""),
+                "yes" if e.get("late") else "no",
+                e.get("amends") or "",
+                summary,
+                json.dumps(d, ensure_ascii=False, sort_keys=True),
+                e.get("hash", ""),
+            ]
+        )
     return out.getvalue()
 
 
@@ -116,7 +150,9 @@ def entries_path_for(out: Path) -> Path:
     return out.with_name(out.stem + "-entries.csv")
 
 
-def write(record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None) -> None:
+def write(
+    record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None
+) -> None:
     """Write the CSV export of ``record`` to ``out`` (a zip, or two files for a ``.csv`` path)."""
     rep = ProgressReporter(progress, 4)
     data = SessionData(record, db)

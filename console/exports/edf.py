@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from console.exports._common import (
-    ExportError,
     EntryView,
+    ExportError,
     Progress,
     ProgressReporter,
     SessionData,
@@ -48,9 +48,25 @@ ANNOTATION_MAX = 40
 #: gaps shorter than this are filled silently (a partial block at a reconnection is not worth a note)
 MIN_ANNOTATED_GAP_S = 0.5
 WAVE_ORDER = (mdc.ECG_II, mdc.PLETH, mdc.RESP_WAVE, mdc.CO2_WAVE)
-ANNOTATED_KINDS = ("infusion_start", "infusion_pause", "infusion_resume", "infusion_rate", "infusion_stop",
-                   "esketamine_dose", "observation", "questionnaire", "side_effect", "intervention", "alarm",
-                   "note", "hold_override", "discharge", "signature", "session_interrupted", "session_resumed")
+ANNOTATED_KINDS = (
+    "infusion_start",
+    "infusion_pause",
+    "infusion_resume",
+    "infusion_rate",
+    "infusion_stop",
+    "esketamine_dose",
+    "observation",
+    "questionnaire",
+    "side_effect",
+    "intervention",
+    "alarm",
+    "note",
+    "hold_override",
+    "discharge",
+    "signature",
+    "session_interrupted",
+    "session_resumed",
+)
 DEMO_ANNOTATION = "DEMO - not a patient record"
 INTEGRITY_ANNOTATION = "INTEGRITY CHECK FAILED"
 _DIMENSIONS = {"1": "", "mm[Hg]": "mmHg", "Cel": "degC"}
@@ -66,15 +82,15 @@ def _dimension(unit: str) -> str:
 
 
 def _layout(w: Wave, start: float, n_records: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """The channel on the file's sample grid (NaN where nothing was recorded) and its gaps (onset, length s)."""
-    per_record = int(round(w.fs * RECORD_SECONDS))
+    """The channel on the file's sample grid (NaN where nothing was recorded) and its gaps (onset, s)."""
+    per_record = round(w.fs * RECORD_SECONDS)
     total = per_record * n_records
     out = np.full(total, np.nan)
     for t0, x in w.runs():
-        i = int(round((t0 - start) * w.fs))
+        i = round((t0 - start) * w.fs)
         a, b = max(0, i), min(total, i + x.shape[0])
         if b > a:
-            out[a:b] = x[a - i:b - i]
+            out[a:b] = x[a - i : b - i]
     missing = np.isnan(out)
     gaps: list[tuple[float, float]] = []
     if missing.any():
@@ -116,7 +132,9 @@ def short_text(e: EntryView) -> str:
     elif k == "infusion_rate":
         text = f"Rate {d.get('rate_ml_h', '?')}mL/h: {d.get('reason', '')}"
     elif k == "esketamine_dose":
-        text = f"Device {d.get('device_number', '?')}/{d.get('devices_planned', '?')} {d.get('device_mg', 28)}mg"
+        text = (
+            f"Device {d.get('device_number', '?')}/{d.get('devices_planned', '?')} {d.get('device_mg', 28)}mg"
+        )
     elif k in ("observation", "questionnaire"):
         text = f"{d.get('title') or d.get('scale', '?')} {d.get('total', '?')}"
     elif k == "side_effect":
@@ -128,7 +146,7 @@ def short_text(e: EntryView) -> str:
     else:
         text = entry_text(e)
     if len(text) + len(amended) > ANNOTATION_MAX:
-        text = text[:ANNOTATION_MAX - len(amended) - 1] + "~"
+        text = text[: ANNOTATION_MAX - len(amended) - 1] + "~"
     return text + amended
 
 
@@ -142,7 +160,9 @@ def annotations(data: SessionData, start: float, end: float) -> list[tuple[float
     return out
 
 
-def write(record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None) -> None:
+def write(
+    record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None
+) -> None:
     """Write the session's waveforms as EDF+ to ``out``; ``ExportError`` when the session has no waves."""
     import pyedflib
 
@@ -162,9 +182,19 @@ def write(record: dict[str, Any], out: Path, db: Database | None = None, progres
     headers = []
     for w, (x, _) in zip(waves, laid):
         pmin, pmax = _physical_range(x)
-        headers.append({"label": _ascii(w.label, 16), "dimension": _dimension(w.unit), "sample_frequency": w.fs,
-                        "physical_min": pmin, "physical_max": pmax, "digital_min": -32768,
-                        "digital_max": 32767, "transducer": "", "prefilter": ""})
+        headers.append(
+            {
+                "label": _ascii(w.label, 16),
+                "dimension": _dimension(w.unit),
+                "sample_frequency": w.fs,
+                "physical_min": pmin,
+                "physical_max": pmax,
+                "digital_min": -32768,
+                "digital_max": 32767,
+                "transducer": "",
+                "prefilter": "",
+            }
+        )
     notes: list[tuple[float, float, str]] = []
     if data.demo:
         notes.append((0.0, -1.0, DEMO_ANNOTATION))
@@ -194,9 +224,14 @@ def write(record: dict[str, Any], out: Path, db: Database | None = None, progres
                     pass
             if data.demo:
                 f.setPatientAdditional("DEMO_not_a_patient")
-            f.setRecordingAdditional(_ascii(f"Chairside_session_{data.session_id}"
-                                            f"{'_DEMO' if data.demo else ''}"
-                                            f"{'_INTEGRITY-FAILED' if not data.integrity_ok else ''}", 40))
+            f.setRecordingAdditional(
+                _ascii(
+                    f"Chairside_session_{data.session_id}"
+                    f"{'_DEMO' if data.demo else ''}"
+                    f"{'_INTEGRITY-FAILED' if not data.integrity_ok else ''}",
+                    40,
+                )
+            )
             f.setEquipment("Chairside")
             start_local = local_dt(float(start))
             assert start_local is not None

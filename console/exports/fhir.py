@@ -84,25 +84,49 @@ VITALS: dict[int, _VitalCode] = {
     mdc.HEART_RATE: _VitalCode((("8867-4", "Heart rate"),), "/min", "beats/minute"),
     mdc.PULSE_RATE_OXIM: _VitalCode((("8889-8", "Heart rate by Pulse oximetry"),), "/min", "beats/minute"),
     mdc.PULSE_RATE: _VitalCode((("8867-4", "Heart rate"),), "/min", "beats/minute"),
-    mdc.SPO2: _VitalCode((("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-                          ("2708-6", "Oxygen saturation in Arterial blood")), "%", "%"),
+    mdc.SPO2: _VitalCode(
+        (
+            ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+            ("2708-6", "Oxygen saturation in Arterial blood"),
+        ),
+        "%",
+        "%",
+    ),
     mdc.RESP_RATE: _VitalCode((("9279-1", "Respiratory rate"),), "/min", "breaths/minute"),
     mdc.AWAY_RESP_RATE: _VitalCode((("9279-1", "Respiratory rate"),), "/min", "breaths/minute"),
-    mdc.ETCO2: _VitalCode((("19891-1", "Carbon dioxide [Partial pressure] in Exhaled gas --at end expiration"),),
-                          "mm[Hg]", "mmHg"),
+    mdc.ETCO2: _VitalCode(
+        (("19891-1", "Carbon dioxide [Partial pressure] in Exhaled gas --at end expiration"),),
+        "mm[Hg]",
+        "mmHg",
+    ),
     mdc.ETCO2_CONC: _VitalCode((), "%", "%"),
     mdc.TEMP: _VitalCode((("8310-5", "Body temperature"),), "Cel", "C"),
     mdc.TEMP_BODY: _VitalCode((("8310-5", "Body temperature"),), "Cel", "C"),
 }
 NIBP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
-NIBP_COMPONENTS = ((mdc.NIBP_SYS, "8480-6", "Systolic blood pressure"),
-                   (mdc.NIBP_DIA, "8462-4", "Diastolic blood pressure"),
-                   (mdc.NIBP_MEAN, "8478-0", "Mean blood pressure"))
+NIBP_COMPONENTS = (
+    (mdc.NIBP_SYS, "8480-6", "Systolic blood pressure"),
+    (mdc.NIBP_DIA, "8462-4", "Diastolic blood pressure"),
+    (mdc.NIBP_MEAN, "8478-0", "Mean blood pressure"),
+)
 SEVERITY = {1: "mild", 2: "moderate", 3: "severe", 4: "severe"}
-OUTCOME = {"resolved": "resolved", "improving": "recovering", "ongoing": "ongoing", "worsened": "ongoing",
-           "unknown": "unknown"}
-GENDER = {"f": "female", "female": "female", "w": "female", "m": "male", "male": "male", "other": "other",
-          "x": "other", "d": "other"}
+OUTCOME = {
+    "resolved": "resolved",
+    "improving": "recovering",
+    "ongoing": "ongoing",
+    "worsened": "ongoing",
+    "unknown": "unknown",
+}
+GENDER = {
+    "f": "female",
+    "female": "female",
+    "w": "female",
+    "m": "male",
+    "male": "male",
+    "other": "other",
+    "x": "other",
+    "d": "other",
+}
 
 
 def _mdc_coding(code: int) -> dict[str, Any]:
@@ -121,8 +145,10 @@ class _Builder:
     def __init__(self, data: SessionData) -> None:
         self.data = data
         self.entries: list[dict[str, Any]] = []
-        self.seed = f"{data.session_id}:{data.record.get('integrity', {}).get('head_hash', '')}:" \
-                    f"{data.session.get('started_at', '')}"
+        self.seed = (
+            f"{data.session_id}:{data.record.get('integrity', {}).get('head_hash', '')}:"
+            f"{data.session.get('started_at', '')}"
+        )
         self.patient_ref = self.ref("Patient", "patient")
         self.encounter_ref = self.ref("Encounter", "encounter")
 
@@ -138,8 +164,13 @@ class _Builder:
         security = []
         if self.data.demo:
             tags.append({"system": TAG_SYSTEM, "code": "DEMO", "display": DEMO_TEXT})
-            security.append({"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST",
-                             "display": "test health data"})
+            security.append(
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    "code": "HTEST",
+                    "display": "test health data",
+                }
+            )
         if not self.data.integrity_ok:
             tags.append({"system": TAG_SYSTEM, "code": "INTEGRITY-FAILED", "display": INTEGRITY_FAILED_TEXT})
         meta: dict[str, Any] = {}
@@ -185,10 +216,17 @@ class _Builder:
         res: dict[str, Any] = {
             "identifier": [{"system": SESSION_SYSTEM, "value": str(d.session_id)}],
             "status": "finished" if finished else "in-progress",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB",
-                      "display": "ambulatory"},
-            "type": [{"text": f"{d.protocol_title} (protocol {s.get('protocol_id', '')} version "
-                              f"{s.get('protocol_version', '')})"}],
+            "class": {
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                "code": "AMB",
+                "display": "ambulatory",
+            },
+            "type": [
+                {
+                    "text": f"{d.protocol_title} (protocol {s.get('protocol_id', '')} version "
+                    f"{s.get('protocol_version', '')})"
+                }
+            ],
             **self.common(),
         }
         if period:
@@ -197,15 +235,24 @@ class _Builder:
             res["location"] = [{"location": {"display": str(s["chair"])}}]
         self.add("Encounter", "encounter", res)
 
-    def _vital_obs(self, key: str, codings: list[dict[str, Any]], text: str, t: float,
-                   extra: dict[str, Any]) -> None:
-        self.add("Observation", key, {
-            "status": "final",
-            "category": [{"coding": [{"system": OBS_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}],
-            "code": {"coding": codings, "text": text},
-            **self.common(), "encounter": {"reference": self.encounter_ref},
-            "effectiveDateTime": iso_utc(t), **extra,
-        })
+    def _vital_obs(
+        self, key: str, codings: list[dict[str, Any]], text: str, t: float, extra: dict[str, Any]
+    ) -> None:
+        self.add(
+            "Observation",
+            key,
+            {
+                "status": "final",
+                "category": [
+                    {"coding": [{"system": OBS_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}
+                ],
+                "code": {"coding": codings, "text": text},
+                **self.common(),
+                "encounter": {"reference": self.encounter_ref},
+                "effectiveDateTime": iso_utc(t),
+                **extra,
+            },
+        )
 
     def vitals(self) -> int:
         """Per-minute vital signs plus every NIBP; returns how many Observations were added."""
@@ -220,8 +267,13 @@ class _Builder:
             codings = [{"system": LOINC, "code": c, "display": disp} for c, disp in vc.loinc]
             codings.append(_mdc_coding(code))
             for t, v in zip(tr.t[first], tr.value[first]):
-                self._vital_obs(f"vital:{code}:{int(t)}", codings, tr.label, float(t),
-                                {"valueQuantity": _qty(v, vc.unit, vc.unit_text)})
+                self._vital_obs(
+                    f"vital:{code}:{int(t)}",
+                    codings,
+                    tr.label,
+                    float(t),
+                    {"valueQuantity": _qty(v, vc.unit, vc.unit_text)},
+                )
                 n += 1
         for t, sys_v, dia_v, mean_v in self.data.nibp_readings():
             comps = []
@@ -229,11 +281,22 @@ class _Builder:
                 value = {mdc.NIBP_SYS: sys_v, mdc.NIBP_DIA: dia_v, mdc.NIBP_MEAN: mean_v}[code]
                 if value is None:
                     continue
-                comps.append({"code": {"coding": [{"system": LOINC, "code": loinc, "display": disp},
-                                                  _mdc_coding(code)], "text": disp},
-                              "valueQuantity": _qty(value, "mm[Hg]", "mmHg")})
-            self._vital_obs(f"nibp:{int(t)}", [{"system": LOINC, "code": NIBP_PANEL[0], "display": NIBP_PANEL[1]},
-                                               _mdc_coding(mdc.NIBP)], "NIBP", t, {"component": comps})
+                comps.append(
+                    {
+                        "code": {
+                            "coding": [{"system": LOINC, "code": loinc, "display": disp}, _mdc_coding(code)],
+                            "text": disp,
+                        },
+                        "valueQuantity": _qty(value, "mm[Hg]", "mmHg"),
+                    }
+                )
+            self._vital_obs(
+                f"nibp:{int(t)}",
+                [{"system": LOINC, "code": NIBP_PANEL[0], "display": NIBP_PANEL[1]}, _mdc_coding(mdc.NIBP)],
+                "NIBP",
+                t,
+                {"component": comps},
+            )
             n += 1
         return n
 
@@ -241,8 +304,12 @@ class _Builder:
         notes = []
         for a in e.amendments:
             ad = a.get("data") or {}
-            notes.append({"time": iso_utc(epoch(a.get("at")) or 0.0),
-                          "text": f"Amended by {a.get('user', '')}: {ad.get('reason', '')}"})
+            notes.append(
+                {
+                    "time": iso_utc(epoch(a.get("at")) or 0.0),
+                    "text": f"Amended by {a.get('user', '')}: {ad.get('reason', '')}",
+                }
+            )
         return notes
 
     def scales(self) -> int:
@@ -259,15 +326,19 @@ class _Builder:
                 "status": "amended" if e.amended else "final",
                 "category": [{"coding": [{"system": OBS_CATEGORY, "code": "survey", "display": "Survey"}]}],
                 "code": {"coding": codings, "text": title} if codings else {"text": title},
-                **self.common(), "encounter": {"reference": self.encounter_ref},
+                **self.common(),
+                "encounter": {"reference": self.encounter_ref},
                 "effectiveDateTime": iso_utc(e.at or 0.0),
                 "performer": [{"display": str(e.raw.get("user", ""))}],
             }
             if isinstance(d.get("total"), int):
                 res["valueInteger"] = d["total"]
             items = d.get("items") if isinstance(d.get("items"), dict) else {}
-            res["component"] = [{"code": {"text": f"{title} item {k}"}, "valueInteger": int(v)}
-                                for k, v in items.items() if isinstance(v, int)]
+            res["component"] = [
+                {"code": {"text": f"{title} item {k}"}, "valueInteger": int(v)}
+                for k, v in items.items()
+                if isinstance(v, int)
+            ]
             if not res["component"]:
                 del res["component"]
             notes = []
@@ -290,12 +361,19 @@ class _Builder:
         for e in self.data.of_kind("esketamine_dose"):
             d = e.data
             mg = float(d.get("device_mg", 28))
-            res = {"status": "completed", "medicationCodeableConcept": {"text": drug},
-                   **self.common(), "context": {"reference": self.encounter_ref},
-                   "effectiveDateTime": iso_utc(e.at or 0.0),
-                   "dosage": {"text": f"nasal device {d.get('device_number', '?')} of "
-                                      f"{d.get('devices_planned', '?')}, {mg:g} mg",
-                              "route": {"text": "nasal"}, "dose": _qty(mg, "mg", "mg")}}
+            res = {
+                "status": "completed",
+                "medicationCodeableConcept": {"text": drug},
+                **self.common(),
+                "context": {"reference": self.encounter_ref},
+                "effectiveDateTime": iso_utc(e.at or 0.0),
+                "dosage": {
+                    "text": f"nasal device {d.get('device_number', '?')} of "
+                    f"{d.get('devices_planned', '?')}, {mg:g} mg",
+                    "route": {"text": "nasal"},
+                    "dose": _qty(mg, "mg", "mg"),
+                },
+            }
             if d.get("lot"):
                 res["note"] = [{"text": f"Lot {d['lot']}"}]
             refs[e.id] = self.add("MedicationAdministration", f"dose:{e.id}", res)
@@ -306,7 +384,9 @@ class _Builder:
             stops = self.data.of_kind("infusion_stop")
             stop = stops[-1] if stops else None
             td = stop.data if stop else {}
-            status = "in-progress" if stop is None else ("completed" if td.get("completed", True) else "stopped")
+            status = (
+                "in-progress" if stop is None else ("completed" if td.get("completed", True) else "stopped")
+            )
             period = {"start": iso_utc(start.at or 0.0)}
             if stop is not None and stop.at is not None:
                 period["end"] = iso_utc(stop.at)
@@ -329,8 +409,14 @@ class _Builder:
                 notes.append({"time": iso_utc(ev.at or 0.0), "text": entry_text(ev)})
             if stop is not None and not td.get("completed", True):
                 notes.append({"text": f"Stopped early: {td.get('reason', '')}"})
-            res = {"status": status, "medicationCodeableConcept": {"text": drug}, **self.common(),
-                   "context": {"reference": self.encounter_ref}, "effectivePeriod": period, "dosage": dosage}
+            res = {
+                "status": status,
+                "medicationCodeableConcept": {"text": drug},
+                **self.common(),
+                "context": {"reference": self.encounter_ref},
+                "effectivePeriod": period,
+                "dosage": dosage,
+            }
             if notes:
                 res["note"] = notes
             refs[start.id] = self.add("MedicationAdministration", f"infusion:{start.id}", res)
@@ -346,46 +432,81 @@ class _Builder:
             res: dict[str, Any] = {
                 "actuality": "actual",
                 "event": {"text": str(d.get("name", ""))},
-                **self.common(), "encounter": {"reference": self.encounter_ref},
+                **self.common(),
+                "encounter": {"reference": self.encounter_ref},
                 "date": iso_utc(epoch(d.get("onset")) or e.at or 0.0),
                 "recordedDate": iso_utc(epoch(e.raw.get("entered_at")) or e.at or 0.0),
                 "recorder": {"display": str(e.raw.get("user", ""))},
             }
             if grade in SEVERITY:
-                res["severity"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                                         "adverse-event-severity", "code": SEVERITY[grade]}],
-                                   "text": f"CTCAE grade {grade} ({d.get('grade_label', '')})"}
-                res["seriousness"] = {"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
-                    "code": "serious" if grade >= 3 else "non-serious"}]}
+                res["severity"] = {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/adverse-event-severity",
+                            "code": SEVERITY[grade],
+                        }
+                    ],
+                    "text": f"CTCAE grade {grade} ({d.get('grade_label', '')})",
+                }
+                res["seriousness"] = {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
+                            "code": "serious" if grade >= 3 else "non-serious",
+                        }
+                    ]
+                }
                 res["extension"] = [{"url": EXT_GRADE, "valueInteger": grade}]
             if d.get("outcome") in OUTCOME:
-                res["outcome"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                                        "adverse-event-outcome", "code": OUTCOME[d["outcome"]]}],
-                                  "text": str(d["outcome"])}
+                res["outcome"] = {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/adverse-event-outcome",
+                            "code": OUTCOME[d["outcome"]],
+                        }
+                    ],
+                    "text": str(d["outcome"]),
+                }
             iv = d.get("intervention")
             if isinstance(iv, dict):
-                words = (f"{iv.get('drug')} {iv.get('dose', '')} {iv.get('route', '')}" if iv.get("type") == "drug"
-                         else str(iv.get("action", ""))).strip()
+                words = (
+                    f"{iv.get('drug')} {iv.get('dose', '')} {iv.get('route', '')}"
+                    if iv.get("type") == "drug"
+                    else str(iv.get("action", ""))
+                ).strip()
                 if iv.get("time"):
                     words += f" at {iv['time']}"
                 res.setdefault("extension", []).append({"url": EXT_INTERVENTION, "valueString": words})
                 if iv.get("type") == "drug":
                     ae_ref = self.ref("AdverseEvent", key)
-                    self.add("MedicationAdministration", f"intervention:{e.id}", {
-                        "status": "completed", "medicationCodeableConcept": {"text": str(iv.get("drug", ""))},
-                        **self.common(), "context": {"reference": self.encounter_ref},
-                        "effectiveDateTime": iso_utc(epoch(iv.get("time")) or e.at or 0.0),
-                        "dosage": {"text": f"{iv.get('dose', '')} {iv.get('route', '')}".strip(),
-                                   "route": {"text": str(iv.get("route", ""))}},
-                        "supportingInformation": [{"reference": ae_ref}],
-                        "note": [{"text": f"Given for {d.get('name', '')}"}]})
+                    self.add(
+                        "MedicationAdministration",
+                        f"intervention:{e.id}",
+                        {
+                            "status": "completed",
+                            "medicationCodeableConcept": {"text": str(iv.get("drug", ""))},
+                            **self.common(),
+                            "context": {"reference": self.encounter_ref},
+                            "effectiveDateTime": iso_utc(epoch(iv.get("time")) or e.at or 0.0),
+                            "dosage": {
+                                "text": f"{iv.get('dose', '')} {iv.get('route', '')}".strip(),
+                                "route": {"text": str(iv.get("route", ""))},
+                            },
+                            "supportingInformation": [{"reference": ae_ref}],
+                            "note": [{"text": f"Given for {d.get('name', '')}"}],
+                        },
+                    )
             if suspects:
                 res["suspectEntity"] = [{"instance": {"reference": r}} for r in suspects]
             if e.amended:
-                res.setdefault("extension", []).append({
-                    "url": "urn:chairside:fhir:extension:amended",
-                    "valueString": "; ".join(str((a.get("data") or {}).get("reason", "")) for a in e.amendments)})
+                res.setdefault("extension", []).append(
+                    {
+                        "url": "urn:chairside:fhir:extension:amended",
+                        "valueString": "; ".join(
+                            str((a.get("data") or {}).get("reason", "")) for a in e.amendments
+                        ),
+                    }
+                )
             self.add("AdverseEvent", key, res)
             n += 1
         return n
@@ -398,20 +519,46 @@ class _Builder:
             meaning = str(d.get("meaning", "authored"))
             code, display, agent_type = SIGNATURE_TYPES.get(meaning, SIGNATURE_TYPES["authored"])
             when = iso_utc(epoch(d.get("signed_at")) or e.at or 0.0)
-            who = {"display": str(d.get("signer_name", "")),
-                   "identifier": {"system": "urn:chairside:user", "value": str(d.get("username", ""))}}
+            who = {
+                "display": str(d.get("signer_name", "")),
+                "identifier": {"system": "urn:chairside:user", "value": str(d.get("username", ""))},
+            }
             seal = str(d.get("seal", ""))
-            self.add("Provenance", f"signature:{e.id}", {
-                "target": targets, "recorded": when,
-                "activity": {"text": f"signature ({meaning}) over {d.get('entries_signed', '?')} entries"},
-                "agent": [{"type": {"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                    "code": agent_type}]}, "who": who}],
-                "signature": [{"type": [{"system": "urn:iso-astm:E1762-95:2013", "code": code,
-                                         "display": display}],
-                               "when": when, "who": who, "sigFormat": "text/plain",
-                               "data": base64.b64encode(seal.encode()).decode()}],
-            })
+            self.add(
+                "Provenance",
+                f"signature:{e.id}",
+                {
+                    "target": targets,
+                    "recorded": when,
+                    "activity": {
+                        "text": f"signature ({meaning}) over {d.get('entries_signed', '?')} entries"
+                    },
+                    "agent": [
+                        {
+                            "type": {
+                                "coding": [
+                                    {
+                                        "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                                        "code": agent_type,
+                                    }
+                                ]
+                            },
+                            "who": who,
+                        }
+                    ],
+                    "signature": [
+                        {
+                            "type": [
+                                {"system": "urn:iso-astm:E1762-95:2013", "code": code, "display": display}
+                            ],
+                            "when": when,
+                            "who": who,
+                            "sigFormat": "text/plain",
+                            "data": base64.b64encode(seal.encode()).decode(),
+                        }
+                    ],
+                },
+            )
             n += 1
         return n
 
@@ -432,19 +579,27 @@ def build_bundle(data: SessionData, progress: ProgressReporter | None = None) ->
     b.provenance()
     step("adverse events and signatures")
     bundle: dict[str, Any] = {
-        "resourceType": "Bundle", "id": b.uid("bundle"),
+        "resourceType": "Bundle",
+        "id": b.uid("bundle"),
         "identifier": {"system": SESSION_SYSTEM, "value": f"session-{data.session_id}"},
-        "type": "collection", "timestamp": iso_utc(epoch(data.record.get("exported_at")) or 0.0),
+        "type": "collection",
+        "timestamp": iso_utc(epoch(data.record.get("exported_at")) or 0.0),
         "entry": b.entries,
     }
     meta = b.meta()
     if meta:
-        bundle = {"resourceType": "Bundle", "id": bundle["id"], "meta": meta,
-                  **{k: v for k, v in bundle.items() if k not in ("resourceType", "id")}}
+        bundle = {
+            "resourceType": "Bundle",
+            "id": bundle["id"],
+            "meta": meta,
+            **{k: v for k, v in bundle.items() if k not in ("resourceType", "id")},
+        }
     return bundle
 
 
-def write(record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None) -> None:
+def write(
+    record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None
+) -> None:
     """Write the session as a FHIR R4 Bundle (JSON) to ``out`` (``-``: standard output)."""
     rep = ProgressReporter(progress, 6)
     data = SessionData(record, db)

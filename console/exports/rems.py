@@ -1,4 +1,5 @@
-"""Esketamine REMS patient monitoring form as JSON (``--format rems``), filled by :mod:`console.clinical.rems`.
+"""Esketamine REMS patient monitoring form as JSON (``--format rems``), filled by
+:mod:`console.clinical.rems`.
 
 The fields come from the session's entries (pre-checks, nasal devices, discharge, observations, side effects)
 and the stored NIBP measurements; the patient from the record; the monitoring provider and the healthcare
@@ -43,11 +44,16 @@ def fill(data: SessionData) -> RemsForm:
 def form_document(data: SessionData, form: RemsForm) -> dict[str, Any]:
     """The JSON document: every field with label, required flag and value, then what is missing."""
     doc: dict[str, Any] = {
-        "format": FORM_NAME, "session": data.session_id, "demo": data.demo,
+        "format": FORM_NAME,
+        "session": data.session_id,
+        "demo": data.demo,
         "integrity": {"ok": data.integrity_ok, "summary": data.integrity_summary},
-        "complete": form.complete, "missing": list(form.missing),
-        "fields": [{"key": k, "label": label, "required": req, "value": form.values.get(k)}
-                   for k, label, req in REMS_FIELDS],
+        "complete": form.complete,
+        "missing": list(form.missing),
+        "fields": [
+            {"key": k, "label": label, "required": req, "value": form.values.get(k)}
+            for k, label, req in REMS_FIELDS
+        ],
     }
     banners = ([DEMO_TEXT] if data.demo else []) + ([] if data.integrity_ok else [INTEGRITY_FAILED_TEXT])
     if banners:
@@ -55,13 +61,17 @@ def form_document(data: SessionData, form: RemsForm) -> dict[str, Any]:
     return doc
 
 
-def write(record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None) -> None:
+def write(
+    record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None
+) -> None:
     """Write the REMS form of an esketamine session as JSON (``-``: standard output)."""
     rep = ProgressReporter(progress, 3)
     data = SessionData(record, db)
     if not data.is_esketamine:
-        raise ExportError(f"session {data.session_id} is not an esketamine session "
-                          f"(protocol {data.session.get('protocol_id', '?')}): it has no REMS form")
+        raise ExportError(
+            f"session {data.session_id} is not an esketamine session "
+            f"(protocol {data.session.get('protocol_id', '?')}): it has no REMS form"
+        )
     rep.step("record read")
     text = json.dumps(form_document(data, fill(data)), indent=2, ensure_ascii=False) + "\n"
     rep.step("form filled")

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from console.exports._common import (
-    ExportError,
     DEMO_TEXT,
     INTEGRITY_FAILED_TEXT,
+    ExportError,
     Progress,
     ProgressReporter,
     SessionData,
@@ -54,18 +54,49 @@ if TYPE_CHECKING:
 
 DEVICE = "Chairside"
 TRACK_NAMES: dict[int, str] = {
-    mdc.ECG_II: "ECG_II", mdc.PLETH: "PLETH", mdc.RESP_WAVE: "RESP", mdc.CO2_WAVE: "CO2",
-    mdc.HEART_RATE: "HR", mdc.PULSE_RATE_OXIM: "PLETH_HR", mdc.PULSE_RATE: "PULSE", mdc.SPO2: "PLETH_SPO2",
-    mdc.PERF_INDEX: "PLETH_PI", mdc.NIBP_SYS: "NIBP_SBP", mdc.NIBP_DIA: "NIBP_DBP", mdc.NIBP_MEAN: "NIBP_MBP",
-    mdc.ABP_SYS: "ART_SBP", mdc.ABP_DIA: "ART_DBP", mdc.ABP_MEAN: "ART_MBP", mdc.RESP_RATE: "RR",
-    mdc.AWAY_RESP_RATE: "RR_CO2", mdc.ETCO2: "ETCO2", mdc.ETCO2_CONC: "ETCO2_PCT", mdc.TEMP: "BT",
+    mdc.ECG_II: "ECG_II",
+    mdc.PLETH: "PLETH",
+    mdc.RESP_WAVE: "RESP",
+    mdc.CO2_WAVE: "CO2",
+    mdc.HEART_RATE: "HR",
+    mdc.PULSE_RATE_OXIM: "PLETH_HR",
+    mdc.PULSE_RATE: "PULSE",
+    mdc.SPO2: "PLETH_SPO2",
+    mdc.PERF_INDEX: "PLETH_PI",
+    mdc.NIBP_SYS: "NIBP_SBP",
+    mdc.NIBP_DIA: "NIBP_DBP",
+    mdc.NIBP_MEAN: "NIBP_MBP",
+    mdc.ABP_SYS: "ART_SBP",
+    mdc.ABP_DIA: "ART_DBP",
+    mdc.ABP_MEAN: "ART_MBP",
+    mdc.RESP_RATE: "RR",
+    mdc.AWAY_RESP_RATE: "RR_CO2",
+    mdc.ETCO2: "ETCO2",
+    mdc.ETCO2_CONC: "ETCO2_PCT",
+    mdc.TEMP: "BT",
     mdc.TEMP_BODY: "BT_BODY",
 }
 EVENT_TRACK = "EVENT"
-EVENT_KINDS = ("precheck", "questionnaire", "hold_override", "infusion_start", "infusion_pause",
-               "infusion_resume", "infusion_rate", "infusion_stop", "esketamine_dose", "observation",
-               "side_effect", "intervention", "note", "alarm", "discharge", "signature", "session_interrupted",
-               "session_resumed")
+EVENT_KINDS = (
+    "precheck",
+    "questionnaire",
+    "hold_override",
+    "infusion_start",
+    "infusion_pause",
+    "infusion_resume",
+    "infusion_rate",
+    "infusion_stop",
+    "esketamine_dose",
+    "observation",
+    "side_effect",
+    "intervention",
+    "note",
+    "alarm",
+    "discharge",
+    "signature",
+    "session_interrupted",
+    "session_resumed",
+)
 _UNITS = {"mm[Hg]": "mmHg", "Cel": "C", "1": ""}
 
 
@@ -82,8 +113,10 @@ def load_vitaldb() -> Any:
             warnings.simplefilter("ignore")
             import vitaldb
     except ImportError as err:  # optional extra: say how to get it
-        raise ExportError("the .vital export needs the 'vitaldb' package (pip install vitaldb); "
-                           "the other formats work without it") from err
+        raise ExportError(
+            "the .vital export needs the 'vitaldb' package (pip install vitaldb); "
+            "the other formats work without it"
+        ) from err
     return vitaldb
 
 
@@ -100,7 +133,9 @@ def read_vital(path: str | Path) -> Any:
     return vf
 
 
-def write(record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None) -> None:
+def write(
+    record: dict[str, Any], out: Path, db: Database | None = None, progress: Progress | None = None
+) -> None:
     """Write the session's waves, numerics and events as a VitalDB ``.vital`` file to ``out``."""
     vitaldb = load_vitaldb()
     rep = ProgressReporter(progress, 6)
@@ -116,8 +151,14 @@ def write(record: dict[str, Any], out: Path, db: Database | None = None, progres
         recs = [{"dt": t0, "val": x.astype(np.float32)} for t0, x in w.runs() if x.shape[0]]
         finite = w.samples[np.isfinite(w.samples)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-        vf.add_track(f"{DEVICE}/{track_name(code, w.label)}", recs, srate=w.fs, unit=_UNITS.get(w.unit, w.unit),
-                     mindisp=lo, maxdisp=hi)
+        vf.add_track(
+            f"{DEVICE}/{track_name(code, w.label)}",
+            recs,
+            srate=w.fs,
+            unit=_UNITS.get(w.unit, w.unit),
+            mindisp=lo,
+            maxdisp=hi,
+        )
     rep.step("wave tracks")
     for code in data.numeric_codes():
         tr = data.trends[code]

@@ -36,10 +36,17 @@ def _check_progress(calls: list[tuple[int, int, str]]) -> None:
 
 
 def _tamper(db: Database, session_id: int) -> None:
-    """Change one stored entry behind the service's back, as an attacker editing the file would."""
+    """Change one stored entry behind the service's back, as someone with full SQL access could: drop the
+    database's append-only triggers (SQLite) first."""
     with db.write_engine.begin() as conn:
-        conn.execute(text("UPDATE entries SET data_json = replace(data_json, 'Nausea', 'Headache') "
-                          "WHERE session_id = :s AND kind = 'side_effect'"), {"s": session_id})
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_update")
+        conn.execute(
+            text(
+                "UPDATE entries SET data_json = replace(data_json, 'Nausea', 'Headache') "
+                "WHERE session_id = :s AND kind = 'side_effect'"
+            ),
+            {"s": session_id},
+        )
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -64,7 +71,10 @@ def test_csv_zip_numerics_at_1hz_match_the_record(db: Database, built: Built, tm
     _check_progress(calls)
     with zipfile.ZipFile(out) as z:
         names = sorted(z.namelist())
-        assert names == [f"session-{built.session_id}-entries.csv", f"session-{built.session_id}-numerics.csv"]
+        assert names == [
+            f"session-{built.session_id}-entries.csv",
+            f"session-{built.session_id}-numerics.csv",
+        ]
         numerics = z.read(names[1]).decode()
         entries = z.read(names[0]).decode()
     comments = [ln for ln in numerics.splitlines() if ln.startswith("#")]
@@ -77,6 +87,7 @@ def test_csv_zip_numerics_at_1hz_match_the_record(db: Database, built: Built, tm
     hr = db.numerics(built.session_id, mdc.HEART_RATE)
     by_utc = {r["utc"]: r for r in rows}
     from console.exports._common import iso_local, iso_utc
+
     for t, v in list(zip(hr.host_time, hr.value))[5:60:7]:
         row = by_utc[iso_utc(float(np.floor(t)))]
         assert float(row["HR (/min)"]) == pytest.approx(v)
@@ -175,11 +186,18 @@ def test_fhir_scales_dosing_adverse_event_and_signature(db: Database, built: Bui
     cadss = next(o for o in surveys if o["code"]["text"] == "CADSS-6")
     assert cadss["valueInteger"] == 5
 
-    [infusion] = [m for m in _resources(doc, "MedicationAdministration")
-                  if m["medicationCodeableConcept"]["text"].lower().startswith("ketamine")]
+    [infusion] = [
+        m
+        for m in _resources(doc, "MedicationAdministration")
+        if m["medicationCodeableConcept"]["text"].lower().startswith("ketamine")
+    ]
     assert infusion["status"] == "completed"
-    assert infusion["dosage"]["dose"] == {"value": 35.0, "unit": "mg", "system": "http://unitsofmeasure.org",
-                                          "code": "mg"}
+    assert infusion["dosage"]["dose"] == {
+        "value": 35.0,
+        "unit": "mg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg",
+    }
     assert infusion["dosage"]["rateQuantity"]["value"] == 52.5
     assert infusion["dosage"]["rateQuantity"]["code"] == "mL/h"
     assert infusion["effectivePeriod"]["start"] < infusion["effectivePeriod"]["end"]
@@ -191,7 +209,8 @@ def test_fhir_scales_dosing_adverse_event_and_signature(db: Database, built: Bui
     assert ae["outcome"]["coding"][0]["code"] == "resolved"
     assert any("ondansetron 4 mg IV" in x.get("valueString", "") for x in ae["extension"])
     assert ae["suspectEntity"][0]["instance"]["reference"] == next(
-        e["fullUrl"] for e in doc["entry"] if e["resource"] is infusion)
+        e["fullUrl"] for e in doc["entry"] if e["resource"] is infusion
+    )
 
     [prov] = _resources(doc, "Provenance")
     sig = prov["signature"][0]
@@ -229,9 +248,9 @@ def test_edf_reads_back_with_samples_and_annotations(db: Database, built: Built,
         ecg = db.waves(built.session_id, mdc.ECG_II)
         x = r.readSignal(0)
         step = (r.getPhysicalMaximum(0) - r.getPhysicalMinimum(0)) / 65535
-        i0 = int(round((ecg.segment_t0[0] - start) * 500))
+        i0 = round((ecg.segment_t0[0] - start) * 500)
         n = ecg.samples.shape[0]
-        assert np.max(np.abs(x[i0:i0 + n] - ecg.samples)) <= step
+        assert np.max(np.abs(x[i0 : i0 + n] - ecg.samples)) <= step
         assert r.getPhysicalDimension(0) == "mV"
     finally:
         r.close()
@@ -298,8 +317,15 @@ def test_vital_file_reads_back_with_vitaldb(db: Database, built: Built, tmp_path
     export_session(db, built.session_id, "vital", out)
     vf = read_vital(out)
     names = set(vf.get_track_names())
-    assert {"Chairside/ECG_II", "Chairside/PLETH", "Chairside/HR", "Chairside/PLETH_SPO2", "Chairside/NIBP_SBP",
-            "Chairside/ETCO2", "Chairside/EVENT"} <= names
+    assert {
+        "Chairside/ECG_II",
+        "Chairside/PLETH",
+        "Chairside/HR",
+        "Chairside/PLETH_SPO2",
+        "Chairside/NIBP_SBP",
+        "Chairside/ETCO2",
+        "Chairside/EVENT",
+    } <= names
     hr = db.numerics(built.session_id, mdc.HEART_RATE)
     recs = vf.trks["Chairside/HR"].recs
     assert [r["val"] for r in recs] == pytest.approx(list(hr.value))
@@ -308,7 +334,7 @@ def test_vital_file_reads_back_with_vitaldb(db: Database, built: Built, tmp_path
     trk = vf.trks["Chairside/ECG_II"]
     assert trk.srate == 500.0 and trk.unit == "mV"
     got = np.concatenate([r["val"] for r in trk.recs])
-    assert got[:ecg.samples.shape[0]] == pytest.approx(ecg.samples.astype(np.float32))
+    assert got[: ecg.samples.shape[0]] == pytest.approx(ecg.samples.astype(np.float32))
     events = [r["val"] for r in vf.trks["Chairside/EVENT"].recs]
     assert any(e.startswith("Dosing started: 35.0 mg") for e in events)
     assert not any("DEMO" in e for e in events)
@@ -351,7 +377,7 @@ def test_rems_refused_for_iv_ketamine(db: Database, built: Built, tmp_path: Path
         export_session(db, built.session_id, "rems", tmp_path / "r.json")
 
 
-# ---------------------------------------------------------------------------------------------- integrity, atomicity
+# ------------------------------------------------------------------------------------- integrity, atomicity
 def test_failed_verification_is_stated_in_csv_and_fhir(db: Database, built: Built, tmp_path: Path) -> None:
     _tamper(db, built.session_id)
     export_session(db, built.session_id, "csv", tmp_path / "t.csv")
@@ -361,8 +387,9 @@ def test_failed_verification_is_stated_in_csv_and_fhir(db: Database, built: Buil
     assert any(t["code"] == "INTEGRITY-FAILED" for t in doc["meta"]["tag"])
 
 
-def test_failure_mid_write_leaves_the_old_file_and_no_temporary(db: Database, built: Built, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_mid_write_leaves_the_old_file_and_no_temporary(
+    db: Database, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pyedflib
 
     out = tmp_path / "s.edf"
@@ -375,7 +402,9 @@ def test_failure_mid_write_leaves_the_old_file_and_no_temporary(db: Database, bu
     with pytest.raises(OSError, match="No space"):
         export_session(db, built.session_id, "edf", out)
     assert out.read_bytes() == b"previous export"
-    assert [p.name for p in tmp_path.iterdir() if p.name != "record.sqlite3" and "sqlite" not in p.name] == ["s.edf"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "record.sqlite3" and "sqlite" not in p.name] == [
+        "s.edf"
+    ]
 
 
 def test_export_is_audit_logged(db: Database, built: Built, tmp_path: Path) -> None:
@@ -384,15 +413,30 @@ def test_export_is_audit_logged(db: Database, built: Built, tmp_path: Path) -> N
     assert trail and trail[-1].detail.startswith("format fhir to ")
 
 
-def test_command_line_exports_csv(db: Database, built: Built, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_command_line_exports_csv(
+    db: Database, built: Built, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from console.cli import main
 
     url = str(db.engine.url)
     out = tmp_path / "cli.zip"
     assert main(["export", str(built.session_id), "--db", url, "--format", "csv", "--out", str(out)]) == 0
     assert zipfile.ZipFile(out).namelist()
-    assert main(["export", str(built.session_id), "--db", url, "--format", "rems", "--out",
-                 str(tmp_path / "r.json")]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(built.session_id),
+                "--db",
+                url,
+                "--format",
+                "rems",
+                "--out",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 2
+    )
     assert "not an esketamine session" in capsys.readouterr().err
 
 

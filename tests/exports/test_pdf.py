@@ -14,8 +14,9 @@ from console.record import Database
 from tests.exports.session_factory import Built, build_session
 from tests.exports.test_formats import _check_progress, _progress_log, _tamper
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                reason="poppler-utils (pdftotext) is needed to read the PDF back")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is needed to read the PDF back"
+)
 
 
 def pages(pdf: Path) -> list[str]:
@@ -37,9 +38,17 @@ def test_report_has_every_section_and_page_numbers(db: Database, built: Built, t
         assert "P-0042" in page  # the patient on every page
         assert "DEMO" not in page and "INTEGRITY CHECK FAILED" not in page
     whole = "\n".join(text)
-    for heading in ("Dose and infusion timeline", "Vital-sign trend", "Vitals at each scheduled check",
-                    "Observations and questionnaires", "Side effects", "Alarms", "Discharge",
-                    "Amendments (original beside amendment)", "Signatures"):
+    for heading in (
+        "Dose and infusion timeline",
+        "Vital-sign trend",
+        "Vitals at each scheduled check",
+        "Observations and questionnaires",
+        "Side effects",
+        "Alarms",
+        "Discharge",
+        "Amendments (original beside amendment)",
+        "Signatures",
+    ):
         assert heading in whole
     assert "Ada Example" in whole and "IV racemic ketamine 0.5 mg/kg" in whole
     assert "Record integrity: verified" in whole
@@ -59,8 +68,9 @@ def test_report_renders_to_images(db: Database, built: Built, tmp_path: Path) ->
         pytest.skip("pdftoppm not installed")
     out = tmp_path / "report.pdf"
     export_session(db, built.session_id, "pdf", out)
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(out), str(tmp_path / "p")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(out), str(tmp_path / "p")], check=True
+    )
     png = next(tmp_path.glob("p*.png"))
     assert png.stat().st_size > 10_000  # a page with a chart, not a blank one
 
