@@ -38,7 +38,7 @@ def storage_guard() -> Iterator[None]:
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
         raise StorageUnavailable(plain_message(err)) from err
     except sa_exc.DBAPIError as err:
-        if err.connection_invalidated or isinstance(err, (sa_exc.InternalError,)):
+        if err.connection_invalidated:
             raise StorageUnavailable(plain_message(err)) from err
         raise
     except sa_exc.TimeoutError as err:  # connection pool exhausted

@@ -122,3 +122,13 @@ def session(svc):
     patient = svc.create_patient("PT-001", name="Pat Example", weight_kg=72.5)
     return svc.start_session(patient.id, "iv-ketamine-0.5", "3", "chair 1", devices=["simulator"],
                              details={"dose_mg_per_kg": 0.5, "weight_kg": 72.5, "dose_mg": 36.25})
+
+
+def drop_append_only_guard(conn) -> None:
+    """Remove the database's append-only triggers, as someone with full SQL access could, so a test can
+    tamper with entries and show that the hash chain still catches it."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_append_only ON entries")
+    else:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_update")
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_delete")

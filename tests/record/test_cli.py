@@ -9,7 +9,7 @@ import pytest
 
 from console.cli import main
 from console.record import open_database
-from tests.record.conftest import PASSWORD
+from tests.record.conftest import PASSWORD, drop_append_only_guard
 
 
 def cli(capsys, monkeypatch, *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -94,6 +94,7 @@ def test_verify_exit_codes(capsys, monkeypatch, recorded):
     assert cli(capsys, monkeypatch, "verify", "--db", url)[0] == 0
     db = open_database(url)
     with db.engine.begin() as conn:
+        drop_append_only_guard(conn)
         conn.exec_driver_sql("UPDATE entries SET data_json = '{\"text\":\"agitated\"}' WHERE seq = 1 "
                              f"AND session_id = {signed}")
     db.close()
@@ -160,11 +161,11 @@ def test_db_upgrade_and_status(capsys, monkeypatch, tmp_path):
     code, _, err = cli(capsys, monkeypatch, "db", "status", "--db", url)
     assert code == 2 and "no database file" in err
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "created at revision 0002" in out
+    assert code == 0 and "created at revision 0003" in out
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "already at revision 0002" in out
+    assert code == 0 and "already at revision 0003" in out
     code, out, _ = cli(capsys, monkeypatch, "db", "status", "--db", url)
-    assert code == 0 and "revision 0002 (up to date)" in out
+    assert code == 0 and "revision 0003 (up to date)" in out
 
 
 def test_db_upgrade_from_older_revision_reports_backup(capsys, monkeypatch, tmp_path):
@@ -177,7 +178,7 @@ def test_db_upgrade_from_older_revision_reports_backup(capsys, monkeypatch, tmp_
         _upgrade(conn, "0001")
     engine.dispose()
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "upgraded from 0001 to 0002" in out and "old.sqlite3.pre-0001-" in out
+    assert code == 0 and "upgraded from 0001 to 0003" in out and "old.sqlite3.pre-0001-" in out
 
 
 def test_newer_database_is_refused_by_every_command(capsys, monkeypatch, recorded):

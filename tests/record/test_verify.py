@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.record.conftest import PASSWORD
+from tests.record.conftest import PASSWORD, drop_append_only_guard
 
 
 @pytest.fixture
@@ -17,8 +17,21 @@ def chain(db, svc, session):
 
 
 def raw(db, sql: str, **params) -> None:
+    """Tamper with the tables directly, past the database's append-only guard."""
     with db.engine.begin() as conn:
+        drop_append_only_guard(conn)
         conn.execute(text(sql), params)
+
+
+def test_the_database_itself_refuses_to_change_or_delete_entries(db, chain):
+    from sqlalchemy import exc
+
+    sid, ids = chain
+    for sql in ("UPDATE entries SET data_json = '{}' WHERE id = :i", "DELETE FROM entries WHERE id = :i"):
+        with pytest.raises(exc.DatabaseError, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text(sql), {"i": ids[0]})
+    assert db.verify(sid).ok
 
 
 def test_intact_chain_verifies_and_the_run_is_audited(db, chain):
