@@ -104,13 +104,7 @@ class DeviceLink:
             if not self._connect(now):
                 return min(self.interval * 5, max(0.0, self._next_attempt - now))
         try:
-            # read() blocks up to the port timeout, which paces the loop when the line is quiet
-            waiting = self._port.in_waiting if self._port is not None else 0
-            if waiting <= 1 and self._socket:
-                # pyserial's socket:// reports at most 1 byte waiting (it asks select(), not the queue); reading
-                # one byte per step cannot keep up with a fast monitor, so take what arrives within the timeout
-                waiting = SOCKET_READ_CHUNK
-            data = self._port.read(max(1, waiting)) if self._port is not None else b""
+            data = self._read()
             now = self.clock()
             if data:
                 self.counters.bytes_in += len(data)
@@ -140,6 +134,22 @@ class DeviceLink:
             self._set_state(LinkState.STOPPED, "stopped", now)
 
     # --- internals --------------------------------------------------------------------------------
+
+    def _read(self) -> bytes:
+        """What has arrived: blocks up to the port timeout for the first byte (which paces the loop when the line
+        is quiet), then takes whatever else is already there without waiting."""
+        port = self._port
+        assert port is not None
+        data = port.read(max(1, port.in_waiting))
+        if data and self._socket:
+            # pyserial's socket:// reports at most 1 byte waiting (it asks select(), not the queue), so one read
+            # would deliver a byte per step and never keep up with a fast monitor; drain without blocking instead
+            timeout, port.timeout = port.timeout, 0
+            try:
+                data += port.read(SOCKET_READ_CHUNK)
+            finally:
+                port.timeout = timeout
+        return data
 
     def _connect(self, now: float) -> bool:
         # remember before CONNECTING overwrites it: a retry failing for the same reason is not news

@@ -54,6 +54,7 @@ class FakePort:
         self.script = list(script or [])
         self.written = bytearray()
         self.closed = False
+        self.timeout = 0.05  # pyserial's read timeout, which DeviceLink sets to 0 to drain a socket
 
     @property
     def in_waiting(self) -> int:
@@ -241,3 +242,4 @@ def test_socket_ports_are_read_in_chunks_not_byte_by_byte() -> None:
     link = DeviceLink(driver, "socket://127.0.0.1:4001", clock=clock, opener=Opener(clock, [port]))
     link.step()
     assert [len(d) for d, _ in driver.fed] == [5000]
+    assert port.timeout == 0.05  # the blocking timeout is back for the next quiet wait
