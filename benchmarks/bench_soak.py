@@ -1,0 +1,200 @@
+"""Soak: an 8-hour session at accelerated time with the live window open and the vitals recorder writing.
+
+Set-up (one process, offscreen Qt): the :class:`~console.main_window.MainWindow` runs the built-in simulator
+(waves and numerics, auto infusion) through its usual acquisition thread and 30 Hz frame timer; the
+:class:`~console.alarms.AlarmEngine` gets every batch and is ticked every 125 ms as the station does; a
+:class:`~console.record.vitals.VitalsRecorder` stores every numeric and wave block into a fresh SQLite file.
+Time is accelerated by giving the window (and so its acquisition loop, the simulator and every time stamp) a
+clock that runs ``SPEED`` times faster than the wall clock: 8 simulated hours take 48 s at 600x, the simulator's
+maximum. The simulated time actually covered is measured from the HR values that arrived, and the speed
+achieved is reported (the run lasts until the whole simulated span has arrived or a wall-time cap).
+
+Figures (target in brackets):
+
+* RSS growth from the end of the warm-up (first 30 simulated min; 5 min in ``--quick``) to the end [<= 20 MB];
+* frame time (``refresh()`` + the paint it causes, median of 90 frames paced at 30/s with the timer paused) at the
+  end relative to the start, in % [within +-10 %];
+* thread count growth from the end of the warm-up to the end [<= 0];
+* the recorder's backlog at the end (rows still queued) and what it wrote.
+
+``--quick`` simulates 30 minutes instead of 8 hours. Run: ``python -m benchmarks --only soak [--quick]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from benchmarks.common import Row, median, row
+
+BENCH = "soak"
+SPEED = 600.0
+FRAMES_PER_PROBE = 90
+ALARM_TICK_MS = 125
+
+
+class FastClock:
+    """Wall time running ``speed`` times faster from the moment it is made (what every part of the app reads)."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.t0 = time.time()
+
+    def __call__(self) -> float:
+        return self.t0 + (time.time() - self.t0) * self.speed
+
+
+class Span:
+    """Thread-safe first/last HR time seen: how much simulated time has arrived."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from devices import mdc
+
+        self._code = mdc.HEART_RATE
+        self._lock = threading.Lock()
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def consume(self, samples: list[Any]) -> None:
+        from devices.model import Numeric
+
+        for s in samples:
+            if isinstance(s, Numeric) and s.mdc == self._code:
+                with self._lock:
+                    if self.first is None:
+                        self.first = s.host_time
+                    self.last = s.host_time
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return 0.0 if self.first is None or self.last is None else self.last - self.first
+
+
+def _spin(app: Any, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def _frame_probe(app: Any, window: Any) -> float:
+    """Median ms of one frame (refresh + the paint it causes), paced at 30/s with the frame timer paused."""
+    window.frame_timer.stop()
+    times: list[float] = []
+    next_t = time.perf_counter()
+    for _ in range(FRAMES_PER_PROBE):
+        t0 = time.perf_counter()
+        window.refresh()
+        app.processEvents()
+        times.append((time.perf_counter() - t0) * 1000.0)
+        next_t += 1.0 / 30.0
+        rest = next_t - time.perf_counter()
+        if rest > 0:
+            time.sleep(rest)
+        else:
+            next_t = time.perf_counter()
+    window.frame_timer.start()
+    return median(times)
+
+
+def run(quick: bool) -> list[Row]:
+    import psutil
+    from PySide6.QtCore import QTimer
+
+    from console.alarms import AlarmEngine
+    from console.app import create_application
+    from console.main_window import MainWindow
+    from console.record import open_database
+    from console.station import default_alarm_limits
+    from devices.simulator import Simulator
+    from devices.simulator.driver import SimulatorDriver
+
+    os.environ.setdefault("CHAIRSIDE_FAST_HASH", "1")
+    app = create_application()
+    process = psutil.Process()
+    sim_seconds = 1800.0 if quick else 8 * 3600.0
+    warmup = 300.0 if quick else 1800.0
+    wall_cap = sim_seconds / SPEED * 3 + 30.0
+
+    with tempfile.TemporaryDirectory(prefix="chairside-soak-") as tmp:
+        db = open_database(f"sqlite:///{Path(tmp) / 'soak.sqlite3'}")
+        svc = db.service(db.demo_login())
+        session = svc.start_session(svc.create_patient("SOAK-1").id, "iv-ketamine-0.5", "1", "soak")
+        recorder = db.vitals_recorder(session.id)
+        clock = FastClock(SPEED)
+        window = MainWindow(demo=True, clock=clock)
+        engine = AlarmEngine(default_alarm_limits())
+        span = Span()
+        window.add_sample_consumer(span.consume)
+        window.add_sample_consumer(engine.submit)
+        window.add_sample_consumer(recorder.submit)
+        simulator = Simulator(seed=0, speed=1.0, mark_demo=True, auto_infusion=True, source="Simulator")
+        window.add_device(SimulatorDriver(source="Simulator", simulator=simulator), None, name="Simulator")
+        window.resize(1600, 960)
+        window.show()
+        alarm_timer = QTimer()
+        alarm_timer.setInterval(ALARM_TICK_MS)
+        alarm_timer.timeout.connect(lambda: (engine.tick(clock()), engine.drain_events()))
+        alarm_timer.start()
+        window.start()
+        wall0 = time.perf_counter()
+        try:
+            while span.seconds < warmup and time.perf_counter() - wall0 < wall_cap:
+                _spin(app, 0.2)
+            frame_start = _frame_probe(app, window)
+            rss_start = process.memory_info().rss
+            threads_start = process.num_threads()
+            warm_span, warm_wall = span.seconds, time.perf_counter()
+            while span.seconds < sim_seconds and time.perf_counter() - wall0 < wall_cap:
+                _spin(app, 0.2)
+            frame_end = _frame_probe(app, window)
+            rss_end = process.memory_info().rss
+            threads_end = process.num_threads()
+            covered = span.seconds
+            achieved = (covered - warm_span) / max(1e-9, time.perf_counter() - warm_wall)
+            status_live = recorder.status()
+        finally:
+            alarm_timer.stop()
+            window.close()
+            app.processEvents()
+        t_close = time.perf_counter()
+        status = recorder.close()
+        close_s = time.perf_counter() - t_close
+        db.close()
+        db_mb = sum(p.stat().st_size for p in Path(tmp).glob("soak.sqlite3*")) / 1e6
+
+    wall = time.perf_counter() - wall0
+    change = 100.0 * (frame_end - frame_start) / frame_start if frame_start > 0 else float("nan")
+    speed_note = (f"{covered / 3600:.2f} simulated h in {wall:.0f} s wall; clock {SPEED:g}x, "
+                  f"data arrived at {achieved:.0f}x after warm-up")
+    return [
+        row(BENCH, "simulated time covered", covered / 3600.0, "h", at_least=sim_seconds / 3600.0 * 0.99,
+            note=speed_note),
+        row(BENCH, "RSS growth after warm-up", (rss_end - rss_start) / 1e6, "MB", at_most=20.0,
+            note=f"{rss_start / 1e6:.0f} -> {rss_end / 1e6:.0f} MB, warm-up {warmup / 60:g} simulated min"),
+        row(BENCH, "frame time change, end vs start", change, "%", at_least=-10.0, at_most=10.0,
+            note=f"median {frame_start:.2f} -> {frame_end:.2f} ms over {FRAMES_PER_PROBE} frames"),
+        row(BENCH, "thread count growth after warm-up", float(threads_end - threads_start), "threads",
+            at_most=0.0, note=f"{threads_start} -> {threads_end}"),
+        row(BENCH, "recorder backlog at the end", float(status_live.pending_rows), "rows",
+            note=f"closing wrote the rest in {close_s:.1f} s; {status.numerics_written:,} numeric rows, "
+                 f"{status.wave_chunks_written:,} wave chunks, {db_mb:.0f} MB file, writer CPU "
+                 f"{status.cpu_seconds:.1f} s" + (f"; error: {status.error}" if status.error else "")),
+    ]
+
+
+if __name__ == "__main__":
+    import sys
+
+    from benchmarks.common import table
+
+    print(table(run("--quick" in sys.argv)))
