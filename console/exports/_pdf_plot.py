@@ -186,35 +186,27 @@ def trend_drawing(
     line(panels[2], et, ETCO2_COLOUR)
 
     top_y = panels[0].y + panels[0].h
-    last_x = [-1e9, -1e9]  # numbers of close events alternate between two rows so they stay readable
-    for m in markers:
-        if not (t0 <= m.t <= t1):
-            continue
+    # events closer than a label's width share one label ("9-12"), alternating between two rows
+    groups: list[list[tuple[float, Marker]]] = []
+    for m in sorted((m for m in markers if t0 <= m.t <= t1), key=lambda m: m.t):
         xx = float(x_of(m.t))
-        row = 0 if xx - last_x[0] >= 9 else 1 if xx - last_x[1] >= 9 else 0
-        last_x[row] = xx
-        d.add(
-            Line(
-                xx,
-                bottom,
-                xx,
-                top_y + 2 + 8 * row,
-                strokeColor=EVENT_COLOUR,
-                strokeWidth=0.5,
-                strokeDashArray=[2, 2],
-            )
-        )
-        d.add(
-            String(
-                xx,
-                top_y + 3 + 8 * row,
-                str(m.number),
-                fontName=font,
-                fontSize=6.5,
-                textAnchor="middle",
-                fillColor=EVENT_COLOUR,
-            )
-        )
+        if groups and xx - groups[-1][0][0] < 12:
+            groups[-1].append((xx, m))
+        else:
+            groups.append([(xx, m)])
+    last_x = [-1e9, -1e9]
+    for group in groups:
+        x_first = group[0][0]
+        label = str(group[0][1].number) if len(group) == 1 else f"{group[0][1].number}-{group[-1][1].number}"
+        width = stringWidth(label, font, 6.5)
+        row = 0 if x_first - last_x[0] >= width + 3 else 1 if x_first - last_x[1] >= width + 3 else 0
+        last_x[row] = x_first
+        for xx, _m in group:
+            y_top = top_y + (2 + 8 * row if xx == x_first else 0)
+            d.add(Line(xx, bottom, xx, y_top, strokeColor=EVENT_COLOUR, strokeWidth=0.5,
+                       strokeDashArray=[2, 2]))
+        d.add(String(x_first, top_y + 3 + 8 * row, label, fontName=font, fontSize=6.5, textAnchor="middle",
+                     fillColor=EVENT_COLOUR))
 
     for p in panels:
         tw = stringWidth(p.title, font, 7)

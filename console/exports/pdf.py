@@ -347,7 +347,7 @@ class _Report:
             )
         )
         self.story.append(t)
-        plan = d.details.get("dose_plan")
+        plan = d.details.get("dose_plan") or d.details.get("dose")
         if isinstance(plan, dict) and plan:
             from console.clinical.protocols import DosePlan
 
@@ -531,7 +531,9 @@ class _Report:
             item_text = ", ".join(f"{k}: {items[k]}" for k in keys) if len(items) > 1 else ""
             flags = "; ".join(f.get("message", "") for f in d.get("flags") or [] if isinstance(f, dict))
             extra = " / ".join(x for x in (str(d.get("band") or ""), flags) if x)
-            point = d.get("point") or d.get("timing") or ""
+            point = str(d.get("point") or d.get("timing") or "")
+            if point.replace(".", "", 1).isdigit():
+                point += " min"
             total = d.get("total", "")
             total_cell = Paragraph(f"<b>{self.st.text(total)}</b>", self.st.cell)
             rows.append(

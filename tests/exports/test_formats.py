@@ -446,3 +446,22 @@ def test_csv_rows_parse(db: Database, built: Built, tmp_path: Path) -> None:
     body = "\n".join(ln for ln in (tmp_path / "n.csv").read_text().splitlines() if not ln.startswith("#"))
     rows = list(csv.reader(io.StringIO(body)))
     assert len({len(r) for r in rows}) == 1 and len(rows) > 300
+
+
+def test_a_simulated_session_exports_in_every_format(tmp_path: Path) -> None:
+    """``chairside simulate-session``'s output (a DEMO session) goes through every format."""
+    from console.record import open_database
+    from console.record.simulation import simulate_session
+
+    url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
+    sid = simulate_session(url, minutes=5).session_id
+    with open_database(url) as db:
+        for fmt, name in (("pdf", "s.pdf"), ("csv", "s.zip"), ("fhir", "s.json"), ("edf", "s.edf"),
+                          ("vital", "s.vital")):
+            export_session(db, sid, fmt, tmp_path / name)
+            assert (tmp_path / name).stat().st_size > 1000, fmt
+        with pytest.raises(ExportError):
+            export_session(db, sid, "rems", tmp_path / "r.json")
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert all(any(t["code"] == "DEMO" for t in e["resource"]["meta"]["tag"]) for e in doc["entry"])
+    assert read_vital(tmp_path / "s.vital").devs["Chairside"].type == "Chairside DEMO"
