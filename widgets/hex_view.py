@@ -6,19 +6,18 @@ from the device ("in") and to it ("out") have their own colours; bad frames are 
 objects with ``direction``, ``host_time``, ``data``, ``ok`` and ``note`` attributes (the drivers'
 ``FrameRecord``), so this widget needs nothing from ``devices``.
 
-The view re-renders only when the frames changed, and keeps the newest line in sight unless the technician
-scrolled up to read an older one.
+Updates are incremental (only frames not yet on screen are formatted), and the newest line stays in sight
+unless the technician scrolled up to read an older one.
 """
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QTextEdit, QWidget
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 IN_COLOUR = "#7fd4ff"
 OUT_COLOUR = "#ffc861"
@@ -66,22 +65,28 @@ def frame_line(frame: Any, limit: int = 48) -> str:
     return text
 
 
-class HexView(QTextEdit):
-    """Shows the last ``max_frames`` frames given to :meth:`set_frames`."""
+class HexView(QPlainTextEdit):
+    """Shows the last ``max_frames`` frames given to :meth:`set_frames`.
+
+    Updates are incremental: frames already on screen are not formatted again, new ones are appended and the
+    oldest lines drop off (``maximumBlockCount``), so a refresh costs in proportion to what arrived since the
+    last one, not to the whole log (a full re-render of 200 long frames takes tens of milliseconds).
+    """
 
     def __init__(self, parent: QWidget | None = None, *, bytes_per_frame: int = 48,
                  max_frames: int = 200) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setMaximumBlockCount(max_frames)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSize(10)
         self.setFont(font)
-        self.setStyleSheet(f"QTextEdit {{ background-color: {BACKGROUND}; color: {TEXT_COLOUR}; }}")
+        self.setStyleSheet(f"QPlainTextEdit {{ background-color: {BACKGROUND}; color: {TEXT_COLOUR}; }}")
         self.bytes_per_frame = bytes_per_frame
         self.max_frames = max_frames
-        self._shown_key: tuple[int, float, int] | None = None
+        self._shown: list[Any] = []  # the frame objects on screen, oldest first
         self._lines: list[str] = []
         self.setPlaceholderText("No frames yet")
 
@@ -93,28 +98,50 @@ class HexView(QTextEdit):
     def set_frames(self, frames: Sequence[Any]) -> bool:
         """Show ``frames`` (oldest first); returns False when nothing changed since the last call."""
         frames = list(frames)[-self.max_frames:]
-        last = frames[-1] if frames else None
-        key = (len(frames), last.host_time if last else 0.0, id(last))
-        if key == self._shown_key:
-            return False
-        self._shown_key = key
+        new = self._new_frames(frames)
+        reset = new is None
+        if new is None:  # the log moved on past everything shown (or was reset): start over
+            self.clear()
+            self._shown, self._lines, new = [], [], frames
+        if not new:
+            return reset
         bar = self.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 4
+        at_bottom = bar.value() >= bar.maximum() - 2
         keep = bar.value()
-        self._lines = [frame_line(f, self.bytes_per_frame) for f in frames]
-        if not frames:
-            self.clear()  # shows the placeholder
-            return True
-        self.setHtml(self._html(frames))
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.beginEditBlock()
+        for f in new:
+            line = frame_line(f, self.bytes_per_frame)
+            self._lines.append(line)
+            if not self.document().isEmpty():
+                cursor.insertBlock()
+            cursor.insertText(line, self._format(f))
+        cursor.endEditBlock()
+        self._shown.extend(new)
+        del self._shown[:-self.max_frames]
+        del self._lines[:-self.max_frames]
         bar.setValue(bar.maximum() if at_bottom else keep)
         return True
 
-    def _html(self, frames: list[Any]) -> str:
-        rows = []
-        for frame, line in zip(frames, self._lines, strict=True):
-            colour = IN_COLOUR if frame.direction == "in" else OUT_COLOUR
-            style = f"color:{colour};"
-            if not frame.ok:
-                style = f"color:#ffffff;background-color:{BAD_BACKGROUND};"
-            rows.append(f'<span style="{style}">{html.escape(line)}</span>')
-        return ('<pre style="margin:0; white-space:pre;">' + "<br>".join(rows) + "</pre>")
+    def _new_frames(self, frames: list[Any]) -> list[Any] | None:
+        """The frames after the last one shown; None when the last one shown is no longer in ``frames``."""
+        if not self._shown:
+            return frames
+        if not frames:
+            return None
+        last = self._shown[-1]
+        for i in range(len(frames) - 1, -1, -1):
+            if frames[i] is last:
+                return frames[i + 1:]
+        return None
+
+    @staticmethod
+    def _format(frame: Any) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        if frame.ok:
+            fmt.setForeground(QColor(IN_COLOUR if frame.direction == "in" else OUT_COLOUR))
+        else:
+            fmt.setForeground(QColor("#ffffff"))
+            fmt.setBackground(QColor(BAD_BACKGROUND))
+        return fmt

@@ -138,7 +138,7 @@ def test_hex_view_colours_directions_and_bad_frames(qtbot) -> None:
     assert lines[0].endswith("OUT ->     4 B  0D EC 05 08")
     assert lines[1].endswith("IN  <-    10 B  00 01 02 03 … +6 B")
     assert lines[2].endswith("IN  <-     2 B  C0 11  BAD  [bad FCS]")
-    html = view.toHtml().lower()
+    html = view.document().toHtml().lower()
     for colour in (IN_COLOUR, OUT_COLOUR, BAD_BACKGROUND):
         assert colour in html
 
@@ -195,7 +195,7 @@ def test_hex_view_shows_text_protocol_frames_as_text(qtbot) -> None:
     view.set_frames([frame("in", b"SPO2=098% BPM=072\r\n"), frame("in", b"PI=03.60%\r\n")])
     assert view.lines[0].endswith('IN  <-    19 B  "SPO2=098% BPM=07" … +5 chars')
     assert view.lines[1].endswith('IN  <-    11 B  "PI=03.60%\\r\\n"')
-    view.set_frames([])
+    assert view.set_frames([])
     assert view.lines == [] and view.toPlainText() == ""
 
 
@@ -220,3 +220,20 @@ def test_panel_on_an_acquisition_thread_of_the_main_window(qtbot, serve) -> None
     # the window's own data path kept working alongside the panel
     assert any(r.label == "SpO2" for r in live.numerics.snapshot().values())
     assert link.sink == thread._sink  # the panel gave the window its sink back
+
+
+def test_hex_view_appends_new_frames_and_drops_the_oldest(qtbot) -> None:
+    view = HexView(max_frames=3)
+    qtbot.addWidget(view)
+    log = [FrameRecord("in", 1_764_084_802.0 + i, bytes([i]), True, "") for i in range(6)]
+    view.set_frames(log[:2])
+    view.set_frames(log[:4])  # two new frames appended, the oldest dropped
+    assert [line.split("B  ")[1] for line in view.lines] == ["01", "02", "03"]
+    assert view.toPlainText().splitlines()[0].endswith("01")
+    assert view.set_frames(log[3:6])  # the log moved on past the newest shown but still holds it
+    assert [line.split("B  ")[1] for line in view.lines] == ["03", "04", "05"]
+    assert view.set_frames(log[5:] + [FrameRecord("out", 0.0, b"\xff", True, "")])
+    assert [line.split("B  ")[1] for line in view.lines] == ["04", "05", "FF"]
+    other = [FrameRecord("in", 1.0, b"\xaa", True, "")]  # a log that no longer holds what is shown
+    assert view.set_frames(other)
+    assert [line.split("B  ")[1] for line in view.lines] == ["AA"]
