@@ -318,10 +318,7 @@ class SessionService:
                                         "reason) can be added, followed by a new signature")
             if row.status != SessionStatus.IN_PROGRESS:
                 raise SessionStateError(f"session {session_id} is {row.status}: no new entries")
-            if (row.lock_owner != self._db.owner
-                    and not self._db.lock_is_live(row.lock_owner, row.heartbeat_at)):
-                raise SessionStateError(f"session {session_id} was interrupted; resume it first "
-                                        "(or close it) so the break is recorded")
+            self._refuse_if_interrupted(row)
             return self._append(s, actor, row, kind, data_json, at=at_utc, client_id=client_id)
 
         return self._retry_seq(lambda: self._write("add_entry", do))
@@ -349,6 +346,7 @@ class SessionService:
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
             row = self._lock_session(s, session_id)
+            self._refuse_if_interrupted(row)
             original = s.get(m.Entry, entry_id)
             if original is None or original.session_id != session_id:
                 raise NotFound(f"no entry {entry_id} in session {session_id}")
@@ -378,6 +376,7 @@ class SessionService:
             if row.status not in (SessionStatus.IN_PROGRESS, SessionStatus.CLOSED, SessionStatus.SIGNED,
                                   SessionStatus.AMENDED):
                 raise SessionStateError(f"session {session_id} is {row.status} and cannot be signed")
+            self._refuse_if_interrupted(row)
             now = self._db.now()
             signed_at = now.isoformat(timespec="microseconds")
             data = {"signer_id": actor.id, "signer_name": actor.full_name, "username": actor.username,
@@ -552,6 +551,13 @@ class SessionService:
         if row is None:
             raise NotFound(f"no session with id {session_id}")
         return row
+
+    def _refuse_if_interrupted(self, row: m.Session) -> None:
+        """An in-progress session nobody holds was interrupted: its break must be recorded first."""
+        if (row.status == SessionStatus.IN_PROGRESS and row.lock_owner != self._db.owner
+                and not self._db.lock_is_live(row.lock_owner, row.heartbeat_at)):
+            raise SessionStateError(f"session {row.id} was interrupted; resume it first (or close it) so "
+                                    "the break is recorded")
 
     def _append(self, s: OrmSession, actor: UserContext, row: m.Session, kind: str, data: Any,
                 at: datetime, amends: str | None = None, client_id: str | None = None) -> EntryRecord:

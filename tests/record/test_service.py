@@ -217,8 +217,13 @@ def test_interrupted_session_found_then_resumed(db_url, db, svc, session):
         svc2 = db2.service(user)
         [found] = svc2.interrupted_sessions()
         assert found.id == session.id and found.display_status == "interrupted"
+        first = svc2.entries(session.id)[0]
         with pytest.raises(SessionStateError, match="resume"):
             svc2.add_entry(session.id, "note", {"text": "x"})
+        with pytest.raises(SessionStateError, match="resume"):
+            svc2.amend(session.id, first.id, "typo", {"text": "y"})
+        with pytest.raises(SessionStateError, match="resume"):
+            svc2.sign(session.id, PASSWORD)
         resumed = svc2.resume_session(session.id)
         assert not resumed.interrupted and resumed.status == SessionStatus.IN_PROGRESS
         svc2.add_entry(session.id, "note", {"text": "after resume"})
