@@ -204,3 +204,25 @@ def test_a_registered_format_whose_module_is_missing_is_refused(capsys, monkeypa
         assert not (tmp_path / "g").exists()
     finally:
         exporting._REGISTRY.pop("ghost")
+
+
+def test_users_password_prompt_typed_twice(capsys, monkeypatch, sqlite_url):
+    answers = iter(["first long password", "second long password", "same long password", "same long password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    code, _, err = cli(capsys, monkeypatch, "users", "add", "ada", "--role", "admin", "--db", sqlite_url)
+    assert code == 2 and "differ" in err
+    code, out, _ = cli(capsys, monkeypatch, "users", "add", "ada", "--role", "admin", "--db", sqlite_url)
+    assert code == 0 and "added ada" in out
+    db = open_database(sqlite_url)
+    try:
+        assert db.authenticate("ada", "same long password").role == "admin"
+    finally:
+        db.close()
+
+
+def test_sessions_filtered_by_patient(capsys, monkeypatch, recorded):
+    url, signed, demo = recorded
+    code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url, "--patient", "PT-7", "--format", "json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == [signed]
+    code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url, "--patient", "NOPE")
+    assert code == 0 and "no patient with code NOPE" in out
