@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QFont
 
 #: left axis width in px, the same on every row so the time axes line up
 AXIS_WIDTH = 84
 #: height of the marker lane row in px per lane (the trend rows share the rest)
-LANE_PX = 17
+LANE_PX = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,9 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self.marker_plot = self._add_plot("EVENTS", "events", "", (-0.7, len(self._lanes) - 0.3), first=True)
         self.marker_plot.getAxis("left").setTicks([[(i, lane.label) for i, lane in enumerate(self._lanes)]])
         self.marker_plot.setLabel("left", "")
+        small = QFont()
+        small.setPointSize(8)
+        self.marker_plot.getAxis("left").setTickFont(small)
         self.marker_plot.showGrid(x=True, y=False, alpha=0.25)
         lane_height = LANE_PX * len(self._lanes) + 8
         self.marker_plot.setFixedHeight(lane_height)
@@ -84,6 +88,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for r in rows:
             p = self._add_plot(r.key, r.label, r.unit, r.y_range)
             self.ci.layout.setRowStretchFactor(len(self.plots) - 1, r.height)
+            p.setMinimumHeight(45 * r.height)
             curve = p.plot([], [], pen=pg.mkPen(r.colour, width=1))
             self.curves[r.key] = curve
             self.layout_rows.append(r.key)
@@ -93,6 +98,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         if nibp_row is not None:
             p = self._add_plot(nibp_row.key, nibp_row.label, nibp_row.unit, nibp_row.y_range)
             self.ci.layout.setRowStretchFactor(len(self.plots) - 1, nibp_row.height)
+            p.setMinimumHeight(45 * nibp_row.height)
             colour = pg.mkColor(nibp_row.colour)
             self.nibp_bars = pg.ErrorBarItem(x=np.empty(0), y=np.empty(0), top=np.empty(0), bottom=np.empty(0),
                                              beam=0, pen=pg.mkPen(colour, width=1))
@@ -103,6 +109,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             for item in (self.nibp_bars, self.nibp_sys, self.nibp_dia):
                 p.addItem(item)
             self.layout_rows.append(nibp_row.key)
+        self.setMinimumHeight(LANE_PX * len(self._lanes) + 8 + sum(45 * r.height for r in rows)
+                              + (45 * nibp_row.height if nibp_row else 0) + 30)
         # only the bottom row shows time labels
         last = self.plots[self.layout_rows[-1]]
         last.showAxis("bottom", True)

@@ -57,11 +57,11 @@ from widgets.wave_viewer import WaveViewer
 
 CATEGORY_COLOURS: dict[str, str] = {
     "infusion": "#4da3ff", "observation": "#c792ea", "side_effect": "#ff9f1a", "alarm": "#e8202a",
-    "amendment": "#f5c400", "signature": "#33cc66", "other": "#9aa3ad",
+    "amendment": "#f5c400", "signature": "#33cc66", "other": "#9aa3ad", "overdue": "#ff5fa2",
 }
 CATEGORY_SYMBOLS: dict[str, str] = {
     "infusion": "s", "observation": "o", "side_effect": "d", "alarm": "t", "amendment": "star",
-    "signature": "p", "other": "o",
+    "signature": "p", "other": "o", "overdue": "x",
 }
 AUDIT_COLUMNS: tuple[str, ...] = ("When", "User", "Role", "Action", "Target", "Detail", "Change")
 EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
@@ -164,6 +164,7 @@ class ReviewWindow(QWidget):
         self.progress.setMaximumWidth(220)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setVisible(False)  # shown once there is something to say (export, no further event)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QHBoxLayout()
         for w in (self.prev_button, self.next_button, self.all_button):
@@ -205,7 +206,7 @@ class ReviewWindow(QWidget):
         split.addWidget(lower)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([560, 380])
+        split.setSizes([560, 400])
         timeline = QWidget()
         tl = QVBoxLayout(timeline)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -289,6 +290,11 @@ class ReviewWindow(QWidget):
         self.event_label.setText(m.text if m else f"{local_datetime(t)}: no entry at this moment")
         self.load_waves(self.waves.window_for(t))
 
+    def _say(self, text: str, colour: str | None = None) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {colour};" if colour else "")
+        self.status.setVisible(bool(text))
+
     def load_waves(self, start: float) -> None:
         """Read just the waves of [start, start + 10 s) from the database and show them."""
         win = load_wave_window(self.db, self.session_id, start, start + self.waves.window_s)
@@ -301,7 +307,7 @@ class ReviewWindow(QWidget):
             cur = self.trend_data.start - 1.0 if direction > 0 else self.trend_data.end + 1.0
         m = next_marker(self.markers, cur, direction)
         if m is None:
-            self.status.setText("No further event in that direction.")
+            self._say("No further event in that direction.")
             return None
         a, b = self.trend.visible_range()
         if not a <= m.t <= b:
@@ -352,12 +358,12 @@ class ReviewWindow(QWidget):
     def start_export(self, fmt: str, path: Path) -> None:
         """Export this session as ``fmt`` to ``path`` in a background thread with a progress bar."""
         if self.jobs.busy:
-            self.status.setText("Another job is still running; wait for it to finish.")
+            self._say("Another job is still running; wait for it to finish.")
             return
         self.export_button.setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.status.setText(f"Exporting as {fmt} to {path} ...")
+        self._say(f"Exporting as {fmt} to {path} ...")
         db, sid, user = self.db, self.session_id, self.user
 
         def run(progress: Any) -> Path:
@@ -377,14 +383,13 @@ class ReviewWindow(QWidget):
     def _export_progress(self, done: int, total: int, what: str) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(done, total))
-        self.status.setText(f"Exporting: {what}")
+        self._say(f"Exporting: {what}")
 
     def _exported(self, path: Path) -> None:
         self.progress.setVisible(False)
         self.export_button.setEnabled(True)
         msg = f"Exported to {path}"
-        self.status.setText(msg)
-        self.status.setStyleSheet(f"color: {OK_COLOUR};")
+        self._say(msg, OK_COLOUR)
         self._load_audit()
         self.exportFinished.emit(msg, True)
 
@@ -392,8 +397,7 @@ class ReviewWindow(QWidget):
         self.progress.setVisible(False)
         self.export_button.setEnabled(True)
         msg = f"Export failed: {message}"
-        self.status.setText(msg)
-        self.status.setStyleSheet(f"color: {BAD_COLOUR}; font-weight: bold;")
+        self._say(msg, BAD_COLOUR)
         self.exportFinished.emit(msg, False)
 
     def keyPressEvent(self, event: Any) -> None:

@@ -16,19 +16,21 @@ from console.clinical._common import to_epoch
 from console.session_panel.summary import KIND_WORDS, entry_summary
 
 #: marker categories, in the order of the legend; each entry kind belongs to one
-CATEGORIES: tuple[str, ...] = ("infusion", "observation", "side_effect", "alarm", "amendment", "signature", "other")
+CATEGORIES: tuple[str, ...] = ("infusion", "observation", "side_effect", "alarm", "overdue", "amendment", "signature",
+                               "other")
 _KIND_CATEGORY: dict[str, str] = {
     "infusion_start": "infusion", "infusion_pause": "infusion", "infusion_resume": "infusion",
     "infusion_rate": "infusion", "infusion_stop": "infusion", "esketamine_dose": "infusion",
     "hold_override": "infusion",
     "observation": "observation", "questionnaire": "observation",
     "side_effect": "side_effect", "intervention": "side_effect",
-    "alarm": "alarm", "check_overdue": "alarm",
+    "alarm": "alarm", "check_overdue": "overdue",
     "amendment": "amendment",
     "signature": "signature",
 }
 CATEGORY_WORDS: dict[str, str] = {
     "infusion": "Dosing", "observation": "Observation", "side_effect": "Side effect", "alarm": "Alarm",
+    "overdue": "Overdue",
     "amendment": "Amendment", "signature": "Signature", "other": "Other",
 }
 
