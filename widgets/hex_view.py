@@ -1,10 +1,10 @@
 """A read-only hex dump of recent protocol frames, both directions, for the technician.
 
 Each frame is one line: local time, direction, length, the first bytes in hex (or as text, for frames of a
-text protocol such as Masimo ASCII 1), and the driver's note. Frames
-from the device ("in") and to it ("out") have their own colours; bad frames are shown on red. Frames are any
-objects with ``direction``, ``host_time``, ``data``, ``ok`` and ``note`` attributes (the drivers'
-``FrameRecord``), so this widget needs nothing from ``devices``.
+text protocol such as Masimo ASCII 1), and the driver's note. Frames from the device ("in") and to it ("out")
+have their own colours; bad frames are shown on red. Frames are any objects with ``direction``, ``host_time``,
+``data``, ``ok`` and ``note`` attributes (the drivers' ``FrameRecord``), so this widget needs nothing from
+``devices``.
 
 Updates are incremental (only frames not yet on screen are formatted), and the newest line stays in sight
 unless the technician scrolled up to read an older one.

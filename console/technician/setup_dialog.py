@@ -87,14 +87,22 @@ class DeviceSetupDialog(QDialog):
         super().closeEvent(event)
 
 
+def default_recordings_dir() -> Path:
+    """Where raw-byte recordings go by default: ``<user data dir>/chairside/recordings``."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("chairside")) / "recordings"
+
+
 def open_device_setup(parent: QWidget | None, service: Any, links: Iterable[Any] = (), *,
                       recordings_dir: Path | None = None) -> DeviceSetupDialog:
     """Show the device setup window (not modal) and return it.
 
     ``service``: the logged-in user's :class:`~console.record.service.SessionService` (writes are checked
     there); ``links``: ``MainWindow.threads()`` or DeviceLinks; ``recordings_dir``: a folder for raw
-    recordings.
+    recordings (default :func:`default_recordings_dir`; created on the first recording).
     """
-    dialog = DeviceSetupDialog(service, links, recordings_dir=recordings_dir, parent=parent)
+    dialog = DeviceSetupDialog(service, links, recordings_dir=recordings_dir or default_recordings_dir(),
+                               parent=parent)
     dialog.show()
     return dialog
