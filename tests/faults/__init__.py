@@ -1,0 +1,1 @@
+"""Fault injection: killed processes, vanished ports, corrupt streams, unavailable storage, tampering."""
