@@ -3,11 +3,12 @@
 A 2-hour simulated session (``chairside simulate-session``'s engine, waves included, SQLite in a temporary
 folder) is recorded once. Each run then opens the database afresh, builds the :class:`ReviewWindow` (session,
 entries, numerics as numpy arrays with one query per parameter, markers, log and audit tables), shows it at
-1600x1000 and grabs it to an image, which forces every row of the trend to be painted. The figure is the median
-over the runs (target <= 1 s). Waves are not read at opening; the lazy 10 s wave window is timed separately.
+1600x1000 and grabs it to an image, which forces every row of the trend to be painted. The figure is the
+median over the runs (target <= 1 s). Waves are not read at opening; the lazy 10 s wave window is timed
+separately.
 
-Without a display the offscreen platform is used (raster painting). Run:
-``python -m benchmarks --only review_open [--quick]`` or this file's ``run`` directly.
+Without a display the offscreen platform is used (raster painting). Run: ``python -m benchmarks --only
+review_open [--quick]`` or this file's ``run`` directly.
 """
 
 from __future__ import annotations
@@ -80,8 +81,14 @@ def run(quick: bool) -> list[Row]:
     return [
         row(BENCH, "open to full trend drawn", median(opened), "s", at_most=1.0, note=note),
         row(BENCH, "open to full trend drawn, worst run", max(opened), "s"),
-        row(BENCH, "click to 10 s wave window drawn", median(waves) * 1000.0, "ms", at_most=200.0,
-            note="lazy load of four channels at full resolution"),
+        row(
+            BENCH,
+            "click to 10 s wave window drawn",
+            median(waves) * 1000.0,
+            "ms",
+            at_most=200.0,
+            note="lazy load of four channels at full resolution",
+        ),
     ]
 
 

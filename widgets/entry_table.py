@@ -19,8 +19,9 @@ LATE_FG = "#ffb84d"
 class EntryTable(QTableWidget):
     """Read-only entry log table."""
 
-    def __init__(self, columns: Sequence[str], *, stretch_column: int | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[str], *, stretch_column: int | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(0, len(columns), parent)
         self.setHorizontalHeaderLabels(list(columns))
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -35,8 +36,13 @@ class EntryTable(QTableWidget):
             header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
         self._late_column: int | None = None
 
-    def set_rows(self, rows: Sequence[Sequence[str]], kinds: Sequence[str] = (), late: Sequence[bool] = (),
-                 tooltips: Sequence[str] = ()) -> None:
+    def set_rows(
+        self,
+        rows: Sequence[Sequence[str]],
+        kinds: Sequence[str] = (),
+        late: Sequence[bool] = (),
+        tooltips: Sequence[str] = (),
+    ) -> None:
         """Replace the contents. ``kinds``/``late``/``tooltips`` are per row (may be empty)."""
         self.setRowCount(len(rows))
         for r, cells in enumerate(rows):

@@ -1,10 +1,10 @@
 """Stacked trend plots of a whole session on one time axis, with an event-marker lane and a time cursor.
 
-Rows share (link) the time axis: zooming or panning one (mouse wheel / drag, x only) moves all. Every curve and
-scatter is created once and updated with ``setData``; pens are 1 px and opaque, antialiasing is off and every
-y range is fixed with auto-range off (the speed rules measured in DESIGN.md). Clicking anywhere, or dragging the
-cursor line, emits :attr:`TrendPlot.timeSelected` with the POSIX time; hovering a marker shows its text as a
-tooltip (pyqtgraph's hoverable scatter).
+Rows share (link) the time axis: zooming or panning one (mouse wheel / drag, x only) moves all. Every curve
+and scatter is created once and updated with ``setData``; pens are 1 px and opaque, antialiasing is off and
+every y range is fixed with auto-range off (the speed rules measured in DESIGN.md). Clicking anywhere, or
+dragging the cursor line, emits :attr:`TrendPlot.timeSelected` with the POSIX time; hovering a marker shows
+its text as a tooltip (pyqtgraph's hoverable scatter).
 """
 
 from __future__ import annotations
@@ -55,9 +55,17 @@ class TrendPlot(pg.GraphicsLayoutWidget):
     #: a time (POSIX s) the user clicked or scrubbed to
     timeSelected = Signal(float)
 
-    def __init__(self, rows: Sequence[TrendRow], lanes: Sequence[MarkerLane], *, nibp_row: TrendRow | None = None,
-                 background: str = "#000000", text_colour: str = "#9aa3ad", cursor_colour: str = "#ffffff",
-                 parent=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        rows: Sequence[TrendRow],
+        lanes: Sequence[MarkerLane],
+        *,
+        nibp_row: TrendRow | None = None,
+        background: str = "#000000",
+        text_colour: str = "#9aa3ad",
+        cursor_colour: str = "#ffffff",
+        parent=None,
+    ) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent=parent)
         self.setBackground(background)
         self._text_colour = text_colour
@@ -80,8 +88,9 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self.marker_plot.showGrid(x=True, y=False, alpha=0.25)
         lane_height = LANE_PX * len(self._lanes) + 8
         self.marker_plot.setFixedHeight(lane_height)
-        self.markers = pg.ScatterPlotItem(size=11, pen=None, hoverable=True,
-                                          tip=lambda x, y, data: data, hoverSize=15)
+        self.markers = pg.ScatterPlotItem(
+            size=11, pen=None, hoverable=True, tip=lambda x, y, data: data, hoverSize=15
+        )
         self.marker_plot.addItem(self.markers)
         self.layout_rows: list[str] = ["events"]
 
@@ -100,17 +109,40 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             self.ci.layout.setRowStretchFactor(len(self.plots) - 1, nibp_row.height)
             p.setMinimumHeight(45 * nibp_row.height)
             colour = pg.mkColor(nibp_row.colour)
-            self.nibp_bars = pg.ErrorBarItem(x=np.empty(0), y=np.empty(0), top=np.empty(0), bottom=np.empty(0),
-                                             beam=0, pen=pg.mkPen(colour, width=1))
-            self.nibp_sys = pg.ScatterPlotItem(size=9, symbol="t", pen=None, brush=pg.mkBrush(colour),
-                                               hoverable=True, tip=lambda x, y, data: data)
-            self.nibp_dia = pg.ScatterPlotItem(size=9, symbol="t1", pen=None, brush=pg.mkBrush(colour),
-                                               hoverable=True, tip=lambda x, y, data: data)
+            self.nibp_bars = pg.ErrorBarItem(
+                x=np.empty(0),
+                y=np.empty(0),
+                top=np.empty(0),
+                bottom=np.empty(0),
+                beam=0,
+                pen=pg.mkPen(colour, width=1),
+            )
+            self.nibp_sys = pg.ScatterPlotItem(
+                size=9,
+                symbol="t",
+                pen=None,
+                brush=pg.mkBrush(colour),
+                hoverable=True,
+                tip=lambda x, y, data: data,
+            )
+            self.nibp_dia = pg.ScatterPlotItem(
+                size=9,
+                symbol="t1",
+                pen=None,
+                brush=pg.mkBrush(colour),
+                hoverable=True,
+                tip=lambda x, y, data: data,
+            )
             for item in (self.nibp_bars, self.nibp_sys, self.nibp_dia):
                 p.addItem(item)
             self.layout_rows.append(nibp_row.key)
-        self.setMinimumHeight(LANE_PX * len(self._lanes) + 8 + sum(45 * r.height for r in rows)
-                              + (45 * nibp_row.height if nibp_row else 0) + 30)
+        self.setMinimumHeight(
+            LANE_PX * len(self._lanes)
+            + 8
+            + sum(45 * r.height for r in rows)
+            + (45 * nibp_row.height if nibp_row else 0)
+            + 30
+        )
         # only the bottom row shows time labels
         last = self.plots[self.layout_rows[-1]]
         last.showAxis("bottom", True)
@@ -118,8 +150,9 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # ------------------------------------------------------------------ construction
-    def _add_plot(self, key: str, label: str, unit: str, y_range: tuple[float, float],
-                  first: bool = False) -> pg.PlotItem:
+    def _add_plot(
+        self, key: str, label: str, unit: str, y_range: tuple[float, float], first: bool = False
+    ) -> pg.PlotItem:
         axis = _TimeAxis(orientation="bottom")
         p = self.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis})
         p.setMenuEnabled(False)
@@ -166,8 +199,9 @@ class TrendPlot(pg.GraphicsLayoutWidget):
 
     def set_series(self, key: str, t: np.ndarray, y: np.ndarray) -> None:
         """Replace one row's curve (NaN values show as breaks)."""
-        self.curves[key].setData(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64),
-                                 connect="finite")
+        self.curves[key].setData(
+            np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64), connect="finite"
+        )
 
     def set_nibp(self, t: np.ndarray, sys: np.ndarray, dia: np.ndarray) -> None:
         """One bar from diastolic to systolic per NIBP measurement, with a hover text on each end."""
@@ -175,11 +209,17 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             return
         t, sys, dia = (np.asarray(a, dtype=np.float64) for a in (t, sys, dia))
         both = np.isfinite(sys) & np.isfinite(dia)
-        self.nibp_bars.setData(x=t[both], y=dia[both], top=(sys - dia)[both], bottom=np.zeros(int(both.sum())))
-        texts = [f"NIBP {s:.0f}/{d:.0f} mmHg" if np.isfinite(d) else f"NIBP {s:.0f}/-- mmHg"
-                 for s, d in zip(sys.tolist(), dia.tolist(), strict=True)]
+        self.nibp_bars.setData(
+            x=t[both], y=dia[both], top=(sys - dia)[both], bottom=np.zeros(int(both.sum()))
+        )
+        texts = [
+            f"NIBP {s:.0f}/{d:.0f} mmHg" if np.isfinite(d) else f"NIBP {s:.0f}/-- mmHg"
+            for s, d in zip(sys.tolist(), dia.tolist(), strict=True)
+        ]
         self.nibp_sys.setData(x=t, y=sys, data=texts)
-        self.nibp_dia.setData(x=t[both], y=dia[both], data=[tx for tx, b in zip(texts, both, strict=True) if b])
+        self.nibp_dia.setData(
+            x=t[both], y=dia[both], data=[tx for tx, b in zip(texts, both, strict=True) if b]
+        )
 
     def set_markers(self, times: Sequence[float], lanes: Sequence[str], texts: Sequence[str]) -> None:
         """Event markers: one per (time, lane key, hover text)."""
@@ -192,7 +232,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self._marker_texts = list(texts)
 
     def marker_tip_at(self, t: float, within: float | None = None) -> str | None:
-        """The hover text of the marker nearest ``t`` (within ``within`` s; default 1 % of the visible span)."""
+        """The hover text of the marker nearest ``t`` (within ``within`` s; default 1 % of the visible
+        span)."""
         if self._marker_times.size == 0:
             return None
         if within is None:

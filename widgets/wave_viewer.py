@@ -1,9 +1,9 @@
 """Full-resolution waveforms of one short window (default 10 s) of a recorded session, with a scroll bar.
 
 The viewer does not read the database: it asks for a window with :attr:`WaveViewer.windowRequested` (the start
-time) and is given the samples with :meth:`WaveViewer.show_window`, so the owner loads just that window lazily.
-One plot per channel, created once; curves are updated with ``setData``; x is seconds from the window start.
-Gaps in the recording show as breaks (samples are never invented).
+time) and is given the samples with :meth:`WaveViewer.show_window`, so the owner loads just that window
+lazily. One plot per channel, created once; curves are updated with ``setData``; x is seconds from the window
+start. Gaps in the recording show as breaks (samples are never invented).
 """
 
 from __future__ import annotations
@@ -25,8 +25,15 @@ class WaveViewer(QWidget):
     #: the start (POSIX s) of the window the user scrolled to
     windowRequested = Signal(float)
 
-    def __init__(self, channels: Sequence[tuple[int, str, str]], *, window_s: float = WINDOW_S,
-                 background: str = "#000000", text_colour: str = "#9aa3ad", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        channels: Sequence[tuple[int, str, str]],
+        *,
+        window_s: float = WINDOW_S,
+        background: str = "#000000",
+        text_colour: str = "#9aa3ad",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.window_s = float(window_s)
         self._span = (0.0, 0.0)
@@ -93,13 +100,15 @@ class WaveViewer(QWidget):
         """Draw the samples of the window starting at ``start``: per code, (sample times, values)."""
         self.window_start = float(start)
         self.scroll.blockSignals(True)
-        self.scroll.setValue(int(round(start - self._span[0])))
+        self.scroll.setValue(round(start - self._span[0]))
         self.scroll.blockSignals(False)
         when = _dt.datetime.fromtimestamp(start)
         end = _dt.datetime.fromtimestamp(start + self.window_s)
         shown = [self.labels[c] for c in self.curves if c in channels]
-        self.title.setText(f"Waveforms {when:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} "
-                           f"({self.window_s:g} s, full resolution)" + ("" if shown else ": no waves recorded here"))
+        self.title.setText(
+            f"Waveforms {when:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} "
+            f"({self.window_s:g} s, full resolution)" + ("" if shown else ": no waves recorded here")
+        )
         for code, curve in self.curves.items():
             if code not in channels:
                 curve.setData([], [])

@@ -2,8 +2,9 @@
 
 Filters: date range, patient code, clinician, chair, protocol, status and flags (overdue checks, alarms,
 amendments, side effect grade >= 3, integrity failure). The flags are computed once per :meth:`refresh` by the
-Qt-free :class:`~console.review.browser_model.BrowserModel`; changing a filter or sorting only re-reads that cache.
-Double-click (or Open) opens the review window; Patient course opens the course of the selected row's patient.
+Qt-free :class:`~console.review.browser_model.BrowserModel`; changing a filter or sorting only re-reads that
+cache. Double-click (or Open) opens the review window; Patient course opens the course of the selected row's
+patient.
 """
 
 from __future__ import annotations
@@ -31,14 +32,38 @@ from PySide6.QtWidgets import (
 )
 
 from console.app import Theme, load_theme
-from console.review.browser_model import FLAG_WORDS, FLAGS, STATUS_WORDS, STATUSES, BrowserFilter, BrowserModel, \
-    SessionRow
+from console.review.browser_model import (
+    FLAG_WORDS,
+    FLAGS,
+    STATUS_WORDS,
+    STATUSES,
+    BrowserFilter,
+    BrowserModel,
+    SessionRow,
+)
 from console.review.timeline import local_datetime
 
-COLUMNS: tuple[str, ...] = ("Session", "Started", "Patient", "Clinicians", "Chair", "Protocol", "Status", "Flags",
-                            "DEMO")
-_SORT_BY_COLUMN = {0: "id", 1: "started_at", 2: "patient", 3: "clinician", 4: "chair", 5: "protocol", 6: "status",
-                   7: "flags"}
+COLUMNS: tuple[str, ...] = (
+    "Session",
+    "Started",
+    "Patient",
+    "Clinicians",
+    "Chair",
+    "Protocol",
+    "Status",
+    "Flags",
+    "DEMO",
+)
+_SORT_BY_COLUMN = {
+    0: "id",
+    1: "started_at",
+    2: "patient",
+    3: "clinician",
+    4: "chair",
+    5: "protocol",
+    6: "status",
+    7: "flags",
+}
 FLAG_COLOUR = "#ff8c00"
 INTEGRITY_COLOUR = "#ff4d4d"
 
@@ -49,7 +74,9 @@ class SessionBrowser(QWidget):
     openSession = Signal(int)
     openCourse = Signal(int)
 
-    def __init__(self, db: Any, user: Any, *, theme: Theme | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, db: Any, user: Any, *, theme: Theme | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.db = db
         self.user = user
@@ -154,9 +181,11 @@ class SessionBrowser(QWidget):
         """Re-read the record and recompute every flag (the only place they are computed)."""
         self.model.refresh()
         choices = self.model.choices()
-        for combo, key, any_text in ((self.clinician, "clinician", "any clinician"),
-                                     (self.chair, "chair", "any chair"),
-                                     (self.protocol, "protocol", "any protocol")):
+        for combo, key, any_text in (
+            (self.clinician, "clinician", "any clinician"),
+            (self.chair, "chair", "any chair"),
+            (self.protocol, "protocol", "any protocol"),
+        ):
             current = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
@@ -171,12 +200,18 @@ class SessionBrowser(QWidget):
     def current_filter(self) -> BrowserFilter:
         """The filter the controls describe."""
         use_dates = self.use_dates.isChecked()
-        d_from: date | None = self.date_from.date().toPython() if use_dates else None  # type: ignore[assignment]
-        d_to: date | None = self.date_to.date().toPython() if use_dates else None  # type: ignore[assignment]
-        return BrowserFilter(date_from=d_from, date_to=d_to, patient=self.patient.text(),
-                             clinician=self.clinician.currentData() or "", chair=self.chair.currentData() or "",
-                             protocol=self.protocol.currentData() or "", status=self.status.currentData() or "",
-                             flags=frozenset(f for f, b in self.flag_boxes.items() if b.isChecked()))
+        d_from: date | None = self.date_from.date().toPython() if use_dates else None  # type: ignore
+        d_to: date | None = self.date_to.date().toPython() if use_dates else None  # type: ignore
+        return BrowserFilter(
+            date_from=d_from,
+            date_to=d_to,
+            patient=self.patient.text(),
+            clinician=self.clinician.currentData() or "",
+            chair=self.chair.currentData() or "",
+            protocol=self.protocol.currentData() or "",
+            status=self.status.currentData() or "",
+            flags=frozenset(f for f, b in self.flag_boxes.items() if b.isChecked()),
+        )
 
     def apply_filter(self, *_: Any) -> None:
         """Show the cached rows passing the filter, in the current sort order (no database access)."""
@@ -184,9 +219,17 @@ class SessionBrowser(QWidget):
         self.table.setRowCount(len(self.shown))
         for r, row in enumerate(self.shown):
             i = row.info
-            cells = (str(i.id), local_datetime(i.started_at), i.patient_code, ", ".join(row.clinicians), i.chair,
-                     f"{i.protocol_id} v{i.protocol_version}", STATUS_WORDS.get(row.status, row.status),
-                     row.flags.text(), "DEMO" if i.demo else "")
+            cells = (
+                str(i.id),
+                local_datetime(i.started_at),
+                i.patient_code,
+                ", ".join(row.clinicians),
+                i.chair,
+                f"{i.protocol_id} v{i.protocol_version}",
+                STATUS_WORDS.get(row.status, row.status),
+                row.flags.text(),
+                "DEMO" if i.demo else "",
+            )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == 7 and row.flags.integrity_problem:
@@ -211,7 +254,8 @@ class SessionBrowser(QWidget):
         else:
             self.sort_key, self.descending = key, key == "started_at"
         self.table.horizontalHeader().setSortIndicator(
-            column, Qt.SortOrder.DescendingOrder if self.descending else Qt.SortOrder.AscendingOrder)
+            column, Qt.SortOrder.DescendingOrder if self.descending else Qt.SortOrder.AscendingOrder
+        )
         self.apply_filter()
 
     def shown_ids(self) -> list[int]:

@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from console.clinical._common import to_epoch
 from console.clinical.protocols import ProtocolLibrary
 from console.clinical.schedule import MISSED, OVERDUE, schedule_from_entries
-from console.clinical._common import to_epoch
 from console.record import chain
 from console.record import models as m
 from console.record.records import EntryRecord, SessionInfo
@@ -38,13 +38,32 @@ from devices import mdc
 from devices.model import State
 
 FLAGS: tuple[str, ...] = ("overdue", "alarms", "amendments", "severe", "integrity")
-FLAG_WORDS: dict[str, str] = {"overdue": "overdue checks", "alarms": "alarms", "amendments": "amendments",
-                              "severe": "side effect grade >= 3", "integrity": "integrity failure"}
+FLAG_WORDS: dict[str, str] = {
+    "overdue": "overdue checks",
+    "alarms": "alarms",
+    "amendments": "amendments",
+    "severe": "side effect grade >= 3",
+    "integrity": "integrity failure",
+}
 #: the statuses a browser filters by (``display_status`` of a session)
 STATUSES: tuple[str, ...] = ("in_progress", "interrupted", "closed", "signed", "amended")
-STATUS_WORDS: dict[str, str] = {"in_progress": "in progress", "interrupted": "interrupted", "closed": "closed",
-                                "signed": "signed", "amended": "amended (needs new signature)"}
-SORT_KEYS: tuple[str, ...] = ("started_at", "patient", "clinician", "chair", "protocol", "status", "flags", "id")
+STATUS_WORDS: dict[str, str] = {
+    "in_progress": "in progress",
+    "interrupted": "interrupted",
+    "closed": "closed",
+    "signed": "signed",
+    "amended": "amended (needs new signature)",
+}
+SORT_KEYS: tuple[str, ...] = (
+    "started_at",
+    "patient",
+    "clinician",
+    "chair",
+    "protocol",
+    "status",
+    "flags",
+    "id",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +156,14 @@ class BrowserFilter:
 def _sort_value(row: SessionRow, key: str) -> Any:
     i = row.info
     return {
-        "started_at": (i.started_at, i.id), "patient": (i.patient_code, i.started_at),
-        "clinician": (", ".join(row.clinicians), i.started_at), "chair": (i.chair, i.started_at),
-        "protocol": (i.protocol_id, i.protocol_version, i.started_at), "status": (row.status, i.started_at),
-        "flags": (len(row.flags.names), i.started_at), "id": (i.id,),
+        "started_at": (i.started_at, i.id),
+        "patient": (i.patient_code, i.started_at),
+        "clinician": (", ".join(row.clinicians), i.started_at),
+        "chair": (i.chair, i.started_at),
+        "protocol": (i.protocol_id, i.protocol_version, i.started_at),
+        "status": (row.status, i.started_at),
+        "flags": (len(row.flags.names), i.started_at),
+        "id": (i.id,),
     }[key]
 
 
@@ -165,8 +188,11 @@ class BrowserModel:
         with OrmSession(self.db.engine) as s:
             rows_by_session: dict[int, list[m.Entry]] = defaultdict(list)
             if ids:
-                for r in s.scalars(select(m.Entry).where(m.Entry.session_id.in_(ids))
-                                   .order_by(m.Entry.session_id, m.Entry.seq, m.Entry.entered_at)):
+                for r in s.scalars(
+                    select(m.Entry)
+                    .where(m.Entry.session_id.in_(ids))
+                    .order_by(m.Entry.session_id, m.Entry.seq, m.Entry.entered_at)
+                ):
                     rows_by_session[r.session_id].append(r)
                 for srow in s.scalars(select(m.Session).where(m.Session.id.in_(ids))):
                     found, _ = chain.verify_session(srow, rows_by_session[srow.id])
@@ -180,8 +206,12 @@ class BrowserModel:
                         problems.setdefault(sid, f"session {sid}: entry #{r.seq} cannot be read")
         bp_times = self._bp_times(ids)
         dev_alarms = self._device_alarm_counts(ids)
-        self.rows = [self._row(i, entries[i.id], bp_times.get(i.id, []), dev_alarms.get(i.id, 0),
-                               problems.get(i.id, "")) for i in infos]
+        self.rows = [
+            self._row(
+                i, entries[i.id], bp_times.get(i.id, []), dev_alarms.get(i.id, 0), problems.get(i.id, "")
+            )
+            for i in infos
+        ]
         self.computations += 1
         return self.rows
 
@@ -190,8 +220,11 @@ class BrowserModel:
             return {}
         t = m.VitalNumeric.__table__
         q = select(t.c.session_id, t.c.host_time).where(
-            t.c.session_id.in_(ids), t.c.mdc == mdc.NIBP_SYS, t.c.value.is_not(None),
-            t.c.state.op("&")(int(State.MEASURING.value)) == 0)
+            t.c.session_id.in_(ids),
+            t.c.mdc == mdc.NIBP_SYS,
+            t.c.value.is_not(None),
+            t.c.state.op("&")(int(State.MEASURING.value)) == 0,
+        )
         out: dict[int, list[float]] = defaultdict(list)
         with self.db.engine.connect() as conn:
             for sid, ht in conn.execute(q):
@@ -214,30 +247,46 @@ class BrowserModel:
         if info.protocol_id not in self.protocols:
             return len(logged)
         times = [to_epoch(e.at) or 0.0 for e in entries]
-        end = to_epoch(info.ended_at) if info.ended_at else max(times, default=to_epoch(info.started_at) or 0.0)
+        end = (
+            to_epoch(info.ended_at) if info.ended_at else max(times, default=to_epoch(info.started_at) or 0.0)
+        )
         try:
-            status = schedule_from_entries(self.protocols.get(info.protocol_id), entries, end, bp_times=bp_times)
+            status = schedule_from_entries(
+                self.protocols.get(info.protocol_id), entries, end, bp_times=bp_times
+            )
         except (KeyError, TypeError, ValueError):  # odd data must not hide the session
             return len(logged)
         late = {c.key for c in status.checkpoints if c.state in (OVERDUE, MISSED)}
         return len(late | {k for k in logged if k})
 
-    def _row(self, info: SessionInfo, entries: list[EntryRecord], bp_times: list[float], device_alarms: int,
-             problem: str) -> SessionRow:
+    def _row(
+        self,
+        info: SessionInfo,
+        entries: list[EntryRecord],
+        bp_times: list[float],
+        device_alarms: int,
+        problem: str,
+    ) -> SessionRow:
         eff = effective_entries(entries)
-        severe = sum(1 for e in eff if e.kind == "side_effect" and isinstance(e.data.get("grade"), int)
-                     and e.data["grade"] >= 3)
+        severe = sum(
+            1
+            for e in eff
+            if e.kind == "side_effect" and isinstance(e.data.get("grade"), int) and e.data["grade"] >= 3
+        )
         flags = SessionFlags(
             overdue=self._overdue(info, entries, bp_times),
             alarms=sum(1 for e in entries if e.kind == "alarm") + device_alarms,
             amendments=sum(1 for e in entries if e.kind == "amendment"),
-            severe=severe, integrity_problem=problem)
+            severe=severe,
+            integrity_problem=problem,
+        )
         clinicians = {info.started_by} | {e.username for e in entries if e.role == "clinician"}
         return SessionRow(info, tuple(sorted(c for c in clinicians if c)), flags)
 
     # ------------------------------------------------------------------ querying the cache
-    def query(self, flt: BrowserFilter | None = None, sort: str = "started_at",
-              descending: bool = True) -> list[SessionRow]:
+    def query(
+        self, flt: BrowserFilter | None = None, sort: str = "started_at", descending: bool = True
+    ) -> list[SessionRow]:
         """The cached rows passing ``flt``, sorted by ``sort`` (one of :data:`SORT_KEYS`)."""
         if sort not in SORT_KEYS:
             raise ValueError(f"sort by one of {', '.join(SORT_KEYS)}")
@@ -248,8 +297,10 @@ class BrowserModel:
 
     def choices(self) -> dict[str, list[str]]:
         """Distinct values for the filter drop-downs."""
+
         def distinct(values: Iterable[str]) -> list[str]:
             return sorted({v for v in values if v})
+
         return {
             "clinician": distinct(c for r in self.rows for c in r.clinicians),
             "chair": distinct(r.info.chair for r in self.rows),
@@ -259,4 +310,3 @@ class BrowserModel:
 
     def row(self, session_id: int) -> SessionRow | None:
         return next((r for r in self.rows if r.id == session_id), None)
-

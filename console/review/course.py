@@ -1,10 +1,11 @@
 """The course of one patient: per session the scores, vitals extremes, side effects and dose (no Qt).
 
-Values come from the entries as corrected by their amendments (:func:`~console.review.timeline.effective_entries`)
-and from the stored NIBP readings. Blood pressure:
+Values come from the entries as corrected by their amendments
+(:func:`~console.review.timeline.effective_entries`) and from the stored NIBP readings. Blood pressure:
 
 * readings are the completed NIBP measurements of the session plus every BP in an entry's vitals snapshot;
-* the baseline is the pre-check's baseline BP, else the last reading before dosing started, else the first one;
+* the baseline is the pre-check's baseline BP, else the last reading before dosing started, else the first
+  one;
 * the peak is the highest systolic and the highest diastolic; the rise is each minus its baseline.
 """
 
@@ -62,13 +63,20 @@ def _score(entries: Iterable[EffectiveEntry], kind: str, scale_prefix: str) -> l
 
 def _before(entries: Sequence[EffectiveEntry], scale: str) -> int | None:
     """The last pre-session total of a questionnaire (``timing`` before, or untimed)."""
-    vals = [e for e in entries if e.kind == "questionnaire" and e.data.get("scale") == scale
-            and e.data.get("timing", "before") == "before"]
+    vals = [
+        e
+        for e in entries
+        if e.kind == "questionnaire"
+        and e.data.get("scale") == scale
+        and e.data.get("timing", "before") == "before"
+    ]
     total = vals[-1].data.get("total") if vals else None
     return int(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
 
 
-def bp_readings(entries: Sequence[EffectiveEntry], nibp: NibpReadings | None) -> list[tuple[float, float, float]]:
+def bp_readings(
+    entries: Sequence[EffectiveEntry], nibp: NibpReadings | None
+) -> list[tuple[float, float, float]]:
     """(time, sys, dia) of every BP reading: stored NIBP measurements and BPs in entry snapshots."""
     out: list[tuple[float, float, float]] = []
     if nibp is not None:
@@ -84,8 +92,9 @@ def bp_readings(entries: Sequence[EffectiveEntry], nibp: NibpReadings | None) ->
     return sorted(set(out))
 
 
-def baseline_bp(entries: Sequence[EffectiveEntry], readings: Sequence[tuple[float, float, float]]
-                ) -> tuple[float, float] | None:
+def baseline_bp(
+    entries: Sequence[EffectiveEntry], readings: Sequence[tuple[float, float, float]]
+) -> tuple[float, float] | None:
     """The session's baseline BP (see the module docstring)."""
     for e in entries:
         if e.kind == "precheck" and isinstance(e.data.get("baseline_vitals"), dict):
@@ -123,12 +132,28 @@ def course_row(info: Any, entries: Sequence[Any], nibp: NibpReadings | None = No
     base = baseline_bp(eff, readings)
     peak = (max(r[1] for r in readings), max(r[2] for r in readings)) if readings else None
     rise = (peak[0] - base[0], peak[1] - base[1]) if peak and base else None
-    effects = tuple(f"{e.data.get('name', '?')} (grade {e.data.get('grade', '?')})"
-                    for e in eff if e.kind == "side_effect")
-    return CourseRow(info.id, info.started_at, info.display_status, info.demo,
-                     f"{info.protocol_id} v{info.protocol_version}", _before(eff, "phq9"), _before(eff, "gad7"),
-                     max(cadss) if cadss else None, min(moaas) if moaas else None, base, peak, rise, effects,
-                     _dose(eff), any(e.kind == "amendment" for e in entries))
+    effects = tuple(
+        f"{e.data.get('name', '?')} (grade {e.data.get('grade', '?')})"
+        for e in eff
+        if e.kind == "side_effect"
+    )
+    return CourseRow(
+        info.id,
+        info.started_at,
+        info.display_status,
+        info.demo,
+        f"{info.protocol_id} v{info.protocol_version}",
+        _before(eff, "phq9"),
+        _before(eff, "gad7"),
+        max(cadss) if cadss else None,
+        min(moaas) if moaas else None,
+        base,
+        peak,
+        rise,
+        effects,
+        _dose(eff),
+        any(e.kind == "amendment" for e in entries),
+    )
 
 
 def course_rows(db: Any, svc: Any, patient_id: int) -> list[CourseRow]:

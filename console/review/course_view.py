@@ -26,11 +26,23 @@ from console.app import Theme, load_theme
 from console.review.course import CourseRow, course_rows
 from console.review.timeline import local_datetime
 
-COLUMNS: tuple[str, ...] = ("Session", "Date", "PHQ-9 before", "GAD-7 before", "Peak CADSS", "Lowest MOAA/S",
-                            "Baseline BP", "Peak BP", "BP rise", "Side effects", "Dose (mg)", "Status")
+COLUMNS: tuple[str, ...] = (
+    "Session",
+    "Date",
+    "PHQ-9 before",
+    "GAD-7 before",
+    "Peak CADSS",
+    "Lowest MOAA/S",
+    "Baseline BP",
+    "Peak BP",
+    "BP rise",
+    "Side effects",
+    "Dose (mg)",
+    "Status",
+)
 
 
-def _num(v: float | int | None) -> str:
+def _num(v: float | None) -> str:
     return "--" if v is None else f"{v:g}"
 
 
@@ -42,10 +54,20 @@ def _bp(v: tuple[float, float] | None, signed: bool = False) -> str:
 
 def course_cells(r: CourseRow) -> tuple[str, ...]:
     """The table cells of one course row, as shown."""
-    return (str(r.session_id), local_datetime(r.started_at)[:16], _num(r.phq9), _num(r.gad7), _num(r.peak_cadss),
-            _num(r.lowest_moaas), _bp(r.baseline_bp), _bp(r.peak_bp), _bp(r.bp_rise, signed=True),
-            r.side_effects_text, _num(r.dose_mg),
-            r.status.replace("_", " ") + (" (amended)" if r.amended else "") + (" DEMO" if r.demo else ""))
+    return (
+        str(r.session_id),
+        local_datetime(r.started_at)[:16],
+        _num(r.phq9),
+        _num(r.gad7),
+        _num(r.peak_cadss),
+        _num(r.lowest_moaas),
+        _bp(r.baseline_bp),
+        _bp(r.peak_bp),
+        _bp(r.bp_rise, signed=True),
+        r.side_effects_text,
+        _num(r.dose_mg),
+        r.status.replace("_", " ") + (" (amended)" if r.amended else "") + (" DEMO" if r.demo else ""),
+    )
 
 
 class _ScorePlot(pg.PlotWidget):
@@ -62,8 +84,15 @@ class _ScorePlot(pg.PlotWidget):
         self.showGrid(x=False, y=True, alpha=0.25)
         self.getAxis("bottom").setLabel("session")
         self.setFixedHeight(170)
-        self.curve = self.plot([], [], pen=pg.mkPen(colour, width=1), symbol="o", symbolSize=7,
-                               symbolBrush=colour, symbolPen=None)
+        self.curve = self.plot(
+            [],
+            [],
+            pen=pg.mkPen(colour, width=1),
+            symbol="o",
+            symbolSize=7,
+            symbolBrush=colour,
+            symbolPen=None,
+        )
 
     def set_points(self, x: list[float], y: list[float | None]) -> None:
         ys = np.array([np.nan if v is None else v for v in y], dtype=np.float64)
@@ -79,14 +108,23 @@ class PatientCourseView(QWidget):
 
     openSession = Signal(int)
 
-    def __init__(self, db: Any, user: Any, patient_id: int, *, theme: Theme | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Any,
+        user: Any,
+        patient_id: int,
+        *,
+        theme: Theme | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.db = db
         self.svc = db.service(user)
         self.theme = theme or load_theme()
         self.patient = self.svc.patient(patient_id)
-        self.setWindowTitle(f"Course of patient {self.patient.code}" + (" (DEMO)" if self.patient.demo else ""))
+        self.setWindowTitle(
+            f"Course of patient {self.patient.code}" + (" (DEMO)" if self.patient.demo else "")
+        )
         th = self.theme
         title = QLabel(f"Course of patient {self.patient.code}" + ("   DEMO" if self.patient.demo else ""))
         title.setStyleSheet(f"font-size: 14pt; font-weight: bold; color: {th.text};")

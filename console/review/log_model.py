@@ -1,4 +1,4 @@
-"""The review window's log: every entry as a row, amendments placed right after the entry they correct (no Qt).
+"""The review window's log: every entry as a row, amendments right after the entry they correct (no Qt).
 
 Nothing is hidden or merged: the original row keeps what was recorded and says which entries amend it; each
 amendment row follows it, says which entry it amends, why, and what the corrected data are.
@@ -34,8 +34,17 @@ class LogRow:
     is_amended: bool
 
     def cells(self) -> tuple[str, ...]:
-        return (str(self.seq), self.described, self.entered, self.who, self.role, self.kind, self.what,
-                "LATE" if self.late else "", self.relation)
+        return (
+            str(self.seq),
+            self.described,
+            self.entered,
+            self.who,
+            self.role,
+            self.kind,
+            self.what,
+            "LATE" if self.late else "",
+            self.relation,
+        )
 
 
 def _row(e: Any, relation: str, amended: bool) -> LogRow:
@@ -44,8 +53,20 @@ def _row(e: Any, relation: str, amended: bool) -> LogRow:
         corrected = e.data.get("data")
         if isinstance(corrected, dict):
             what += " -> " + ", ".join(f"{k}: {v}" for k, v in corrected.items())
-    return LogRow(e.id, e.seq, local_datetime(e.at), local_datetime(e.entered_at), e.username, e.role,
-                  KIND_WORDS.get(e.kind, e.kind), what, bool(e.late), relation, e.kind == "amendment", amended)
+    return LogRow(
+        e.id,
+        e.seq,
+        local_datetime(e.at),
+        local_datetime(e.entered_at),
+        e.username,
+        e.role,
+        KIND_WORDS.get(e.kind, e.kind),
+        what,
+        bool(e.late),
+        relation,
+        e.kind == "amendment",
+        amended,
+    )
 
 
 def log_rows(entries: Sequence[Any]) -> list[LogRow]:

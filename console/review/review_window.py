@@ -1,8 +1,8 @@
 """The review window: one saved session, read-only, on one timeline.
 
 * Timeline tab: trends of HR, SpO2, RR, EtCO2 and NIBP (a bar from diastolic to systolic at each measurement)
-  over the whole session, with a lane of markers for dosing, observations, side effects, alarms, amendments and
-  signatures (hover shows the entry). Clicking or scrubbing loads the waveforms of that moment (10 s, full
+  over the whole session, with a lane of markers for dosing, observations, side effects, alarms, amendments
+  and signatures (hover shows the entry). Clicking or scrubbing loads the waveforms of that moment (10 s, full
   resolution) from the database, just for that window; the scroll bar under the waves moves the window.
   Previous/next event buttons (keys P/N, or [ and ]) jump between markers; the wheel zooms and dragging pans.
 * Log tab: every entry with who, role, when entered, the time it describes and a late marker; amendments
@@ -48,25 +48,47 @@ from console.review.timeline import (
     nearest_marker,
     next_marker,
 )
-from console.review.trends import NIBP_RANGE, TREND_PARAMETERS, WAVE_CHANNELS, device_alarms, load_trends, \
-    load_wave_window
+from console.review.trends import (
+    NIBP_RANGE,
+    TREND_PARAMETERS,
+    WAVE_CHANNELS,
+    device_alarms,
+    load_trends,
+    load_wave_window,
+)
 from console.review.workers import JobRunner
 from widgets.entry_table import EntryTable
 from widgets.trend_plot import MarkerLane, TrendPlot, TrendRow
 from widgets.wave_viewer import WaveViewer
 
 CATEGORY_COLOURS: dict[str, str] = {
-    "infusion": "#4da3ff", "observation": "#c792ea", "side_effect": "#ff9f1a", "alarm": "#e8202a",
-    "amendment": "#f5c400", "signature": "#33cc66", "other": "#9aa3ad", "overdue": "#ff5fa2",
+    "infusion": "#4da3ff",
+    "observation": "#c792ea",
+    "side_effect": "#ff9f1a",
+    "alarm": "#e8202a",
+    "amendment": "#f5c400",
+    "signature": "#33cc66",
+    "other": "#9aa3ad",
+    "overdue": "#ff5fa2",
 }
 CATEGORY_SYMBOLS: dict[str, str] = {
-    "infusion": "s", "observation": "o", "side_effect": "d", "alarm": "t", "amendment": "star",
-    "signature": "p", "other": "o", "overdue": "x",
+    "infusion": "s",
+    "observation": "o",
+    "side_effect": "d",
+    "alarm": "t",
+    "amendment": "star",
+    "signature": "p",
+    "other": "o",
+    "overdue": "x",
 }
 AUDIT_COLUMNS: tuple[str, ...] = ("When", "User", "Role", "Action", "Target", "Detail", "Change")
 EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
-    ("pdf", "PDF report", ".pdf"), ("csv", "CSV (zip)", ".zip"), ("fhir", "FHIR R4 bundle", ".json"),
-    ("edf", "EDF+ waveforms", ".edf"), ("vital", "VitalDB .vital", ".vital"), ("json", "JSON record", ".json"),
+    ("pdf", "PDF report", ".pdf"),
+    ("csv", "CSV (zip)", ".zip"),
+    ("fhir", "FHIR R4 bundle", ".json"),
+    ("edf", "EDF+ waveforms", ".edf"),
+    ("vital", "VitalDB .vital", ".vital"),
+    ("json", "JSON record", ".json"),
     ("rems", "REMS form", ".json"),
 )
 OK_COLOUR, BAD_COLOUR = "#33cc66", "#ff4d4d"
@@ -75,8 +97,10 @@ OK_COLOUR, BAD_COLOUR = "#33cc66", "#ff4d4d"
 def verify_text(result: VerifyResult) -> str:
     """What the window says about a verify run, in plain words."""
     if result.ok:
-        return (f"Record intact: {result.entries_checked} entries checked, every hash matches "
-                "(nothing was changed, removed or reordered since it was written).")
+        return (
+            f"Record intact: {result.entries_checked} entries checked, every hash matches "
+            "(nothing was changed, removed or reordered since it was written)."
+        )
     p = result.first_problem
     assert p is not None
     where = f"entry #{p.seq}" if p.seq is not None else "the session header"
@@ -88,6 +112,7 @@ def _audit_change(a: AuditRecord) -> str:
     def short(v: Any) -> str:
         text = json.dumps(v, default=str, sort_keys=True)
         return text if len(text) <= 120 else text[:117] + "..."
+
     if a.before is None and a.after is None:
         return ""
     if a.before is None:
@@ -103,8 +128,15 @@ class ReviewWindow(QWidget):
     #: emitted when an export ends: (message, ok)
     exportFinished = Signal(str, bool)
 
-    def __init__(self, db: Any, user: Any, session_id: int, *, theme: Theme | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Any,
+        user: Any,
+        session_id: int,
+        *,
+        theme: Theme | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.db = db
         self.user = user
@@ -123,19 +155,25 @@ class ReviewWindow(QWidget):
     def _build(self) -> None:
         th = self.theme
         info = self.info
-        self.setStyleSheet(f"QLabel#header {{ font-size: 15pt; font-weight: bold; color: {th.text}; }}"
-                           f"QLabel#subheader {{ font-size: 11pt; color: {th.dim_text}; }}"
-                           f"QLabel#demo {{ background: {th.demo}; color: #000; font-weight: bold; "
-                           "font-size: 13pt; padding: 2px 10px; }"
-                           "QLabel#readonly { border: 1px solid #9aa3ad; color: #e8e8e8; padding: 2px 8px; }")
-        self.header = QLabel(f"Session {info.id}  \u00b7  patient {info.patient_code}  \u00b7  "
-                             f"{info.display_status.replace('_', ' ').upper()}")
+        self.setStyleSheet(
+            f"QLabel#header {{ font-size: 15pt; font-weight: bold; color: {th.text}; }}"
+            f"QLabel#subheader {{ font-size: 11pt; color: {th.dim_text}; }}"
+            f"QLabel#demo {{ background: {th.demo}; color: #000; font-weight: bold; "
+            "font-size: 13pt; padding: 2px 10px; }"
+            "QLabel#readonly { border: 1px solid #9aa3ad; color: #e8e8e8; padding: 2px 8px; }"
+        )
+        self.header = QLabel(
+            f"Session {info.id}  \u00b7  patient {info.patient_code}  \u00b7  "
+            f"{info.display_status.replace('_', ' ').upper()}"
+        )
         self.header.setObjectName("header")
         started = local_datetime(info.started_at)
         ended = local_datetime(info.ended_at) if info.ended_at else "not ended"
-        self.subheader = QLabel(f"Protocol {info.protocol_id} version {info.protocol_version}  \u00b7  chair "
-                                f"{info.chair or '-'}  \u00b7  started {started} by {info.started_by}  \u00b7  "
-                                f"ended {ended}  \u00b7  {info.entry_count} entries  \u00b7  times are local")
+        self.subheader = QLabel(
+            f"Protocol {info.protocol_id} version {info.protocol_version}  \u00b7  chair "
+            f"{info.chair or '-'}  \u00b7  started {started} by {info.started_by}  \u00b7  "
+            f"ended {ended}  \u00b7  {info.entry_count} entries  \u00b7  times are local"
+        )
         self.subheader.setObjectName("subheader")
         self.demo_badge = QLabel("DEMO / SIMULATED DATA - not a patient record")
         self.demo_badge.setObjectName("demo")
@@ -180,22 +218,31 @@ class ReviewWindow(QWidget):
         self.verify_label.setStyleSheet(f"color: {th.dim_text}; font-size: 11pt;")
 
         # timeline tab
-        lanes = [MarkerLane(c, CATEGORY_WORDS[c], CATEGORY_COLOURS[c], CATEGORY_SYMBOLS[c]) for c in CATEGORIES]
+        lanes = [
+            MarkerLane(c, CATEGORY_WORDS[c], CATEGORY_COLOURS[c], CATEGORY_SYMBOLS[c]) for c in CATEGORIES
+        ]
         rows = [TrendRow(key, label, "", rng, th.colour(key)) for key, _, label, _, rng in TREND_PARAMETERS]
         nibp = TrendRow("NIBP", "NIBP", "", NIBP_RANGE, th.colour("NIBP"), height=2)
-        self.trend = TrendPlot(rows, lanes, nibp_row=nibp,
-                               background=th.background, text_colour=th.dim_text)
-        self.waves = WaveViewer([(c, label, th.colour(key)) for c, label, key in WAVE_CHANNELS],
-                                background=th.background, text_colour=th.dim_text)
-        self.event_label = QLabel("Hover a marker to see its entry; click anywhere to see that moment's waveforms.")
+        self.trend = TrendPlot(rows, lanes, nibp_row=nibp, background=th.background, text_colour=th.dim_text)
+        self.waves = WaveViewer(
+            [(c, label, th.colour(key)) for c, label, key in WAVE_CHANNELS],
+            background=th.background,
+            text_colour=th.dim_text,
+        )
+        self.event_label = QLabel(
+            "Hover a marker to see its entry; click anywhere to see that moment's waveforms."
+        )
         self.event_label.setWordWrap(True)
         self.event_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.event_label.setStyleSheet(f"color: {th.text}; background: {th.panel}; padding: 4px;")
-        legend = "  ".join(f"<span style='color:{CATEGORY_COLOURS[c]}'>\u25a0 {CATEGORY_WORDS[c]}</span>"
-                           for c in CATEGORIES)
+        legend = "  ".join(
+            f"<span style='color:{CATEGORY_COLOURS[c]}'>\u25a0 {CATEGORY_WORDS[c]}</span>" for c in CATEGORIES
+        )
         units = ", ".join(f"{label} {unit}" for _, _, label, unit, _ in TREND_PARAMETERS)
-        self.legend = QLabel(legend + f"  <span style='color:{th.colour('NIBP')}'>\u2502 NIBP sys-dia</span>"
-                             f"  <span style='color:{th.dim_text}'>\u00b7  units: {units}, NIBP mmHg</span>")
+        self.legend = QLabel(
+            legend + f"  <span style='color:{th.colour('NIBP')}'>\u2502 NIBP sys-dia</span>"
+            f"  <span style='color:{th.dim_text}'>\u00b7  units: {units}, NIBP mmHg</span>"
+        )
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.trend)
         lower = QWidget()
@@ -236,7 +283,9 @@ class ReviewWindow(QWidget):
 
         self.prev_button.clicked.connect(lambda: self.step_event(-1))
         self.next_button.clicked.connect(lambda: self.step_event(+1))
-        self.all_button.clicked.connect(lambda: self.trend.set_span(self.trend_data.start, self.trend_data.end))
+        self.all_button.clicked.connect(
+            lambda: self.trend.set_span(self.trend_data.start, self.trend_data.end)
+        )
         self.verify_button.clicked.connect(self.start_verify)
         self.export_button.clicked.connect(self._ask_export)
         self.audit_only_session.toggled.connect(lambda _: self._load_audit())
@@ -260,15 +309,19 @@ class ReviewWindow(QWidget):
         n = self.trend_data.nibp
         self.trend.set_nibp(n.t, n.sys, n.dia)
         self.markers = markers_from_entries(self.entries, device_alarms(self.db, self.session_id))
-        self.trend.set_markers([m.t for m in self.markers], [m.category for m in self.markers],
-                               [m.text for m in self.markers])
+        self.trend.set_markers(
+            [m.t for m in self.markers], [m.category for m in self.markers], [m.text for m in self.markers]
+        )
         self.trend.set_span(self.trend_data.start, self.trend_data.end)
         self.waves.set_span(self.trend_data.start, self.trend_data.end)
         rows = log_rows(self.entries)
         texts = {m.entry_id: m.text for m in self.markers if m.entry_id}
-        self.log_table.set_rows([r.cells() for r in rows],
-                                ["amendment" if r.is_amendment else "amended" if r.is_amended else "" for r in rows],
-                                [r.late for r in rows], [texts.get(r.entry_id, "") for r in rows])
+        self.log_table.set_rows(
+            [r.cells() for r in rows],
+            ["amendment" if r.is_amendment else "amended" if r.is_amended else "" for r in rows],
+            [r.late for r in rows],
+            [texts.get(r.entry_id, "") for r in rows],
+        )
         self.log = rows
         self._load_audit()
 
@@ -278,8 +331,12 @@ class ReviewWindow(QWidget):
             target = f"session {self.session_id}"
             records = [a for a in records if a.target == target]
         self.audit_records = records
-        self.audit_table.set_rows([(local_datetime(a.at), a.username, a.role, a.action, a.target, a.detail,
-                                    _audit_change(a)) for a in records])
+        self.audit_table.set_rows(
+            [
+                (local_datetime(a.at), a.username, a.role, a.action, a.target, a.detail, _audit_change(a))
+                for a in records
+            ]
+        )
 
     # ------------------------------------------------------------------ timeline interaction
     def show_moment(self, t: float) -> None:
@@ -329,8 +386,11 @@ class ReviewWindow(QWidget):
         self.verify_button.setEnabled(False)
         self.verify_label.setText("Verifying the hash chain ...")
         db, sid, user = self.db, self.session_id, self.user
-        self.jobs.start(lambda progress: db.verify(sid, actor=user), on_success=self._verified,
-                        on_failure=self._verify_failed)
+        self.jobs.start(
+            lambda progress: db.verify(sid, actor=user),
+            on_success=self._verified,
+            on_failure=self._verify_failed,
+        )
 
     def _verified(self, result: VerifyResult) -> None:
         text = verify_text(result)
@@ -351,7 +411,9 @@ class ReviewWindow(QWidget):
     def _ask_export(self) -> None:
         fmt = self.format_combo.currentData()
         suffix = next(s for n, _, s in EXPORT_FORMATS if n == fmt)
-        path, _ = QFileDialog.getSaveFileName(self, "Export session", f"session-{self.session_id}-{fmt}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export session", f"session-{self.session_id}-{fmt}{suffix}"
+        )
         if path:
             self.start_export(fmt, Path(path))
 
@@ -377,8 +439,9 @@ class ReviewWindow(QWidget):
                 exporting.export_session(db, sid, fmt, path, exported_by=user)
             return path
 
-        self.jobs.start(run, on_success=self._exported, on_failure=self._export_failed,
-                        on_progress=self._export_progress)
+        self.jobs.start(
+            run, on_success=self._exported, on_failure=self._export_failed, on_progress=self._export_progress
+        )
 
     def _export_progress(self, done: int, total: int, what: str) -> None:
         self.progress.setRange(0, max(1, total))
@@ -402,8 +465,12 @@ class ReviewWindow(QWidget):
 
     def keyPressEvent(self, event: Any) -> None:
         """N/] and P/[ step between events also when the shortcut did not get the key (no active window)."""
-        step = {Qt.Key.Key_N: 1, Qt.Key.Key_BracketRight: 1, Qt.Key.Key_P: -1, Qt.Key.Key_BracketLeft: -1}.get(
-            Qt.Key(event.key()))
+        step = {
+            Qt.Key.Key_N: 1,
+            Qt.Key.Key_BracketRight: 1,
+            Qt.Key.Key_P: -1,
+            Qt.Key.Key_BracketLeft: -1,
+        }.get(Qt.Key(event.key()))
         if step is not None and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             self.step_event(step)
             event.accept()

@@ -1,8 +1,8 @@
 """Markers on the review timeline, plain-text descriptions of entries, and amendments applied (no Qt).
 
-An auditor reads entries as they were recorded; a correction is an ``amendment`` entry pointing at the original.
-:func:`effective_entries` gives the data as corrected (for computed values such as peak CADSS) while keeping the
-originals; :func:`entry_text` is the full description shown when hovering a marker.
+An auditor reads entries as they were recorded; a correction is an ``amendment`` entry pointing at the
+original. :func:`effective_entries` gives the data as corrected (for computed values such as peak CADSS) while
+keeping the originals; :func:`entry_text` is the full description shown when hovering a marker.
 """
 
 from __future__ import annotations
@@ -16,22 +16,42 @@ from console.clinical._common import to_epoch
 from console.session_panel.summary import KIND_WORDS, entry_summary
 
 #: marker categories, in the order of the legend; each entry kind belongs to one
-CATEGORIES: tuple[str, ...] = ("infusion", "observation", "side_effect", "alarm", "overdue", "amendment", "signature",
-                               "other")
+CATEGORIES: tuple[str, ...] = (
+    "infusion",
+    "observation",
+    "side_effect",
+    "alarm",
+    "overdue",
+    "amendment",
+    "signature",
+    "other",
+)
 _KIND_CATEGORY: dict[str, str] = {
-    "infusion_start": "infusion", "infusion_pause": "infusion", "infusion_resume": "infusion",
-    "infusion_rate": "infusion", "infusion_stop": "infusion", "esketamine_dose": "infusion",
+    "infusion_start": "infusion",
+    "infusion_pause": "infusion",
+    "infusion_resume": "infusion",
+    "infusion_rate": "infusion",
+    "infusion_stop": "infusion",
+    "esketamine_dose": "infusion",
     "hold_override": "infusion",
-    "observation": "observation", "questionnaire": "observation",
-    "side_effect": "side_effect", "intervention": "side_effect",
-    "alarm": "alarm", "check_overdue": "overdue",
+    "observation": "observation",
+    "questionnaire": "observation",
+    "side_effect": "side_effect",
+    "intervention": "side_effect",
+    "alarm": "alarm",
+    "check_overdue": "overdue",
     "amendment": "amendment",
     "signature": "signature",
 }
 CATEGORY_WORDS: dict[str, str] = {
-    "infusion": "Dosing", "observation": "Observation", "side_effect": "Side effect", "alarm": "Alarm",
+    "infusion": "Dosing",
+    "observation": "Observation",
+    "side_effect": "Side effect",
+    "alarm": "Alarm",
     "overdue": "Overdue",
-    "amendment": "Amendment", "signature": "Signature", "other": "Other",
+    "amendment": "Amendment",
+    "signature": "Signature",
+    "other": "Other",
 }
 
 
@@ -67,7 +87,7 @@ def describe_entry(entry: Any) -> str:
     text = text.split("  ", 1)[1] if "  " in text[:8] else text
     word = KIND_WORDS.get(getattr(entry, "kind", ""), "")
     if word and text.startswith(word + ": "):
-        text = text[len(word) + 2:]
+        text = text[len(word) + 2 :]
     return text
 
 
@@ -85,16 +105,21 @@ class Marker:
 
 
 def entry_text(entry: Any, amended_by: Sequence[Any] = ()) -> str:
-    """The full hover text of an entry: what, when it describes, when entered, who and role, late, amendments."""
-    lines = [f"#{entry.seq} {KIND_WORDS.get(entry.kind, entry.kind)}: {describe_entry(entry)}",
-             f"describes {local_datetime(entry.at)}",
-             f"entered {local_datetime(entry.entered_at)} by {entry.username} ({entry.role})"]
+    """The full hover text of an entry: what, when it describes, when entered, who and role, late,
+    amendments."""
+    lines = [
+        f"#{entry.seq} {KIND_WORDS.get(entry.kind, entry.kind)}: {describe_entry(entry)}",
+        f"describes {local_datetime(entry.at)}",
+        f"entered {local_datetime(entry.entered_at)} by {entry.username} ({entry.role})",
+    ]
     if entry.late:
         lines.append("LATE ENTRY (written more than 5 min after the time it describes)")
     if entry.kind == "amendment":
         d = entry.data if isinstance(entry.data, dict) else {}
-        lines.append(f"amends entry #{d.get('original_seq', '?')} ({d.get('original_kind', '?')}); "
-                     f"reason: {d.get('reason', '')}")
+        lines.append(
+            f"amends entry #{d.get('original_seq', '?')} ({d.get('original_kind', '?')}); "
+            f"reason: {d.get('reason', '')}"
+        )
         corrected = d.get("data")
         if isinstance(corrected, dict):
             lines.append("corrected to: " + ", ".join(f"{k}={v}" for k, v in corrected.items()))
@@ -145,8 +170,9 @@ def effective_entries(entries: Sequence[Any]) -> list[EffectiveEntry]:
     return out
 
 
-def markers_from_entries(entries: Sequence[Any], device_alarms: Iterable[tuple[float, str]] = ()
-                         ) -> list[Marker]:
+def markers_from_entries(
+    entries: Sequence[Any], device_alarms: Iterable[tuple[float, str]] = ()
+) -> list[Marker]:
     """Timeline markers, in time order: one per entry (at the time it describes) and per device alarm."""
     amends = amendments_by_original(entries)
     out: list[Marker] = []
@@ -155,11 +181,27 @@ def markers_from_entries(entries: Sequence[Any], device_alarms: Iterable[tuple[f
         if t is None:
             continue
         cat = category_of(e.kind)
-        out.append(Marker(t, e.kind, cat, KIND_WORDS.get(e.kind, e.kind), entry_text(e, amends.get(e.id, ())),
-                          e.id, e.seq))
+        out.append(
+            Marker(
+                t,
+                e.kind,
+                cat,
+                KIND_WORDS.get(e.kind, e.kind),
+                entry_text(e, amends.get(e.id, ())),
+                e.id,
+                e.seq,
+            )
+        )
     for t, text in device_alarms:
-        out.append(Marker(float(t), "device_alarm", "alarm", "Monitor alarm", f"Monitor alarm: {text}\n"
-                          f"at {local_datetime(t)} (from the device, not a clinical entry)"))
+        out.append(
+            Marker(
+                float(t),
+                "device_alarm",
+                "alarm",
+                "Monitor alarm",
+                f"Monitor alarm: {text}\nat {local_datetime(t)} (from the device, not a clinical entry)",
+            )
+        )
     out.sort(key=lambda m: (m.t, m.seq if m.seq is not None else -1))
     return out
 
@@ -177,6 +219,19 @@ def nearest_marker(markers: Sequence[Marker], t: float, within: float) -> Marker
     return best if best is not None and abs(best.t - t) <= within else None
 
 
-__all__ = ["CATEGORIES", "CATEGORY_WORDS", "EffectiveEntry", "Marker", "amendments_by_original", "category_of",
-           "describe_entry", "effective_entries", "entry_text", "local_datetime", "local_time",
-           "markers_from_entries", "nearest_marker", "next_marker"]
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_WORDS",
+    "EffectiveEntry",
+    "Marker",
+    "amendments_by_original",
+    "category_of",
+    "describe_entry",
+    "effective_entries",
+    "entry_text",
+    "local_datetime",
+    "local_time",
+    "markers_from_entries",
+    "nearest_marker",
+    "next_marker",
+]

@@ -1,7 +1,7 @@
 """Trend data of one session for the review window, loaded as numpy arrays (no Qt).
 
-One query per parameter (``Database.numerics(session, mdc)``), never per sample; waves are not touched here (the
-review window loads them lazily for the moment the auditor looks at, see :func:`load_wave_window`).
+One query per parameter (``Database.numerics(session, mdc)``), never per sample; waves are not touched here
+(the review window loads them lazily for the moment the auditor looks at, see :func:`load_wave_window`).
 Unusable values (invalid, questionable, unavailable) become NaN so the plot shows a break instead of a wrong
 value; NIBP readings in progress (``MEASURING``, which repeat the previous result) are dropped, so each
 measurement appears once, at the time it completed.
@@ -29,7 +29,9 @@ TREND_PARAMETERS: tuple[tuple[str, tuple[int, ...], str, str, tuple[float, float
 NIBP_RANGE = (40.0, 230.0)
 #: the waveforms offered in the wave viewer (code, label, theme colour key)
 WAVE_CHANNELS: tuple[tuple[int, str, str], ...] = (
-    (mdc.ECG_II, "ECG II", "ECG"), (mdc.PLETH, "Pleth", "PLETH"), (mdc.RESP_WAVE, "Resp", "RESP"),
+    (mdc.ECG_II, "ECG II", "ECG"),
+    (mdc.PLETH, "Pleth", "PLETH"),
+    (mdc.RESP_WAVE, "Resp", "RESP"),
     (mdc.CO2_WAVE, "CO2", "CO2"),
 )
 _BAD = int((UNUSABLE).value)
@@ -124,8 +126,11 @@ def load_trends(db: Any, session_id: int, start: float, end: float | None) -> Tr
 def device_alarms(db: Any, session_id: int) -> list[tuple[float, str]]:
     """Alarm onsets the monitor itself reported during the session (``vital_events``), read-only."""
     t = m.VitalEvent.__table__
-    q = (select(t.c.host_time, t.c.text, t.c.code).where(t.c.session_id == session_id, t.c.kind == "alarm",
-                                                         t.c.active.is_(True)).order_by(t.c.host_time))
+    q = (
+        select(t.c.host_time, t.c.text, t.c.code)
+        .where(t.c.session_id == session_id, t.c.kind == "alarm", t.c.active.is_(True))
+        .order_by(t.c.host_time)
+    )
     with db.engine.connect() as conn:
         return [(float(r[0]), r[1] or r[2]) for r in conn.execute(q)]
 
@@ -139,8 +144,9 @@ class WaveWindow:
     channels: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
-def load_wave_window(db: Any, session_id: int, start: float, end: float,
-                     codes: tuple[int, ...] | None = None) -> WaveWindow:
+def load_wave_window(
+    db: Any, session_id: int, start: float, end: float, codes: tuple[int, ...] | None = None
+) -> WaveWindow:
     """Full-resolution samples of the wave channels for just this window (one small query per channel)."""
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for code in codes or tuple(c for c, *_ in WAVE_CHANNELS):

@@ -44,7 +44,7 @@ class Job(QObject):
     def run(self) -> None:
         try:
             result = self._fn(lambda done, total, what: self.progress.emit(int(done), int(total), str(what)))
-        except Exception as err:  # shown to the user plainly; the window stays usable
+        except Exception as err:  # noqa: BLE001 - shown to the user plainly; the window stays usable
             self.failed.emit(plain_error(err))
         else:
             self.succeeded.emit(result)
@@ -59,9 +59,14 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._running: list[tuple[QThread, Job]] = []
 
-    def start(self, fn: Callable[[Callable[[int, int, str], None]], Any], *,
-              on_success: Callable[[Any], None] | None = None, on_failure: Callable[[str], None] | None = None,
-              on_progress: Callable[[int, int, str], None] | None = None) -> Job:
+    def start(
+        self,
+        fn: Callable[[Callable[[int, int, str], None]], Any],
+        *,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> Job:
         thread = QThread()
         job = Job(fn)
         job.moveToThread(thread)

@@ -1,10 +1,10 @@
 """Fixtures of the review tests: one record database with three sessions whose contents are known.
 
-* ``A``: a 50-minute simulated ``hypertensive`` session with waves (patient P-1, chair "Chair 1"), signed; it has
-  a grade-2 side effect, an amended note and (the BP reaches 180) an alarm entry;
+* ``A``: a 50-minute simulated ``hypertensive`` session with waves (patient P-1, chair "Chair 1"), signed; it
+  has a grade-2 side effect, an amended note and (the BP reaches 180) an alarm entry;
 * ``B``: a 25-minute simulated session without waves, a week later (P-1), never signed (interrupted);
-* ``C``: written entry by entry two weeks later (P-2, chair "Chair 2"), with known scores and BPs, a grade-3 side
-  effect, an amended CADSS total, a late note and missed BP checks; never signed (interrupted).
+* ``C``: written entry by entry two weeks later (P-2, chair "Chair 2"), with known scores and BPs, a grade-3
+  side effect, an amended CADSS total, a late note and missed BP checks; never signed (interrupted).
 
 The database is built once per test session; tests that change it work on a copy.
 """
@@ -86,40 +86,81 @@ def _build_c(url: str) -> KnownC:
             return out
 
         at(60)
-        ids["precheck"] = svc.add_entry(sid, "precheck", build.precheck_data(
-            identity_confirmed=True, consent_on_file=True, fasting=True, escort_arranged=True,
-            baseline_vitals=_snap(130, 80, t0 + 50))).id
+        ids["precheck"] = svc.add_entry(
+            sid,
+            "precheck",
+            build.precheck_data(
+                identity_confirmed=True,
+                consent_on_file=True,
+                fasting=True,
+                escort_arranged=True,
+                baseline_vitals=_snap(130, 80, t0 + 50),
+            ),
+        ).id
         at(120)
-        svc.add_entry(sid, "questionnaire", build.questionnaire_data(
-            scales.get("phq9"), {str(i): (3 if i <= 6 else 2 if i <= 7 else 0) for i in range(1, 10)}))
-        svc.add_entry(sid, "questionnaire", build.questionnaire_data(
-            scales.get("gad7"), {str(i): (3 if i <= 5 else 0) for i in range(1, 8)}))
+        svc.add_entry(
+            sid,
+            "questionnaire",
+            build.questionnaire_data(
+                scales.get("phq9"), {str(i): (3 if i <= 6 else 2 if i <= 7 else 0) for i in range(1, 10)}
+            ),
+        )
+        svc.add_entry(
+            sid,
+            "questionnaire",
+            build.questionnaire_data(scales.get("gad7"), {str(i): (3 if i <= 5 else 0) for i in range(1, 8)}),
+        )
         at(180)
-        svc.add_entry(sid, "observation", build.observation_data(moaas, {"score": 5}, vitals=_snap(132, 82, t0 + 170)))
-        svc.add_entry(sid, "observation", build.observation_data(cadss, cadss_answers(3),
-                                                                 vitals=_snap(132, 82, t0 + 170)))
+        svc.add_entry(
+            sid, "observation", build.observation_data(moaas, {"score": 5}, vitals=_snap(132, 82, t0 + 170))
+        )
+        svc.add_entry(
+            sid,
+            "observation",
+            build.observation_data(cadss, cadss_answers(3), vitals=_snap(132, 82, t0 + 170)),
+        )
         at(300)
-        ids["infusion_start"] = svc.add_entry(sid, "infusion_start", build.infusion_start_data(
-            protocol.plan(60.0), route="IV")).id
+        ids["infusion_start"] = svc.add_entry(
+            sid, "infusion_start", build.infusion_start_data(protocol.plan(60.0), route="IV")
+        ).id
         at(2700)
-        ids["moaas40"] = svc.add_entry(sid, "observation", build.observation_data(
-            moaas, {"score": 3}, vitals=_snap(165, 95, t0 + 2690))).id
-        ids["cadss40"] = svc.add_entry(sid, "observation", build.observation_data(
-            cadss, cadss_answers(10), vitals=_snap(165, 95, t0 + 2690), baseline_total=3)).id
+        ids["moaas40"] = svc.add_entry(
+            sid, "observation", build.observation_data(moaas, {"score": 3}, vitals=_snap(165, 95, t0 + 2690))
+        ).id
+        ids["cadss40"] = svc.add_entry(
+            sid,
+            "observation",
+            build.observation_data(
+                cadss, cadss_answers(10), vitals=_snap(165, 95, t0 + 2690), baseline_total=3
+            ),
+        ).id
         at(2760)
-        ids["side_effect"] = svc.add_entry(sid, "side_effect", build.side_effect_data(
-            "vomiting", onset=t0 + 2750, grade=3, outcome="resolved")).id
+        ids["side_effect"] = svc.add_entry(
+            sid,
+            "side_effect",
+            build.side_effect_data("vomiting", onset=t0 + 2750, grade=3, outcome="resolved"),
+        ).id
         at(3000)
-        ids["infusion_stop"] = svc.add_entry(sid, "infusion_stop", build.infusion_stop_data(
-            completed=True, dose_given_mg=30.0)).id
+        ids["infusion_stop"] = svc.add_entry(
+            sid, "infusion_stop", build.infusion_stop_data(completed=True, dose_given_mg=30.0)
+        ).id
         at(3060)
-        svc.add_entry(sid, "observation", build.observation_data(moaas, {"score": 4}, vitals=_snap(150, 100, t0 + 3050)))
-        svc.add_entry(sid, "observation", build.observation_data(cadss, cadss_answers(7),
-                                                                 vitals=_snap(150, 100, t0 + 3050), baseline_total=3))
+        svc.add_entry(
+            sid, "observation", build.observation_data(moaas, {"score": 4}, vitals=_snap(150, 100, t0 + 3050))
+        )
+        svc.add_entry(
+            sid,
+            "observation",
+            build.observation_data(
+                cadss, cadss_answers(7), vitals=_snap(150, 100, t0 + 3050), baseline_total=3
+            ),
+        )
         at(3200)
         ids["amendment"] = svc.amend(sid, ids["cadss40"], "miscounted item 6", {"total": 14}).id
         at(3800)
-        ids["late_note"] = svc.add_entry(sid, "note", build.note_data("IV site checked, no swelling"), at=t0 + 3000).id
+        ids["late_note"] = svc.add_entry(
+            sid, "note", build.note_data("IV site checked, no swelling"), at=t0 + 3000
+        ).id
         return KnownC(sid, patient.id, t0, ids)
     finally:
         db.close()
@@ -130,10 +171,34 @@ def review_record(tmp_path_factory: pytest.TempPathFactory) -> ReviewRecord:
     passwords.use_fast_hashing(True)
     path = tmp_path_factory.mktemp("review") / "record.sqlite3"
     url = f"sqlite:///{path}"
-    a = build_sample_session(url, minutes=50, scenario="hypertensive", seed=3, start=T_A, patient_code="P-1",
-                             chair="Chair 1", waves=True, sign=True, phq9=14, gad7=11, side_effect_grade=2)
-    b = build_sample_session(url, minutes=25, scenario="stable", seed=4, start=T_B, patient_code="P-1",
-                             chair="Chair 1", waves=False, sign=False, phq9=9, gad7=6, side_effect_grade=1)
+    a = build_sample_session(
+        url,
+        minutes=50,
+        scenario="hypertensive",
+        seed=3,
+        start=T_A,
+        patient_code="P-1",
+        chair="Chair 1",
+        waves=True,
+        sign=True,
+        phq9=14,
+        gad7=11,
+        side_effect_grade=2,
+    )
+    b = build_sample_session(
+        url,
+        minutes=25,
+        scenario="stable",
+        seed=4,
+        start=T_B,
+        patient_code="P-1",
+        chair="Chair 1",
+        waves=False,
+        sign=False,
+        phq9=9,
+        gad7=6,
+        side_effect_grade=1,
+    )
     c = _build_c(url)
     db = open_database(url)
     try:

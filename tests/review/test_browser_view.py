@@ -19,7 +19,9 @@ def _browser(qtbot, db, user) -> SessionBrowser:
     return b
 
 
-def test_browser_lists_sessions_with_flags_and_filters(qtbot, db, auditor, review_record: ReviewRecord) -> None:
+def test_browser_lists_sessions_with_flags_and_filters(
+    qtbot, db, auditor, review_record: ReviewRecord
+) -> None:
     a, b, c = review_record.a.session_id, review_record.b.session_id, review_record.c.session_id
     br = _browser(qtbot, db, auditor)
     assert br.shown_ids() == [c, b, a]  # newest first
@@ -55,7 +57,7 @@ def test_sorting_by_clicking_a_header(qtbot, db, auditor, review_record: ReviewR
     codes = [br.table.item(r, 2).text() for r in range(br.table.rowCount())]
     assert codes == ["P-1", "P-1", "P-2"]
     br.table.horizontalHeader().sectionClicked.emit(2)
-    assert [br.table.item(r, 2).text() for r in range(br.table.rowCount())][0] == "P-2"
+    assert br.table.item(0, 2).text() == "P-2"
 
 
 def test_open_session_and_course_signals(qtbot, db, auditor, review_record: ReviewRecord) -> None:

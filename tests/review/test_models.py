@@ -41,8 +41,14 @@ def test_flag_filters(model: BrowserModel, review_record: ReviewRecord, db) -> N
     a, c = review_record.a.session_id, review_record.c.session_id
     assert _ids(model.query(BrowserFilter(flags=frozenset({"severe"})))) == [c]
     assert _ids(model.query(BrowserFilter(flags=frozenset({"amendments"})))) == sorted([a, c])
-    alarm_sessions = sorted({e.session_id for sid in (a, review_record.b.session_id, c)
-                             for e in db.service(db.demo_login()).entries(sid) if e.kind == "alarm"})
+    alarm_sessions = sorted(
+        {
+            e.session_id
+            for sid in (a, review_record.b.session_id, c)
+            for e in db.service(db.demo_login()).entries(sid)
+            if e.kind == "alarm"
+        }
+    )
     assert alarm_sessions == [a]  # the hypertensive session reached 180 mmHg
     assert _ids(model.query(BrowserFilter(flags=frozenset({"alarms"})))) == [a]
     # C has no BP reading between 5 and 45 min after its start: its 10-minute BP checks were missed
@@ -79,8 +85,12 @@ def test_filtering_does_not_recompute_flags(model: BrowserModel) -> None:
 
 def test_integrity_flag_after_raw_tampering(db_copy, review_record: ReviewRecord) -> None:
     c = review_record.c.session_id
-    tamper(db_copy, "UPDATE entries SET data_json = replace(data_json, 'vomiting', 'nausea') "
-                    "WHERE session_id = :s AND kind = 'side_effect'", s=c)
+    tamper(
+        db_copy,
+        "UPDATE entries SET data_json = replace(data_json, 'vomiting', 'nausea') "
+        "WHERE session_id = :s AND kind = 'side_effect'",
+        s=c,
+    )
     m = BrowserModel(db_copy, db_copy.service(db_copy.demo_login()))
     m.refresh()
     assert [r.id for r in m.query(BrowserFilter(flags=frozenset({"integrity"})))] == [c]
@@ -103,7 +113,9 @@ def test_course_values_from_known_entries(db, auditor, review_record: ReviewReco
     assert r.amended and r.status == "interrupted"
 
 
-def test_course_of_a_patient_lists_every_session_oldest_first(db, auditor, review_record: ReviewRecord) -> None:
+def test_course_of_a_patient_lists_every_session_oldest_first(
+    db, auditor, review_record: ReviewRecord
+) -> None:
     rows = course_rows(db, db.service(auditor), db.service(auditor).find_patient("P-1").id)
     assert [r.session_id for r in rows] == [review_record.a.session_id, review_record.b.session_id]
     assert [(r.phq9, r.gad7) for r in rows] == [(14, 11), (9, 6)]

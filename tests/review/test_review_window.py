@@ -25,7 +25,9 @@ def window_for(qtbot, db, auditor):
 
     def make(session_id: int, database=None) -> ReviewWindow:
         d = database or db
-        w = ReviewWindow(d, auditor if database is None else d.authenticate("audrey", "correct horse 1"), session_id)
+        w = ReviewWindow(
+            d, auditor if database is None else d.authenticate("audrey", "correct horse 1"), session_id
+        )
         qtbot.addWidget(w)
         w.resize(1400, 900)
         w.show()
@@ -52,8 +54,9 @@ def test_trends_show_the_stored_numerics_and_nibp_bars(window_for, db, review_re
     assert lo <= a.start and hi >= a.end - 60  # the whole session is shown on opening
 
 
-def test_markers_sit_at_entry_times_and_hover_shows_the_entry(window_for, db, auditor,
-                                                             review_record: ReviewRecord) -> None:
+def test_markers_sit_at_entry_times_and_hover_shows_the_entry(
+    window_for, db, auditor, review_record: ReviewRecord
+) -> None:
     c = review_record.c
     w = window_for(c.session_id)
     entries = db.service(auditor).entries(c.session_id)
@@ -67,8 +70,9 @@ def test_markers_sit_at_entry_times_and_hover_shows_the_entry(window_for, db, au
     assert w.trend.marker_tip_at(c.t0 + 1500, within=30) is None
 
 
-def test_clicking_the_trend_loads_exactly_that_wave_window(qtbot, window_for, db,
-                                                          review_record: ReviewRecord) -> None:
+def test_clicking_the_trend_loads_exactly_that_wave_window(
+    qtbot, window_for, db, review_record: ReviewRecord
+) -> None:
     a = review_record.a
     w = window_for(a.session_id)
     t = a.start + 1800.0
@@ -94,7 +98,7 @@ def test_wave_scroll_moves_the_window(window_for, db, review_record: ReviewRecor
     w.trend.select_time(a.start + 600)
     w.waves.scroll.setValue(w.waves.scroll.value() + 10)
     assert w.waves.window_start == pytest.approx(a.start + 605)
-    x, y = w.waves.shown_samples(mdc.PLETH)
+    _, y = w.waves.shown_samples(mdc.PLETH)
     assert np.array_equal(y, db.waves(a.session_id, mdc.PLETH, a.start + 605, a.start + 615).samples)
 
 
@@ -147,14 +151,22 @@ def test_verify_intact_and_audit_tab_records_it(qtbot, window_for, review_record
     assert not w.jobs.busy
 
 
-def test_verify_reports_the_first_tampered_entry(qtbot, window_for, db_copy, review_record: ReviewRecord) -> None:
+def test_verify_reports_the_first_tampered_entry(
+    qtbot, window_for, db_copy, review_record: ReviewRecord
+) -> None:
     c = review_record.c
     # a side effect downgraded behind the application's back (raw SQL)
-    tamper(db_copy, "UPDATE entries SET data_json = replace(data_json, :a, :b) WHERE session_id = :s AND seq = 9",
-           a='"grade":3', b='"grade":2', s=c.session_id)
+    tamper(
+        db_copy,
+        "UPDATE entries SET data_json = replace(data_json, :a, :b) WHERE session_id = :s AND seq = 9",
+        a='"grade":3',
+        b='"grade":2',
+        s=c.session_id,
+    )
     with db_copy.engine.connect() as conn:
-        changed = conn.execute(text("SELECT data_json FROM entries WHERE session_id = :s AND seq = 9"),
-                               {"s": c.session_id}).scalar()
+        changed = conn.execute(
+            text("SELECT data_json FROM entries WHERE session_id = :s AND seq = 9"), {"s": c.session_id}
+        ).scalar()
     assert '"grade":2' in changed
     w = window_for(c.session_id, db_copy)
     with qtbot.waitSignal(w.verified, timeout=20000) as sig:
@@ -165,12 +177,15 @@ def test_verify_reports_the_first_tampered_entry(qtbot, window_for, db_copy, rev
     assert "NOT INTACT" in w.verify_label.text()
 
 
-def test_auditor_has_no_write_controls_and_the_service_refuses(window_for, db, auditor,
-                                                               review_record: ReviewRecord) -> None:
+def test_auditor_has_no_write_controls_and_the_service_refuses(
+    window_for, db, auditor, review_record: ReviewRecord
+) -> None:
     c = review_record.c
     w = window_for(c.session_id)
     editable = [e for e in w.findChildren(QLineEdit) if not e.isReadOnly()]
-    editable += [e for kind in (QTextEdit, QPlainTextEdit) for e in w.findChildren(kind) if not e.isReadOnly()]
+    editable += [
+        e for kind in (QTextEdit, QPlainTextEdit) for e in w.findChildren(kind) if not e.isReadOnly()
+    ]
     assert editable == []
     words = {b.text().lower() for b in w.findChildren(QPushButton)}
     assert not any(k in t for t in words for k in ("sign", "amend", "add", "save", "delete", "edit"))
@@ -191,8 +206,9 @@ def test_demo_session_is_marked(window_for, review_record: ReviewRecord) -> None
     assert "DEMO" in w.windowTitle()
 
 
-def test_export_runs_in_the_background_and_errors_are_plain(qtbot, window_for, tmp_path: Path,
-                                                            review_record: ReviewRecord) -> None:
+def test_export_runs_in_the_background_and_errors_are_plain(
+    qtbot, window_for, tmp_path: Path, review_record: ReviewRecord
+) -> None:
     w = window_for(review_record.c.session_id)
     out = tmp_path / "c.json"
     with qtbot.waitSignal(w.exportFinished, timeout=30000) as sig:
@@ -210,8 +226,9 @@ def test_export_runs_in_the_background_and_errors_are_plain(qtbot, window_for, t
     assert w.status.text() == message and w.export_button.isEnabled()
 
 
-def test_closing_stops_the_background_threads(qtbot, window_for, tmp_path: Path,
-                                              review_record: ReviewRecord) -> None:
+def test_closing_stops_the_background_threads(
+    qtbot, window_for, tmp_path: Path, review_record: ReviewRecord
+) -> None:
     w = window_for(review_record.a.session_id)
     w.start_verify()
     assert w.jobs.busy
