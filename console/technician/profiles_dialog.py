@@ -12,6 +12,7 @@ stopped when the widget is closed.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -82,6 +83,12 @@ def _protocol_title(name: str) -> str:
         return name
 
 
+def _as_text(profile: Any) -> str:
+    if not isinstance(profile, dict):
+        return "(none)"
+    return json.dumps(profile, sort_keys=True)
+
+
 class DeviceProfilesWidget(QWidget):
     """List + form + history of device profiles for one logged-in user's ``service``."""
 
@@ -102,6 +109,7 @@ class DeviceProfilesWidget(QWidget):
         self.autodetector: AutodetectThread | None = None
         self.autodetect_results: list[Result] = []
         self._loading = False
+        self._clean: FormValues | None = None  # the form as last loaded, to notice unsaved changes
         self.setStyleSheet(FIELD_QSS)
         self._build()
         self.reload()
@@ -134,7 +142,7 @@ class DeviceProfilesWidget(QWidget):
         self.delete_button = QPushButton("Delete")
         for b in (self.new_button, self.duplicate_button, self.delete_button):
             buttons.addWidget(b)
-        self.new_button.clicked.connect(self.new_profile)
+        self.new_button.clicked.connect(self._on_new_clicked)
         self.duplicate_button.clicked.connect(self.duplicate_profile)
         self.delete_button.clicked.connect(self.delete_profile)
         left_layout.addLayout(buttons)
@@ -350,11 +358,37 @@ class DeviceProfilesWidget(QWidget):
         """The stored profile called ``name`` (as last read), or None."""
         return next((p for p in self.profiles if p.name == name), None)
 
+    def has_unsaved_changes(self) -> bool:
+        """True when the form differs from the profile (or blank form) last loaded into it."""
+        return self.can_edit and self._clean is not None and self.form_values() != self._clean
+
+    def _discard_ok(self) -> bool:
+        if not self.has_unsaved_changes():
+            return True
+        what = f"\"{self.editing}\"" if self.editing else "the new profile"
+        return self.confirm(f"Discard the unsaved changes to {what}?")
+
     def _on_select(self) -> None:
         items = self.list.selectedItems()
         if self._loading or not items:
             return
-        self.load_profile(items[0].data(Qt.ItemDataRole.UserRole))
+        name = items[0].data(Qt.ItemDataRole.UserRole)
+        if name == self.editing:
+            return
+        if not self._discard_ok():
+            # stay on what is being edited
+            self._loading = True
+            try:
+                names = [p.name for p in self.profiles]
+                if self.editing in names:
+                    self.list.setCurrentRow(names.index(self.editing))
+                else:
+                    self.list.clearSelection()
+                    self.list.setCurrentRow(-1)
+            finally:
+                self._loading = False
+            return
+        self.load_profile(name)
 
     def load_profile(self, name: str) -> None:
         """Show stored profile ``name`` in the form, with its history."""
@@ -379,6 +413,7 @@ class DeviceProfilesWidget(QWidget):
         self._clear_problems()
         self._update_name_editable()
         self.show_history(name)
+        self._clean = self.form_values()
 
     # ------------------------------------------------------------------ form
     def form_values(self) -> FormValues:
@@ -459,6 +494,11 @@ class DeviceProfilesWidget(QWidget):
         self._clear_problems()
         self._update_name_editable()
         self.show_history(None)
+        self._clean = self.form_values()
+
+    def _on_new_clicked(self) -> None:
+        if self._discard_ok():
+            self.new_profile()
 
     def duplicate_profile(self) -> None:
         """Start a new profile from the one shown, named "<name> copy"."""
@@ -558,9 +598,10 @@ class DeviceProfilesWidget(QWidget):
         table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             when = row.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            full = f"Before: {_as_text(row.before)}\nAfter: {_as_text(row.after)}"
             for c, text in enumerate((when, row.who, row.action, row.changes)):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(full if c == 3 else text)  # the whole profile before and after
                 table.setItem(r, c, item)
         table.resizeRowsToContents()
 

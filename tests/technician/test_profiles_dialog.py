@@ -65,6 +65,10 @@ def test_technician_creates_edits_duplicates_and_deletes(qtbot, services) -> Non
     assert [w.history_table.item(0, c).text() for c in (1, 2, 3)] == \
         ["user_technician (technician)", "changed", "baudrate: 19200 -> 115200"]
     assert w.history_table.item(1, 2).text() == "created"
+    before, after = w.history_table.item(0, 3).toolTip().split("\n")
+    assert before.startswith("Before: {") and '"baudrate": 19200' in before
+    assert after.startswith("After: {") and '"baudrate": 115200' in after
+    assert w.history_table.item(1, 3).toolTip().startswith("Before: (none)\nAfter: {")
 
     # duplicate, then assign the copy to another chair
     w.duplicate_profile()
@@ -244,3 +248,25 @@ def test_the_list_taking_focus_does_not_replace_a_new_profile(qtbot, services) -
     # choosing the row does load it
     w.list.item(0).setSelected(True)
     assert (w.editing, w.name_edit.text(), w.port_combo.currentText()) == ("mon", "mon", "COM3")
+
+
+def test_unsaved_changes_are_not_dropped_without_asking(qtbot, services) -> None:
+    svc = services["technician"]
+    for name, port in (("a", "COM3"), ("b", "COM4")):
+        svc.save_device_profile(name, "masimo", port, {"baudrate": 9600})
+    w = make_widget(qtbot, svc)
+    asked: list[str] = []
+    w.confirm = lambda text: asked.append(text) or False
+    assert w.editing == "a" and not w.has_unsaved_changes()
+    w.port_combo.setEditText("COM9")
+    assert w.has_unsaved_changes()
+    w.list.item(1).setSelected(True)  # the technician clicks profile b and answers No
+    assert asked == ["Discard the unsaved changes to \"a\"?"]
+    assert (w.editing, w.port_combo.currentText()) == ("a", "COM9")
+    assert [i.text().split("\n")[0] for i in w.list.selectedItems()] == ["a"]
+    w.new_button.click()  # No again: still editing a
+    assert w.editing == "a" and len(asked) == 2
+    w.confirm = lambda text: True
+    w.list.item(1).setSelected(True)
+    assert (w.editing, w.port_combo.currentText()) == ("b", "COM4")
+    assert svc.device_profiles()[0].port == "COM3"  # nothing was saved behind the technician's back
