@@ -43,6 +43,7 @@ from console.review.timeline import (
     CATEGORIES,
     CATEGORY_WORDS,
     Marker,
+    describe_entry,
     local_datetime,
     markers_from_entries,
     nearest_marker,
@@ -57,6 +58,7 @@ from console.review.trends import (
     load_wave_window,
 )
 from console.review.workers import JobRunner
+from console.session_panel.summary import KIND_WORDS
 from widgets.entry_table import EntryTable
 from widgets.trend_plot import MarkerLane, TrendPlot, TrendRow
 from widgets.wave_viewer import WaveViewer
@@ -94,8 +96,9 @@ EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
 OK_COLOUR, BAD_COLOUR = "#33cc66", "#ff4d4d"
 
 
-def verify_text(result: VerifyResult) -> str:
-    """What the window says about a verify run, in plain words."""
+def verify_text(result: VerifyResult, now_reads: str = "") -> str:
+    """What the window says about a verify run, in plain words; ``now_reads`` describes what the first failing
+    entry holds now (its earlier content cannot be recovered from a hash, only shown to differ)."""
     if result.ok:
         return (
             f"Record intact: {result.entries_checked} entries checked, every hash matches "
@@ -105,7 +108,8 @@ def verify_text(result: VerifyResult) -> str:
     assert p is not None
     where = f"entry #{p.seq}" if p.seq is not None else "the session header"
     more = f" ({len(result.problems)} problems in total)" if len(result.problems) > 1 else ""
-    return f"NOT INTACT: {where} first fails: {p.what}: {p.detail}{more}."
+    text = f"NOT INTACT: {where} first fails: {p.what}: {p.detail}{more}."
+    return f"{text} The stored entry now reads: {now_reads}" if now_reads else text
 
 
 def _audit_change(a: AuditRecord) -> str:
@@ -386,14 +390,32 @@ class ReviewWindow(QWidget):
         self.verify_button.setEnabled(False)
         self.verify_label.setText("Verifying the hash chain ...")
         db, sid, user = self.db, self.session_id, self.user
+        svc = self.svc
+
+        def run(progress: Any) -> tuple[VerifyResult, str]:
+            result = db.verify(sid, actor=user)
+            p = result.first_problem
+            now_reads = ""
+            if p is not None and p.entry_id:
+                try:
+                    e = svc.entry(p.entry_id)
+                    now_reads = (
+                        f"{KIND_WORDS.get(e.kind, e.kind)}: {describe_entry(e)} (describes "
+                        f"{local_datetime(e.at)}, entered {local_datetime(e.entered_at)} by {e.username})"
+                    )
+                except Exception:  # noqa: BLE001 - a row too damaged to read is reported by the chain anyway
+                    now_reads = "(the entry cannot be read)"
+            return result, now_reads
+
         self.jobs.start(
-            lambda progress: db.verify(sid, actor=user),
+            run,
             on_success=self._verified,
             on_failure=self._verify_failed,
         )
 
-    def _verified(self, result: VerifyResult) -> None:
-        text = verify_text(result)
+    def _verified(self, outcome: tuple[VerifyResult, str]) -> None:
+        result, now_reads = outcome
+        text = verify_text(result, now_reads)
         colour = OK_COLOUR if result.ok else BAD_COLOUR
         self.verify_label.setText(text)
         self.verify_label.setStyleSheet(f"color: {colour}; font-size: 12pt; font-weight: bold;")

@@ -97,3 +97,22 @@ def test_course_view_bp_cells(qtbot, db, auditor, review_record: ReviewRecord) -
     cells = [view.table.item(0, c).text() for c in range(view.table.columnCount())]
     assert cells[6:9] == ["130/80", "165/100", "+35/+20"]
     assert cells[4] == "14" and cells[5] == "3" and cells[10] == "30"
+
+
+def test_open_review_wires_browser_course_and_review(qtbot, db, auditor, review_record: ReviewRecord) -> None:
+    from console.review import open_review
+    from console.review.review_window import ReviewWindow
+
+    browser = open_review(db, auditor)
+    qtbot.addWidget(browser)
+    try:
+        browser.openSession.emit(review_record.c.session_id)
+        browser.openCourse.emit(review_record.c.patient_id)
+        course = next(c for c in browser._children if isinstance(c, PatientCourseView))
+        course.openSession.emit(review_record.c.session_id)
+        windows = [c for c in browser._children if isinstance(c, ReviewWindow)]
+        assert [w.session_id for w in windows] == [review_record.c.session_id] * 2
+        assert all(w.isVisible() and w.user.role == "auditor" for w in windows)
+    finally:
+        for child in browser._children:
+            child.close()

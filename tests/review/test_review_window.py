@@ -174,6 +174,7 @@ def test_verify_reports_the_first_tampered_entry(
     message, ok = sig.args
     assert not ok
     assert message.startswith("NOT INTACT: entry #9 first fails: changed: its content differs")
+    assert "now reads: Side effect: vomiting, grade 2" in message  # what the tampered row says now
     assert "NOT INTACT" in w.verify_label.text()
 
 
@@ -234,3 +235,16 @@ def test_closing_stops_the_background_threads(
     assert w.jobs.busy
     w.close()
     assert not w.jobs.busy
+
+
+def test_zoom_and_pan_move_every_row_together(window_for, review_record: ReviewRecord) -> None:
+    a = review_record.a
+    w = window_for(a.session_id)
+    w.trend.show_range(a.start + 600, a.start + 900)
+    for key in ("EVENTS", "HR", "SPO2", "RR", "ETCO2", "NIBP"):
+        lo, hi = w.trend.plots[key].viewRange()[0]
+        assert (lo, hi) == pytest.approx((a.start + 600, a.start + 900))
+    assert w.trend.plots["HR"].viewRange()[1] == [30.0, 170.0]  # y stays fixed
+    w.all_button.click()
+    lo, hi = w.trend.visible_range()
+    assert lo <= a.start and hi >= a.end - 60
