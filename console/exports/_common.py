@@ -279,7 +279,9 @@ class SessionData:
         out: list[EntryView] = []
         for e in sorted(entries, key=lambda e: e.get("seq", 0)):
             if e.get("kind") == "amendment" and e.get("amends") in views:
-                views[e["amends"]].amendments.append(e)
+                original = views[e["amends"]]  # an amendment of an amendment corrects the same original
+                original.amendments.append(e)
+                views[str(e.get("id", ""))] = original
                 continue
             v = EntryView(e)
             views[v.id] = v

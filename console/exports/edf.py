@@ -114,9 +114,18 @@ def _physical_range(x: np.ndarray) -> tuple[float, float]:
         return -1.0, 1.0
     lo, hi = float(finite.min()), float(finite.max())
     margin = max((hi - lo) * 0.02, 1e-3 if hi == lo else 0.0)
-    lo, hi = lo - margin, hi + margin
-    # EDF physical fields are 8 characters: keep a few significant digits
-    return math.floor(lo * 1000) / 1000, math.ceil(hi * 1000) / 1000
+    return _fit8(lo - margin, down=True), _fit8(hi + margin, down=False)
+
+
+def _fit8(value: float, *, down: bool) -> float:
+    """``value`` rounded outwards to as many decimals as EDF's 8-character physical min/max field holds."""
+    for decimals in range(4, -1, -1):
+        scale = 10.0**decimals
+        v = (math.floor if down else math.ceil)(value * scale) / scale
+        text = f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{v:.0f}"
+        if len(text) <= 8:
+            return v
+    return -99999999.0 if down else 99999999.0
 
 
 def short_text(e: EntryView) -> str:
@@ -224,14 +233,9 @@ def write(
                     pass
             if data.demo:
                 f.setPatientAdditional("DEMO_not_a_patient")
-            f.setRecordingAdditional(
-                _ascii(
-                    f"Chairside_session_{data.session_id}"
-                    f"{'_DEMO' if data.demo else ''}"
-                    f"{'_INTEGRITY-FAILED' if not data.integrity_ok else ''}",
-                    40,
-                )
-            )
+            # pyedflib keeps about 30 characters here: the warnings first, then who wrote the file
+            words = ["INTEGRITY-FAILED"] * (not data.integrity_ok) + ["DEMO"] * data.demo
+            f.setRecordingAdditional(_ascii("_".join([*words, f"Chairside_session_{data.session_id}"]), 40))
             f.setEquipment("Chairside")
             start_local = local_dt(float(start))
             assert start_local is not None

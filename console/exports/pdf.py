@@ -65,6 +65,8 @@ GREEN = colors.HexColor("#1e7b34")
 AMBER_BG = colors.HexColor("#fff3d6")
 HEAD_BG = colors.HexColor("#e8ecf1")
 PAGE_W, PAGE_H = A4
+#: the longest text a table cell shows (about a third of a page in the cell font)
+MAX_CELL_CHARS = 1500
 MARGIN = 15 * mm
 BODY_W = PAGE_W - 2 * MARGIN
 DOSING_KINDS = (
@@ -200,6 +202,20 @@ def _canvas_class(data: SessionData, st: _Styles, header: str) -> type:
 
 
 # ---------------------------------------------------------------------------------------------- tables
+def _clip(value: Any) -> str:
+    """Cell text cut to :data:`MAX_CELL_CHARS`: a table row cannot continue on the next page, so a very long
+    free text would make the report impossible to lay out; the full text stays in the JSON and CSV exports."""
+    s = "" if value is None else str(value)
+    if len(s) <= MAX_CELL_CHARS:
+        return s
+    more = len(s) - MAX_CELL_CHARS
+    return s[:MAX_CELL_CHARS] + f" [... {more} more characters: full text in the JSON/CSV export]"
+
+
+def _cell_markup(st: _Styles, value: Any) -> str:
+    return st.text(_clip(value)).replace("\n", "<br/>")
+
+
 def _table(
     st: _Styles,
     header: Sequence[str],
@@ -222,7 +238,7 @@ def _table(
     for i, row in enumerate(rows):
         data.append(
             [
-                c if isinstance(c, Paragraph) else Paragraph(st.text(c).replace("\n", "<br/>"), st.cell)
+                c if isinstance(c, Paragraph) else Paragraph(_cell_markup(st, c), st.cell)
                 for c in row
             ]
         )
@@ -242,7 +258,8 @@ def _amend_note(st: _Styles, e: EntryView) -> str:
         corrected = EntryView({"kind": e.kind, "data": ad.get("data") or {}})
         parts.append(
             f"<b>AMENDED</b> {st.text(fmt_local(epoch(a.get('at'))))} by {st.text(a.get('user', ''))}"
-            f" - reason: {st.text(ad.get('reason', ''))}. Now reads: {st.text(entry_text(corrected))}"
+            f" - reason: {_cell_markup(st, ad.get('reason', ''))}. Now reads: "
+            f"{_cell_markup(st, entry_text(corrected))}"
         )
     return "<br/>".join(parts)
 

@@ -378,13 +378,38 @@ def test_rems_refused_for_iv_ketamine(db: Database, built: Built, tmp_path: Path
 
 
 # ------------------------------------------------------------------------------------- integrity, atomicity
-def test_failed_verification_is_stated_in_csv_and_fhir(db: Database, built: Built, tmp_path: Path) -> None:
+def test_failed_verification_is_stated_in_every_format(db: Database, built: Built, tmp_path: Path) -> None:
+    import pyedflib
+
     _tamper(db, built.session_id)
     export_session(db, built.session_id, "csv", tmp_path / "t.csv")
     first = (tmp_path / "t.csv").read_text().splitlines()[0]
     assert first.startswith("# INTEGRITY CHECK FAILED")
     doc = _bundle(db, built.session_id, tmp_path)
     assert any(t["code"] == "INTEGRITY-FAILED" for t in doc["meta"]["tag"])
+    for e in doc["entry"]:
+        assert any(t["code"] == "INTEGRITY-FAILED" for t in e["resource"]["meta"]["tag"])
+    export_session(db, built.session_id, "edf", tmp_path / "t.edf")
+    r = pyedflib.EdfReader(str(tmp_path / "t.edf"))
+    try:
+        assert "INTEGRITY CHECK FAILED" in list(r.readAnnotations()[2])
+        assert "INTEGRITY-FAILED" in r.getRecordingAdditional()
+    finally:
+        r.close()
+    export_session(db, built.session_id, "vital", tmp_path / "t.vital")
+    events = [x["val"] for x in read_vital(tmp_path / "t.vital").trks["Chairside/EVENT"].recs]
+    assert events[0].startswith("INTEGRITY CHECK FAILED")
+
+
+def test_demo_csv_and_rems_say_demo(db: Database, tmp_path: Path) -> None:
+    b = build_session(db, demo=True, esketamine=True, waves=False, minutes=3)
+    export_session(db, b.session_id, "csv", tmp_path / "d.csv")
+    for name in ("d.csv", "d-entries.csv"):
+        assert (tmp_path / name).read_text().splitlines()[0] == (
+            "# DEMO - simulated or demonstration session, not a patient record")
+    export_session(db, b.session_id, "rems", tmp_path / "r.json")
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["demo"] is True and doc["banner"].startswith("DEMO")
 
 
 def test_failure_mid_write_leaves_the_old_file_and_no_temporary(

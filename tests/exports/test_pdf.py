@@ -109,3 +109,15 @@ def test_unsigned_session_says_so(db: Database, tmp_path: Path) -> None:
     out = tmp_path / "unsigned.pdf"
     export_session(db, b.session_id, "pdf", out)
     assert "This session has not been signed." in "\n".join(pages(out))
+
+
+def test_a_very_long_note_is_cut_in_the_table_not_fatal(db: Database, tmp_path: Path) -> None:
+    """A 9000-character note cannot fit one table row on a page; the report still builds and says where the
+    full text is."""
+    b = build_session(db, waves=False, minutes=3, sign=False)
+    svc = db.service(b.user)
+    svc.add_entry(b.session_id, "note", {"text": "word " * 1800})
+    out = tmp_path / "long.pdf"
+    export_session(db, b.session_id, "pdf", out)
+    words = " ".join("\n".join(pages(out)).split())
+    assert "more characters: full text in the JSON/CSV export]" in words
