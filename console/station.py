@@ -83,7 +83,8 @@ class ChairStation(QObject):
         window.set_alarm_banner(self.banner)
 
         self.panel = SessionPanel(self.service, latest_vitals=window.latest_vitals, take_bp=take_bp,
-                                  chair=chair, devices=devices or (lambda: []), demo=bool(user.demo))
+                                  chair=chair, devices=devices or (lambda: []), demo=bool(user.demo),
+                                  outbox=self.outbox)
         window.set_session_panel(self.panel)
         self.panel.session_started.connect(self._on_session_started)
         self.panel.entry_added.connect(self._on_entry_added)

@@ -106,11 +106,14 @@ class SessionPanel(QWidget):
                  clock: Callable[[], float] = time.time, chair: str = "",
                  devices: Callable[[], list[Any]] | None = None, demo: bool = False,
                  user_name: str | None = None, rems_context: dict[str, Any] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 outbox: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sessionPanel")
         self.setStyleSheet(PANEL_QSS)
         self.svc = service
+        #: optional ``console.record.EntryOutbox``: when the database is unavailable an entry is kept on this
+        #: computer and written later instead of being refused, so the clinician need not enter it again
+        self.outbox = outbox
         self.latest_vitals = latest_vitals or (lambda: {})
         self.take_bp = take_bp
         self.protocols = protocols or ProtocolLibrary.builtin()
@@ -306,8 +309,23 @@ class SessionPanel(QWidget):
 
     # ------------------------------------------------------------------------------------------------ service
     def _submit(self, kind: str, data: dict[str, Any], what: str) -> Any | None:
-        """Store one entry; on failure show why and return ``None`` (the caller keeps its form as it is)."""
-        return self._write(lambda: self.svc.add_entry(self.session_id, kind, data), what)
+        """Store one entry; on failure show why and return ``None`` (the caller keeps its form as it is).
+
+        With an outbox, an entry the database cannot take right now is kept (journalled on disk) and written
+        when storage is back; the panel says so plainly and counts it as entered.
+        """
+        if self.outbox is None:
+            return self._write(lambda: self.svc.add_entry(self.session_id, kind, data), what)
+        return self._write(lambda: self.outbox.add_entry(self.session_id, kind, data), what)
+
+    def _confirm(self, entry: Any) -> None:
+        """Tell the clinician the entry is in the record, or kept on this computer until the record is back."""
+        if hasattr(entry, "hash") or self.outbox is None:
+            self.show_message(f"Saved: {entry_summary(entry).strip()}", "info")
+            return
+        waiting = len(self.outbox.pending)
+        self.show_message(f"The record database is unavailable: {entry_summary(entry).strip()} is kept on this "
+                          f"computer and will be saved automatically ({waiting} waiting).", "warning")
 
     def _write(self, call: Callable[[], Any], what: str) -> Any | None:
         """Run one service write; on failure show why and return ``None``."""
@@ -771,7 +789,7 @@ class SessionPanel(QWidget):
             urgent = any(f.get("urgent") for f in flags)
             self.show_message("\n".join(f["message"] for f in flags), "urgent" if urgent else "warning")
         else:
-            self.show_message(f"Saved: {entry_summary(entry).strip()}", "info")
+            self._confirm(entry)
         self.refresh()
         return entry
 
@@ -844,7 +862,7 @@ class SessionPanel(QWidget):
         entry = self._submit(kind, data, what)
         if entry is not None:
             self.dosing.clear_inputs()
-            self.show_message(f"Saved: {entry_summary(entry).strip()}", "info")
+            self._confirm(entry)
         self.refresh()
         return entry
 

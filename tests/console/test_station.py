@@ -100,3 +100,36 @@ def test_baseline_bp_reads_a_precheck_snapshot() -> None:
     snap = {str(mdc.NIBP_SYS): {"value": 131}, str(mdc.NIBP_DIA): {"value": 84}}
     assert baseline_bp(snap) == (131.0, 84.0)
     assert baseline_bp({str(mdc.NIBP_SYS): {"value": 131}}) is None
+
+
+def test_a_note_entered_while_the_database_is_locked_is_kept_and_written_later(qtbot, tmp_path) -> None:
+    """The clinician types a note while another program holds the database: it is not refused or lost."""
+    import sqlite3
+
+    from tests.session_panel.conftest import start
+
+    path = tmp_path / "record.db"
+    db = open_database(f"sqlite:///{path}", busy_timeout_ms=100)
+    clock = FakeClock()
+    window = MainWindow(demo=True, clock=clock)
+    qtbot.addWidget(window)
+    st = ChairStation(window, db, db.demo_login(), clock=clock)
+    try:
+        start(st.panel)
+        session_id = st.panel.session_id
+        lock = sqlite3.connect(path, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        st.panel.trigger("note")
+        st.panel.current_form().text.setText("patient asks for a blanket")
+        st.panel.save_button.click()
+        assert "kept on this computer" in st.panel.message()
+        assert len(st.outbox.pending) == 1
+        lock.execute("ROLLBACK")
+        lock.close()
+        st._flush_outbox()
+        notes = [e.data["text"] for e in st.service.entries(session_id) if e.kind == "note"]
+        assert notes == ["patient asks for a blanket"] and st.outbox.pending == []
+    finally:
+        st.shutdown()
+        window.shutdown()
+        db.close()
