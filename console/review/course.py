@@ -44,6 +44,8 @@ class CourseRow:
     bp_rise: tuple[float, float] | None
     side_effects: tuple[str, ...]
     dose_mg: float | None
+    #: ``given``, ``devices``, ``planned`` (no stop recorded) or ``""`` (no dosing recorded)
+    dose_basis: str
     amended: bool
 
     @property
@@ -110,17 +112,19 @@ def baseline_bp(
     return (readings[0][1], readings[0][2]) if readings else None
 
 
-def _dose(entries: Sequence[EffectiveEntry]) -> float | None:
+def _dose(entries: Sequence[EffectiveEntry]) -> tuple[float | None, str]:
+    """(mg, basis): ``given`` (infusion stop), ``devices`` (nasal devices given) or ``planned`` (only the start
+    was recorded, e.g. an interrupted session: the planned dose is not proof it was all given)."""
     given = [e.data.get("dose_given_mg") for e in entries if e.kind == "infusion_stop"]
     given = [g for g in given if isinstance(g, (int, float))]
     if given:
-        return float(given[-1])
+        return float(given[-1]), "given"
     devices = [e.data.get("device_mg", 28.0) for e in entries if e.kind == "esketamine_dose"]
     if devices:
-        return float(sum(d for d in devices if isinstance(d, (int, float))))
+        return float(sum(d for d in devices if isinstance(d, (int, float)))), "devices"
     planned = [e.data.get("dose_mg") for e in entries if e.kind == "infusion_start"]
     planned = [p for p in planned if isinstance(p, (int, float))]
-    return float(planned[0]) if planned else None
+    return (float(planned[0]), "planned") if planned else (None, "")
 
 
 def course_row(info: Any, entries: Sequence[Any], nibp: NibpReadings | None = None) -> CourseRow:
@@ -151,7 +155,7 @@ def course_row(info: Any, entries: Sequence[Any], nibp: NibpReadings | None = No
         peak,
         rise,
         effects,
-        _dose(eff),
+        *_dose(eff),
         any(e.kind == "amendment" for e in entries),
     )
 

@@ -65,7 +65,7 @@ def course_cells(r: CourseRow) -> tuple[str, ...]:
         _bp(r.peak_bp),
         _bp(r.bp_rise, signed=True),
         r.side_effects_text,
-        _num(r.dose_mg),
+        _num(r.dose_mg) + (" planned" if r.dose_basis == "planned" else ""),
         r.status.replace("_", " ") + (" (amended)" if r.amended else "") + (" DEMO" if r.demo else ""),
     )
 

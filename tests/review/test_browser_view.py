@@ -81,6 +81,7 @@ def test_course_view_shows_values_and_score_trends(qtbot, db, auditor, review_re
     assert first[0] == str(review_record.a.session_id)
     assert first[2:6] == ["14", "11", "12", "4"]
     assert first[9] == "nausea (grade 2)"
+    assert view.table.item(1, 10).text() == "35 planned"
     assert first[11].startswith("signed (amended)") and first[11].endswith("DEMO")
     x, y = view.phq_plot.curve.getData()
     assert np.array_equal(x, [1.0, 2.0]) and np.array_equal(y, [14.0, 9.0])

@@ -109,7 +109,7 @@ def test_course_values_from_known_entries(db, auditor, review_record: ReviewReco
     assert r.peak_bp == (165.0, 100.0)
     assert r.bp_rise == (35.0, 20.0)
     assert r.side_effects == ("vomiting (grade 3)",)
-    assert r.dose_mg == 30.0
+    assert (r.dose_mg, r.dose_basis) == (30.0, "given")
     assert r.amended and r.status == "interrupted"
 
 
@@ -124,6 +124,8 @@ def test_course_of_a_patient_lists_every_session_oldest_first(
     assert rows[0].peak_bp is not None and rows[0].peak_bp[0] >= float(nibp.sys.max()) >= 180
     assert rows[0].side_effects == ("nausea (grade 2)",)
     assert rows[1].side_effects == ()  # B ended before its scripted side effect
+    assert (rows[0].dose_mg, rows[0].dose_basis) == (35.0, "given")
+    assert (rows[1].dose_mg, rows[1].dose_basis) == (35.0, "planned")  # B ended before the infusion did
 
 
 def test_markers_at_entry_times_with_texts(db, auditor, review_record: ReviewRecord) -> None:
