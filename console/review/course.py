@@ -113,8 +113,8 @@ def baseline_bp(
 
 
 def _dose(entries: Sequence[EffectiveEntry]) -> tuple[float | None, str]:
-    """(mg, basis): ``given`` (infusion stop), ``devices`` (nasal devices given) or ``planned`` (only the start
-    was recorded, e.g. an interrupted session: the planned dose is not proof it was all given)."""
+    """(mg, basis): ``given`` (infusion stop), ``devices`` (nasal devices given) or ``planned`` (only the
+    start was recorded, e.g. an interrupted session: the planned dose is not proof it was all given)."""
     given = [e.data.get("dose_given_mg") for e in entries if e.kind == "infusion_stop"]
     given = [g for g in given if isinstance(g, (int, float))]
     if given:

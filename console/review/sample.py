@@ -6,8 +6,9 @@ a clinician's entries (pre-check, questionnaires, observations with scores, infu
 effect, an amendment, discharge and the signature) at the moments they describe. The database is opened with a
 simulated clock, so only the demo ``simulation`` clinician writes and every session is flagged DEMO.
 
-This is the review package's own fixture builder, with entries tests can point at; ``chairside simulate-session``
-(:mod:`console.record.simulation`) records sessions for users and the benchmark.
+This is the review package's own fixture builder, with entries tests can point at;
+``chairside simulate-session`` (:mod:`console.record.simulation`) records sessions for users and the
+benchmark.
 """
 
 from __future__ import annotations
