@@ -4,7 +4,8 @@
   interrupted sessions, records protocol (clinical configuration) changes;
 * technician: manages device profiles;
 * auditor: reads everything, writes nothing;
-* admin: manages users only (no clinical entries, no device profiles).
+* admin: manages users and may also change device profiles (the device issue: "only technicians and admins
+  change them"); never clinical entries.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "close_interrupted": frozenset({Role.CLINICIAN}),
     "record_vitals": frozenset({Role.CLINICIAN}),
     "log_protocol_change": frozenset({Role.CLINICIAN}),
-    "save_device_profile": frozenset({Role.TECHNICIAN}),
-    "delete_device_profile": frozenset({Role.TECHNICIAN}),
+    "save_device_profile": frozenset({Role.TECHNICIAN, Role.ADMIN}),
+    "delete_device_profile": frozenset({Role.TECHNICIAN, Role.ADMIN}),
     "add_user": frozenset({Role.ADMIN}),
     "disable_user": frozenset({Role.ADMIN}),
     "enable_user": frozenset({Role.ADMIN}),

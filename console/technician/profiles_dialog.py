@@ -309,7 +309,7 @@ class DeviceProfilesWidget(QWidget):
         else:
             self.readonly_label.setText(
                 f"Read only: your role ({self.role or 'unknown'}) cannot change device profiles; only "
-                "technicians can. You can still test a connection.")
+                "admins or technicians can. You can still test a connection.")
             self.readonly_label.setStyleSheet(MESSAGE_STYLES["info"])
             self.readonly_label.show()
 
