@@ -333,7 +333,7 @@ class _Report:
             ("Protocol version", f"{s.get('protocol_version', '')} ({proto_tag})"),
             ("Clinician", self.clinician()),
             ("Chair", s.get("chair") or "--"),
-            ("Session", f"#{d.session_id}, {s.get('status', '')}"),
+            ("Session", f"#{d.session_id}, {str(s.get('status', '')).replace('_', ' ')}"),
             ("Started", fmt_local(d.started)),
             ("Ended", fmt_local(d.ended)),
             ("Times", f"local, {offset}"),

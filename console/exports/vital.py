@@ -145,8 +145,8 @@ def write(
     vf = vitaldb.VitalFile()
     vf.add_device(DEVICE, f"{DEVICE} DEMO" if data.demo else DEVICE)
     first, last = data.time_range()
-    if first is None or last is None:
-        raise ExportError(f"session {data.session_id} has nothing recorded to write as a .vital file")
+    if first is None or last is None or not (data.waves or data.trends):
+        raise ExportError(f"session {data.session_id} has no recorded vital signs to write as a .vital file")
     vf.dtstart, vf.dtend = float(first), float(last) + 1.0
     for code, w in sorted(data.waves.items()):
         recs = [{"dt": t0, "val": x.astype(np.float32)} for t0, x in w.runs() if x.shape[0]]

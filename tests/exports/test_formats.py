@@ -307,8 +307,8 @@ def test_edf_without_waves_says_so_and_writes_nothing(db: Database, tmp_path: Pa
     out = tmp_path / "none.edf"
     with pytest.raises(ExportError, match="no recorded waveforms"):
         export_session(db, b.session_id, "edf", out)
-    assert list(tmp_path.iterdir()) == [] or not any(p.name.startswith(".none") for p in tmp_path.iterdir())
     assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 # ---------------------------------------------------------------------------------------------- VitalDB
@@ -490,3 +490,19 @@ def test_a_simulated_session_exports_in_every_format(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "s.json").read_text())
     assert all(any(t["code"] == "DEMO" for t in e["resource"]["meta"]["tag"]) for e in doc["entry"])
     assert read_vital(tmp_path / "s.vital").devs["Chairside"].type == "Chairside DEMO"
+
+
+def test_an_empty_session_exports_what_it_has(db: Database, tmp_path: Path) -> None:
+    """A session with no entries and no vitals (started, then abandoned): the chart formats still work, the
+    signal formats say there is nothing to write and leave no file."""
+    svc = db.service(db.demo_login())
+    sid = svc.start_session(svc.create_patient("E-1").id, "unknown-protocol", "7", "").id
+    for fmt in ("pdf", "csv", "fhir"):
+        export_session(db, sid, fmt, tmp_path / f"e.{fmt}")
+        assert (tmp_path / f"e.{fmt}").stat().st_size > 0
+    for fmt, words in (("edf", "no recorded waveforms"), ("vital", "no recorded vital signs")):
+        with pytest.raises(ExportError, match=words):
+            export_session(db, sid, fmt, tmp_path / f"e.{fmt}")
+        assert not (tmp_path / f"e.{fmt}").exists()
+    written = sorted(p.name for p in tmp_path.iterdir() if "sqlite" not in p.name)
+    assert written == ["e.csv", "e.fhir", "e.pdf"]  # and no temporary file left behind
