@@ -69,7 +69,13 @@ def read_capture(path: str | Path) -> tuple[str, bytes | list[tuple[float, bytes
     if looks_like_docbox(head):
         from devices.captures import read_docbox  # provided with the IntelliVue driver
 
-        return "docbox", list(read_docbox(path))
+        records = list(read_docbox(path))
+        if not records:
+            # a Chairside raw recording of a Datex or Masimo link: same timestamps, but no C0…C1 frames
+            from devices.raw_recorder import read_recording
+
+            records = read_recording(path)
+        return "docbox", records
     return "raw", path.read_bytes()
 
 

@@ -152,3 +152,17 @@ def test_unwritable_folder_fails_at_once_with_the_file_name(tmp_path: Path) -> N
     blocker.write_text("x")
     with pytest.raises(OSError, match="cannot create the recording"):
         RawRecorder(blocker / "sub" / "r", "masimo")
+
+
+def test_chairside_replay_reads_a_masimo_recording_whole(tmp_path: Path) -> None:
+    """``chairside replay`` (devices.emulation.read_capture) plays non-IntelliVue recordings too."""
+    from devices.emulation import read_capture
+
+    lines = [b"11/25/26 15:33:22 SN=1 SPO2=098% BPM=072\r\n", b"11/25/26 15:33:23 SN=1 SPO2=097% BPM=071\r\n"]
+    rec = RawRecorder(tmp_path / "ox", "masimo")
+    rec.tap("in", T0, lines[0])
+    rec.tap("in", T0 + 1.0, lines[1])
+    rec.close()
+    kind, records = read_capture(rec.paths[0])
+    assert kind == "docbox"
+    assert [data for _, data in records] == lines
