@@ -248,3 +248,37 @@ def test_zoom_and_pan_move_every_row_together(window_for, review_record: ReviewR
     w.all_button.click()
     lo, hi = w.trend.visible_range()
     assert lo <= a.start and hi >= a.end - 60
+
+
+def test_scrubbing_the_cursor_loads_the_waves_where_it_is_dropped(window_for, db, review_record) -> None:
+    a = review_record.a
+    w = window_for(a.session_id)
+    w.trend.select_time(a.start + 300)
+    line = w.trend.cursors[2]
+    line.setValue(a.start + 2000)  # dragged...
+    assert w.trend.cursors[0].value() == a.start + 2000  # every row's cursor follows
+    line.sigPositionChangeFinished.emit(line)  # ...and dropped
+    assert w.waves.window_start == pytest.approx(a.start + 1995)
+    _, y = w.waves.shown_samples(mdc.RESP_WAVE)
+    assert np.array_equal(y, db.waves(a.session_id, mdc.RESP_WAVE, a.start + 1995, a.start + 2005).samples)
+
+
+def test_export_progress_reaches_the_bar(
+    qtbot, window_for, tmp_path: Path, monkeypatch, review_record
+) -> None:
+    from console import exports
+
+    def fake_export(db, session_id, fmt, out, progress=None, *, exported_by=None):
+        for i, what in enumerate(("reading the record", "drawing trends", "writing"), start=1):
+            progress(i, 3, what)
+        Path(out).write_text(f"{fmt} of session {session_id} by {exported_by.username}")
+
+    monkeypatch.setattr(exports, "export_session", fake_export)
+    w = window_for(review_record.c.session_id)
+    out = tmp_path / "c.pdf"
+    with qtbot.waitSignal(w.exportFinished, timeout=30000) as sig:
+        w.format_combo.setCurrentIndex(w.format_combo.findData("pdf"))
+        w.start_export(w.format_combo.currentData(), out)
+    assert sig.args[1] is True
+    assert out.read_text() == f"pdf of session {review_record.c.session_id} by audrey"
+    assert (w.progress.maximum(), w.progress.value()) == (3, 3)
