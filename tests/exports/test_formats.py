@@ -505,4 +505,4 @@ def test_an_empty_session_exports_what_it_has(db: Database, tmp_path: Path) -> N
             export_session(db, sid, fmt, tmp_path / f"e.{fmt}")
         assert not (tmp_path / f"e.{fmt}").exists()
     written = sorted(p.name for p in tmp_path.iterdir() if "sqlite" not in p.name)
-    assert written == ["e.csv", "e.fhir", "e.pdf"]  # and no temporary file left behind
+    assert written == ["e-entries.csv", "e.csv", "e.fhir", "e.pdf"]  # and no temporary file left behind
