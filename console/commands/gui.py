@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", metavar="PROTOCOL:URL", default=None,
                        help="a real monitor instead of the simulator, e.g. intellivue:/dev/ttyUSB0 or "
                             "datex:socket://10.0.0.5:4001")
+    group.add_argument("--chair", metavar="NAME", default="1",
+                       help="the chair this console serves; its device profiles (set up by a technician) are "
+                            "used instead of the simulator (default 1)")
     group.add_argument("--screenshot", metavar="PATH", type=Path, default=None,
                        help="save a PNG of the window after --quit-after seconds, then exit")
     group.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
@@ -86,8 +89,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if user is None:
         db.close()
         return 0  # the log-in was cancelled: nothing was opened, nothing to save
-    window, simulator = build_window(args)
+    profiles = [] if (args.demo or args.device) else _chair_profiles(db, user, args.chair)
+    window, simulator = build_window(args, profiles)
     station = _attach_station(window, db, user, simulator, args)
+    _add_menus(window, db, user, station)
     if args.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
         window.show()
@@ -122,6 +127,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     finally:
         signal.signal(signal.SIGINT, previous_sigint)
     app.aboutToQuit.disconnect(window.shutdown)
+    for tool in getattr(window, "tool_windows", []):
+        tool.close()  # their test/auto-detect threads and recordings stop with them
     if station is not None:
         station.shutdown()
     window.shutdown()
@@ -129,6 +136,31 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     window.deleteLater()
     db.close()
     return result["code"]
+
+
+def _chair_profiles(db, user, chair: str) -> list:
+    """The device profiles a technician assigned to this chair (read with the logged-in user's rights)."""
+    try:
+        return [p for p in db.service(user).device_profiles() if p.chair == chair]
+    except Exception as exc:  # a profile problem must not keep the console from starting: fall back, say so
+        print(f"chairside: device profiles not read ({exc}); showing the simulator", file=sys.stderr)
+        return []
+
+
+def _add_menus(window, db, user, station) -> None:
+    """The Tools menu: device setup for everyone (read-only unless technician/admin), and the session review."""
+    menu = window.menuBar().addMenu("&Tools")
+    service = station.service if station is not None else db.service(user)
+    open_windows: list = []  # keep references: the tool windows are not modal
+
+    def device_setup() -> None:
+        from console.technician import open_device_setup
+
+        open_windows.append(open_device_setup(window, service, window.threads))
+
+    action = menu.addAction("Device setup…")
+    action.triggered.connect(device_setup)
+    window.tool_windows = open_windows
 
 
 def _open_record(args: argparse.Namespace):
@@ -198,7 +230,7 @@ def _offer_interrupted_sessions(station) -> None:
                 station.service.close_interrupted(info.id, reason.strip())
 
 
-def build_window(args: argparse.Namespace):
+def build_window(args: argparse.Namespace, profiles: list | None = None):
     """The main window with its device: the simulator (demo-marked) or the ``--device`` monitor.
 
     Returns ``(window, simulator)``; ``simulator`` is the running :class:`~devices.simulator.Simulator` (for
@@ -209,6 +241,15 @@ def build_window(args: argparse.Namespace):
 
     from console.main_window import MainWindow
 
+    if profiles:
+        from console.technician.profiles import NO_PORT, needs_port, settings_of
+
+        window = MainWindow(demo=False)
+        for profile in profiles:
+            driver = registry.create_driver(profile.protocol, source=profile.name)
+            url = profile.port if needs_port(profile.protocol) and profile.port != NO_PORT else None
+            window.add_device(driver, url, settings_of(profile.settings, profile.protocol), name=profile.name)
+        return window, None
     protocol, _, url = (args.device or "simulator:").partition(":")
     if protocol == "simulator":
         from devices.simulator import Simulator
