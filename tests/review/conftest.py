@@ -166,9 +166,16 @@ def _build_c(url: str) -> KnownC:
         db.close()
 
 
-@pytest.fixture(scope="session")
-def review_record(tmp_path_factory: pytest.TempPathFactory) -> ReviewRecord:
+@pytest.fixture(autouse=True, scope="session")
+def _fast_hashing() -> Iterator[None]:
+    """Cheap argon2 parameters while the review tests run (restored afterwards)."""
     passwords.use_fast_hashing(True)
+    yield
+    passwords.use_fast_hashing(False)
+
+
+@pytest.fixture(scope="session")
+def review_record(tmp_path_factory: pytest.TempPathFactory, _fast_hashing: None) -> ReviewRecord:
     path = tmp_path_factory.mktemp("review") / "record.sqlite3"
     url = f"sqlite:///{path}"
     a = build_sample_session(
@@ -211,7 +218,6 @@ def review_record(tmp_path_factory: pytest.TempPathFactory) -> ReviewRecord:
 @pytest.fixture
 def db(review_record: ReviewRecord) -> Iterator[Database]:
     """The shared review database, opened for one test."""
-    passwords.use_fast_hashing(True)
     d = open_database(review_record.url)
     yield d
     d.close()
