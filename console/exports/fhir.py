@@ -233,6 +233,11 @@ class _Builder:
             res["period"] = period
         if s.get("chair"):
             res["location"] = [{"location": {"display": str(s["chair"])}}]
+        # the clinicians: who signed (printed name), else who started the session (user name)
+        signers = [str(e.data.get("signer_name", "")) for e in d.signatures()]
+        people = list(dict.fromkeys(p for p in (signers or [str(s.get("started_by", ""))]) if p))
+        if people:
+            res["participant"] = [{"individual": {"display": p}} for p in people]
         self.add("Encounter", "encounter", res)
 
     def _vital_obs(

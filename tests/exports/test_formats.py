@@ -143,6 +143,7 @@ def test_fhir_bundle_validates_and_carries_the_vitals(db: Database, built: Built
     assert patient["gender"] == "female" and patient["birthDate"] == "1980-05-17"
     [enc] = _resources(doc, "Encounter")
     assert enc["status"] == "finished" and enc["class"]["code"] == "AMB"
+    assert enc["participant"] == [{"individual": {"display": "Dr Jane Smith"}}]
 
     obs = _resources(doc, "Observation")
     vitals = [o for o in obs if o["category"][0]["coding"][0]["code"] == "vital-signs"]
