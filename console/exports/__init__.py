@@ -87,8 +87,9 @@ def export_session(
 ) -> dict[str, Any]:
     """Export one session in ``fmt`` to ``out_path``; returns the record the export was made from.
 
-    ``progress(done, total, what)`` is called along the way (from this thread). The export is written
-    atomically and recorded in the audit trail. Raises ``KeyError`` for an unknown format,
+    ``progress(done, total, what)`` is called along the way (from this thread); an exception raised by it
+    cancels the export (it propagates, and nothing is written). The export is written atomically and
+    recorded in the audit trail. Raises ``KeyError`` for an unknown format,
     :class:`~console.record.errors.NotFound` for an unknown session and ``OSError`` when the file cannot
     be written (the target is then untouched).
     """

@@ -507,3 +507,28 @@ def test_an_empty_session_exports_what_it_has(db: Database, tmp_path: Path) -> N
         assert not (tmp_path / f"e.{fmt}").exists()
     written = sorted(p.name for p in tmp_path.iterdir() if "sqlite" not in p.name)
     assert written == ["e-entries.csv", "e.csv", "e.fhir", "e.pdf"]  # and no temporary file left behind
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("fmt", "step"), [("pdf", "pages laid out"), ("csv", "entries formatted"),
+                                          ("fhir", "vital signs"), ("edf", "samples written"),
+                                          ("vital", "events")])
+def test_cancelling_from_progress_writes_nothing(db: Database, built: Built, tmp_path: Path, fmt: str,
+                                                 step: str) -> None:
+    """The review UI cancels by raising from its progress callback (here at a step where the temporary file
+    may already exist): no file and no temporary file are left."""
+    seen: list[str] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        seen.append(what)
+        if what == step:
+            raise _Cancelled
+
+    out = tmp_path / f"c.{fmt}"
+    with pytest.raises(_Cancelled):
+        export_session(db, built.session_id, fmt, out, progress)
+    assert seen[-1] == step
+    assert [p.name for p in tmp_path.iterdir() if "sqlite" not in p.name] == []
