@@ -25,14 +25,24 @@ def open_review(db: Any, user: Any) -> Any:
     browser = SessionBrowser(db, user)
     browser._children = []  # type: ignore[attr-defined]
 
+    from console.record.errors import RecordError
+
     def open_session(sid: int) -> None:
-        w = ReviewWindow(db, user, sid)
+        try:
+            w = ReviewWindow(db, user, sid)
+        except RecordError as err:  # gone, or the database is unreachable: say so, keep the browser
+            browser.show_message(f"Session {sid} cannot be opened: {err}")
+            return
         w.resize(1500, 950)
         browser._children.append(w)  # type: ignore[attr-defined]
         w.show()
 
     def open_course(pid: int) -> None:
-        v = PatientCourseView(db, user, pid)
+        try:
+            v = PatientCourseView(db, user, pid)
+        except RecordError as err:
+            browser.show_message(f"The course of patient {pid} cannot be shown: {err}")
+            return
         v.openSession.connect(open_session)
         v.resize(1200, 700)
         browser._children.append(v)  # type: ignore[attr-defined]

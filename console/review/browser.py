@@ -244,6 +244,7 @@ class SessionBrowser(QWidget):
                 self.table.setItem(r, c, item)
         total = len(self.model.rows)
         self.count.setText(f"{len(self.shown)} of {total} sessions shown")
+        self.count.setStyleSheet("")
 
     def _on_header_clicked(self, column: int) -> None:
         key = _SORT_BY_COLUMN.get(column)
@@ -257,6 +258,11 @@ class SessionBrowser(QWidget):
             column, Qt.SortOrder.DescendingOrder if self.descending else Qt.SortOrder.AscendingOrder
         )
         self.apply_filter()
+
+    def show_message(self, text: str) -> None:
+        """A plain message under the table (errors opening a session, for instance)."""
+        self.count.setText(text)
+        self.count.setStyleSheet("color: #ff4d4d; font-weight: bold;")
 
     def shown_ids(self) -> list[int]:
         """Session ids in the order the table shows them."""

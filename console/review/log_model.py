@@ -87,3 +87,41 @@ def log_rows(entries: Sequence[Any]) -> list[LogRow]:
         for a in fixes:
             out.append(_row(a, f"amends #{by_seq.get(e.id, '?')}", False))
     return out
+
+
+def read_entries(db: Any, svc: Any, session_id: int) -> list[Any]:
+    """The session's entries through the service; if a stored row cannot even be parsed (its data altered
+    outside the application), every row is read directly and an unreadable one is kept with its raw text,
+    so the auditor still sees the whole log (verification reports the damage)."""
+    try:
+        return list(svc.entries(session_id))
+    except ValueError:
+        pass
+    from dataclasses import replace
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session as OrmSession
+
+    from console.record import models as m
+    from console.record.records import EntryRecord
+
+    out = []
+    with OrmSession(db.engine) as s:
+        for r in s.scalars(select(m.Entry).where(m.Entry.session_id == session_id).order_by(m.Entry.seq)):
+            try:
+                out.append(EntryRecord.from_row(r))
+            except ValueError:
+                raw = str(r.data_json)
+                shell = EntryRecord.from_row(_RawRow(r))
+                out.append(replace(shell, data={"unreadable_data": raw[:500]}))
+    return out
+
+
+class _RawRow:
+    """A stored entry row with its data replaced by ``{}`` so the other fields can still be shown."""
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return "{}" if name == "data_json" else getattr(self._row, name)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from console.app import Theme, load_theme
 from console.record.records import AuditRecord, VerifyResult
-from console.review.log_model import COLUMNS, log_rows
+from console.review.log_model import COLUMNS, log_rows, read_entries
 from console.review.timeline import (
     CATEGORIES,
     CATEGORY_WORDS,
@@ -150,7 +150,7 @@ class ReviewWindow(QWidget):
         self.jobs = JobRunner(self)
         self.markers: list[Marker] = []
         self.info = self.svc.session(session_id)
-        self.entries = self.svc.entries(session_id)
+        self.entries = read_entries(db, self.svc, session_id)
         self.setWindowTitle(f"Review session {session_id}" + (" (DEMO)" if self.info.demo else ""))
         self._build()
         self._load()
@@ -316,6 +316,9 @@ class ReviewWindow(QWidget):
         self.trend.set_markers(
             [m.t for m in self.markers], [m.category for m in self.markers], [m.text for m in self.markers]
         )
+        if self.markers and end is None:
+            # a session without an end time (interrupted) spans at least to its last entry
+            self.trend_data.end = max(self.trend_data.end, self.markers[-1].t + 60.0)
         self.trend.set_span(self.trend_data.start, self.trend_data.end)
         self.waves.set_span(self.trend_data.start, self.trend_data.end)
         rows = log_rows(self.entries)

@@ -114,6 +114,9 @@ def test_open_review_wires_browser_course_and_review(qtbot, db, auditor, review_
         windows = [c for c in browser._children if isinstance(c, ReviewWindow)]
         assert [w.session_id for w in windows] == [review_record.c.session_id] * 2
         assert all(w.isVisible() and w.user.role == "auditor" for w in windows)
+        browser.openSession.emit(9999)
+        assert browser.count.text() == "Session 9999 cannot be opened: no session with id 9999"
+        assert len(browser._children) == 3
     finally:
         for child in browser._children:
             child.close()

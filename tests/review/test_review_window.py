@@ -282,3 +282,30 @@ def test_export_progress_reaches_the_bar(
     assert sig.args[1] is True
     assert out.read_text() == f"pdf of session {review_record.c.session_id} by audrey"
     assert (w.progress.maximum(), w.progress.value()) == (3, 3)
+
+
+def test_a_session_without_vitals_spans_to_its_last_entry(window_for, review_record) -> None:
+    c = review_record.c
+    w = window_for(c.session_id)
+    lo, hi = w.trend.visible_range()
+    # the last marker (the amendment) is 3200 s after the start; the late note describes 3000 s
+    assert lo <= c.t0 and hi >= c.t0 + 3200 + 60
+    assert w.trend.curves["HR"].getData()[0] is None or w.trend.curves["HR"].getData()[0].size == 0
+
+
+def test_unparseable_entry_data_still_opens_and_fails_verification(
+    qtbot, window_for, db_copy, review_record
+) -> None:
+    c = review_record.c
+    tamper(
+        db_copy,
+        "UPDATE entries SET data_json = '{\"text\": ' WHERE session_id = :s AND seq = 14",
+        s=c.session_id,
+    )
+    w = window_for(c.session_id, db_copy)
+    assert w.log_table.rowCount() == 14
+    last = [w.log_table.cell_text(r, 0).strip() for r in range(14)].index("14")
+    assert w.log_table.cell_text(last, 5) == "Note"
+    with qtbot.waitSignal(w.verified, timeout=20000) as sig:
+        w.start_verify()
+    assert sig.args[1] is False and sig.args[0].startswith("NOT INTACT: entry #14 first fails: changed")
