@@ -184,3 +184,25 @@ def test_wave_window_is_exactly_the_stored_samples(db, review_record: ReviewReco
     assert t[0] >= start and t[-1] < start + 10
     assert set(win.channels) == {mdc.ECG_II, mdc.PLETH, mdc.RESP_WAVE, mdc.CO2_WAVE}
     assert load_wave_window(db, review_record.b.session_id, start, start + 10).channels == {}
+
+
+def test_monitor_alarms_become_markers_and_flag_the_session(db_copy, review_record: ReviewRecord) -> None:
+    b = review_record.b
+    tamper(
+        db_copy,
+        "INSERT INTO vital_events (session_id, kind, code, text, priority, active, mdc, source, host_time) "
+        "VALUES (:s, 'alarm', 'spo2_low', 'SpO2 LOW 88', 3, 1, 150456, 'monitor', :t)",
+        s=b.session_id,
+        t=b.start + 600.5,
+    )
+    from console.review.trends import device_alarms
+
+    alarms = device_alarms(db_copy, b.session_id)
+    assert alarms == [(b.start + 600.5, "SpO2 LOW 88")]
+    svc = db_copy.service(db_copy.demo_login())
+    markers = markers_from_entries(svc.entries(b.session_id), alarms)
+    m = next(m for m in markers if m.kind == "device_alarm")
+    assert m.t == b.start + 600.5 and m.category == "alarm" and "SpO2 LOW 88" in m.text
+    model = BrowserModel(db_copy, svc)
+    model.refresh()
+    assert model.row(b.session_id).flags.alarms == 1
