@@ -473,7 +473,17 @@ def entry_text(e: EntryView, data: dict[str, Any] | None = None) -> str:
     if k == "session_resumed":
         return "Session resumed"
     if k == "intervention":
-        return "Intervention: " + ", ".join(
-            f"{k2} {v}" for k2, v in d.items() if isinstance(v, (str, int, float))
-        )
+        what = " ".join(str(d[x]) for x in ("drug", "dose", "route") if d.get(x)) or str(d.get("action", ""))
+        s = f"Intervention: {what}".rstrip(": ")
+        when = epoch(d.get("time"))
+        if when is not None:
+            s += f" at {fmt_local(when, with_date=False)}"
+        if d.get("indication"):
+            s += f" for {d['indication']}"
+        if d.get("effect"):
+            s += f"; effect: {d['effect']}"
+        known = {"drug", "dose", "route", "action", "time", "indication", "effect", "type"}
+        rest = [f"{k2.replace('_', ' ')} {v}" for k2, v in d.items()
+                if k2 not in known and isinstance(v, (str, int, float)) and v != ""]
+        return s + (f"; {', '.join(rest)}" if rest else "")
     return k.replace("_", " ").capitalize()

@@ -844,7 +844,7 @@ class _Report:
                 self.st,
                 ["Printed name", "Meaning", "Date-time (local)", "Date-time (UTC)", "Covers", "Seal"],
                 rows,
-                [40 * mm, 17 * mm, 31 * mm, 38 * mm, 19 * mm, BODY_W - 145 * mm],
+                [38 * mm, 17 * mm, 34 * mm, 38 * mm, 19 * mm, BODY_W - 146 * mm],
             )
         )
         status = self.d.session.get("status")
