@@ -112,6 +112,29 @@ def verify_text(result: VerifyResult, now_reads: str = "") -> str:
     return f"{text} The stored entry now reads: {now_reads}" if now_reads else text
 
 
+AUDIT_KINDS: tuple[tuple[str, str], ...] = (
+    ("", "all records"),
+    ("login", "logins and failed logins"),
+    ("configuration", "configuration and user changes"),
+    ("verify", "verify runs"),
+    ("export", "exports"),
+    ("session", "session events (start, sign, resume, close)"),
+)
+
+
+def audit_kind(action: str) -> str:
+    """The group of an audit action for the audit tab's filter."""
+    if action.startswith("login") or action.endswith("_failed"):
+        return "login"
+    if action.startswith(("device_profile", "protocol", "user_", "config", "site")):
+        return "configuration"
+    if action in ("verify", "export"):
+        return action
+    if action.startswith("session") or action in ("sign", "patient_add"):
+        return "session"
+    return "other"
+
+
 def _audit_change(a: AuditRecord) -> str:
     def short(v: Any) -> str:
         text = json.dumps(v, default=str, sort_keys=True)
@@ -270,7 +293,15 @@ class ReviewWindow(QWidget):
         self.audit_table = EntryTable(AUDIT_COLUMNS, stretch_column=6)
         audit = QWidget()
         al = QVBoxLayout(audit)
-        al.addWidget(self.audit_only_session)
+        self.audit_kind = QComboBox()
+        for key, label in AUDIT_KINDS:
+            self.audit_kind.addItem(label, key)
+        audit_bar = QHBoxLayout()
+        audit_bar.addWidget(QLabel("Show"))
+        audit_bar.addWidget(self.audit_kind)
+        audit_bar.addWidget(self.audit_only_session)
+        audit_bar.addStretch(1)
+        al.addLayout(audit_bar)
         al.addWidget(self.audit_table, 1)
 
         self.tabs = QTabWidget()
@@ -293,6 +324,7 @@ class ReviewWindow(QWidget):
         self.verify_button.clicked.connect(self.start_verify)
         self.export_button.clicked.connect(self._ask_export)
         self.audit_only_session.toggled.connect(lambda _: self._load_audit())
+        self.audit_kind.currentIndexChanged.connect(lambda _: self._load_audit())
         self.trend.timeSelected.connect(self.show_moment)
         self.trend.markers.sigHovered.connect(self._on_marker_hover)
         self.waves.windowRequested.connect(self.load_waves)
@@ -334,6 +366,9 @@ class ReviewWindow(QWidget):
 
     def _load_audit(self) -> None:
         records = self.svc.audit_trail()
+        kind = self.audit_kind.currentData()
+        if kind:
+            records = [a for a in records if audit_kind(a.action) == kind]
         if self.audit_only_session.isChecked():
             target = f"session {self.session_id}"
             records = [a for a in records if a.target == target]
@@ -344,6 +379,7 @@ class ReviewWindow(QWidget):
                 for a in records
             ]
         )
+        self.audit_table.scrollToBottom()  # the newest records are last: keep them in view
 
     # ------------------------------------------------------------------ timeline interaction
     def show_moment(self, t: float) -> None:

@@ -148,6 +148,13 @@ def test_verify_intact_and_audit_tab_records_it(qtbot, window_for, review_record
     w.audit_only_session.setChecked(True)
     targets = {w.audit_table.cell_text(r, 4) for r in range(w.audit_table.rowCount())}
     assert targets == {f"session {review_record.a.session_id}"}
+    w.audit_only_session.setChecked(False)
+    w.audit_kind.setCurrentIndex(w.audit_kind.findData("login"))
+    shown = {w.audit_table.cell_text(r, 3) for r in range(w.audit_table.rowCount())}
+    assert shown == {"login"}
+    w.audit_kind.setCurrentIndex(w.audit_kind.findData("configuration"))
+    shown = {w.audit_table.cell_text(r, 3) for r in range(w.audit_table.rowCount())}
+    assert shown == {"user_add"}
     assert not w.jobs.busy
 
 
