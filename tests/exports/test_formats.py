@@ -532,3 +532,19 @@ def test_cancelling_from_progress_writes_nothing(db: Database, built: Built, tmp
         export_session(db, built.session_id, fmt, out, progress)
     assert seen[-1] == step
     assert [p.name for p in tmp_path.iterdir() if "sqlite" not in p.name] == []
+
+
+def test_entry_summaries_read_like_a_chart() -> None:
+    from console.exports._common import EntryView, entry_text, epoch, fmt_local
+
+    t = "2026-11-25T14:14:00+00:00"
+    drug = EntryView({"kind": "intervention", "data": {"type": "drug", "drug": "ondansetron", "dose": "4 mg",
+                                                       "route": "IV", "time": t, "indication": "nausea"}})
+    hhmm = fmt_local(epoch(t), with_date=False)
+    assert entry_text(drug) == f"Intervention: ondansetron 4 mg IV at {hhmm} for nausea"
+    stop = EntryView({"kind": "infusion_stop", "data": {"completed": False, "reason": "BP 182/104",
+                                                        "dose_given_mg": 21.5}})
+    assert entry_text(stop) == "Infusion stopped early: BP 182/104; dose given 21.5 mg"
+    rate = EntryView({"kind": "infusion_rate", "data": {"rate_ml_h": 30.0, "previous_rate_ml_h": 52.5,
+                                                        "reason": "nausea"}})
+    assert entry_text(rate) == "Rate changed from 52.5 to 30.0 mL/h: nausea"
