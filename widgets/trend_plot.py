@@ -45,10 +45,6 @@ class MarkerLane:
     symbol: str = "o"
 
 
-class _TimeAxis(pg.DateAxisItem):
-    """Local wall-clock time ticks (the record stores UTC; people read local time)."""
-
-
 class TrendPlot(pg.GraphicsLayoutWidget):
     """Trend rows + an NIBP row (bars from diastolic to systolic at each measurement) + a marker lane."""
 
@@ -153,7 +149,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
     def _add_plot(
         self, key: str, label: str, unit: str, y_range: tuple[float, float], first: bool = False
     ) -> pg.PlotItem:
-        axis = _TimeAxis(orientation="bottom")
+        # DateAxisItem labels POSIX times in local wall-clock time (the record stores UTC; people read local)
+        axis = pg.DateAxisItem(orientation="bottom")
         p = self.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis})
         p.setMenuEnabled(False)
         p.hideButtons()
