@@ -93,6 +93,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     window, simulator = build_window(args, profiles)
     station = _attach_station(window, db, user, simulator, args)
     _add_menus(window, db, user, station)
+    if user.role == "auditor" and args.screenshot is None:
+        window.open_review()  # auditors come to review; the live monitor stays behind it, read-only
     if args.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
         window.show()
@@ -128,6 +130,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         signal.signal(signal.SIGINT, previous_sigint)
     app.aboutToQuit.disconnect(window.shutdown)
     for tool in getattr(window, "tool_windows", []):
+        for child in getattr(tool, "_children", []):
+            child.close()  # review windows opened from a browser
         tool.close()  # their test/auto-detect threads and recordings stop with them
     if station is not None:
         station.shutdown()
@@ -158,9 +162,19 @@ def _add_menus(window, db, user, station) -> None:
 
         open_windows.append(open_device_setup(window, service, window.threads))
 
+    def review() -> None:
+        from console.review import open_review
+
+        browser = open_review(db, user)
+        open_windows.extend([browser, *getattr(browser, "_children", [])])
+
     action = menu.addAction("Device setup…")
     action.triggered.connect(device_setup)
+    action = menu.addAction("Review sessions…")
+    action.setShortcut("Ctrl+R")
+    action.triggered.connect(review)
     window.tool_windows = open_windows
+    window.open_review = review
 
 
 def _open_record(args: argparse.Namespace):

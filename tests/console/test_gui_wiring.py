@@ -56,3 +56,23 @@ def test_tools_menu_opens_device_setup_for_a_technician(qtbot, tmp_path) -> None
         window.shutdown()
     finally:
         db.close()
+
+
+def test_tools_menu_opens_the_session_browser_read_only(qtbot, tmp_path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        admin_svc = db.service(db.system_user("test"))
+        admin_svc.add_user("aud", "Audrey Auditor", "auditor", "correct horse battery")
+        auditor = db.authenticate("aud", "correct horse battery")
+        window, _ = gui.build_window(_args())
+        qtbot.addWidget(window)
+        gui._add_menus(window, db, auditor, None)
+        [tools] = [a for a in window.menuBar().actions() if a.text() == "&Tools"]
+        [review] = [a for a in tools.menu().actions() if a.text().startswith("Review sessions")]
+        review.trigger()
+        [browser] = window.tool_windows
+        assert browser.isVisible() and type(browser).__name__ == "SessionBrowser"
+        browser.close()
+        window.shutdown()
+    finally:
+        db.close()
