@@ -84,7 +84,8 @@ def _feeds(path: Path, data: bytes) -> list[tuple[bytes, float]]:
     return [(data[i:i + CHUNK], t0 + i / 1000.0) for i in range(0, len(data), CHUNK)]
 
 
-def _decode_pass(driver_cls: type, feeds: list[tuple[bytes, float]], repeat: int) -> tuple[float, object, int]:
+def _decode_pass(driver_cls: type, feeds: list[tuple[bytes, float]],
+                 repeat: int) -> tuple[float, object, int]:
     """Decode ``feeds`` ``repeat`` times with a fresh driver; (seconds, driver, samples)."""
     driver = driver_cls(source="bench")
     n = 0
@@ -128,7 +129,8 @@ def measure(case: Case, passes: int) -> list[Row]:
     return [
         row(BENCH, f"{label}, x real time", real / per_pass, "x real time", at_least=TARGET_X, note=note),
         row(BENCH, f"{label}, CPU at line rate", cpu, "% of one core",
-            note=f"{driver_cls.default_settings} = {bps:,.0f} B/s, {fed_bytes / per_pass / 1e6:.1f} MB/s decoded"),
+            note=f"{driver_cls.default_settings} = {bps:,.0f} B/s, "
+                 f"{fed_bytes / per_pass / 1e6:.1f} MB/s decoded"),
     ]
 
 

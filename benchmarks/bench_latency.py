@@ -1,17 +1,17 @@
 """Latency from a value's bytes entering the serial port to the value being painted in the live window.
 
 Set-up (one process, offscreen Qt, everything as in the app): a Masimo Rad-8 emulator
-(:class:`~devices.protocols.masimo.MasimoEmulator`) is served by :class:`~devices.emulation.EmulationServer` on a
-pseudo-terminal pair, and again on ``socket://`` on loopback; the :class:`~console.main_window.MainWindow` reads
-it through its usual acquisition thread and draws on its own 30 Hz frame timer. The emulator's patient is a stub
-whose SpO2 changes with every line (86..100 %, one line about every 0.27 s, so lines fall at every phase of the
-frame timer).
+(:class:`~devices.protocols.masimo.MasimoEmulator`) is served by :class:`~devices.emulation.EmulationServer`
+on a pseudo-terminal pair, and again on ``socket://`` on loopback; the
+:class:`~console.main_window.MainWindow` reads it through its usual acquisition thread and draws on its own
+30 Hz frame timer. The emulator's patient is a stub whose SpO2 changes with every line (86..100 %, one line
+about every 0.27 s, so lines fall at every phase of the frame timer).
 
-Instrumentation, without changing the product: the server endpoint's ``write`` is wrapped to time-stamp each line
-just before its bytes go into the port; an event filter on the SpO2 tile's value label time-stamps each paint
-event and reads the text it paints. Latency = first paint showing a line's SpO2 - that line's write. Both stamps
-come from ``time.perf_counter`` in the same process. Median and 99th percentile over 60 s (10 s with
-``--quick``) per transport; target p99 <= 50 ms.
+Instrumentation, without changing the product: the server endpoint's ``write`` is wrapped to time-stamp each
+line just before its bytes go into the port; an event filter on the SpO2 tile's value label time-stamps each
+paint event and reads the text it paints. Latency = first paint showing a line's SpO2 - that line's write.
+Both stamps come from ``time.perf_counter`` in the same process. Median and 99th percentile over 60 s (10 s
+with ``--quick``) per transport; target p99 <= 50 ms.
 
 The figure includes the 30 Hz frame wait (up to 33 ms) by design: that is when the user can see the value.
 Run: ``python -m benchmarks --only latency [--quick]``.

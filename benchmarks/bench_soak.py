@@ -5,15 +5,15 @@ Set-up (one process, offscreen Qt): the :class:`~console.main_window.MainWindow`
 :class:`~console.alarms.AlarmEngine` gets every batch and is ticked every 125 ms as the station does; a
 :class:`~console.record.vitals.VitalsRecorder` stores every numeric and wave block into a fresh SQLite file.
 Time is accelerated by giving the window (and so its acquisition loop, the simulator and every time stamp) a
-clock that runs ``SPEED`` times faster than the wall clock: 8 simulated hours take 48 s at 600x, the simulator's
-maximum. The simulated time actually covered is measured from the HR values that arrived, and the speed
-achieved is reported (the run lasts until the whole simulated span has arrived or a wall-time cap).
+clock that runs ``SPEED`` times faster than the wall clock: 8 simulated hours take 48 s at 600x, the
+simulator's maximum. The simulated time actually covered is measured from the HR values that arrived, and the
+speed achieved is reported (the run lasts until the whole simulated span has arrived or a wall-time cap).
 
 Figures (target in brackets):
 
 * RSS growth from the end of the warm-up (first 30 simulated min; 5 min in ``--quick``) to the end [<= 20 MB];
-* frame time (``refresh()`` + the paint it causes, median of 90 frames paced at 30/s with the timer paused) at the
-  end relative to the start, in % [within +-10 %];
+* frame time (``refresh()`` + the paint it causes, median of 90 frames paced at 30/s with the timer paused) at
+  the end relative to the start, in % [within +-10 %];
 * thread count growth from the end of the warm-up to the end [<= 0];
 * the recorder's backlog at the end (rows still queued) and what it wrote.
 
@@ -40,7 +40,7 @@ ALARM_TICK_MS = 125
 
 
 class FastClock:
-    """Wall time running ``speed`` times faster from the moment it is made (what every part of the app reads)."""
+    """Wall time running ``speed`` times faster from the moment it is made (all of the app reads it)."""
 
     def __init__(self, speed: float) -> None:
         self.speed = speed

@@ -5,8 +5,8 @@ Run from the project root: ``/work/venv/bin/python -m tests.faults.figures [--tr
 when the server is the ``.ci/start-postgres`` cluster). It runs:
 
 * the SIGKILL trials of :mod:`tests.faults.killing` (trials, faults survived, entries confirmed and lost);
-* the corrupt-stream trials of ``test_corrupt_streams.py`` per driver and corruption (how many recovered within
-  one frame);
+* the corrupt-stream trials of ``test_corrupt_streams.py`` per driver and corruption (how many recovered
+  within one frame);
 * one vanished-port cycle per protocol and transport (seconds from the port's return to the reconnection);
 * the storage, tampering and port-loss tests through pytest, for their pass/xfail/skip counts.
 """
@@ -88,11 +88,8 @@ def corrupt_section() -> list[str]:
 
 
 def reconnect_section(tmp: Path) -> list[str]:
-    from devices.model import LinkEvent, LinkState
+    from devices.model import LinkEvent, LinkState, WaveBlock
     from tests.devices.test_e2e_links import PROTOCOLS, TRANSPORTS, Rig, has_spo2, states
-
-    class _Skip(Exception):
-        pass
 
     lines = ["| driver | transport | reconnected after the port returned | first wave blocks marked gap |",
              "|---|---|---|---|"]
@@ -111,8 +108,6 @@ def reconnect_section(tmp: Path) -> list[str]:
             after = rig.since(back)
             connected = [e for e in after if isinstance(e, LinkEvent) and e.state is LinkState.CONNECTED]
             took = f"{connected[0].host_time - returned:.2f} s" if connected else "never"
-            from devices.model import WaveBlock
-
             first: dict[int, bool] = {}
             for s in after:
                 if isinstance(s, WaveBlock):
@@ -123,8 +118,8 @@ def reconnect_section(tmp: Path) -> list[str]:
 
 
 def pytest_section() -> list[str]:
-    modules = ["tests/faults/test_storage.py", "tests/faults/test_tamper.py", "tests/faults/test_port_loss.py",
-               "tests/faults/test_corrupt_streams.py"]
+    modules = ["tests/faults/test_storage.py", "tests/faults/test_tamper.py",
+               "tests/faults/test_port_loss.py", "tests/faults/test_corrupt_streams.py"]
     lines = ["| module | result |", "|---|---|"]
     for module in modules:
         done = subprocess.run([sys.executable, "-m", "pytest", module, "-q", "-p", "no:cacheprovider"],
@@ -134,86 +129,92 @@ def pytest_section() -> list[str]:
     return lines
 
 
+TEMPLATE = """\
+# Fault injection
+
+{header}
+
+The fault suite is ordinary pytest tests marked `faults`: run them alone with `QT_QPA_PLATFORM=offscreen
+/work/venv/bin/python -m pytest -m faults` (after `eval "$(.ci/start-postgres)"` for the PostgreSQL
+variants). Besides `tests/faults/`, the marker also selects `tests/record/test_crash.py` and
+`tests/record/test_outbox.py`. This page is rewritten by the command above.
+
+## Console killed (SIGKILL) at random moments
+
+A child process records a session as the console does: clinical entries through `EntryOutbox.add_entry` (the
+UI's path) and a `VitalsRecorder` storing the simulator's numerics and waves. It prints each entry's id once
+the call returned (written), or its client id once the outbox kept it: that is when the UI tells the
+clinician the entry is safe. In every other SQLite trial another program takes the database's lock now and
+then and the console waits only 20 ms for it, so some entries go through the outbox journal. The child is
+killed with SIGKILL at a seeded random moment; then the database is opened as the next console would. A
+trial survives when every printed entry is in the record in order (kept ones once the session is resumed and
+the journal replayed), `verify` finds the chain intact, `PRAGMA integrity_check` says ok (SQLite) and the
+session shows as interrupted and resumes. (`tests/faults/test_kill.py`, `tests/faults/killing.py`,
+`tests/faults/session_child.py`)
+
+{kill}
+
+## Corrupt bytes through every driver
+
+A clean stream is recorded from each protocol's emulator answering its driver; it is replayed into fresh
+drivers with one chunk corrupted: random garbage (1-300 bytes) before it, the chunk cut short, or one bit
+flipped. No driver may raise, and the next chunk carrying frames must decode exactly as in the clean replay
+(resynchronised within one frame). Also tested: 64 KiB of noise, then the real stream.
+(`tests/faults/test_corrupt_streams.py`)
+
+{corrupt}
+
+Known defect: a Masimo ASCII 1 line cut short runs into the next line (the format has no start marker) and
+`parse_line` reads from the first clock in it, so the next, complete line is lost as well. The test is
+marked `xfail(strict=True)` until `devices/protocols/masimo/ascii1.py` retries from the last clock in the
+line.
+
+## Serial port vanishes and returns
+
+The emulator's pty is closed / its TCP listener stopped for a second, then restored, while `DeviceLink`
+reads it in a thread and an `AlarmEngine` gets every batch: the technical "disconnected" alarm must be
+raised while the port is away and end when the link is back, the link must reconnect within 5 s of the
+port's return, and the first wave block of each channel after it must carry `gap=True`.
+(`tests/faults/test_port_loss.py`)
+
+{reconnect}
+
+## Storage unavailable
+
+(`tests/faults/test_storage.py`)
+
+- SQLite locked by another process (a child holding `BEGIN EXCLUSIVE`): `add_entry` fails with "The record
+  database is busy: another program holds it locked. Nothing was lost..."; the outbox keeps the entries (and
+  journals them), the vitals recorder holds its rows; after the lock is released everything is written once,
+  in order, and the chain verifies.
+- A real full filesystem (a 3 MiB tmpfs mounted by the test; root only, skipped with the reason otherwise):
+  "The disk holding the record database is full. Nothing was lost..."; the recorder keeps its rows and
+  writes them when space is freed. Known defect (xfail, strict): the outbox journals a kept entry next to
+  the database before keeping it in memory, so on that full disk `add_entry` raises a bare `OSError` and the
+  entry is neither kept nor reported plainly (`console/record/outbox.py`).
+- PostgreSQL server stopped mid-session (`pg_ctl stop -m fast` on the `.ci/start-postgres` cluster, then
+  started again with its own options from `postmaster.opts`): "The record database server cannot be
+  reached..."; entries kept and vitals held, all written after the restart. Skipped with the reason without
+  `CHAIRSIDE_TEST_PG_URL` and `CHAIRSIDE_TEST_PG_DATA`.
+
+## Tampering
+
+One session holds an entry of every kind the record knows (`ENTRY_KINDS`: clinical entries, an interruption
+and resumption, an amendment, a signature). For each kind a copy of the database is edited with plain SQL
+(after dropping the append-only triggers, as a determined editor would): the entry's data changed, the entry
+deleted, or the entry swapped with its neighbour. `verify` must report `changed` at that entry, `missing` at
+the entry after the hole (or "deleted from the end"), or `reordered`. (`tests/faults/test_tamper.py`)
+
+## Test results in this run
+
+{tests}
+"""
+
+
 def render(header: str, kill: list[str], corrupt: list[str], reconnect: list[str], tests: list[str]) -> str:
     """docs/faults.md: what each fault is, how it is injected, what must hold, and the measured figures."""
-    parts = [
-        "# Fault injection",
-        "",
-        header,
-        "",
-        "The fault suite is ordinary pytest tests marked `faults`: run them alone with",
-        "`QT_QPA_PLATFORM=offscreen /work/venv/bin/python -m pytest -m faults` (add `eval \"$(.ci/start-postgres)\"`"
-        " first for the PostgreSQL variants). Besides `tests/faults/`, the marker also selects"
-        " `tests/record/test_crash.py` and `tests/record/test_outbox.py`. This page is rewritten by the command above.",
-        "",
-        "## Console killed (SIGKILL) at random moments",
-        "",
-        "A child process records a session as the console does: clinical entries through `EntryOutbox.add_entry`"
-        " (the UI's path), a `VitalsRecorder` storing the simulator's numerics and waves. It prints each entry's id"
-        " once the call returned (written) or its client id once the outbox kept it: that is when the UI tells the"
-        " clinician the entry is safe. It is killed with SIGKILL at a seeded random moment; then the database is"
-        " opened as the next console would. A trial survives when every printed entry is in the record in order"
-        " (kept ones once the session is resumed and the outbox journal replayed), `verify` finds the chain intact,"
-        " `PRAGMA integrity_check` says ok (SQLite) and the session shows as interrupted and resumes."
-        " (`tests/faults/test_kill.py`, `tests/faults/killing.py`, `tests/faults/session_child.py`)",
-        "",
-        *kill,
-        "",
-        "## Corrupt bytes through every driver",
-        "",
-        "A clean stream is recorded from each protocol's emulator answering its driver; it is replayed into fresh"
-        " drivers with one chunk corrupted: random garbage (1-300 bytes) before it, the chunk cut short, or one"
-        " bit flipped. No driver may raise, and the next chunk carrying frames must decode exactly as in the clean"
-        " replay (resynchronised within one frame). Also: 64 KiB of noise, then the real stream."
-        " (`tests/faults/test_corrupt_streams.py`)",
-        "",
-        *corrupt,
-        "",
-        "Known defect: a Masimo ASCII 1 line cut short runs into the next line (the format has no start marker) and"
-        " `parse_line` reads from the first clock in it, so the next, complete line is lost as well. The test is"
-        " marked `xfail(strict=True)` until `devices/protocols/masimo/ascii1.py` retries from the last clock.",
-        "",
-        "## Serial port vanishes and returns",
-        "",
-        "The emulator's pty is closed / its TCP listener stopped for a second, then restored, while `DeviceLink`"
-        " reads it in a thread and an `AlarmEngine` gets every batch: the technical \"disconnected\" alarm must"
-        " be raised while the port is away and end when the link is back, the link must reconnect within 5 s of"
-        " the port's return, and the first wave block of each channel after it must carry `gap=True`."
-        " (`tests/faults/test_port_loss.py`)",
-        "",
-        *reconnect,
-        "",
-        "## Storage unavailable",
-        "",
-        "- SQLite locked by another process (a child holding `BEGIN EXCLUSIVE`): `add_entry` fails with \"The record"
-        " database is busy: another program holds it locked. Nothing was lost...\"; the outbox keeps the entries"
-        " (and journals them), the vitals recorder holds its rows; after the lock is released everything is written"
-        " once, in order, and the chain verifies.",
-        "- A real full filesystem (a 3 MiB tmpfs mounted by the test, root only, skipped with the reason otherwise):"
-        " \"The disk holding the record database is full. Nothing was lost...\"; the recorder keeps its rows and"
-        " writes them when space is freed. Known defect (xfail, strict): the outbox journals a kept entry next to"
-        " the database before keeping it in memory, so on that full disk `add_entry` raises a bare `OSError` and the"
-        " entry is neither kept nor reported plainly (`console/record/outbox.py`).",
-        "- PostgreSQL server stopped mid-session (`pg_ctl stop -m fast` on the `.ci/start-postgres` cluster, then"
-        " started again with its own options from `postmaster.opts`): \"The record database server cannot be"
-        " reached...\"; entries kept and vitals held, all written after the restart. Skipped with the reason"
-        " without `CHAIRSIDE_TEST_PG_URL` / `CHAIRSIDE_TEST_PG_DATA`.",
-        "",
-        "## Tampering",
-        "",
-        "One session holds an entry of every kind the record knows (`ENTRY_KINDS`: clinical entries, an"
-        " interruption and resumption, an amendment, a signature). For each kind a copy of the database is edited"
-        " with plain SQL (after dropping the append-only triggers, as a determined editor would): the entry's data"
-        " changed, the entry deleted, or the entry swapped with its neighbour. `verify` must report `changed` at that"
-        " entry, `missing` at the entry after the hole (or \"deleted from the end\"), or `reordered`."
-        " (`tests/faults/test_tamper.py`)",
-        "",
-        "## Test results in this run",
-        "",
-        *tests,
-        "",
-    ]
-    return "\n".join(parts)
+    return TEMPLATE.format(header=header, kill="\n".join(kill), corrupt="\n".join(corrupt),
+                           reconnect="\n".join(reconnect), tests="\n".join(tests))
 
 
 def main(argv: list[str] | None = None) -> int:

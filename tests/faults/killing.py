@@ -1,9 +1,9 @@
 """SIGKILL trials: a recording console killed at seeded random moments, and what the record keeps.
 
-:func:`run_kill_trials` is shared by ``test_kill.py`` (which asserts on it) and ``figures.py`` (which writes the
-numbers to docs/faults.md). One trial: start :mod:`tests.faults.session_child` on the database, wait until its
-session is open, let it record for a random 0.05-1.5 s, SIGKILL it, then open the database as the next console
-would and check that
+:func:`run_kill_trials` is shared by ``test_kill.py`` (which asserts on it) and ``figures.py`` (which writes
+the numbers to docs/faults.md). One trial: start :mod:`tests.faults.session_child` on the database, wait until
+its session is open, let it record for a random 0.05-1.5 s, SIGKILL it, then open the database as the next
+console would and check that
 
 * every entry the child reported as written is in the session, in order, and every entry it reported as kept
   by the outbox is either written or still in the outbox journal (and is written once the session resumes);
@@ -156,7 +156,8 @@ def check(db_url: str, lines: list[str], result: TrialResult) -> None:
         missing_kept = [c for c in kept if c not in client_ids]
         result.lost = len(missing_written) + len(missing_kept)
         if result.lost:
-            result.problems.append(f"{len(missing_written)} written and {len(missing_kept)} kept entries lost")
+            result.problems.append(f"{len(missing_written)} written and {len(missing_kept)} kept entries "
+                                   "lost")
         if not db.verify(sid).ok:
             result.problems.append("verify fails after resuming")
         with db.engine.connect() as conn:

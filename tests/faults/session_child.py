@@ -8,9 +8,9 @@ database was busy): either is the moment the UI tells the clinician the entry is
 :class:`VitalsRecorder` stores the simulator's numerics and waves, as the station's recorder does. The entry
 kinds, their data and the pauses between them follow ``SEED``; it never stops by itself. With
 ``BUSY_TIMEOUT_MS`` (SQLite) the console gives up on a lock after that long, and a thread standing in for
-another program (a backup tool, a second reader gone wrong) takes the database's exclusive lock for a few tens of
-milliseconds every ~0.1 s: entries written meanwhile are kept by the outbox, so its journal has to carry them
-through the kill.
+another program (a backup tool, a second reader gone wrong) takes the database's exclusive lock for a few tens
+of milliseconds every ~0.1 s: entries written meanwhile are kept by the outbox, so its journal has to carry
+them through the kill.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def main() -> None:
     url, username, password, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     busy_timeout_ms = int(sys.argv[5]) if len(sys.argv) > 5 else None
     rng = random.Random(seed)
-    db = open_database(url) if busy_timeout_ms is None else open_database(url, busy_timeout_ms=busy_timeout_ms)
+    db = (open_database(url) if busy_timeout_ms is None
+          else open_database(url, busy_timeout_ms=busy_timeout_ms))
     svc = db.service(db.authenticate(username, password))
     patient = svc.create_patient(f"KILL-{seed}-{time.time_ns()}")
     session = svc.start_session(patient.id, "iv-ketamine-0.5", "1", "chair 1", devices=["simulator"])

@@ -1,9 +1,9 @@
 """Corrupt bytes through every driver of the registry: no exception, and resynchronised within one frame.
 
 A clean device stream is recorded from each protocol's emulator talking to its driver (in memory, with a fake
-clock), one chunk per emulator tick. It is then replayed into fresh drivers (their ``outgoing`` still called at
-the same times, so polling drivers stay in the same state) with one chunk corrupted: random garbage before it,
-the chunk cut short (the rest of its frame never arrives), or one bit flipped. Whatever happens to the
+clock), one chunk per emulator tick. It is then replayed into fresh drivers (their ``outgoing`` still called
+at the same times, so polling drivers stay in the same state) with one chunk corrupted: random garbage before
+it, the chunk cut short (the rest of its frame never arrives), or one bit flipped. Whatever happens to the
 corrupted frame, the next chunk that carries frames must decode exactly as in the clean replay. Seeded random
 positions and lengths: the same cases every run.
 """
@@ -60,7 +60,7 @@ def record_stream(protocol: str) -> list[Chunk]:
 
 def replay(protocol: str, chunks: list[Chunk], at: int = -1,
            corrupt: Callable[[bytes], bytes] | None = None) -> tuple[list[int], Driver]:
-    """Frames decoded per chunk when ``chunks`` are fed to a fresh driver, chunk ``at`` through ``corrupt``."""
+    """Frames decoded per chunk when ``chunks`` go to a fresh driver, chunk ``at`` through ``corrupt``."""
     driver = registry.get(protocol).driver(source=protocol)
     decoded = []
     for i, chunk in enumerate(chunks):
@@ -125,7 +125,8 @@ def test_next_frame_decodes_after_a_corrupt_one(streams, protocol: str, corrupti
             failures.append(f"chunk {at} {corruption}: next chunk {following} decoded {decoded[following]} "
                             f"of {clean[following]} frames")
         # later frames are all back too
-        assert decoded[following + 1:] == clean[following + 1:], f"{protocol} did not recover after chunk {at}"
+        assert decoded[following + 1:] == clean[following + 1:], \
+            f"{protocol} did not recover after chunk {at}"
     assert not failures, f"{protocol}: {len(failures)}/{TRIALS} trials lost the next frame: {failures[:3]}"
 
 

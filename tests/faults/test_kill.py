@@ -1,8 +1,8 @@
 """A recording console killed with SIGKILL at random moments, over and over: nothing it confirmed is lost.
 
-See :mod:`tests.faults.killing` for one trial. ``python -m tests.faults.figures`` runs the same trials and writes
-the figures to docs/faults.md. (``tests/record/test_crash.py`` kills once after a fixed number of entries; these
-trials kill at seeded random moments, with entries going through the outbox as in the UI.)
+See :mod:`tests.faults.killing` for one trial. ``python -m tests.faults.figures`` runs the same trials and
+writes the figures to docs/faults.md. (``tests/record/test_crash.py`` kills once after a fixed number of
+entries; these trials kill at seeded random moments, with entries going through the outbox as in the UI.)
 """
 
 from __future__ import annotations

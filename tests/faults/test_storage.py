@@ -48,7 +48,8 @@ def _start(db_url: str, **options: Any) -> tuple[Any, Any, int]:
 
 
 def _numerics(first: int, n: int) -> list[Numeric]:
-    return [Numeric(mdc.HEART_RATE, "HR", 60.0 + i, "/min", host_time=T0 + i) for i in range(first, first + n)]
+    return [Numeric(mdc.HEART_RATE, "HR", 60.0 + i, "/min", host_time=T0 + i)
+            for i in range(first, first + n)]
 
 
 def _assert_all_written(db: Any, svc: Any, sid: int, kept: list[PendingEntry], texts: list[str]) -> None:
@@ -106,7 +107,8 @@ def test_database_locked_by_another_process(tmp_path: Path) -> None:
         try:
             with pytest.raises(StorageUnavailable) as direct:
                 svc.add_entry(sid, "note", {"text": "direct"})
-            assert str(direct.value).startswith("The record database is busy: another program holds it locked.")
+            assert str(direct.value).startswith(
+                "The record database is busy: another program holds it locked.")
             kept = [outbox.add_entry(sid, "note", {"text": f"during {i}"}) for i in range(3)]
             assert all(isinstance(p, PendingEntry) for p in kept)
             assert "busy" in kept[0].last_error and "Nothing was lost" in kept[0].last_error

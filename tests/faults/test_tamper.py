@@ -4,8 +4,9 @@ moved to another place in the chain is found by ``verify``, which names what hap
 One session holding an entry of every kind in :data:`console.record.ENTRY_KINDS` (clinical entries, an
 interruption and resumption, an amendment, a signature) is recorded once per module; each test tampers with a
 copy of that SQLite file using plain SQL, as someone with file access could (first dropping the triggers that
-refuse a careless UPDATE or DELETE of an entry: they stop accidents, not a determined editor). ``tests/record/test_verify.py``
-covers the tampers themselves on both backends with notes; this module covers every kind.
+refuse a careless UPDATE or DELETE of an entry: they stop accidents, not a determined editor).
+``tests/record/test_verify.py`` covers the tampers themselves on both backends with notes; this module covers
+every kind.
 """
 
 from __future__ import annotations
