@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from console.app import create_application
 
     app = create_application([sys.argv[0]])
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     db = _open_record(args)
     if db is None:
@@ -100,7 +100,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         window.show()
     else:
         window.showMaximized()
-    app.aboutToQuit.connect(window.shutdown)
+    # A local event loop rather than app.exec(): once QApplication.exec() has returned, Qt treats the
+    # application as closing and stops delivering queued cross-thread signals, which would break anything run
+    # in the same process afterwards (tests run the console in-process). The loop ends when the last window
+    # closes, at --quit-after, or on Ctrl+C.
+    loop = QEventLoop()
+    app.lastWindowClosed.connect(loop.quit)
     result = {"code": 0}
 
     if args.quit_after is not None:
@@ -113,7 +118,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                     print(f"chairside: could not write {args.screenshot}", file=sys.stderr)
                     result["code"] = 1
             window.close()
-            app.quit()
+            loop.quit()
 
         quit_timer = QTimer(window)
         quit_timer.setObjectName("quit_after")
@@ -122,13 +127,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         quit_timer.start(int(args.quit_after * 1000))
 
     # Ctrl+C in the terminal closes the window cleanly instead of an exception inside a Qt slot
-    previous_sigint = signal.signal(signal.SIGINT, lambda *_: app.quit())
+    previous_sigint = signal.signal(signal.SIGINT, lambda *_: loop.quit())
     window.start()
     try:
-        app.exec()
+        loop.exec()
     finally:
         signal.signal(signal.SIGINT, previous_sigint)
-    app.aboutToQuit.disconnect(window.shutdown)
+    app.lastWindowClosed.disconnect(loop.quit)
     for tool in getattr(window, "tool_windows", []):
         for child in getattr(tool, "_children", []):
             child.close()  # review windows opened from a browser
