@@ -97,8 +97,8 @@ def _frame_probe(app: Any, window: Any, clock: FastClock, recorder: Any) -> floa
     """Median ms of one frame (refresh + the paint it causes), paced at 30/s with the frame timer paused.
 
     Measured as in a live session: the clock runs at real time meanwhile (so the acquisition thread produces
-    data at a monitor's pace, not 600x), one whole sweep passes first (what a strip costs to draw depends on the
-    data it holds: a sweep squeezed from 600x data is a different picture) and the recorder has caught up, so
+    data at a monitor's pace, not 600x), one whole sweep passes first (what a strip costs to draw depends on
+    the data it holds: a sweep squeezed from 600x data is a different picture) and the recorder has caught up, so
     what is compared between start and end is the window's own cost, not how busy the other threads are.
     """
     clock.set_speed(1.0)
