@@ -98,8 +98,8 @@ def _frame_probe(app: Any, window: Any, clock: FastClock, recorder: Any) -> floa
 
     Measured as in a live session: the clock runs at real time meanwhile (so the acquisition thread produces
     data at a monitor's pace, not 600x), one whole sweep passes first (what a strip costs to draw depends on
-    the data it holds: a sweep squeezed from 600x data is a different picture) and the recorder has caught up, so
-    what is compared between start and end is the window's own cost, not how busy the other threads are.
+    the data it holds: a sweep squeezed from 600x data is a different picture) and the recorder has caught
+    up, so what is compared between start and end is the window's own cost, not how busy other threads are.
     """
     clock.set_speed(1.0)
     recorder.flush(timeout=60)
