@@ -42,13 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"console.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"console.commands.{name}":
-                continue  # a command not built into this copy
-            raise
-        module.add_parser(subparsers)
+        importlib.import_module(f"console.commands.{name}").add_parser(subparsers)
     return parser
 
 
