@@ -206,6 +206,13 @@ def _login(db):
     """Ask for user name and password; ``None`` when the user cancels."""
     from console.login_dialog import LoginDialog
 
+    if not db.service(db.system_user()).users():
+        message = ("This record has no users yet. Create the first one in a terminal, e.g.\n"
+                   "  chairside users add NAME --role clinician --name \"Full Name\"\n"
+                   "(or start with --demo to look around with the simulator).")
+        print(f"chairside: {message}", file=sys.stderr)
+        _show_error("No users yet", message)
+        return None
     dialog = LoginDialog(db.authenticate)
     return dialog.user if dialog.exec() else None
 

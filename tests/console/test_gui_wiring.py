@@ -76,3 +76,14 @@ def test_tools_menu_opens_the_session_browser_read_only(qtbot, tmp_path) -> None
         window.shutdown()
     finally:
         db.close()
+
+
+def test_a_record_without_users_explains_how_to_create_the_first(tmp_path, monkeypatch, capsys) -> None:
+    messages: list[str] = []
+    monkeypatch.setattr(gui, "_show_error", lambda title, text: messages.append(text))
+    db = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        assert gui._login(db) is None
+    finally:
+        db.close()
+    assert "chairside users add" in messages[0] and "chairside users add" in capsys.readouterr().err
