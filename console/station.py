@@ -66,6 +66,7 @@ class ChairStation(QObject):
         from console.record.outbox import EntryOutbox
         from console.session_panel import SessionPanel
         from widgets.alarm_banner import AlarmBanner
+        from widgets.alarm_list import AlarmList
 
         self.window = window
         self.db = db
@@ -81,6 +82,10 @@ class ChairStation(QObject):
         self.banner = AlarmBanner(self.engine, user=lambda: self.user.full_name or self.user.username,
                                   clock=clock, audio=audio)
         window.set_alarm_banner(self.banner)
+        # the list of this session's alarms (times, values, limits, who acknowledged) sits beside the NIBP tile
+        self.alarm_list = AlarmList(self.engine, user=lambda: self.user.full_name or self.user.username,
+                                    clock=clock)
+        window.set_extra_widget(self.alarm_list)
 
         self.panel = SessionPanel(self.service, latest_vitals=window.latest_vitals, take_bp=take_bp,
                                   chair=chair, devices=devices or (lambda: []), demo=bool(user.demo),
@@ -119,6 +124,7 @@ class ChairStation(QObject):
         now = self.clock()
         self.engine.tick(now)
         self.banner.refresh(now)
+        self.alarm_list.refresh()
         for codes in ALARM_TILES:
             tile = self.window.tile_for(codes[0])
             if tile is not None:
