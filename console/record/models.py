@@ -5,7 +5,8 @@ The schema is created and changed only by the Alembic migrations in :mod:`consol
 
 Clinical tables: ``patients``, ``sessions`` and the append-only, hash-chained ``entries``. People and
 configuration: ``users``, ``audit_log``, ``device_profiles``. Vitals: ``vital_numerics`` (1 Hz rows),
-``vital_waves`` (one-second compressed chunks) and ``vital_events`` (device alarms, link changes).
+``vital_waves`` (one-second compressed chunks) and ``vital_events`` (device alarms, link changes). Diagnosis:
+``raw_captures`` (the raw bytes of device links, recorded by technicians for replay).
 
 Vitals times are stored as POSIX seconds (double) rather than :class:`UTCDateTime`: they are written at
 hundreds of rows a minute by the writer thread, read back as numpy arrays for review, and come from the
@@ -211,3 +212,32 @@ class VitalEvent(Base):
     mdc: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(100))
     host_time: Mapped[float] = mapped_column(Float)
+
+
+class RawCapture(Base):
+    """About one second (at most 64 KiB) of the raw bytes of one device link in one direction, as the
+    technician's raw recording captured them (see :mod:`console.record.raw_captures`).
+
+    ``data`` is the zlib-compressed bytes of the reads one after the other; ``reads`` is the zlib-compressed
+    index of those reads (little-endian uint32 end offsets, then float64 host times), so a replay keeps the
+    original timing read by read. ``session_id`` is empty when no session was open. ``capture`` names one
+    recording (start to stop) so two recordings of the same device stay apart.
+    """
+
+    __tablename__ = "raw_captures"
+    __table_args__ = (Index("ix_raw_captures_session_device_t0", "session_id", "device", "t0"),
+                      Index("ix_raw_captures_capture_t0", "capture", "t0"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), nullable=True)
+    capture: Mapped[str] = mapped_column(String(32))
+    device: Mapped[str] = mapped_column(String(100))
+    protocol: Mapped[str] = mapped_column(String(50))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" (monitor → host) | "out" (host → monitor)
+    t0: Mapped[float] = mapped_column(Float)
+    t1: Mapped[float] = mapped_column(Float)
+    n_reads: Mapped[int] = mapped_column(Integer)
+    n_bytes: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[int] = mapped_column(SmallInteger)
+    reads: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,10 +2,12 @@
 
 * clinician: creates patients and sessions, writes, amends and signs clinical entries, resumes or closes
   interrupted sessions, records protocol (clinical configuration) changes;
-* technician: manages device profiles;
+* technician: manages device profiles and records the raw bytes of device links (diagnosis);
 * auditor: reads everything, writes nothing;
 * admin: manages users and may also change device profiles (the device issue: "only technicians and admins
-  change them"); never clinical entries.
+  change them") and record raw bytes; never clinical entries.
+
+Reading and replaying raw recordings needs no permission (everyone may read the record).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "log_protocol_change": frozenset({Role.CLINICIAN}),
     "save_device_profile": frozenset({Role.TECHNICIAN, Role.ADMIN}),
     "delete_device_profile": frozenset({Role.TECHNICIAN, Role.ADMIN}),
+    "record_raw_bytes": frozenset({Role.TECHNICIAN, Role.ADMIN}),
     "add_user": frozenset({Role.ADMIN}),
     "disable_user": frozenset({Role.ADMIN}),
     "enable_user": frozenset({Role.ADMIN}),
@@ -54,6 +57,7 @@ ACTION_WORDS: dict[str, str] = {
     "log_protocol_change": "change protocols",
     "save_device_profile": "change device profiles",
     "delete_device_profile": "delete device profiles",
+    "record_raw_bytes": "record the raw bytes of a device",
     "add_user": "add users",
     "disable_user": "disable users",
     "enable_user": "enable users",
