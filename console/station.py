@@ -117,6 +117,11 @@ class ChairStation(QObject):
         if recorder is not None:
             recorder.submit(samples)
 
+    def open_session_id(self) -> int | None:
+        """The open session's id, or ``None``: where the technician's raw-byte recordings go (the device setup
+        window finds this method on the station among the main window's children)."""
+        return self.session_id
+
     # --- GUI-thread timers --------------------------------------------------------------------------
 
     def refresh_alarms(self) -> None:

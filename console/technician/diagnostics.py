@@ -5,7 +5,9 @@ frame log is copied (:func:`~console.technician.model.snapshot`), decoded values
 :class:`~console.technician.model.LatestValues` consumer fed by the acquisition thread. Nothing here waits for
 the link's thread, so a stuck port never freezes the GUI.
 
-A toggle records the raw bytes of the link (both directions) with :class:`devices.raw_recorder.RawRecorder`.
+A toggle records the raw bytes of the link (both directions): into the session record
+(:mod:`console.record.raw_captures`, into the open session when there is one) when the panel has the
+technician's service, and/or to docbox files (:class:`devices.raw_recorder.RawRecorder`) when it has a folder.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from PySide6.QtWidgets import (
 from devices import registry
 from devices.model import LinkState
 from devices.raw_recorder import DEFAULT_MAX_BYTES, RawRecorder
+from console.record.errors import PermissionDenied, RecordError
+from console.record.raw_captures import RawCaptureWriter, start_raw_capture
+from console.record.roles import allowed
 from widgets.hex_view import HexView
 
 from console.technician.advice import Advice, advise
@@ -97,11 +102,16 @@ class DiagnosticsPanel(QWidget):
 
     ``target``: a DeviceLink or an AcquisitionThread. ``values``: a LatestValues board already fed by the
     link; when omitted the panel attaches its own (and detaches it in :meth:`stop`). ``recordings_dir``: where
-    raw recordings go (the record toggle is hidden without one); ``record_max_bytes`` bounds one recording.
+    raw recordings go; ``record_max_bytes`` bounds one recording. ``record_service``: the logged-in user's
+    :class:`~console.record.service.SessionService`; with it the toggle also records into the record (only
+    technicians and admins may: for other roles the toggle is disabled and says why), into the session
+    ``session_id()`` returns (``None``: no session open). The toggle is hidden with neither a folder nor a
+    service.
     """
 
     def __init__(self, target: Any, values: LatestValues | None = None, *, recordings_dir: Path | None = None,
                  record_max_bytes: int = DEFAULT_MAX_BYTES, refresh_ms: int = REFRESH_MS,
+                 record_service: Any = None, session_id: Callable[[], int | None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.link = link_of(target)
@@ -111,6 +121,11 @@ class DiagnosticsPanel(QWidget):
         self.values = values
         self.recordings_dir = Path(recordings_dir) if recordings_dir else None
         self.recorder: RawRecorder | None = None
+        self.record_service = record_service
+        self.session_id = session_id or (lambda: None)
+        #: the recording into the record (next to, or instead of, the files of :attr:`recorder`)
+        self.db_recorder: RawCaptureWriter | None = None
+        self._record_problems = ""  # why one of the two destinations could not start (shown with the status)
         self.record_max_bytes = record_max_bytes
         self._started = time.monotonic()
         self._stopped = False
@@ -212,9 +227,15 @@ class DiagnosticsPanel(QWidget):
         rec.addWidget(self.record_button)
         rec.addWidget(self.record_label, 1)
         root.addLayout(rec)
-        if self.recordings_dir is None or self.link.url is None:
+        if (self.recordings_dir is None and self.record_service is None) or self.link.url is None:
             self.record_button.hide()
             self.record_label.hide()
+        elif self.record_service is not None and not allowed(self.record_service.user.role, "record_raw_bytes"):
+            self.record_button.setEnabled(False)
+            self.record_label.setText("Only technicians and admins can record the raw bytes of a device.")
+        elif self.record_service is not None:
+            self.record_button.setToolTip("Record both directions of this link into the session record (and to "
+                                          "files when a folder is set) for 'chairside replay'")
 
     # --- refresh (timer) ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -268,33 +289,59 @@ class DiagnosticsPanel(QWidget):
 
     # --- raw recording --------------------------------------------------------------------------------
     def start_recording(self) -> bool:
-        """Start recording the link's raw bytes; False (reason shown) when the files cannot be made."""
-        if self.recorder is not None and self.recorder.recording:
+        """Start recording the link's raw bytes into the record and/or to files; False (reason shown) when
+        neither could start. A refused role records nothing at all."""
+        if self._recording_active():
             return True
-        if self.recordings_dir is None:
-            return False
-        stem = recording_stem(self.recordings_dir, self.link.name)
-        try:
-            recorder = RawRecorder(stem, getattr(self.link.driver, "name", ""),
-                                   max_bytes=self.record_max_bytes)
-        except OSError as exc:
-            self.record_label.setText(f"Cannot record: {exc.strerror or exc}")
+        problems: list[str] = []
+        if self.record_service is not None:
+            try:
+                self.db_recorder = start_raw_capture(
+                    self.record_service, device=self.link.name, protocol=getattr(self.link.driver, "name", ""),
+                    session_id=self.session_id(), link=self.link, max_bytes=self.record_max_bytes)
+            except PermissionDenied as exc:
+                self.record_label.setText(f"Cannot record: {exc}")
+                self._set_record_checked(False)
+                return False
+            except RecordError as exc:  # database unavailable, session gone: the files may still do
+                problems.append(f"not into the record: {exc}")
+        if self.recordings_dir is not None:
+            stem = recording_stem(self.recordings_dir, self.link.name)
+            try:
+                recorder = RawRecorder(stem, getattr(self.link.driver, "name", ""),
+                                       max_bytes=self.record_max_bytes)
+            except OSError as exc:
+                problems.append(f"not to files: {exc.strerror or exc}")
+            else:
+                recorder.attach(self.link)
+                self.recorder = recorder
+        self._record_problems = "; ".join(problems)
+        if not self._recording_active():
+            self.record_label.setText(f"Cannot record: {self._record_problems}")
             self._set_record_checked(False)
             return False
-        recorder.attach(self.link)
-        self.recorder = recorder
-        self.record_label.setStyleSheet("")
+        self.record_label.setStyleSheet(LEVEL_STYLES["warning"] if problems else "")
         self._set_record_checked(True)
         self._refresh_recorder()
         return True
 
     def stop_recording(self) -> None:
-        """Stop recording (the files stay); the status says how much was written."""
+        """Stop recording (what was recorded stays); the status says how much was written."""
         recorder, self.recorder = self.recorder, None
+        db_recorder, self.db_recorder = self.db_recorder, None
+        messages = []
+        if db_recorder is not None:
+            messages.append(db_recorder.close().message)
         if recorder is not None:
             recorder.close()
-            self.record_label.setText(recorder.status().message)
+            messages.append(recorder.status().message)
+        if messages:
+            self.record_label.setText("\n".join(messages))
         self._set_record_checked(False)
+
+    def _recording_active(self) -> bool:
+        return ((self.recorder is not None and self.recorder.recording)
+                or (self.db_recorder is not None and self.db_recorder.recording))
 
     def _on_record_toggled(self, on: bool) -> None:
         if on:
@@ -309,18 +356,37 @@ class DiagnosticsPanel(QWidget):
         self.record_button.blockSignals(False)
 
     def _refresh_recorder(self) -> None:
-        recorder = self.recorder
-        if recorder is None:
+        if self.recorder is None and self.db_recorder is None:
             return
-        status = recorder.status()
-        if status.recording:
-            self.record_label.setText(f"{status.message} — {status.bytes_written:,} bytes so far")
-        else:
-            # it stopped by itself (limit, full disk): say why, and keep the link untouched
-            recorder.close()
-            self.recorder = None
-            self.record_label.setText(status.message)
+        lines: list[str] = []
+        stopped_by_itself = False
+        db_recorder = self.db_recorder
+        if db_recorder is not None:
+            status = db_recorder.status()
+            if not status.recording:  # size limit: close it, say why, leave the link alone
+                status = db_recorder.close()
+                self.db_recorder = None
+                stopped_by_itself = True
+            lines.append(status.message)
+            if status.dropped_bytes or (status.pending_bytes and status.last_error):
+                stopped_by_itself = True  # not stopped, but the technician must see the warning colour
+        recorder = self.recorder
+        if recorder is not None:
+            file_status = recorder.status()
+            if file_status.recording:
+                lines.append(f"{file_status.message} — {file_status.bytes_written:,} bytes so far")
+            else:
+                # it stopped by itself (limit, full disk): say why, and keep the link untouched
+                recorder.close()
+                self.recorder = None
+                lines.append(file_status.message)
+                stopped_by_itself = True
+        if self._record_problems:
+            lines.append(f"Recording {self._record_problems}")
+        self.record_label.setText("\n".join(lines))
+        if stopped_by_itself:
             self.record_label.setStyleSheet(LEVEL_STYLES["warning"])
+        if not self._recording_active():
             self._set_record_checked(False)
 
     # --- life cycle -----------------------------------------------------------------------------------
@@ -328,7 +394,7 @@ class DiagnosticsPanel(QWidget):
         """Stop the timer and any recording, and detach from the link. Safe to call twice."""
         self._stopped = True
         self.timer.stop()
-        if self.recorder is not None:
+        if self.recorder is not None or self.db_recorder is not None:
             self.stop_recording()
         if self._detach is not None:
             self._detach()

@@ -5,7 +5,7 @@ Entry point for the app: :func:`open_device_setup`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,14 @@ class DeviceSetupDialog(QDialog):
     """Tabs "Device profiles" and "Diagnostics" (one panel per running device link).
 
     ``links``: the running devices, as AcquisitionThreads (``MainWindow.threads()``) or DeviceLinks.
-    ``recordings_dir``: where raw-byte recordings are written (the record toggle is hidden without one).
+    ``recordings_dir``: where raw-byte recordings are written as files. Raw recordings also go into the
+    record through ``service`` (technicians and admins only), into the session ``session_id()`` names (the
+    open session, or ``None``); ``record_into_db=False`` keeps them to files only.
     Closing the window stops its timers, tests, auto-detection and recordings; the devices keep running.
     """
 
     def __init__(self, service: Any, links: Iterable[Any] = (), *, recordings_dir: Path | None = None,
+                 session_id: Callable[[], int | None] | None = None, record_into_db: bool = True,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Device setup")
@@ -54,7 +57,8 @@ class DeviceSetupDialog(QDialog):
         self.stack = QStackedWidget()
         diag_layout.addWidget(self.stack, 1)
         for target in links:
-            panel = DiagnosticsPanel(target, recordings_dir=recordings_dir)
+            panel = DiagnosticsPanel(target, recordings_dir=recordings_dir,
+                                     record_service=service if record_into_db else None, session_id=session_id)
             self.panels.append(panel)
             self.stack.addWidget(panel)
             link = link_of(target)
@@ -94,15 +98,31 @@ def default_recordings_dir() -> Path:
     return Path(platformdirs.user_data_dir("chairside")) / "recordings"
 
 
+def station_session_id(parent: QWidget | None) -> Callable[[], int | None] | None:
+    """The open-session callable of the chair station attached to ``parent`` (the main window), if any."""
+    if parent is None:
+        return None
+    for child in parent.children():
+        getter = getattr(child, "open_session_id", None)
+        if callable(getter):
+            return getter
+    return None
+
+
 def open_device_setup(parent: QWidget | None, service: Any, links: Iterable[Any] = (), *,
-                      recordings_dir: Path | None = None) -> DeviceSetupDialog:
+                      recordings_dir: Path | None = None,
+                      session_id: Callable[[], int | None] | None = None) -> DeviceSetupDialog:
     """Show the device setup window (not modal) and return it.
 
     ``service``: the logged-in user's :class:`~console.record.service.SessionService` (writes are checked
     there); ``links``: ``MainWindow.threads()`` or DeviceLinks; ``recordings_dir``: a folder for raw
-    recordings (default :func:`default_recordings_dir`; created on the first recording).
+    recordings (default :func:`default_recordings_dir`; created on the first recording); ``session_id``: the
+    open session's id or ``None`` (default: asked of the :class:`~console.station.ChairStation` of
+    ``parent``), so raw recordings go into the session being treated.
     """
+    if session_id is None:
+        session_id = station_session_id(parent)
     dialog = DeviceSetupDialog(service, links, recordings_dir=recordings_dir or default_recordings_dir(),
-                               parent=parent)
+                               session_id=session_id, parent=parent)
     dialog.show()
     return dialog
