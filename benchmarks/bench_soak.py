@@ -12,8 +12,9 @@ speed achieved is reported (the run lasts until the whole simulated span has arr
 Figures (target in brackets):
 
 * RSS growth from the end of the warm-up (first 30 simulated min; 5 min in ``--quick``) to the end [<= 20 MB];
-* frame time (``refresh()`` + the paint it causes, median of 90 frames paced at 30/s with the timer paused,
-  measured after one sweep at real time) at the end relative to the start, in % [within +-10 %];
+* frame time (``refresh()`` + the paint it causes, median of 150 frames paced at 30/s with the timer paused,
+  measured after one sweep at real time) at the end relative to the start, in % [at most 10 % slower; faster
+  is fine];
 * thread count growth from the end of the warm-up to the end [<= 0];
 * the recorder's backlog at the end (rows still queued) and what it wrote.
 
@@ -35,7 +36,7 @@ from benchmarks.common import Row, median, row
 
 BENCH = "soak"
 SPEED = 600.0
-FRAMES_PER_PROBE = 90
+FRAMES_PER_PROBE = 150
 ALARM_TICK_MS = 125
 #: seconds at real time before a frame probe: one full sweep (8 s), so the strips show live-paced data only
 SETTLE_S = 8.5
@@ -199,8 +200,9 @@ def run(quick: bool) -> list[Row]:
             note=speed_note),
         row(BENCH, "RSS growth after warm-up", (rss_end - rss_start) / 1e6, "MB", at_most=20.0,
             note=f"{rss_start / 1e6:.0f} -> {rss_end / 1e6:.0f} MB, warm-up {warmup / 60:g} simulated min"),
-        row(BENCH, "frame time change, end vs start", change, "%", at_least=-10.0, at_most=10.0,
-            note=f"median {frame_start:.2f} -> {frame_end:.2f} ms over {FRAMES_PER_PROBE} frames"),
+        row(BENCH, "frame time change, end vs start", change, "%", at_most=10.0,
+            note=f"median {frame_start:.2f} -> {frame_end:.2f} ms over {FRAMES_PER_PROBE} frames each "
+                 "(negative: faster at the end)"),
         row(BENCH, "thread count growth after warm-up", float(threads_end - threads_start), "threads",
             at_most=0.0, note=f"{threads_start} -> {threads_end}"),
         row(BENCH, "recorder backlog at the end", float(status_live.pending_rows), "rows",
