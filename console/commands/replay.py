@@ -1,7 +1,10 @@
-"""``chairside replay``: play a capture file back over a pty or a loopback socket with its original timing.
+"""``chairside replay``: play a capture back over a pty or a loopback socket with its original timing.
 
-Raw captures are paced at the protocol's line rate (or ``--rate`` bytes per second); docbox logs at their own
-timestamps. On a socket the replay starts when a host connects, so nothing is played to nobody.
+The capture is a file (raw bytes or a docbox log) or a raw-byte recording stored in the session record
+(``--db URL --session N [--device NAME]``, or ``--capture ID`` for one made with no session open; see
+:mod:`console.record.raw_captures`). Raw files are paced at the protocol's line rate (or ``--rate`` bytes per
+second); docbox logs and recordings in the record at their own timestamps, read by read. On a socket the
+replay starts when a host connects, so nothing is played to nobody.
 """
 
 from __future__ import annotations
@@ -16,13 +19,24 @@ from devices.emulation import CaptureReplay, EmulationServer, endpoint_for
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "replay",
-        help="replay a capture file over a pty or a socket with its original timing",
-        description="Replay the monitor-to-host bytes of a capture (raw or docbox log) to a host, as the "
-                    "monitor sent them. Ends when the capture does (or with Ctrl-C).",
+        help="replay a capture file or a recording in the session record, with its original timing",
+        description="Replay the monitor-to-host bytes of a capture (raw or docbox log file, or a technician's "
+                    "raw recording stored in the record) to a host, as the monitor sent them. Ends when the "
+                    "capture does (or with Ctrl-C).",
     )
-    parser.add_argument("file", metavar="FILE", help="raw capture or docbox log")
+    parser.add_argument("file", metavar="FILE", nargs="?", default=None,
+                        help="raw capture or docbox log (or give --session/--capture instead)")
     parser.add_argument("--protocol", "-p", required=True, metavar="P",
                         help="protocol of the capture (sets the line rate of raw captures)")
+    stored = parser.add_argument_group("a recording in the session record (instead of FILE)")
+    stored.add_argument("--db", metavar="URL", default=None,
+                        help="database URL (default $CHAIRSIDE_DB, else the user data folder's record)")
+    stored.add_argument("--session", metavar="N", type=int, default=None,
+                        help="play the raw recording of session N")
+    stored.add_argument("--capture", metavar="ID", default=None,
+                        help="play one recording by its id (e.g. one made with no session open)")
+    stored.add_argument("--device", metavar="NAME", default=None,
+                        help="which device, when several were recorded")
     add_link_arguments(parser)
     parser.add_argument("--speed", type=float, default=1.0, help="playback speed factor (default 1)")
     parser.add_argument("--rate", type=float, default=None,
@@ -37,16 +51,49 @@ def run(args: argparse.Namespace) -> int:
         return fail(info)
     if args.speed <= 0 or (args.rate is not None and args.rate <= 0):
         return fail("--speed and --rate must be positive")
-    try:
-        replay = CaptureReplay.from_file(args.file, settings=info.driver.default_settings, rate=args.rate,
-                                         speed=args.speed, loop=args.loop)
-    except (OSError, ValueError) as exc:
-        return fail(f"cannot read capture {args.file}: {exc}")
+    from_record = args.session is not None or args.capture is not None
+    if from_record == (args.file is not None):
+        return fail("give a capture FILE, or --session N (or --capture ID) to play a recording from the record")
+    if not from_record and (args.db or args.device):
+        return fail("--db and --device go with --session or --capture, not with a FILE")
+    if from_record:
+        replay = _from_record(args)
+        if isinstance(replay, str):
+            return fail(replay)
+        source = (f"session {args.session}" if args.session is not None else f"recording {args.capture}") + (
+            f" ({args.device})" if args.device else "")
+    else:
+        try:
+            replay = CaptureReplay.from_file(args.file, settings=info.driver.default_settings, rate=args.rate,
+                                             speed=args.speed, loop=args.loop)
+        except (OSError, ValueError) as exc:
+            return fail(f"cannot read capture {args.file}: {exc}")
+        source = args.file
     try:
         endpoint = endpoint_for(args.listen, args.pty, args.link)
     except (ValueError, OSError) as exc:
         return fail(str(exc))
     server = EmulationServer(replay, endpoint, name=f"replay-{args.protocol}", wait_for_host=True)
-    what = (f"Replaying {args.file} ({info.driver.title}, {replay.duration:.1f} s at speed {args.speed:g}x"
+    what = (f"Replaying {source} ({info.driver.title}, {replay.duration:.1f} s at speed {args.speed:g}x"
             f"{', looping' if args.loop else ''})")
     return serve(server, None, what, finished=lambda: replay.finished)
+
+
+def _from_record(args: argparse.Namespace) -> CaptureReplay | str:
+    """The stored recording as a replay (read whole, then the database is closed), or why it cannot be."""
+    from console.record import RecordError, open_database
+    from console.record.raw_captures import read_raw_capture
+
+    try:
+        db = open_database(args.db)
+    except RecordError as exc:
+        return str(exc)
+    try:
+        records = read_raw_capture(db, session_id=args.session, capture=args.capture, device=args.device)
+    except (RecordError, ValueError) as exc:
+        return str(exc)
+    finally:
+        db.close()
+    if not records:
+        return "the recording holds no bytes from the monitor"
+    return CaptureReplay(records=records, speed=args.speed, loop=args.loop)

@@ -66,9 +66,9 @@ def test_chunk_encoding_round_trips_every_read_and_time() -> None:
         decode_chunk(9, 3, 2 + 768, index, data)
 
 
-def test_live_intellivue_link_recorded_into_a_session_reads_back_and_replays(world) -> None:
-    db, users, session = world
-    tech = db.service(users["technician"])
+def record_live_intellivue(db, service, session_id, seconds: float = 2.5):
+    """Record a real IntelliVue emulator link over socket:// loopback for a few seconds of host time; returns
+    the writer's final status, the link, and every (direction, time, bytes) the link's own tap saw."""
     server = EmulationServer(registry.get("intellivue").make_emulator(Simulator("stable", seed=0)),
                              TcpEndpoint(), name="intellivue").start()
     seen: list[tuple[str, float, bytes]] = []
@@ -79,29 +79,35 @@ def test_live_intellivue_link_recorded_into_a_session_reads_back_and_replays(wor
             seen.append((direction, now, bytes(data)))
 
     link = DeviceLink(registry.get("intellivue").driver(source="bed 1"), server.url, name="bed 1", tap=witness)
-    writer = start_raw_capture(tech, device=link.name, protocol="intellivue", session_id=session.id, link=link,
-                               flush_interval=0.1)
+    writer = start_raw_capture(service, device=link.name, protocol="intellivue", session_id=session_id,
+                               link=link, flush_interval=0.1)
     stop = threading.Event()
     thread = threading.Thread(target=link.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        deadline = threading.Event()
+        pause = threading.Event()
         for _ in range(400):  # until a few seconds of waves have been read (several one-second chunks)
             with seen_lock:
                 ins = [s for s in seen if s[0] == "in"]
-            if len(ins) > 20 and ins[-1][1] - ins[0][1] > 2.5:
+            if len(ins) > 20 and ins[-1][1] - ins[0][1] > seconds:
                 break
-            deadline.wait(0.05)
+            pause.wait(0.05)
     finally:
         stop.set()
         thread.join(10)
         server.stop()
     status = writer.close()
     assert link.tap is witness  # the writer let go of the link
-
     with seen_lock:
-        expected_in = [(t, d) for direction, t, d in seen if direction == "in"]
-        expected_out = [(t, d) for direction, t, d in seen if direction == "out"]
+        return status, link, list(seen)
+
+
+def test_live_intellivue_link_recorded_into_a_session_reads_back_and_replays(world) -> None:
+    db, users, session = world
+    status, link, seen = record_live_intellivue(db, db.service(users["technician"]), session.id)
+
+    expected_in = [(t, d) for direction, t, d in seen if direction == "in"]
+    expected_out = [(t, d) for direction, t, d in seen if direction == "out"]
     assert read_raw_capture(db, session_id=session.id) == expected_in
     assert read_raw_capture(db, session_id=session.id, direction="out") == expected_out
     total = sum(len(d) for _, d in expected_in + expected_out)
@@ -302,3 +308,71 @@ def test_a_0003_database_upgrades_to_hold_raw_captures(sqlite_url) -> None:
         assert read_raw_capture(db, capture=w.capture) == [(T0, b"after upgrade")]
     finally:
         db.close()
+
+
+# --- chairside replay --db ---------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_chairside_replay_plays_a_session_recording_with_zero_bad_frames(sqlite_url) -> None:
+    import subprocess
+    import sys
+
+    import serial
+
+    from tests.conftest import PROJECT_ROOT
+
+    db = open_database(sqlite_url)
+    try:
+        clin = db.service(make_user(db, "carla", "clinician"))
+        session = clin.start_session(clin.create_patient("PT-R").id, "iv", "1", "chair 1")
+        _, _, seen = record_live_intellivue(db, db.service(make_user(db, "tess", "technician")), session.id,
+                                            seconds=1.5)
+    finally:
+        db.close()
+    recorded = b"".join(d for direction, _, d in seen if direction == "in")
+    proc = subprocess.Popen([sys.executable, "-m", "console", "replay", "--db", sqlite_url, "--session",
+                             str(session.id), "--protocol", "intellivue", "--listen", "socket://127.0.0.1:0",
+                             "--speed", "4"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(__import__("os").environ, PYTHONUNBUFFERED="1"))
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith(f"Replaying session {session.id} (")
+        url = line.strip().rsplit(" on ", 1)[1]
+        played = b""
+        with serial.serial_for_url(url, timeout=0.2) as port:
+            while len(played) < len(recorded):
+                chunk = port.read(4096)
+                if not chunk and proc.poll() is not None:
+                    break
+                played += chunk
+        out, err = proc.communicate(timeout=20)  # ends by itself once the recording is played
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert played == recorded
+    driver = registry.get("intellivue").driver(source="replay")
+    driver.feed(played, T0)
+    assert driver.stats.frames_ok > 10 and driver.stats.frames_bad == 0
+
+
+def test_chairside_replay_usage_errors(world, capsys) -> None:
+    from console.cli import main
+
+    db, users, session = world
+    url = db.url
+    base = ["replay", "--protocol", "intellivue", "--listen", "socket://127.0.0.1:0"]
+    assert main(base) == 2
+    assert "give a capture FILE, or --session N" in capsys.readouterr().err
+    assert main([*base, "--db", url, "--session", str(session.id)]) == 2
+    assert f"session {session.id} has no raw recording" in capsys.readouterr().err
+    tech = db.service(users["technician"])
+    for name in ("bed 1", "bed 2"):
+        w = start_raw_capture(tech, device=name, session_id=session.id)
+        w.tap("in", T0, b"x")
+        w.close()
+    assert main([*base, "--db", url, "--session", str(session.id)]) == 2
+    assert "choose one (--device)" in capsys.readouterr().err
+    assert main([*base, "somefile.log", "--db", url]) == 2
+    assert "--db and --device go with --session" in capsys.readouterr().err
