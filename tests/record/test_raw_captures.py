@@ -376,3 +376,14 @@ def test_chairside_replay_usage_errors(world, capsys) -> None:
     assert "choose one (--device)" in capsys.readouterr().err
     assert main([*base, "somefile.log", "--db", url]) == 2
     assert "--db and --device go with --session" in capsys.readouterr().err
+
+
+def test_the_role_is_checked_against_the_database(world) -> None:
+    """A clinician's context claiming to be a technician gets nowhere: the role is read from the database."""
+    from dataclasses import replace
+
+    db, users, session = world
+    forged = replace(users["clinician"], role="technician")
+    with pytest.raises(PermissionDenied, match="role clinician cannot record the raw bytes"):
+        start_raw_capture(db.service(forged), device="bed 1", session_id=session.id)
+    assert db.audit_trail("raw_recording_start") == []
