@@ -126,6 +126,7 @@ class DiagnosticsPanel(QWidget):
         #: the recording into the record (next to, or instead of, the files of :attr:`recorder`)
         self.db_recorder: RawCaptureWriter | None = None
         self._record_problems = ""  # why one of the two destinations could not start (shown with the status)
+        self._record_notes: list[str] = []  # why a destination stopped by itself (kept until the next start)
         self.record_max_bytes = record_max_bytes
         self._started = time.monotonic()
         self._stopped = False
@@ -316,6 +317,7 @@ class DiagnosticsPanel(QWidget):
                 recorder.attach(self.link)
                 self.recorder = recorder
         self._record_problems = "; ".join(problems)
+        self._record_notes = []
         if not self._recording_active():
             self.record_label.setText(f"Cannot record: {self._record_problems}")
             self._set_record_checked(False)
@@ -359,17 +361,17 @@ class DiagnosticsPanel(QWidget):
         if self.recorder is None and self.db_recorder is None:
             return
         lines: list[str] = []
-        stopped_by_itself = False
+        warn = False
         db_recorder = self.db_recorder
         if db_recorder is not None:
             status = db_recorder.status()
-            if not status.recording:  # size limit: close it, say why, leave the link alone
-                status = db_recorder.close()
+            if not status.recording:  # size limit: close it, say why (for good), leave the link alone
                 self.db_recorder = None
-                stopped_by_itself = True
-            lines.append(status.message)
-            if status.dropped_bytes or (status.pending_bytes and status.last_error):
-                stopped_by_itself = True  # not stopped, but the technician must see the warning colour
+                self._record_notes.append(db_recorder.close().message)
+            else:
+                lines.append(status.message)
+                # still recording, but the technician must see the warning colour
+                warn = bool(status.dropped_bytes or (status.pending_bytes and status.last_error))
         recorder = self.recorder
         if recorder is not None:
             file_status = recorder.status()
@@ -379,13 +381,10 @@ class DiagnosticsPanel(QWidget):
                 # it stopped by itself (limit, full disk): say why, and keep the link untouched
                 recorder.close()
                 self.recorder = None
-                lines.append(file_status.message)
-                stopped_by_itself = True
-        if self._record_problems:
-            lines.append(f"Recording {self._record_problems}")
-        self.record_label.setText("\n".join(lines))
-        if stopped_by_itself:
-            self.record_label.setStyleSheet(LEVEL_STYLES["warning"])
+                self._record_notes.append(file_status.message)
+        notes = ([f"Recording {self._record_problems}"] if self._record_problems else []) + self._record_notes
+        self.record_label.setText("\n".join(lines + notes))
+        self.record_label.setStyleSheet(LEVEL_STYLES["warning"] if warn or notes else "")
         if not self._recording_active():
             self._set_record_checked(False)
 

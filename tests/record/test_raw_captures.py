@@ -183,7 +183,9 @@ def test_recording_with_no_session_open(world) -> None:
 
 def test_chunks_are_cut_by_time_and_by_size(world) -> None:
     db, users, session = world
-    writer = start_raw_capture(db.service(users["technician"]), device="bed 1", session_id=session.id)
+    # no timed flush during the test: only the cut rules decide the chunks
+    writer = start_raw_capture(db.service(users["technician"]), device="bed 1", session_id=session.id,
+                               flush_interval=60.0)
     big = bytes(range(256)) * 100  # 25.6 kB
     for i in range(5):
         writer.tap("in", T0 + i * 0.01, big)  # 128 kB within 50 ms: cut at 64 KiB

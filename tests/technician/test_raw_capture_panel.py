@@ -124,3 +124,26 @@ def test_setup_window_records_into_the_station_s_open_session(qtbot, db, service
     dialog.close()  # closing the window stops the recording
     assert panel.db_recorder is None
     assert [c.session_id for c in list_captures(db)] == [station.session_id]
+
+
+def test_files_still_record_when_the_record_cannot_take_it(qtbot, db, services, serve, tmp_path: Path) -> None:
+    served = serve("masimo")
+    link = served.link("bed 5")
+    panel = DiagnosticsPanel(link, record_service=services["technician"], session_id=lambda: 999,
+                             recordings_dir=tmp_path, refresh_ms=100)
+    qtbot.addWidget(panel)
+    assert panel.start_recording()
+    assert panel.db_recorder is None and panel.recorder is not None
+    assert panel.record_label.text().endswith("Recording not into the record: no session with id 999")
+    assert "background-color: #f5c400" in panel.record_label.styleSheet()
+    served.run(link)
+    qtbot.waitUntil(lambda: link.counters.bytes_in > 0, timeout=20000)
+    served.stop_links()
+    panel.stop_recording()
+    assert b"".join(d for _, d in read_recording(panel_file(tmp_path))) and list_captures(db) == []
+    panel.stop()
+
+
+def panel_file(folder: Path) -> Path:
+    [log] = folder.glob("*.log")
+    return log
