@@ -10,7 +10,7 @@ from devices import mdc
 from devices.model import AlarmPriority, Numeric, State
 from tests.alarms.helpers import DEFAULTS
 
-simulator = pytest.importorskip("devices.simulator", reason="devices.simulator is not there yet")
+from devices import simulator  # noqa: E402
 
 START = 1_750_000_000.0
 SESSION_S = 100 * 60  # baseline, 40 min infusion, observation to discharge

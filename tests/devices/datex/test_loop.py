@@ -221,7 +221,7 @@ def test_close_stops_the_monitor_and_nothing_more_is_asked() -> None:
 
 
 def test_with_the_real_simulator() -> None:
-    simulator = pytest.importorskip("devices.simulator")
+    from devices import simulator
     sim = simulator.Simulator(seed=3, start=START)
     driver = DRIVER()
     out = run(driver, make_emulator(sim), 30.0)

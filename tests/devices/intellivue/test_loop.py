@@ -268,7 +268,7 @@ def test_polls_start_even_without_mds_create() -> None:
 
 
 def test_real_simulator_round_trip() -> None:
-    simulator = pytest.importorskip("devices.simulator")
+    from devices import simulator
     sim = simulator.Simulator(start=T0, seed=3)
     driver, emulator, _ = make_pair(sim)
     out = run(driver, emulator, T0, 12.0)
