@@ -20,9 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "replay",
         help="replay a capture file or a recording in the session record, with its original timing",
-        description="Replay the monitor-to-host bytes of a capture (raw or docbox log file, or a technician's "
-                    "raw recording stored in the record) to a host, as the monitor sent them. Ends when the "
-                    "capture does (or with Ctrl-C).",
+        description="Replay the monitor-to-host bytes of a capture (raw or docbox log file, or a "
+                    "technician's raw recording stored in the record) to a host, as the monitor sent "
+                    "them. Ends when the capture does (or with Ctrl-C).",
     )
     parser.add_argument("file", metavar="FILE", nargs="?", default=None,
                         help="raw capture or docbox log (or give --session/--capture instead)")
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("--speed and --rate must be positive")
     from_record = args.session is not None or args.capture is not None
     if from_record == (args.file is not None):
-        return fail("give a capture FILE, or --session N (or --capture ID) to play a recording from the record")
+        return fail("give a capture FILE, or --session N (or --capture ID) to play a recording from the "
+                    "record")
     if not from_record and (args.db or args.device):
         return fail("--db and --device go with --session or --capture, not with a FILE")
     if from_record:

@@ -77,7 +77,8 @@ def encode_chunk(reads: list[tuple[float, bytes]]) -> tuple[bytes, bytes]:
     return (zlib.compress(b"".join(d for _, d in reads), _ZLIB_LEVEL), zlib.compress(index, _ZLIB_LEVEL))
 
 
-def decode_chunk(codec: int, n_reads: int, n_bytes: int, reads: bytes, data: bytes) -> list[tuple[float, bytes]]:
+def decode_chunk(codec: int, n_reads: int, n_bytes: int, reads: bytes,
+                 data: bytes) -> list[tuple[float, bytes]]:
     """The reads of one stored chunk. Raises ``ValueError`` (with what is wrong) on a damaged chunk."""
     if codec != CODEC_ZLIB:
         raise ValueError(f"unknown raw capture codec {codec}")
@@ -87,8 +88,8 @@ def decode_chunk(codec: int, n_reads: int, n_bytes: int, reads: bytes, data: byt
     except zlib.error as err:
         raise ValueError(f"damaged raw capture chunk: {err}") from err
     if len(raw) != n_bytes or len(index) != 12 * n_reads:
-        raise ValueError(f"damaged raw capture chunk: {len(raw)} bytes and {len(index)} index bytes, expected "
-                         f"{n_bytes} and {12 * n_reads}")
+        raise ValueError(f"damaged raw capture chunk: {len(raw)} bytes and {len(index)} index bytes, "
+                         f"expected {n_bytes} and {12 * n_reads}")
     values = struct.unpack(f"<{n_reads}I{n_reads}d", index)
     ends, times = values[:n_reads], values[n_reads:]
     out: list[tuple[float, bytes]] = []
@@ -121,7 +122,8 @@ class RawCaptureStatus:
     @property
     def message(self) -> str:
         """Plain words: where the bytes go, how much is stored, what is waiting or lost and why."""
-        where = f"session {self.session_id}" if self.session_id is not None else "the record (no session open)"
+        where = (f"session {self.session_id}" if self.session_id is not None
+                 else "the record (no session open)")
         if self.recording:
             text = f"recording {self.device} into {where}: {self.bytes_written:,} bytes stored"
         else:
@@ -427,7 +429,8 @@ def start_raw_capture(service: SessionService, *, device: str, protocol: str = "
         if session_id is not None and s.get(m.Session, session_id) is None:
             raise NotFound(f"no session with id {session_id}")
         audit(s, actor, "raw_recording_start", _target(device, session_id),
-              after=_audit_facts(device[:100], protocol[:50], session_id, capture), detail="raw recording started")
+              after=_audit_facts(device[:100], protocol[:50], session_id, capture),
+              detail="raw recording started")
         return actor
 
     # the service checks the role against the database (a changed role applies at once) and words refusals

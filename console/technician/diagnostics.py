@@ -231,12 +231,13 @@ class DiagnosticsPanel(QWidget):
         if (self.recordings_dir is None and self.record_service is None) or self.link.url is None:
             self.record_button.hide()
             self.record_label.hide()
-        elif self.record_service is not None and not allowed(self.record_service.user.role, "record_raw_bytes"):
+        elif (self.record_service is not None
+              and not allowed(self.record_service.user.role, "record_raw_bytes")):
             self.record_button.setEnabled(False)
             self.record_label.setText("Only technicians and admins can record the raw bytes of a device.")
         elif self.record_service is not None:
-            self.record_button.setToolTip("Record both directions of this link into the session record (and to "
-                                          "files when a folder is set) for 'chairside replay'")
+            self.record_button.setToolTip("Record both directions of this link into the session record (and "
+                                          "to files when a folder is set) for 'chairside replay'")
 
     # --- refresh (timer) ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -298,7 +299,8 @@ class DiagnosticsPanel(QWidget):
         if self.record_service is not None:
             try:
                 self.db_recorder = start_raw_capture(
-                    self.record_service, device=self.link.name, protocol=getattr(self.link.driver, "name", ""),
+                    self.record_service, device=self.link.name,
+                    protocol=getattr(self.link.driver, "name", ""),
                     session_id=self.session_id(), link=self.link, max_bytes=self.record_max_bytes)
             except PermissionDenied as exc:
                 self.record_label.setText(f"Cannot record: {exc}")

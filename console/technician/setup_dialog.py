@@ -58,7 +58,8 @@ class DeviceSetupDialog(QDialog):
         diag_layout.addWidget(self.stack, 1)
         for target in links:
             panel = DiagnosticsPanel(target, recordings_dir=recordings_dir,
-                                     record_service=service if record_into_db else None, session_id=session_id)
+                                     record_service=service if record_into_db else None,
+                                     session_id=session_id)
             self.panels.append(panel)
             self.stack.addWidget(panel)
             link = link_of(target)

@@ -78,7 +78,8 @@ def record_live_intellivue(db, service, session_id, seconds: float = 2.5):
         with seen_lock:
             seen.append((direction, now, bytes(data)))
 
-    link = DeviceLink(registry.get("intellivue").driver(source="bed 1"), server.url, name="bed 1", tap=witness)
+    link = DeviceLink(registry.get("intellivue").driver(source="bed 1"), server.url, name="bed 1",
+                      tap=witness)
     writer = start_raw_capture(service, device=link.name, protocol="intellivue", session_id=session_id,
                                link=link, flush_interval=0.1)
     stop = threading.Event()
@@ -149,8 +150,8 @@ def test_clinicians_and_auditors_may_not_record_but_may_read(world, role) -> Non
     writer.close()
     with pytest.raises(PermissionDenied) as exc:
         start_raw_capture(db.service(users[role]), device="bed 2", session_id=session.id)
-    assert str(exc.value) == (f"A user with the role {role} cannot record the raw bytes of a device; only admins "
-                              "or technicians can.")
+    assert str(exc.value) == (f"A user with the role {role} cannot record the raw bytes of a device; "
+                              "only admins or technicians can.")
     assert [a.username for a in db.audit_trail("raw_recording_start")] == ["user_admin"]
     assert len(chunk_rows(db)) == 1
     assert read_raw_capture(db, session_id=session.id) == [(T0, b"abc")]  # reading needs no permission
@@ -232,7 +233,8 @@ def test_memory_bound_drops_new_bytes_and_says_so(world) -> None:
         writer.tap("in", T0 + 0.1, b"y" * 30)  # would exceed the bound while nothing was written yet
         status = writer.status()
         assert status.dropped_bytes == 30
-        assert "30 bytes dropped because they no longer fit in memory (the recording has holes)" in status.message
+        assert ("30 bytes dropped because they no longer fit in memory (the recording has holes)"
+                in status.message)
     finally:
         writer.close()
     assert read_raw_capture(db, capture=writer.capture) == [(T0, b"x" * 80)]
@@ -302,7 +304,8 @@ def test_a_0003_database_upgrades_to_hold_raw_captures(sqlite_url) -> None:
         engine.dispose()
     db = open_database(sqlite_url)
     try:
-        assert (db.schema.action, db.schema.from_revision, db.schema.to_revision) == ("upgraded", "0003", "0004")
+        schema = db.schema
+        assert (schema.action, schema.from_revision, schema.to_revision) == ("upgraded", "0003", "0004")
         tech = make_user(db, "tess", "technician")
         w = start_raw_capture(db.service(tech), device="bed 1")
         w.tap("in", T0, b"after upgrade")
@@ -335,7 +338,8 @@ def test_chairside_replay_plays_a_session_recording_with_zero_bad_frames(sqlite_
     recorded = b"".join(d for direction, _, d in seen if direction == "in")
     proc = subprocess.Popen([sys.executable, "-m", "console", "replay", "--db", sqlite_url, "--session",
                              str(session.id), "--protocol", "intellivue", "--listen", "socket://127.0.0.1:0",
-                             "--speed", "4"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--speed", "4"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
                             text=True, env=dict(__import__("os").environ, PYTHONUNBUFFERED="1"))
     try:
         assert proc.stdout is not None

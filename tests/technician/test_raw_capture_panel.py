@@ -60,7 +60,8 @@ def test_toggle_records_the_live_link_into_the_open_session(qtbot, db, services,
     panel.stop()
 
 
-def test_toggle_records_into_the_record_and_to_files_together(qtbot, db, services, serve, tmp_path: Path) -> None:
+def test_toggle_records_into_the_record_and_to_files_together(qtbot, db, services, serve,
+                                                               tmp_path: Path) -> None:
     served = serve("intellivue")
     link = served.link("bed 2")
     panel = DiagnosticsPanel(link, record_service=services["admin"], recordings_dir=tmp_path, refresh_ms=100)
@@ -126,7 +127,8 @@ def test_setup_window_records_into_the_station_s_open_session(qtbot, db, service
     assert [c.session_id for c in list_captures(db)] == [station.session_id]
 
 
-def test_files_still_record_when_the_record_cannot_take_it(qtbot, db, services, serve, tmp_path: Path) -> None:
+def test_files_still_record_when_the_record_cannot_take_it(qtbot, db, services, serve,
+                                                            tmp_path: Path) -> None:
     served = serve("masimo")
     link = served.link("bed 5")
     panel = DiagnosticsPanel(link, record_service=services["technician"], session_id=lambda: 999,
