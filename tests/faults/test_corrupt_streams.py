@@ -98,13 +98,7 @@ def streams() -> dict[str, list[Chunk]]:
 
 
 def _cases(protocol: str, corruption: str) -> list:
-    marks = []
-    if (protocol, corruption) == ("masimo", "truncated"):
-        marks.append(pytest.mark.xfail(strict=True, reason=(
-            "ASCII 1 has no start marker: a line cut short runs into the next one, and parse_line reads from "
-            "the FIRST clock it finds, so the next (complete) line is lost with it; retrying from the last "
-            "clock in the line (devices/protocols/masimo/ascii1.py) would keep it")))
-    return [pytest.param(protocol, corruption, marks=marks)]
+    return [pytest.param(protocol, corruption)]
 
 
 @pytest.mark.parametrize(("protocol", "corruption"),

@@ -179,9 +179,25 @@ def parse_line(raw: bytes) -> ParsedLine:
     SPO2/BPM/PI is present and the closing EXC field is complete; with no checksum in the format, a half-good
     line is rejected rather than guessed at.
     """
-    match = DATE_RE.search(raw)
-    if match is None:
+    # overlapping search: in "…15:33:2" + "11/25/26 15:33:23 …" the cut clock would otherwise swallow the
+    # first digit of the next line's clock
+    matches = [m for start in range(len(raw)) if (m := DATE_RE.match(raw, start))]
+    if not matches:
         raise LineError("no MM/DD/YY HH:MM:SS clock in the line")
+    # A line cut short runs into the next one (ASCII 1 has no start marker): when the text from the first
+    # clock is not a whole line, the whole line may start at a later clock, so try each in turn.
+    first_error: LineError | None = None
+    for match in matches:
+        try:
+            return _parse_from(raw, match)
+        except LineError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
+def _parse_from(raw: bytes, match: re.Match[bytes]) -> ParsedLine:
+    """Parse ``raw`` as one line starting at the clock ``match``."""
     try:
         rest = raw[match.end():].decode("ascii")
     except UnicodeDecodeError as exc:

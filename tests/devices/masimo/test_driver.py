@@ -243,6 +243,17 @@ def test_a_truncated_line_is_rejected_never_misread() -> None:
         assert by_label(driver.feed(GOOD, 2.0))["BPM"].value == 97.0
 
 
+def test_a_line_cut_short_with_no_line_end_does_not_take_the_next_line_with_it() -> None:
+    """ASCII 1 has no start marker: a cut line runs straight into the next one, even inside its clock."""
+    whole = GOOD.rstrip(b"\r\n")
+    for cut in range(1, len(whole) - 1):
+        driver = MasimoDriver()
+        samples = driver.feed(whole[:cut] + GOOD, 1.0)
+        assert by_label(samples)["BPM"].value == 97.0, cut
+        assert by_label(samples)["SPO2"].value == 98.0, cut
+        assert driver.stats.frames_ok == 1, cut
+
+
 @FUZZ
 @given(st.integers(min_value=0, max_value=len(GOOD) - 3), st.integers(min_value=0, max_value=7))
 def test_a_bit_flip_never_raises_and_the_next_line_decodes(pos: int, bit: int) -> None:
