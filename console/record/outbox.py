@@ -93,8 +93,7 @@ class EntryOutbox:
                             self._db.now(), self._service.user)
         with self._lock:
             if any(p.session_id == session_id for p in self._pending):
-                self._journal_add(item)
-                self._pending.append(item)
+                self._keep(item)
                 self.flush()
                 return self._result_of(item)
             try:
@@ -102,8 +101,7 @@ class EntryOutbox:
             except StorageUnavailable as err:
                 item.last_error = str(err)
                 item.attempts = 1
-                self._journal_add(item)
-                self._pending.append(item)
+                self._keep(item)
                 return item
 
     def flush(self) -> int:
@@ -129,7 +127,10 @@ class EntryOutbox:
                     continue
                 self._pending.remove(item)
                 self._done[item.client_id] = rec
-                self._journal_done(item, rec)
+                try:
+                    self._journal_done(item, rec)
+                except OSError:
+                    pass  # written; a replay after a crash is recognised by its client id, never doubled
                 written += 1
             if not self._pending:
                 self._compact()
@@ -166,6 +167,18 @@ class EntryOutbox:
             f.write(json.dumps(record, sort_keys=True) + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+    def _keep(self, item: PendingEntry) -> None:
+        """Hold the entry in memory first, then journal it; a journal that cannot be written (the same full
+        disk that stopped the database) leaves it in memory, said plainly, rather than losing it."""
+        self._pending.append(item)
+        try:
+            self._journal_add(item)
+        except OSError as err:
+            note = (f"Kept in memory only: the journal {self.journal_path} could not be written ({err}); "
+                    "it is lost if Chairside is closed before the record is back.")
+            item.extra["journal_error"] = note
+            item.last_error = f"{item.last_error} {note}".strip()
 
     def _journal_add(self, item: PendingEntry) -> None:
         u = item.user

@@ -189,11 +189,6 @@ def test_full_filesystem_keeps_vitals_and_says_so(small_filesystem: Path) -> Non
         db.close()
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=(
-    "EntryOutbox journals a kept entry next to the SQLite file (default_journal_path) BEFORE keeping it in "
-    "memory; on the full disk the journal write raises a bare OSError out of add_entry, so the entry is "
-    "neither kept nor reported plainly (console/record/outbox.py: keep it in memory and say the journal "
-    "could not be written)"))
 def test_full_filesystem_outbox_keeps_entries(small_filesystem: Path) -> None:
     db, svc, sid = _start(f"sqlite:///{small_filesystem / 'record.sqlite3'}")
     try:

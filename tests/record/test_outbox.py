@@ -214,3 +214,20 @@ def test_vitals_recorder_keeps_rows_while_the_database_is_locked(sqlite_url, loc
     assert status.numerics_written == 5 and status.pending_rows == 0 and status.error == ""
     assert status.message == "record: 5 numeric rows, 0 wave chunks, 0 events written"
     assert list(db.numerics(s.id).value) == [60.0, 61.0, 62.0, 63.0, 64.0]
+
+
+def test_an_unwritable_journal_keeps_the_entry_in_memory_and_says_so(sqlite_url, tmp_path, locked_db):
+    """The journal shares the database's disk: when neither can be written the entry is still kept."""
+    db, svc, s = locked_db
+    journal = tmp_path / "no-such-folder-possible" / "outbox.jsonl"
+    journal.parent.write_text("a file where the journal's folder should be")  # every journal write fails
+    outbox = EntryOutbox(svc, journal)
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        kept = outbox.add_entry(s.id, "note", {"text": "kept although nothing can be written"})
+    finally:
+        lock.release()
+    assert isinstance(kept, PendingEntry)
+    assert "Kept in memory only" in kept.last_error and "busy" in kept.last_error
+    assert outbox.flush() == 1
+    assert [e.data["text"] for e in svc.entries(s.id)] == ["kept although nothing can be written"]
