@@ -164,10 +164,8 @@ flipped. No driver may raise, and the next chunk carrying frames must decode exa
 
 {corrupt}
 
-Known defect: a Masimo ASCII 1 line cut short runs into the next line (the format has no start marker) and
-`parse_line` reads from the first clock in it, so the next, complete line is lost as well. The test is
-marked `xfail(strict=True)` until `devices/protocols/masimo/ascii1.py` retries from the last clock in the
-line.
+A Masimo ASCII 1 line cut short runs into the next line (the format has no start marker); the suite found that
+this lost the next, complete line too, and `parse_line` now tries every clock in the line.
 
 ## Serial port vanishes and returns
 
@@ -189,9 +187,9 @@ port's return, and the first wave block of each channel after it must carry `gap
   in order, and the chain verifies.
 - A real full filesystem (a 3 MiB tmpfs mounted by the test; root only, skipped with the reason otherwise):
   "The disk holding the record database is full. Nothing was lost..."; the recorder keeps its rows and
-  writes them when space is freed. Known defect (xfail, strict): the outbox journals a kept entry next to
-  the database before keeping it in memory, so on that full disk `add_entry` raises a bare `OSError` and the
-  entry is neither kept nor reported plainly (`console/record/outbox.py`).
+  writes them when space is freed; the outbox keeps the entries and writes them once space is back (the
+  suite found that its journal, on the same full disk, made `add_entry` raise a bare `OSError` and lose the
+  entry; it now keeps the entry in memory first and says that only memory holds it).
 - PostgreSQL server stopped mid-session (`pg_ctl stop -m fast` on the `.ci/start-postgres` cluster, then
   started again with its own options from `postmaster.opts`): "The record database server cannot be
   reached..."; entries kept and vitals held, all written after the restart. Skipped with the reason without

@@ -97,12 +97,7 @@ def streams() -> dict[str, list[Chunk]]:
     return {p: record_stream(p) for p in PROTOCOLS}
 
 
-def _cases(protocol: str, corruption: str) -> list:
-    return [pytest.param(protocol, corruption)]
-
-
-@pytest.mark.parametrize(("protocol", "corruption"),
-                         [case for p in PROTOCOLS for c in CORRUPTIONS for case in _cases(p, c)])
+@pytest.mark.parametrize(("protocol", "corruption"), [(p, c) for p in PROTOCOLS for c in CORRUPTIONS])
 def test_next_frame_decodes_after_a_corrupt_one(streams, protocol: str, corruption: str) -> None:
     chunks = streams[protocol]
     clean, _ = replay(protocol, chunks)
