@@ -43,6 +43,23 @@ def capture(name: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_hashing():
+    """Cheap argon2 parameters for the whole suite (and subprocesses it starts): tests create and log in many
+    users. Never set in a clinic; hashes made this way still verify with the real parameters' code."""
+    from console.record import passwords
+
+    before = os.environ.get("CHAIRSIDE_FAST_HASH")
+    passwords.use_fast_hashing(True)
+    os.environ["CHAIRSIDE_FAST_HASH"] = "1"
+    yield
+    passwords.use_fast_hashing(before not in (None, "", "0"))
+    if before is None:
+        os.environ.pop("CHAIRSIDE_FAST_HASH", None)
+    else:
+        os.environ["CHAIRSIDE_FAST_HASH"] = before
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_qt_threads_or_timers(request: pytest.FixtureRequest):
     """Fail the test if it leaves a running QThread, an active QTimer or a new non-daemon Python thread."""

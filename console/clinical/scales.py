@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from console.clinical._common import ClinicalDataError, is_int, load_json, require, resource_dir
+from console.clinical._common import is_int, load_json, require, resource_dir
 
 SCALE_FORMAT = "chairside-scale/1"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from console.record import Database, open_database, passwords
+from console.record import Database, open_database
 from tests.exports.session_factory import Built, build_session
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _fast_hashing() -> Iterator[None]:
-    """Cheap argon2 parameters (the export tests sign sessions)."""
-    passwords.use_fast_hashing(True)
-    os.environ["CHAIRSIDE_FAST_HASH"] = "1"
-    yield
-    passwords.use_fast_hashing(False)
 
 
 @pytest.fixture

@@ -17,24 +17,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from console.record import Database, UserContext, open_database, passwords
+from console.record import Database, UserContext, open_database
 
 PG_ENV = "CHAIRSIDE_TEST_PG_URL"
 PASSWORD = "correct horse 1"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _fast_hashing() -> Iterator[None]:
-    """Cheap argon2 parameters for tests (and for subprocesses started by tests)."""
-    before = os.environ.get("CHAIRSIDE_FAST_HASH")
-    passwords.use_fast_hashing(True)
-    os.environ["CHAIRSIDE_FAST_HASH"] = "1"
-    yield
-    passwords.use_fast_hashing(before not in (None, "", "0"))
-    if before is None:
-        os.environ.pop("CHAIRSIDE_FAST_HASH", None)
-    else:
-        os.environ["CHAIRSIDE_FAST_HASH"] = before
 
 
 def pg_admin_url() -> str:

@@ -22,7 +22,7 @@ from console.clinical import entries as build
 from console.clinical.protocols import ProtocolLibrary
 from console.clinical.scales import ScaleLibrary
 from console.clinical.vitals import vitals_snapshot
-from console.record import Database, UserContext, open_database, passwords
+from console.record import Database, UserContext, open_database
 from console.review.sample import SampleSession, SimClock, build_sample_session
 from devices import mdc
 from devices.model import State
@@ -166,12 +166,6 @@ def _build_c(url: str) -> KnownC:
         db.close()
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _fast_hashing() -> Iterator[None]:
-    """Cheap argon2 parameters while the review tests run (restored afterwards)."""
-    passwords.use_fast_hashing(True)
-    yield
-    passwords.use_fast_hashing(False)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from console.record import Database, Role, open_database, passwords
+from console.record import Database, Role, open_database
 from devices import registry
 from devices.acquisition import DeviceLink
 from devices.emulation import EmulationServer, TcpEndpoint
@@ -17,11 +17,6 @@ from devices.emulation import EmulationServer, TcpEndpoint
 PASSWORD = "correct horse 1"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _fast_hashing() -> Iterator[None]:
-    passwords.use_fast_hashing(True)
-    yield
-    passwords.use_fast_hashing(False)
 
 
 @pytest.fixture
