@@ -117,6 +117,13 @@ def apply_theme(app, theme: Theme) -> None:
         QPalette.ColorRole.ToolTipBase: theme.panel,
         QPalette.ColorRole.ToolTipText: theme.text,
         QPalette.ColorRole.PlaceholderText: theme.dim_text,
+        # Fusion shades header sections, scroll bars and frames from these; left at their light defaults, table
+        # headers came out pale grey on the dark screen
+        QPalette.ColorRole.Light: theme.border,
+        QPalette.ColorRole.Midlight: theme.panel,
+        QPalette.ColorRole.Mid: theme.border,
+        QPalette.ColorRole.Dark: theme.background,
+        QPalette.ColorRole.Shadow: theme.background,
     }
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
