@@ -222,7 +222,9 @@ def test_replayed_capture_arrives_whole(protocol: str, name: str, speed: float, 
         assert connected.wait(PATIENCE)  # a pty cannot tell when the host opens it: start after it did
         server.start()
         deadline = time.monotonic() + replay.duration + PATIENCE
-        while driver.stats.frames_ok < frames and time.monotonic() < deadline:
+        # wait for the whole capture, not just the frames: a capture may end in bytes of an unfinished frame
+        while (driver.stats.frames_ok < frames or not replay.finished
+               or link.counters.bytes_in < replay.bytes_sent) and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         stop.set()
