@@ -79,12 +79,10 @@ class ChairStation(QObject):
 
         self.engine = AlarmEngine(default_alarm_limits(), on_event=self._record_alarm_event)
         window.add_sample_consumer(self._consume)
-        self.banner = AlarmBanner(self.engine, user=lambda: self.user.full_name or self.user.username,
-                                  clock=clock, audio=audio)
+        self.banner = AlarmBanner(self.engine, user=self.user_name, clock=clock, audio=audio)
         window.set_alarm_banner(self.banner)
         # the list of this session's alarms (times, values, limits, who acknowledged) sits beside the NIBP tile
-        self.alarm_list = AlarmList(self.engine, user=lambda: self.user.full_name or self.user.username,
-                                    clock=clock)
+        self.alarm_list = AlarmList(self.engine, user=self.user_name, clock=clock)
         window.set_extra_widget(self.alarm_list)
 
         self.panel = SessionPanel(self.service, latest_vitals=window.latest_vitals, take_bp=take_bp,
@@ -99,6 +97,10 @@ class ChairStation(QObject):
         self._heartbeat_timer = self._timer("stationHeartbeat", HEARTBEAT_MS, self._heartbeat)
         self._outbox_timer = self._timer("stationOutboxRetry", OUTBOX_RETRY_MS, self._flush_outbox)
         self._closed = False
+
+    def user_name(self) -> str:
+        """The signed-in user's printed name, as alarm acknowledgements and pauses record it."""
+        return self.user.full_name or self.user.username
 
     def _timer(self, name: str, interval_ms: int, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)

@@ -226,7 +226,7 @@ def _attach_station(window, db, user, simulator, args: argparse.Namespace):
     from console.station import ChairStation
 
     take_bp = simulator.measure_nibp_now if simulator is not None else None
-    station = ChairStation(window, db, user, take_bp=take_bp,
+    station = ChairStation(window, db, user, chair=args.chair, take_bp=take_bp,
                            devices=lambda: [t.source for t in window.threads])
     if not args.demo and args.screenshot is None:
         _offer_interrupted_sessions(station)
