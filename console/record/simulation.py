@@ -42,11 +42,12 @@ class SimulationResult:
     recorder: RecorderStatus
 
 
-class _SimClock:
-    """The simulated wall clock (POSIX seconds) the record stamps entries with."""
+class SimClock:
+    """The simulated wall clock (POSIX seconds, settable) handed to ``open_database(clock=...)``: the record
+    stamps entries with it."""
 
     def __init__(self, t: float) -> None:
-        self.t = t
+        self.t = float(t)
 
     def __call__(self) -> datetime:
         return datetime.fromtimestamp(self.t, UTC)
@@ -77,7 +78,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
     infusion_min = float(protocol.dose["duration_min"]) * f
 
     t0 = time.time() - minutes * 60.0 - 60.0
-    clock = _SimClock(t0)
+    clock = SimClock(t0)
     db = open_database(url, clock=clock)
     try:
         user = db.simulation_login()

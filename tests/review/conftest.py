@@ -23,9 +23,10 @@ from console.clinical.protocols import ProtocolLibrary
 from console.clinical.scales import ScaleLibrary
 from console.clinical.vitals import vitals_snapshot
 from console.record import Database, UserContext, open_database
-from console.review.sample import SampleSession, SimClock, build_sample_session
+from console.record.simulation import SimClock
 from devices import mdc
 from devices.model import State
+from tests.review.sample import SampleSession, build_sample_session
 
 PASSWORD = "correct horse 1"
 DAY = 86400.0

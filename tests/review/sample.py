@@ -1,4 +1,4 @@
-"""Realistic simulated sessions for review tests, screenshots and the review benchmark (no Qt).
+"""Realistic simulated sessions with known entries for the review tests (no Qt).
 
 :func:`build_sample_session` records one whole IV-ketamine session into a record database the way the console
 would: the physiological simulator's numerics and waves through a :class:`~console.record.VitalsRecorder`, and
@@ -6,7 +6,7 @@ a clinician's entries (pre-check, questionnaires, observations with scores, infu
 effect, an amendment, discharge and the signature) at the moments they describe. The database is opened with a
 simulated clock, so only the demo ``simulation`` clinician writes and every session is flagged DEMO.
 
-This is the review package's own fixture builder, with entries tests can point at;
+This is the review tests' own fixture builder, with entries tests can point at;
 ``chairside simulate-session`` (:mod:`console.record.simulation`) records sessions for users and the
 benchmark.
 """
@@ -14,13 +14,13 @@ benchmark.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from console.clinical import entries as build
 from console.clinical.protocols import ProtocolLibrary
 from console.clinical.scales import ScaleLibrary
 from console.record import DEMO_PASSWORD, open_database
+from console.record.simulation import SimClock
 from devices import mdc
 from devices.model import Numeric, State
 from devices.simulator.core import Simulator
@@ -28,16 +28,6 @@ from devices.simulator.core import Simulator
 #: when, in minutes after the session start, the sample session's infusion starts and how long it runs
 INFUSION_AT_MIN = 5.0
 INFUSION_MIN = 40.0
-
-
-class SimClock:
-    """A settable clock handed to ``open_database(clock=...)``: the record stamps entries with it."""
-
-    def __init__(self, t: float) -> None:
-        self.t = float(t)
-
-    def __call__(self) -> datetime:
-        return datetime.fromtimestamp(self.t, tz=UTC)
 
 
 @dataclass
