@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QThreadPool, QTimer
 
 from console.alarms import AlarmEngine, AlarmLimits
 from console.main_window import MainWindow
@@ -94,8 +94,14 @@ class ChairStation(QObject):
         self.panel.session_signed.connect(self._on_session_signed)
 
         self._alarm_timer = self._timer("stationAlarmRefresh", ALARM_REFRESH_MS, self.refresh_alarms)
-        self._heartbeat_timer = self._timer("stationHeartbeat", HEARTBEAT_MS, self._heartbeat)
-        self._outbox_timer = self._timer("stationOutboxRetry", OUTBOX_RETRY_MS, self._flush_outbox)
+        # Heartbeat and outbox retries talk to the database, which may be a server that stopped answering (a
+        # 5 s connect timeout): they run on one background thread so the monitor never freezes meanwhile.
+        self._io = QThreadPool(self)
+        self._io.setMaxThreadCount(1)
+        self._heartbeat_timer = self._timer("stationHeartbeat", HEARTBEAT_MS,
+                                            lambda: self._io.start(self._heartbeat))
+        self._outbox_timer = self._timer("stationOutboxRetry", OUTBOX_RETRY_MS,
+                                         lambda: self._io.start(self._flush_outbox))
         self._closed = False
 
     def user_name(self) -> str:
@@ -146,8 +152,12 @@ class ChairStation(QObject):
             log.warning("session heartbeat not written: %s", exc)
 
     def _flush_outbox(self) -> None:
-        if self.outbox.pending:
+        if not self.outbox.pending:
+            return
+        try:
             self.outbox.flush()
+        except Exception as exc:  # runs on the I/O thread: report, keep the entries, try again next time
+            log.error("unsaved entries not written yet: %s", exc)
 
     # --- session life cycle -------------------------------------------------------------------------
 
@@ -195,6 +205,7 @@ class ChairStation(QObject):
         for timer in (self._alarm_timer, self._heartbeat_timer, self._outbox_timer):
             timer.stop()
         self.banner.shutdown()
+        self._io.waitForDone()
         self._flush_outbox()
         self._stop_recorder()
         self.panel.close()
