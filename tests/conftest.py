@@ -19,6 +19,8 @@ import tempfile  # noqa: E402
 
 _TEST_DATA = tempfile.mkdtemp(prefix="chairside-tests-")
 os.environ.setdefault("CHAIRSIDE_DB", f"sqlite:///{_TEST_DATA}/record.db")
+# ... and the site trust folder (site key, key registry, witness) is a throwaway folder too
+os.environ.setdefault("CHAIRSIDE_TRUST_DIR", f"{_TEST_DATA}/trust")
 
 import pytest
 

@@ -7,6 +7,7 @@ which every write goes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -15,10 +16,12 @@ from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from pathlib import Path
+
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from console.record import chain, passwords
+from console.record import chain, passwords, signing, trust_verify
 from console.record import models as m
 from console.record.engine import DEFAULT_BUSY_TIMEOUT_MS, make_engine, resolve_url, writer
 from console.record.errors import AuthError, NotFound, RecordError, StorageUnavailable
@@ -34,6 +37,7 @@ from console.record.roles import Role
 from console.record.schema import SchemaResult, ensure_schema
 from console.record.service import SessionService, audit
 from console.record.timeutil import utcnow
+from console.record.trust import TrustDir, TrustError
 
 #: a session whose console is on another machine counts as interrupted after this long without a heartbeat
 HEARTBEAT_STALE_S = 120
@@ -43,6 +47,7 @@ DEMO_PASSWORD = "demo"
 SIMULATION_USERNAME = "simulation"
 
 _HOST = socket.gethostname()
+_log = logging.getLogger(__name__)
 #: owner tokens of the Database objects open in this process (a closed one no longer holds its sessions)
 _LIVE_OWNERS: set[str] = set()
 _LIVE_LOCK = threading.Lock()
@@ -74,8 +79,10 @@ class Database:
     """An open record database (see :func:`open_database`)."""
 
     def __init__(self, engine: Engine, schema: SchemaResult | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, trust_dir: str | Path | None = None) -> None:
         self.engine = engine
+        #: the site trust folder (keys registry, site key, witness) outside the database
+        self.trust = TrustDir(trust_dir)
         self._clock = clock or utcnow
         #: True when times come from a simulation; then only demo accounts may write (see SessionService)
         self.simulated_clock = clock is not None
@@ -103,6 +110,7 @@ class Database:
         self._closed = True
         for rec in list(self._recorders):
             rec.close()
+        self._anchor_held_sessions()
         try:
             with storage_guard(), self.write_engine.begin() as conn:
                 conn.execute(update(m.Session).where(m.Session.lock_owner == self.owner)
@@ -221,6 +229,58 @@ class Database:
         with storage_guard(), self.write_engine.begin() as conn:
             conn.execute(q.values(heartbeat_at=utcnow()))
 
+    # ------------------------------------------------------------------ trust anchors
+    def use_trust_dir(self, trust_dir: str | Path) -> None:
+        """Verify against (and anchor into) another trust folder, e.g. an auditor's copy."""
+        self.trust = TrustDir(trust_dir)
+
+    def record_id(self) -> str:
+        """The random id naming this record in signatures and witness lines."""
+        with storage_guard(), OrmSession(self.engine) as s:
+            return signing.record_id(s)
+
+    def anchor_checkpoint(self, session_id: int) -> dict[str, Any]:
+        """Sign the session's current chain head with the site key and write it to the witness.
+
+        Returns the witness line. Raises :class:`NotFound` or :class:`TrustError` (witness not writable).
+        """
+        with storage_guard(), OrmSession(self.engine) as s:
+            row = s.get(m.Session, session_id)
+            if row is None:
+                raise NotFound(f"no session with id {session_id}")
+            line = signing.witness_line("checkpoint", signing.record_id(s), row.id, row.head_seq,
+                                        row.head_hash)
+        self.trust.witness(line)
+        return line
+
+    def anchor_after_commit(self, s: OrmSession, session_id: int, seq: int, entry_hash: str) -> None:
+        """Witness (session, seq, hash) once the transaction of ``s`` commits (a rolled-back entry is
+        never witnessed). A witness that cannot be written is logged; verify then misses that anchor only."""
+        line = signing.witness_line("checkpoint", signing.record_id(s), session_id, seq, entry_hash)
+
+        def after_commit(_session: OrmSession) -> None:
+            try:
+                self.trust.witness(line)
+            except (TrustError, OSError) as err:
+                _log.warning("checkpoint of session %s not witnessed: %s", session_id, err)
+
+        event.listen(s, "after_commit", after_commit, once=True)
+
+    def witness_seal(self, session_id: int, seq: int, entry_hash: str, key_id: str, meaning: str) -> None:
+        """Write a committed signature entry to the witness (:class:`TrustError` if impossible)."""
+        self.trust.witness(signing.witness_line("seal", self.record_id(), session_id, seq, entry_hash,
+                                                signer_key_id=key_id, meaning=meaning))
+
+    def _anchor_held_sessions(self) -> None:
+        """At close, checkpoint the sessions this console still holds (they become interrupted)."""
+        try:
+            with storage_guard(), OrmSession(self.engine) as s:
+                held = list(s.scalars(select(m.Session.id).where(m.Session.lock_owner == self.owner)))
+            for sid in held:
+                self.anchor_checkpoint(sid)
+        except (RecordError, TrustError, OSError) as err:
+            _log.warning("sessions held at close not witnessed: %s", err)
+
     # ------------------------------------------------------------------ integrity
     def verify(self, session_id: int | None = None, actor: UserContext | None = None) -> VerifyResult:
         """Recompute the hash chain of one session or all; the run is written to the audit trail."""
@@ -239,6 +299,7 @@ class Database:
                 result.problems.extend(problems)
                 result.sessions_checked += 1
                 result.entries_checked += n
+            result.problems.extend(trust_verify.verify_trust(s, self.trust, session_id))
             # entries whose session row is gone
             orphan = s.scalar(select(m.Entry).where(m.Entry.session_id.not_in(select(m.Session.id))).limit(1))
             if orphan is not None and session_id is None:
@@ -305,13 +366,16 @@ class Database:
 
 
 def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
-                  clock: Callable[[], datetime] | None = None) -> Database:
+                  clock: Callable[[], datetime] | None = None,
+                  trust_dir: str | Path | None = None) -> Database:
     """Open the record at ``url`` (``--db``, else ``$CHAIRSIDE_DB``, else the user data dir SQLite file).
 
     A fresh database is created at the newest schema; an older one is upgraded (SQLite: after a backup copy
     next to the file); a newer one raises :class:`SchemaTooNew`; an unreachable one
     :class:`StorageUnavailable`. ``clock`` (simulations only) replaces the real clock for session and entry
-    times; a database opened with one accepts writes from demo accounts only.
+    times; a database opened with one accepts writes from demo accounts only. ``trust_dir`` is the site trust
+    folder (default ``$CHAIRSIDE_TRUST_DIR``, else ``trust`` in the user data folder; see
+    :mod:`console.record.trust`).
     """
     resolved = resolve_url(url)
     try:
@@ -327,7 +391,7 @@ def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY
     except Exception as err:
         engine.dispose()
         raise StorageUnavailable(plain_message(err)) from err
-    return Database(engine, schema, clock)
+    return Database(engine, schema, clock, trust_dir)
 
 
 __all__ = ["Database", "open_database", "SessionStatus"]

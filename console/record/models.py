@@ -241,3 +241,30 @@ class RawCapture(Base):
     codec: Mapped[int] = mapped_column(SmallInteger)
     reads: Mapped[bytes] = mapped_column(LargeBinary)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class UserKey(Base):
+    """A user's Ed25519 signing key: the public half and the private half wrapped under the user's password
+    (see :mod:`console.record.keys`). A convenience copy only: verification trusts the site registry outside
+    the database (:mod:`console.record.trust`), never this table. ``retired_at`` is set when the key is
+    replaced (password reset) or the user leaves."""
+
+    __tablename__ = "user_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(String(100))
+    wrapped_private: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RecordMeta(Base):
+    """Facts about this record as a whole; ``record_id`` (a random id made when the schema reached 0005)
+    names the record in signatures and witness lines, so lines about another database are told apart."""
+
+    __tablename__ = "record_meta"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

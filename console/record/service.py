@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session as OrmSession
 
-from console.record import chain, passwords
+from console.record import chain, passwords, signing
 from console.record import models as m
 from console.record.canonical import canonical_json
 from console.record.errors import (
@@ -38,6 +38,7 @@ from console.record.errors import (
     NotFound,
     PermissionDenied,
     SessionStateError,
+    StorageUnavailable,
 )
 from console.record.guard import storage_guard
 from console.record.records import (
@@ -55,6 +56,7 @@ from console.record.records import (
 )
 from console.record.roles import ACTION_WORDS, ROLES, allowed, who_may
 from console.record.timeutil import to_utc, utcnow
+from console.record.trust import TrustError
 
 if TYPE_CHECKING:
     from console.record.database import Database
@@ -364,7 +366,11 @@ class SessionService:
 
     def sign(self, session_id: int, password: str, meaning: str = "authored") -> EntryRecord:
         """Sign the session: re-checks the password, writes a ``signature`` entry sealing the whole chain,
-        and seals the session (status ``signed``). Wrong password: :class:`AuthError` (audit logged)."""
+        and seals the session (status ``signed``). Wrong password: :class:`AuthError` (audit logged).
+
+        The seal is signed with the signer's own key (opened with this password; see
+        :mod:`console.record.signing`) and the signature entry is written to the site witness after commit.
+        """
         if meaning not in SIGNATURE_MEANINGS:
             raise InvalidEntry(f"a signature's meaning is one of {', '.join(SIGNATURE_MEANINGS)}")
         self._require("sign")
@@ -377,12 +383,13 @@ class SessionService:
                                   SessionStatus.AMENDED):
                 raise SessionStateError(f"session {session_id} is {row.status} and cannot be signed")
             self._refuse_if_interrupted(row)
+            pair = signing.signing_key(s, self._db.trust, actor, password)
             now = self._db.now()
             signed_at = now.isoformat(timespec="microseconds")
+            seal = chain.seal(row.head_hash, actor.id, actor.full_name, actor.username, meaning, signed_at)
             data = {"signer_id": actor.id, "signer_name": actor.full_name, "username": actor.username,
                     "meaning": meaning, "signed_at": signed_at, "entries_signed": row.head_seq,
-                    "seal": chain.seal(row.head_hash, actor.id, actor.full_name, actor.username, meaning,
-                                       signed_at)}
+                    "seal": seal, **signing.seal_fields(signing.record_id(s), row.id, pair, seal)}
             e = self._append(s, actor, row, "signature", _data_json(data), at=now)
             row.status = SessionStatus.SIGNED
             row.ended_at = row.ended_at or now
@@ -390,7 +397,14 @@ class SessionService:
             audit(s, actor, "sign", f"session {session_id}", after={"meaning": meaning, "entry": e.id})
             return e
 
-        return self._retry_seq(lambda: self._write("sign", do))
+        e = self._retry_seq(lambda: self._write("sign", do))
+        try:
+            self._db.witness_seal(session_id, e.seq, e.hash, str(e.data.get("key_id")), meaning)
+        except (TrustError, OSError) as err:
+            raise StorageUnavailable(f"session {session_id} is signed, but the seal could not be written to "
+                                     f"the witness ({err}); verify will report it until the witness is "
+                                     "restored (see docs/security.md)") from err
+        return e
 
     def entries(self, session_id: int) -> list[EntryRecord]:
         """All entries of a session in order (amendments appear where they were written)."""
@@ -483,6 +497,7 @@ class SessionService:
                        password_hash=hashed, active=True, demo=False, created_at=now, password_changed_at=now)
             s.add(u)
             s.flush()
+            signing.create_user_key(s, self._db.trust, u, password, now)  # the user's signing key
             audit(s, actor, "user_add", f"user {username}", None, _user_dict(u))
             return _user_info(u)
 
@@ -495,6 +510,7 @@ class SessionService:
                 raise InvalidEntry("you cannot disable your own account")
             before = _user_dict(u)
             u.active = False
+            signing.retire_user_keys(s, self._db.trust, u.id)  # a user leaving signs nothing more
             audit(s, actor, "user_disable", f"user {username}", before, _user_dict(u))
             return _user_info(u)
 
@@ -521,7 +537,11 @@ class SessionService:
             u = _user_by_name(s, username)
             u.password_hash = hashed
             u.password_changed_at = utcnow()
-            audit(s, actor, "user_passwd", f"user {username}", detail="password set")
+            # the old key cannot be re-wrapped without the old password: retire it (its signatures stay
+            # valid) and make a new one under the new password
+            signing.retire_user_keys(s, self._db.trust, u.id, u.password_changed_at)
+            signing.create_user_key(s, self._db.trust, u, password, u.password_changed_at)
+            audit(s, actor, "user_passwd", f"user {username}", detail="password set; new signing key")
 
         self._write("set_password", do)
 
@@ -571,6 +591,8 @@ class SessionService:
         e.hash = chain.entry_hash(e, e.prev_hash)
         s.add(e)
         row.head_seq, row.head_hash = e.seq, e.hash
+        if kind in ("checkpoint", "session_interrupted"):  # anchor outside the database after commit
+            self._db.anchor_after_commit(s, row.id, e.seq, e.hash)
         if row.lock_owner == self._db.owner or row.lock_owner is None:
             row.heartbeat_at = utcnow()  # liveness is judged on the real clock, even in a simulation
         s.flush()
