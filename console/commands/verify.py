@@ -20,11 +20,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="session id (default: every session)")
     add_db_argument(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--trust-dir", metavar="DIR", default=None,
+                        help="the site trust folder (key registry and witness files) to check signatures "
+                             "and seals against; default $CHAIRSIDE_TRUST_DIR, else the user data folder")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     def act(db: Database) -> int:
+        if args.trust_dir:
+            db.use_trust_dir(args.trust_dir)
         result = db.verify(args.session)
         if args.format == "json":
             print(json.dumps(result.as_dict(), indent=2))

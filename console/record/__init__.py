@@ -48,6 +48,7 @@ from console.record.records import (
 )
 from console.record.roles import ROLES, Role
 from console.record.service import SessionService
+from console.record.signing import SigningUnavailable
 from console.record.vitals import NumericSeries, RecorderStatus, VitalsRecorder, WaveSeries
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "DeviceProfileInfo", "ENTRY_KINDS", "EntryOutbox", "EntryRecord", "InvalidEntry", "LATE_AFTER_S",
     "NotAChairsideDatabase", "NotFound", "NumericSeries", "PatientInfo", "PendingEntry", "PermissionDenied",
     "Problem", "ROLES", "RecordError", "RecorderStatus", "Role", "SIGNATURE_MEANINGS", "SIMULATION_USERNAME",
-    "SchemaTooNew", "SessionInfo", "SessionService", "SessionStateError", "SessionStatus",
+    "SchemaTooNew", "SessionInfo", "SessionService", "SessionStateError", "SessionStatus", "SigningUnavailable",
     "StorageUnavailable", "UserContext", "UserInfo", "VerifyResult", "VitalsRecorder", "WaveSeries",
     "open_database",
 ]

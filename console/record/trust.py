@@ -319,7 +319,7 @@ class TrustDir:
                         continue
                     if d.get("record") != record_id:
                         continue
-                    key = d.get("sig") or raw
+                    key = json.dumps(d, sort_keys=True)
                     if key in seen:
                         continue
                     seen.add(key)
