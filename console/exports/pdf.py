@@ -55,6 +55,7 @@ from console.exports._common import (
     local_dt,
 )
 from console.exports._pdf_plot import Marker, trend_drawing
+from console.record.signing import seal_fingerprint
 from devices import mdc
 
 if TYPE_CHECKING:
@@ -836,13 +837,13 @@ class _Report:
                     fmt_local(t, seconds=True),
                     _dt.datetime.fromtimestamp(t or 0, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
                     f"{d.get('entries_signed', '?')} entries",
-                    str(d.get("seal", ""))[:16],
+                    Paragraph(self.st.text(seal_fingerprint(d)), self.st.cell),
                 ]
             )
         self.story.append(
             _table(
                 self.st,
-                ["Printed name", "Meaning", "Date-time (local)", "Date-time (UTC)", "Covers", "Seal"],
+                ["Printed name", "Meaning", "Date-time (local)", "Date-time (UTC)", "Covers", "Seal fingerprint"],
                 rows,
                 [38 * mm, 17 * mm, 34 * mm, 38 * mm, 19 * mm, BODY_W - 146 * mm],
             )
@@ -854,7 +855,8 @@ class _Report:
             )
         self.para(
             "Electronic signatures: each was given with the signer's user id and password and seals every "
-            "entry written before it.",
+            "entry written before it. The seal fingerprint (signature digest and signing key) lets "
+            "chairside verify match this paper copy to the record and its witness.",
             self.st.small,
         )
         self.para(

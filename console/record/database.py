@@ -12,11 +12,10 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime, timedelta
 from collections.abc import Callable
-from typing import Any
-
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session as OrmSession
@@ -394,4 +393,4 @@ def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY
     return Database(engine, schema, clock, trust_dir)
 
 
-__all__ = ["Database", "open_database", "SessionStatus"]
+__all__ = ["Database", "SessionStatus", "open_database"]

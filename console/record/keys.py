@@ -89,7 +89,7 @@ class KeyPair:
     def from_pem(data: bytes) -> KeyPair:
         key = serialization.load_pem_private_key(data, password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("the key file does not hold an Ed25519 private key")
+            raise TypeError("the key file does not hold an Ed25519 private key")
         return KeyPair(key)
 
 

@@ -188,7 +188,7 @@ class TrustDir:
             pair = KeyPair.from_pem(path.read_bytes())
         except FileNotFoundError:
             pair = None
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, TypeError) as err:
             raise TrustError(f"the site key {path} cannot be read: {err}") from err
         reg = self.load_registry()
         if pair is None:
@@ -299,31 +299,30 @@ class TrustDir:
         seen: set[str] = set()
         for path in self.witness_paths():
             try:
-                fh = open(path, encoding="utf-8", errors="replace")
+                text = path.read_text(encoding="utf-8", errors="replace")
             except FileNotFoundError:
                 out.damage.append((str(path), "missing"))
                 continue
             except OSError as err:
                 out.damage.append((str(path), f"unreadable: {err}"))
                 continue
-            with fh:
-                for n, raw in enumerate(fh, 1):
-                    if not raw.strip():
-                        continue
-                    try:
-                        d = json.loads(raw)
-                        if not isinstance(d, dict):
-                            raise ValueError("not an object")
-                    except ValueError:
-                        out.damage.append((str(path), f"line {n} is damaged"))
-                        continue
-                    if d.get("record") != record_id:
-                        continue
-                    key = json.dumps(d, sort_keys=True)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    out.lines.append(WitnessLine(d, str(path), n))
+            for n, raw in enumerate(text.splitlines(), 1):
+                if not raw.strip():
+                    continue
+                try:
+                    d = json.loads(raw)
+                except ValueError:
+                    d = None
+                if not isinstance(d, dict):
+                    out.damage.append((str(path), f"line {n} is damaged"))
+                    continue
+                if d.get("record") != record_id:
+                    continue
+                key = json.dumps(d, sort_keys=True)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.lines.append(WitnessLine(d, str(path), n))
         return out
 
 

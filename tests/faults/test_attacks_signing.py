@@ -44,7 +44,7 @@ class Recorded:
 
 
 @pytest.fixture
-def recorded(db_url: str, tmp_path: Path) -> Recorded:
+def recorded(db_url: str, tmp_path: Path) -> Recorded:  # noqa: F811 (the imported fixture)
     """A signed session (notes, an observation, a dose) and an in-progress session anchored by a checkpoint."""
     trust = tmp_path / "trust"
     db = open_database(db_url, trust_dir=trust)
@@ -69,9 +69,10 @@ def recorded(db_url: str, tmp_path: Path) -> Recorded:
 def rechain(conn: Connection, session_id: int) -> None:
     """Recompute the whole chain of a session with the software's own functions and fix its head columns,
     as an attacker who read the source would after changing something."""
-    from console.record import models as m
     from sqlalchemy import select
     from sqlalchemy.orm import Session as OrmSession
+
+    from console.record import models as m
 
     with OrmSession(bind=conn) as s:
         row = s.get(m.Session, session_id)
