@@ -177,15 +177,26 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
                    rid: str, problems: list[Problem], s: OrmSession) -> None:
     sealed = {(w.data["seq"], w.data["hash"]): w for w in wls if w.data.get("kind") == "seal"}
     valid_seqs: list[int] = []
+    #: problems of unkeyed (pre-0005) signatures: forgiven when a later valid signature seals them
+    legacy: list[Problem] = []
     for e in sigs:
+        found: list[Problem] = []
         witnessed = sealed.get((e.seq, e.hash))
         if witnessed is None:
-            problems.append(Problem(row.id, "unwitnessed", "this signature is not in the witness: it was not "
-                                    "made by Chairside at this site, or the witness lost it", e.id, e.seq))
-        if reg is not None and _signature_ok(row, e, witnessed, reg, rid, problems):
+            found.append(Problem(row.id, "unwitnessed", "this signature is not in the witness: it was not "
+                                 "made by Chairside at this site, or the witness lost it", e.id, e.seq))
+        if reg is not None:
+            ok = _signature_ok(row, e, witnessed, reg, rid, found)
+        else:  # keys cannot be checked (the registry problem is reported); the rest can
+            ok = _is_keyed(row, e, found) and witnessed is not None
+        if ok:
             valid_seqs.append(e.seq)
-        elif reg is None and witnessed is not None:
-            valid_seqs.append(e.seq)  # cannot check keys; the registry problem is reported already
+            legacy.clear()
+        if any(p.what == "unkeyed" for p in found):
+            legacy.extend(found)
+        else:
+            problems.extend(found)
+    problems.extend(legacy)
     if row.status in (SessionStatus.SIGNED, SessionStatus.AMENDED):
         last = s.scalar(select(m.Entry).where(m.Entry.session_id == row.id).order_by(m.Entry.seq.desc())
                         .limit(1))
@@ -210,6 +221,20 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
                                 f"is marked {row.status}: its sign-off was undone in the database", None, seq))
 
 
+def _is_keyed(row: m.Session, e: m.Entry, problems: list[Problem]) -> bool:
+    """Whether a signature entry carries a key id and a signature at all (else it is an unkeyed seal)."""
+    try:
+        d = json.loads(e.data_json)
+        keyed = bool(d.get("key_id")) and bool(d.get("signature"))
+    except (ValueError, AttributeError):
+        keyed = False
+    if not keyed:
+        problems.append(Problem(row.id, "unkeyed", "this signature has only an unkeyed seal (made before keyed "
+                                "signatures, or written into the database directly): it cannot be trusted; "
+                                "sign the session again", e.id, e.seq))
+    return keyed
+
+
 def _signature_ok(row: m.Session, e: m.Entry, witnessed: WitnessLine | None, reg: dict[str, Any], rid: str,
                   problems: list[Problem]) -> bool:
     """Whether signature entry ``e`` carries a valid Ed25519 signature by a key the registry certifies."""
@@ -223,10 +248,9 @@ def _signature_ok(row: m.Session, e: m.Entry, witnessed: WitnessLine | None, reg
                           d["signed_at"])
     except (ValueError, KeyError, TypeError):
         return bad("forged", "the signature entry's data is not a Chairside signature")
-    key_id, sig = d.get("key_id"), d.get("signature")
-    if not key_id or not sig:
-        return bad("unkeyed", "this signature has only an unkeyed seal (made before keyed signatures, or "
-                              "written into the database directly): it cannot be trusted")
+    if not _is_keyed(row, e, problems):
+        return False
+    key_id, sig = d["key_id"], d["signature"]
     cert = next((c for c in reg.get("user_keys") or [] if c.get("key_id") == key_id), None)
     if cert is None:
         return bad("unknown key", f"signed with key {str(key_id)[:12]}, which the site registry does not "
