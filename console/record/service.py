@@ -203,6 +203,7 @@ class SessionService:
             s.add(row)
             s.flush()  # the id is part of the header hash
             row.header_hash = row.head_hash = chain.header_hash(row)
+            self._db.anchor_after_commit(s, row.id, 0, row.header_hash)  # header pinned outside the database
             audit(s, actor, "session_start", f"session {row.id}",
                   after={"patient": patient.code, "protocol": protocol_id, "version": str(protocol_version),
                          "chair": chair, "demo": row.demo})

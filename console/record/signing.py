@@ -27,7 +27,7 @@ from console.record import models as m
 from console.record.canonical import canonical_json
 from console.record.errors import AuthError, RecordError
 from console.record.records import UserContext
-from console.record.timeutil import iso, utcnow
+from console.record.timeutil import utcnow
 from console.record.trust import TrustDir, TrustError
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,8 @@ def seal_fields(record: str, session_id: int, pair: keys.KeyPair, seal: str) -> 
 
 def witness_line(kind: str, record: str, session_id: int, seq: int, entry_hash: str,
                  **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "record": record, "session_id": session_id, "seq": seq, "hash": entry_hash,
-            "at": iso(utcnow()), **extra}
+    """A witness line (the witness stamps its time and signs it when it writes it)."""
+    return {"kind": kind, "record": record, "session_id": session_id, "seq": seq, "hash": entry_hash, **extra}
 
 
 def seal_fingerprint(data: dict[str, Any]) -> str:

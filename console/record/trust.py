@@ -266,13 +266,14 @@ class TrustDir:
 
     # ------------------------------------------------------------------ witness
     def witness(self, line: dict[str, Any]) -> list[str]:
-        """Sign ``line`` with the site key and append it to every witness file (fsynced).
+        """Stamp ``line`` with the time, sign it with the site key and append it to every witness file
+        (fsynced).
 
         Raises :class:`TrustError` when the primary witness cannot be written; returns the problems with
         the other locations (logged) so the caller can show them.
         """
         site = self.site_key()
-        data = dict(line, key_id=site.key_id)
+        data = dict(line, key_id=site.key_id, at=iso(utcnow()))  # stamped when written, under this key
         data["sig"] = site.sign(witness_message(data))
         text = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
         problems: list[str] = []

@@ -281,3 +281,35 @@ def test_a_witness_line_added_by_someone_without_the_site_key(recorded: Recorded
     assert code == 1
     assert "witness line forged" in out
     assert "entry #99" not in out
+
+
+def test_changing_the_dose_in_a_session_header_and_recomputing_everything(recorded: Recorded, capsys):
+    """The header is witnessed when the session starts, so a rewritten dose is named even in progress."""
+    engine = recorded.sql()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE sessions SET details_json = :d WHERE id = :s"),
+                     {"d": '{"dose_mg":70}', "s": recorded.signed})
+        conn.execute(text("UPDATE sessions SET details_json = :d WHERE id = :s"),
+                     {"d": '{"dose_mg":70}', "s": recorded.anchored})
+        rechain(conn, recorded.signed)
+        rechain(conn, recorded.anchored)
+    engine.dispose()
+    code, out = recorded.verify(capsys)
+    assert code == 1
+    assert f"session {recorded.signed}, entry #0: rewritten: the session header differs" in out
+    assert f"session {recorded.anchored}, entry #0: rewritten: the session header differs" in out
+
+
+def test_deleting_a_session_that_was_only_started(recorded: Recorded, capsys):
+    db = open_database(recorded.url, trust_dir=recorded.trust)
+    svc = db.service(db.authenticate("carla", PASSWORD))
+    sid = svc.start_session(svc.find_patient("PT-ATTACK").id, "iv-ketamine-0.5", "3", "chair 3").id
+    witnessed = [json.loads(x) for x in TrustDir(recorded.trust).witness_path.read_text().splitlines()]
+    assert [(w["session_id"], w["seq"]) for w in witnessed][-1] == (sid, 0)  # pinned at its start
+    db.close()
+    engine = recorded.sql()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE id = :s"), {"s": sid})
+    engine.dispose()
+    code, out = recorded.verify(capsys)
+    assert code == 1 and f"session {sid} deleted" in out

@@ -242,13 +242,16 @@ def test_demo_accounts_get_a_key_at_their_first_signature(tdb, trust):
 
 
 def test_checkpoint_entries_and_interruptions_are_anchored(tdb, trust):
-    """Closing the database checkpoints the sessions it holds; the witness then pins their heads."""
+    """A session's header is witnessed when it starts; closing the database checkpoints the sessions it
+    holds, so the witness pins their heads."""
     svc = _clinician(tdb)
     sid = _session(svc)
     head = svc.session(sid).head_hash
     tdb.close()
     lines = [json.loads(x) for x in TrustDir(trust).witness_path.read_text().splitlines()]
-    assert [(x["kind"], x["session_id"], x["seq"], x["hash"]) for x in lines] == [("checkpoint", sid, 1, head)]
+    header = [e for e in lines if e["seq"] == 0]
+    assert [(x["kind"], x["session_id"], x["seq"]) for x in header] == [("checkpoint", sid, 0)]  # at start
+    assert [(x["kind"], x["session_id"], x["seq"], x["hash"]) for x in lines][-1] == ("checkpoint", sid, 1, head)
 
 
 def test_seal_fingerprint_for_paper_copies():
