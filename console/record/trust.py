@@ -294,10 +294,16 @@ class TrustDir:
                 log.warning("witness copy %s not written: %s", path, err)
         return problems
 
-    def read_witness(self, record_id: str) -> WitnessRead:
-        """Every witness line about ``record_id`` from every witness file (duplicates merged)."""
+    def read_witness(self, record_id: str, session_id: int | None = None) -> WitnessRead:
+        """Every witness line about ``record_id`` (and ``session_id`` if given) from every witness file,
+        duplicates merged. Lines are written with sorted keys and no spaces, so lines about other records
+        or sessions are skipped by a text match before any JSON is parsed (a witness grows for years)."""
         out = WitnessRead()
         seen: set[str] = set()
+        # (how Chairside writes the field, how it writes it for this record/session)
+        marks = [('"record":"', f'"record":{json.dumps(record_id)}')]
+        if session_id is not None:
+            marks += [(f'"session_id":{d}', f'"session_id":{int(session_id)},') for d in "0123456789"]
         for path in self.witness_paths():
             try:
                 text = path.read_text(encoding="utf-8", errors="replace")
@@ -308,8 +314,8 @@ class TrustDir:
                 out.damage.append((str(path), f"unreadable: {err}"))
                 continue
             for n, raw in enumerate(text.splitlines(), 1):
-                if not raw.strip():
-                    continue
+                if not raw.strip() or any(form in raw and mk not in raw for form, mk in marks):
+                    continue  # a line Chairside wrote about something else; any other line is parsed
                 try:
                     d = json.loads(raw)
                 except ValueError:

@@ -83,7 +83,7 @@ def verify_trust(s: OrmSession, trust: TrustDir, session_id: int | None = None) 
         problems.append(RecordProblem(0, "key registry damaged", str(err)))
         reg = None
     try:
-        witness = trust.read_witness(rid)
+        witness = trust.read_witness(rid, session_id)
     except TrustError as err:
         problems.append(RecordProblem(0, "witness unusable", str(err)))
         return problems

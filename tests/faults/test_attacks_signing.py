@@ -30,8 +30,8 @@ class Recorded:
     def __init__(self, url: str, trust: Path, signed: int, anchored: int, obs_id: str) -> None:
         self.url, self.trust, self.signed, self.anchored, self.obs_id = url, trust, signed, anchored, obs_id
 
-    def verify(self, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-        code = main(["verify", "--db", self.url, "--trust-dir", str(self.trust)])
+    def verify(self, capsys: pytest.CaptureFixture[str], *session: str) -> tuple[int, str]:
+        code = main(["verify", *session, "--db", self.url, "--trust-dir", str(self.trust)])
         out, err = capsys.readouterr()
         return code, out + err
 
@@ -151,6 +151,10 @@ def test_truncating_an_anchored_session_in_progress(recorded: Recorded, capsys):
     code, out = recorded.verify(capsys)
     assert code == 1
     assert f"session {recorded.anchored}, entry #4: truncated" in out
+    code, out = recorded.verify(capsys, str(recorded.anchored))  # checking that session alone
+    assert code == 1 and f"session {recorded.anchored}, entry #4: truncated" in out
+    code, out = recorded.verify(capsys, str(recorded.signed))  # the other one is intact
+    assert code == 0, out
 
 
 def test_deleting_the_signature_while_the_status_stays_signed(recorded: Recorded, capsys):
