@@ -12,8 +12,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -393,4 +393,4 @@ def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY
     return Database(engine, schema, clock, trust_dir)
 
 
-__all__ = ["Database", "SessionStatus", "open_database"]
+__all__ = ["Database", "open_database", "SessionStatus"]

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session as OrmSession
 
 from console.record import chain, passwords, signing
@@ -377,6 +377,10 @@ class SessionService:
         self._require("sign")
         if not self._db.check_password(self.user, password, action="sign", target=f"session {session_id}"):
             raise AuthError("The password is not correct; the session was not signed.")
+        # open the key (argon2: slow on purpose) outside the write transaction that locks the session
+        trust = self._db.trust
+        pair = (self._read(lambda s: signing.open_signing_key(s, trust, self.user, password))
+                or self._write("sign", lambda s, actor: signing.make_signing_key(s, trust, actor, password)))
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
             row = self._lock_session(s, session_id)
@@ -384,13 +388,14 @@ class SessionService:
                                   SessionStatus.AMENDED):
                 raise SessionStateError(f"session {session_id} is {row.status} and cannot be signed")
             self._refuse_if_interrupted(row)
-            pair = signing.signing_key(s, self._db.trust, actor, password)
+            if actor.id != pair.user_id:
+                raise AuthError("the signing key opened belongs to another account; log in again")
             now = self._db.now()
             signed_at = now.isoformat(timespec="microseconds")
             seal = chain.seal(row.head_hash, actor.id, actor.full_name, actor.username, meaning, signed_at)
             data = {"signer_id": actor.id, "signer_name": actor.full_name, "username": actor.username,
                     "meaning": meaning, "signed_at": signed_at, "entries_signed": row.head_seq,
-                    "seal": seal, **signing.seal_fields(signing.record_id(s), row.id, pair, seal)}
+                    "seal": seal, **signing.seal_fields(signing.record_id(s), row.id, pair.pair, seal)}
             e = self._append(s, actor, row, "signature", _data_json(data), at=now)
             row.status = SessionStatus.SIGNED
             row.ended_at = row.ended_at or now

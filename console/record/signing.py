@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,38 +81,59 @@ def retire_user_keys(s: OrmSession, trust: TrustDir, user_id: int, at: datetime 
     return len(rows)
 
 
-def signing_key(s: OrmSession, trust: TrustDir, actor: UserContext, password: str) -> keys.KeyPair:
-    """The signer's key pair, opened with the password they just re-entered.
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A user's opened key pair and whose it is."""
+
+    user_id: int
+    pair: keys.KeyPair
+
+
+def open_signing_key(s: OrmSession, trust: TrustDir, user: UserContext, password: str) -> SigningKey | None:
+    """The signer's key pair, opened with the password they just re-entered; ``None`` when they have no
+    key yet (see :func:`make_signing_key`). Reads only (the registry may gain the key's certificate).
 
     The registry decides: a key it lists as retired signs nothing, and a key whose public half differs from
     the registry's is refused (someone replaced it in the database).
     """
-    row = s.scalar(select(m.UserKey).where(m.UserKey.user_id == actor.id, m.UserKey.retired_at.is_(None))
+    row = s.scalar(select(m.UserKey).where(m.UserKey.user_id == user.id, m.UserKey.retired_at.is_(None))
                    .order_by(m.UserKey.id.desc()).limit(1))
-    user = s.get(m.User, actor.id)
-    if user is None:
-        raise AuthError(f"the account {actor.username} no longer exists")
     if row is None:
-        row = create_user_key(s, trust, user, password)
+        return None
     try:
-        pair = keys.unwrap(row.wrapped_private, password, str(actor.id))
+        pair = keys.unwrap(row.wrapped_private, password, str(user.id))
     except keys.KeyUnwrapError as err:
-        raise SigningUnavailable(f"the signing key of {actor.username} does not open with this password: it "
+        raise SigningUnavailable(f"the signing key of {user.username} does not open with this password: it "
                                  "was altered or replaced in the database; ask an administrator to reset "
                                  "the password (a new key is made)") from err
     try:
         cert = trust.user_cert(pair.key_id)
         if cert is None:
             # the key opened with the user's password, so it is theirs: register it (older databases)
-            cert = trust.certify_user_key(actor.id, actor.username, pair.public_b64, pair.key_id)
+            cert = trust.certify_user_key(user.id, user.username, pair.public_b64, pair.key_id)
     except (TrustError, OSError) as err:
         raise SigningUnavailable(f"the site trust folder cannot be used: {err}") from err
-    if cert["public_key"] != pair.public_b64 or cert["user_id"] != actor.id:
+    if cert["public_key"] != pair.public_b64 or cert["user_id"] != user.id:
         raise SigningUnavailable(f"the signing key {pair.key_id[:12]} is registered to someone else")
     if cert.get("valid_until") is not None:
-        raise SigningUnavailable(f"the signing key of {actor.username} was retired at {cert['valid_until']}; "
+        raise SigningUnavailable(f"the signing key of {user.username} was retired at {cert['valid_until']}; "
                                  "ask an administrator to set a new password (a new key is made)")
-    return pair
+    return SigningKey(user.id, pair)
+
+
+def make_signing_key(s: OrmSession, trust: TrustDir, actor: UserContext, password: str) -> SigningKey:
+    """Give a user without a key (older databases, demo accounts) one under the password they just proved,
+    and open it (inside a write transaction)."""
+    user = s.get(m.User, actor.id)
+    if user is None:
+        raise AuthError(f"the account {actor.username} no longer exists")
+    opened = open_signing_key(s, trust, actor, password)  # another console may have just made one
+    if opened is not None:
+        return opened
+    create_user_key(s, trust, user, password)
+    made = open_signing_key(s, trust, actor, password)
+    assert made is not None
+    return made
 
 
 def seal_fields(record: str, session_id: int, pair: keys.KeyPair, seal: str) -> dict[str, Any]:
