@@ -20,7 +20,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from console.record import chain, keys, signing
@@ -104,6 +104,15 @@ def verify_trust(s: OrmSession, trust: TrustDir, session_id: int | None = None) 
         if session_id is None or sid == session_id:
             by_session[sid].append(wl)
 
+    # one read of (seq, hash, kind, id) of every entry in scope instead of queries per session
+    eq = select(m.Entry.session_id, m.Entry.seq, m.Entry.hash, m.Entry.kind, m.Entry.id)
+    if session_id is not None:
+        eq = eq.where(m.Entry.session_id == session_id)
+    index: dict[int, dict[int, tuple[str, str, str]]] = defaultdict(dict)
+    for sid_, seq_, hash_, kind_, id_ in s.execute(eq):
+        index[sid_][seq_] = (hash_, kind_, id_)
+    cert_reasons: dict[str, str] = {}
+
     for sid, wls in sorted(by_session.items()):
         row = sessions.get(sid)
         if row is None:
@@ -112,10 +121,11 @@ def verify_trust(s: OrmSession, trust: TrustDir, session_id: int | None = None) 
                                     f"entry #{last.data['seq']} at {last.data.get('at')}), but the database "
                                     "has no such session"))
             continue
-        _check_witnessed_heads(s, row, wls, problems)
+        _check_witnessed_heads(row, index.get(sid, {}), wls, problems)
 
     for sid, row in sorted(sessions.items()):
-        _check_session(row, sigs.get(sid, []), by_session.get(sid, []), reg, rid, problems, s)
+        _check_session(row, sigs.get(sid, []), by_session.get(sid, []), reg, rid, problems,
+                       index.get(sid, {}), cert_reasons)
     return problems
 
 
@@ -144,13 +154,11 @@ def _valid_lines(lines: list[WitnessLine], reg: dict[str, Any] | None,
     return out
 
 
-def _check_witnessed_heads(s: OrmSession, row: m.Session, wls: list[WitnessLine],
+def _check_witnessed_heads(row: m.Session, entries: dict[int, tuple[str, str, str]], wls: list[WitnessLine],
                            problems: list[Problem]) -> None:
     """Every (seq, hash) the witness holds for this session must still be in its chain."""
-    seqs = sorted({w.data["seq"] for w in wls})
-    stored = dict(s.execute(select(m.Entry.seq, m.Entry.hash)
-                            .where(m.Entry.session_id == row.id, m.Entry.seq.in_(seqs))).all())
-    last_seq = s.scalar(select(func.max(m.Entry.seq)).where(m.Entry.session_id == row.id)) or 0
+    stored = {seq: v[0] for seq, v in entries.items()}
+    last_seq = max(entries, default=0)
     reported: set[int] = set()
     for w in sorted(wls, key=lambda w: w.data["seq"]):
         seq, h = w.data["seq"], w.data["hash"]
@@ -174,7 +182,8 @@ def _check_witnessed_heads(s: OrmSession, row: m.Session, wls: list[WitnessLine]
 
 
 def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], reg: dict[str, Any] | None,
-                   rid: str, problems: list[Problem], s: OrmSession) -> None:
+                   rid: str, problems: list[Problem], entries: dict[int, tuple[str, str, str]],
+                   cert_reasons: dict[str, str]) -> None:
     sealed = {(w.data["seq"], w.data["hash"]): w for w in wls if w.data.get("kind") == "seal"}
     valid_seqs: list[int] = []
     #: problems of unkeyed (pre-0005) signatures: forgiven when a later valid signature seals them
@@ -186,7 +195,7 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
             found.append(Problem(row.id, "unwitnessed", "this signature is not in the witness: it was not "
                                  "made by Chairside at this site, or the witness lost it", e.id, e.seq))
         if reg is not None:
-            ok = _signature_ok(row, e, witnessed, reg, rid, found)
+            ok = _signature_ok(row, e, witnessed, reg, rid, found, cert_reasons)
         else:  # keys cannot be checked (the registry problem is reported); the rest can
             ok = _is_keyed(row, e, found) and witnessed is not None
         if ok:
@@ -198,23 +207,21 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
             problems.extend(found)
     problems.extend(legacy)
     if row.status in (SessionStatus.SIGNED, SessionStatus.AMENDED):
-        last = s.scalar(select(m.Entry).where(m.Entry.session_id == row.id).order_by(m.Entry.seq.desc())
-                        .limit(1))
+        last_seq = max(entries, default=0)
+        last_kind, last_id = entries[last_seq][1:] if entries else ("", "")
         if not valid_seqs:
             problems.append(Problem(row.id, "unsigned", f"the session is marked {row.status} but has no valid "
                                     "signature (a signature was removed, forged or never made)"))
-        elif last is not None and row.status == SessionStatus.SIGNED and last.seq != valid_seqs[-1]:
-            problems.append(Problem(row.id, "unsigned", f"the session is marked signed but entry #{last.seq} "
-                                    f"({last.kind}) comes after its last valid signature (#{valid_seqs[-1]}): "
-                                    "the session was reopened and written to after sign-off", last.id,
-                                    last.seq))
-        elif last is not None and row.status == SessionStatus.AMENDED:
-            after = s.scalars(select(m.Entry.kind).where(m.Entry.session_id == row.id,
-                                                          m.Entry.seq > valid_seqs[-1])).all()
-            if any(k != "amendment" for k in after):
-                problems.append(Problem(row.id, "unsigned", "entries other than amendments follow the last "
-                                        f"valid signature (#{valid_seqs[-1]}): the session was reopened "
-                                        "after sign-off"))
+        elif row.status == SessionStatus.SIGNED and last_seq != valid_seqs[-1]:
+            problems.append(Problem(row.id, "unsigned", f"the session is marked signed but entry #{last_seq} "
+                                    f"({last_kind}) comes after its last valid signature (#{valid_seqs[-1]}): "
+                                    "the session was reopened and written to after sign-off", last_id,
+                                    last_seq))
+        elif row.status == SessionStatus.AMENDED and any(
+                v[1] != "amendment" for seq, v in entries.items() if seq > valid_seqs[-1]):
+            problems.append(Problem(row.id, "unsigned", "entries other than amendments follow the last "
+                                    f"valid signature (#{valid_seqs[-1]}): the session was reopened "
+                                    "after sign-off"))
     elif sealed:
         seq = max(k[0] for k in sealed)
         problems.append(Problem(row.id, "unsealed", f"the witness holds a seal (entry #{seq}) but the session "
@@ -236,7 +243,7 @@ def _is_keyed(row: m.Session, e: m.Entry, problems: list[Problem]) -> bool:
 
 
 def _signature_ok(row: m.Session, e: m.Entry, witnessed: WitnessLine | None, reg: dict[str, Any], rid: str,
-                  problems: list[Problem]) -> bool:
+                  problems: list[Problem], cert_reasons: dict[str, str]) -> bool:
     """Whether signature entry ``e`` carries a valid Ed25519 signature by a key the registry certifies."""
     def bad(what: str, detail: str) -> bool:
         problems.append(Problem(row.id, what, detail, e.id, e.seq))
@@ -255,7 +262,9 @@ def _signature_ok(row: m.Session, e: m.Entry, witnessed: WitnessLine | None, reg
     if cert is None:
         return bad("unknown key", f"signed with key {str(key_id)[:12]}, which the site registry does not "
                                   "know (a key made outside Chairside, e.g. inserted into the database)")
-    reason = check_user_cert(reg, cert)
+    if key_id not in cert_reasons:  # once per key, not per signature
+        cert_reasons[key_id] = check_user_cert(reg, cert)
+    reason = cert_reasons[key_id]
     if reason:
         return bad("unknown key", f"the key {str(key_id)[:12]} cannot be trusted: {reason}")
     if cert.get("user_id") != d.get("signer_id"):

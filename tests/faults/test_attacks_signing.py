@@ -170,8 +170,13 @@ def test_deleting_the_signature_while_the_status_stays_signed(recorded: Recorded
     assert "truncated" in out
 
 
-def test_reopening_writing_and_resealing(recorded: Recorded, capsys):
-    """Status back to in progress, an entry added through the application, status set back to signed."""
+@pytest.mark.parametrize(("status", "named"), [
+    ("signed", "comes after its last valid signature"),
+    ("amended", "entries other than amendments follow the last valid signature"),
+])
+def test_reopening_writing_and_resealing(recorded: Recorded, capsys, status: str, named: str):
+    """Status back to in progress, an entry added through the application, status set back to signed (or to
+    amended, as if the entry were a correction)."""
     engine = recorded.sql()
     with engine.begin() as conn:
         conn.execute(text("UPDATE sessions SET status = 'in_progress' WHERE id = :s"), {"s": recorded.signed})
@@ -181,11 +186,11 @@ def test_reopening_writing_and_resealing(recorded: Recorded, capsys):
     svc.add_entry(recorded.signed, "note", {"text": "added after sign-off"})
     db.close()
     with engine.begin() as conn:
-        conn.execute(text("UPDATE sessions SET status = 'signed' WHERE id = :s"), {"s": recorded.signed})
+        conn.execute(text("UPDATE sessions SET status = :st WHERE id = :s"), {"st": status, "s": recorded.signed})
     engine.dispose()
     code, out = recorded.verify(capsys)
     assert code == 1
-    assert "comes after its last valid signature" in out and f"session {recorded.signed}" in out
+    assert named in out and f"session {recorded.signed}" in out
 
 
 def test_unsealing_a_signed_session(recorded: Recorded, capsys):
