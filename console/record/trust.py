@@ -115,6 +115,16 @@ def _file_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+def _torn_tail(fd: int) -> str:
+    """A newline when the file does not end with one (a line cut by a power loss), so the next line is not
+    glued onto it and lost with it: the cut line stays a single damaged line that verify names."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return ""
+    os.lseek(fd, size - 1, os.SEEK_SET)  # O_APPEND still writes at the end (os.pread is POSIX only)
+    return "" if os.read(fd, 1) == b"\n" else "\n"
+
+
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -280,10 +290,10 @@ class TrustDir:
         for i, path in enumerate(self.witness_paths()):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with _lock:
-                    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                with _file_lock(path.with_name(f".{path.name}.lock")):
+                    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
                     try:
-                        os.write(fd, text.encode("utf-8"))
+                        os.write(fd, (_torn_tail(fd) + text).encode("utf-8"))
                         os.fsync(fd)
                     finally:
                         os.close(fd)

@@ -292,3 +292,16 @@ def test_a_database_signed_before_keyed_signatures_is_named_until_signed_again(d
         assert code == 0, out
     finally:
         db.close()
+
+
+def test_a_line_cut_by_a_power_loss_does_not_swallow_the_next_one(tdb, capsys, trust, db_url):
+    svc = _clinician(tdb)
+    sid = _session(svc)
+    witness = trust / "witness.jsonl"
+    whole = witness.read_text()
+    witness.write_text(whole + whole.splitlines()[-1][:40])  # half a line, no newline: the power went
+    svc.sign(sid, PASSWORD)
+    code, out = _verify(capsys, db_url, trust)
+    assert code == 1
+    assert "witness damaged" in out and "is damaged" in out
+    assert "unwitnessed" not in out  # the seal written after the cut line is intact and found
