@@ -56,7 +56,8 @@ __all__ = [
     "DeviceProfileInfo", "ENTRY_KINDS", "EntryOutbox", "EntryRecord", "InvalidEntry", "LATE_AFTER_S",
     "NotAChairsideDatabase", "NotFound", "NumericSeries", "PatientInfo", "PendingEntry", "PermissionDenied",
     "Problem", "ROLES", "RecordError", "RecorderStatus", "Role", "SIGNATURE_MEANINGS", "SIMULATION_USERNAME",
-    "SchemaTooNew", "SessionInfo", "SessionService", "SessionStateError", "SessionStatus", "SigningUnavailable",
+    "SchemaTooNew", "SessionInfo", "SessionService", "SessionStateError", "SessionStatus",
+    "SigningUnavailable",
     "StorageUnavailable", "UserContext", "UserInfo", "VerifyResult", "VitalsRecorder", "WaveSeries",
     "open_database",
 ]

@@ -138,7 +138,8 @@ def make_signing_key(s: OrmSession, trust: TrustDir, actor: UserContext, passwor
 
 def seal_fields(record: str, session_id: int, pair: keys.KeyPair, seal: str) -> dict[str, Any]:
     """What a signature entry's data adds to the seal: the key id and the Ed25519 signature."""
-    return {"key_id": pair.key_id, "signature": pair.sign(seal_message(record, session_id, seal, pair.key_id))}
+    message = seal_message(record, session_id, seal, pair.key_id)
+    return {"key_id": pair.key_id, "signature": pair.sign(message)}
 
 
 def witness_line(kind: str, record: str, session_id: int, seq: int, entry_hash: str,

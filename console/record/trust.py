@@ -99,7 +99,7 @@ class WitnessRead:
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes sharing the trust folder (POSIX flock; elsewhere only in-process)."""
+    """An exclusive lock between processes sharing the trust folder (POSIX flock; elsewhere in-process)."""
     with _lock:
         try:
             import fcntl
@@ -291,7 +291,8 @@ class TrustDir:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with _file_lock(path.with_name(f".{path.name}.lock")):
-                    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+                    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+                    fd = os.open(path, flags, 0o644)
                     try:
                         os.write(fd, (_torn_tail(fd) + text).encode("utf-8"))
                         os.fsync(fd)

@@ -138,7 +138,8 @@ def _valid_lines(lines: list[WitnessLine], reg: dict[str, Any] | None,
         where = f"{wl.source} line {wl.line_no}"
         if not (isinstance(d.get("session_id"), int) and isinstance(d.get("seq"), int)
                 and isinstance(d.get("hash"), str) and isinstance(d.get("at"), str)):
-            problems.append(RecordProblem(0, "witness damaged", f"{where} lacks its session, seq, hash or time"))
+            problems.append(RecordProblem(0, "witness damaged",
+                                          f"{where} lacks its session, seq, hash or time"))
             continue
         if reg is None:
             out.append(wl)  # the registry problem is already reported; still compare heads
@@ -147,8 +148,9 @@ def _valid_lines(lines: list[WitnessLine], reg: dict[str, Any] | None,
         ok, reason = site_key_valid_at(reg, kid, d["at"])
         pub = site_public(reg, kid)
         if not ok or pub is None or not keys.verify_signature(pub, str(d.get("sig", "")), witness_message(d)):
-            problems.append(RecordProblem(0, "witness line forged", f"{where} is not validly signed by a site "
-                                          f"key ({reason or 'bad signature'}); it is ignored"))
+            problems.append(RecordProblem(0, "witness line forged",
+                                          f"{where} is not validly signed by a site key "
+                                          f"({reason or 'bad signature'}); it is ignored"))
             continue
         out.append(wl)
     return out
@@ -172,13 +174,15 @@ def _check_witnessed_heads(row: m.Session, entries: dict[int, tuple[str, str, st
                                         f"witness recorded ({what}): the session was rewritten", None, 0))
         elif seq not in stored:
             reported.add(seq)
-            problems.append(Problem(row.id, "truncated", f"the witness recorded entry #{seq} ({what}) but the "
-                                    f"database's chain ends at #{last_seq}: entries were deleted "
-                                    "(truncated/rewritten)", None, seq))
+            problems.append(Problem(row.id, "truncated",
+                                    f"the witness recorded entry #{seq} ({what}) but the database's chain "
+                                    f"ends at #{last_seq}: entries were deleted (truncated/rewritten)",
+                                    None, seq))
         elif stored[seq] != h:
             reported.add(seq)
-            problems.append(Problem(row.id, "rewritten", f"entry #{seq} is not the entry the witness recorded "
-                                    f"({what}): the session was rewritten (truncated/rewritten)", None, seq))
+            problems.append(Problem(row.id, "rewritten",
+                                    f"entry #{seq} is not the entry the witness recorded ({what}): the "
+                                    "session was rewritten (truncated/rewritten)", None, seq))
 
 
 def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], reg: dict[str, Any] | None,
@@ -210,13 +214,14 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
         last_seq = max(entries, default=0)
         last_kind, last_id = entries[last_seq][1:] if entries else ("", "")
         if not valid_seqs:
-            problems.append(Problem(row.id, "unsigned", f"the session is marked {row.status} but has no valid "
-                                    "signature (a signature was removed, forged or never made)"))
+            problems.append(Problem(row.id, "unsigned",
+                                    f"the session is marked {row.status} but has no valid signature (a "
+                                    "signature was removed, forged or never made)"))
         elif row.status == SessionStatus.SIGNED and last_seq != valid_seqs[-1]:
-            problems.append(Problem(row.id, "unsigned", f"the session is marked signed but entry #{last_seq} "
-                                    f"({last_kind}) comes after its last valid signature (#{valid_seqs[-1]}): "
-                                    "the session was reopened and written to after sign-off", last_id,
-                                    last_seq))
+            problems.append(Problem(row.id, "unsigned",
+                                    f"the session is marked signed but entry #{last_seq} ({last_kind}) "
+                                    f"comes after its last valid signature (#{valid_seqs[-1]}): the session "
+                                    "was reopened and written to after sign-off", last_id, last_seq))
         elif row.status == SessionStatus.AMENDED and any(
                 v[1] != "amendment" for seq, v in entries.items() if seq > valid_seqs[-1]):
             problems.append(Problem(row.id, "unsigned", "entries other than amendments follow the last "
@@ -224,8 +229,9 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
                                     "after sign-off"))
     elif sealed:
         seq = max(k[0] for k in sealed)
-        problems.append(Problem(row.id, "unsealed", f"the witness holds a seal (entry #{seq}) but the session "
-                                f"is marked {row.status}: its sign-off was undone in the database", None, seq))
+        problems.append(Problem(row.id, "unsealed",
+                                f"the witness holds a seal (entry #{seq}) but the session is marked "
+                                f"{row.status}: its sign-off was undone in the database", None, seq))
 
 
 def _is_keyed(row: m.Session, e: m.Entry, problems: list[Problem]) -> bool:
@@ -236,9 +242,10 @@ def _is_keyed(row: m.Session, e: m.Entry, problems: list[Problem]) -> bool:
     except (ValueError, AttributeError):
         keyed = False
     if not keyed:
-        problems.append(Problem(row.id, "unkeyed", "this signature has only an unkeyed seal (made before keyed "
-                                "signatures, or written into the database directly): it cannot be trusted; "
-                                "sign the session again", e.id, e.seq))
+        problems.append(Problem(row.id, "unkeyed",
+                                "this signature has only an unkeyed seal (made before keyed signatures, or "
+                                "written into the database directly): it cannot be trusted; sign the "
+                                "session again", e.id, e.seq))
     return keyed
 
 

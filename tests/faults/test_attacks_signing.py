@@ -45,7 +45,8 @@ class Recorded:
 
 @pytest.fixture
 def recorded(db_url: str, tmp_path: Path) -> Recorded:  # noqa: F811 (the imported fixture)
-    """A signed session (notes, an observation, a dose) and an in-progress session anchored by a checkpoint."""
+    """A signed session (notes, an observation, a dose) and an in-progress session anchored by a
+    checkpoint."""
     trust = tmp_path / "trust"
     db = open_database(db_url, trust_dir=trust)
     db.service(db.system_user("attack-tests")).add_user("carla", "Carla Clinician", "clinician", PASSWORD)
@@ -100,7 +101,8 @@ def test_intact_record_verifies(recorded: Recorded, capsys):
 
 def test_rewrite_and_reseal_with_a_key_inserted_into_the_database(recorded: Recorded, capsys):
     """Change the observation, recompute every hash, and re-sign the seal with a fresh key the attacker
-    put into ``user_keys`` for the signer: the registry does not know it, and the witness holds the old head."""
+    put into ``user_keys`` for the signer: the registry does not know it, and the witness holds the old
+    head."""
     engine = recorded.sql()
     mine = keys.KeyPair.generate()
     with engine.begin() as conn:
@@ -166,7 +168,8 @@ def test_deleting_the_signature_while_the_status_stays_signed(recorded: Recorded
     engine.dispose()
     code, out = recorded.verify(capsys)
     assert code == 1
-    assert f"session {recorded.signed}: unsigned: the session is marked signed but has no valid signature" in out
+    assert (f"session {recorded.signed}: unsigned: the session is marked signed but has no valid signature"
+            in out)
     assert "truncated" in out
 
 
@@ -186,7 +189,8 @@ def test_reopening_writing_and_resealing(recorded: Recorded, capsys, status: str
     svc.add_entry(recorded.signed, "note", {"text": "added after sign-off"})
     db.close()
     with engine.begin() as conn:
-        conn.execute(text("UPDATE sessions SET status = :st WHERE id = :s"), {"st": status, "s": recorded.signed})
+        conn.execute(text("UPDATE sessions SET status = :st WHERE id = :s"),
+                     {"st": status, "s": recorded.signed})
     engine.dispose()
     code, out = recorded.verify(capsys)
     assert code == 1

@@ -135,7 +135,8 @@ def test_a_site_key_not_endorsed_by_its_predecessor_is_refused(tdb, capsys, trus
     assert code == 1 and "not endorsed by the site key before it" in out
 
 
-def test_a_user_leaving_retires_the_key_old_signatures_verify_new_ones_are_refused(tdb, capsys, trust, db_url):
+def test_a_user_leaving_retires_the_key_old_signatures_verify_new_ones_are_refused(tdb, capsys, trust,
+                                                                                    db_url):
     svc = _clinician(tdb)
     sid = _session(svc)
     e = svc.sign(sid, PASSWORD)
@@ -174,7 +175,8 @@ def test_a_signature_made_with_a_retired_key_outside_chairside_is_named(tdb, cap
         conn.execute(text("UPDATE entries SET data_json = :d WHERE id = :i"),
                      {"d": json.dumps(d), "i": e.id})
         rechain(conn, sid)
-        d = json.loads(conn.execute(text("SELECT data_json FROM entries WHERE id = :i"), {"i": e.id}).scalar())
+        d = json.loads(conn.execute(text("SELECT data_json FROM entries WHERE id = :i"),
+                                    {"i": e.id}).scalar())
         d.update(signing.seal_fields(rid, sid, pair, d["seal"]))
         conn.execute(text("UPDATE entries SET data_json = :d WHERE id = :i"), {"d": json.dumps(d), "i": e.id})
         rechain(conn, sid)
@@ -251,7 +253,8 @@ def test_checkpoint_entries_and_interruptions_are_anchored(tdb, trust):
     lines = [json.loads(x) for x in TrustDir(trust).witness_path.read_text().splitlines()]
     header = [e for e in lines if e["seq"] == 0]
     assert [(x["kind"], x["session_id"], x["seq"]) for x in header] == [("checkpoint", sid, 0)]  # at start
-    assert [(x["kind"], x["session_id"], x["seq"], x["hash"]) for x in lines][-1] == ("checkpoint", sid, 1, head)
+    last = lines[-1]
+    assert (last["kind"], last["session_id"], last["seq"], last["hash"]) == ("checkpoint", sid, 1, head)
 
 
 def test_seal_fingerprint_for_paper_copies():
