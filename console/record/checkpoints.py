@@ -1,0 +1,245 @@
+"""Checkpoint entries: the bulk tables (vitals, waves, monitor events, raw captures) under the hash chain.
+
+The bulk tables are written at hundreds of rows a minute, far too many to chain row by row. Instead a
+``checkpoint`` entry is appended to the session's chain at least once a minute while the session is open
+(``append_checkpoint(db, session_id)``, called by the chair runtime / vitals recorder timer) and at close and
+sign-off (the service calls it). Its data carries, per bulk table, the id range, the row count and a SHA-256
+over every row of the session written since the previous checkpoint, plus the head of the audit chain::
+
+    {"format": 1,
+     "tables": {"vital_numerics": {"after_id": 1200, "last_id": 1800, "rows": 600, "sha256": "..."}, ...},
+     "audit": {"last_id": 4711, "hash": "..."}}
+
+Row serialisation (format 1): rows in ascending id order, each as ``repr(tuple(all columns in model
+order))`` in UTF-8 followed by a newline. ``repr`` of ``None``/``bool``/``int``/``float``/``str``/``bytes`` is
+deterministic and type-tagged (``1`` vs ``1.0`` vs ``True`` vs ``'1'``; floats as shortest round-trip text;
+blob bytes in full), so a changed value, a changed blob byte, a removed or an inserted row changes the hash.
+A column added to a bulk table later needs a new format number.
+
+Checkpoints are written by Chairside itself, not by a person: the entry's ``username`` and ``role`` are
+``system`` (the ``user_id`` is the session's starting user, because the column must name a user; no login
+is involved). Rows of a closed or signed session written after its last checkpoint are reported by verify.
+On PostgreSQL the four tables are locked in SHARE mode for the checkpoint's transaction: ids come from
+sequences, so without waiting for writers still in flight a row with a lower id could commit after the
+checkpoint that claimed to cover its range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Table, select, text
+from sqlalchemy.orm import Session as OrmSession
+
+from console.record import models as m
+from console.record.errors import NotFound
+from console.record.guard import storage_guard
+from console.record.records import SYSTEM_ACTOR, EntryRecord, Problem, SessionStatus, UserContext
+from console.record.timeutil import iso
+
+if TYPE_CHECKING:
+    from console.record.database import Database
+
+FORMAT = 1
+#: the bulk tables a checkpoint covers, with the words verify uses for their rows
+BULK_TABLES: dict[str, tuple[Table, str]] = {
+    "vital_numerics": (m.VitalNumeric.__table__, "numerics"),  # type: ignore[dict-item]
+    "vital_waves": (m.VitalWave.__table__, "wave chunks"),  # type: ignore[dict-item]
+    "vital_events": (m.VitalEvent.__table__, "monitor alarm/link events"),  # type: ignore[dict-item]
+    "raw_captures": (m.RawCapture.__table__, "raw capture chunks"),  # type: ignore[dict-item]
+}
+EMPTY_SHA = hashlib.sha256(b"").hexdigest()
+
+
+def row_bytes(row: Iterable[Any]) -> bytes:
+    """One row's canonical bytes (format 1; see the module docstring)."""
+    return repr(tuple(row)).encode("utf-8") + b"\n"
+
+
+def _rows_query(table: Table, session_id: int, after_id: int, upto_id: int | None = None) -> Any:
+    q = select(*table.c).where(table.c.session_id == session_id, table.c.id > after_id)
+    if upto_id is not None:
+        q = q.where(table.c.id <= upto_id)
+    return q.order_by(table.c.id)
+
+
+def digest_rows(conn: Connection | OrmSession, table: Table, session_id: int, after_id: int,
+                upto_id: int | None = None) -> tuple[int, int, str]:
+    """(row count, last id, SHA-256) of a session's rows of ``table`` with ``after_id < id <= upto_id``."""
+    h = hashlib.sha256()
+    n, last = 0, after_id
+    for row in conn.execute(_rows_query(table, session_id, after_id, upto_id)):
+        h.update(row_bytes(row))
+        n += 1
+        last = row[0]
+    return n, last, h.hexdigest()
+
+
+def lock_bulk_tables(s: OrmSession) -> None:
+    """PostgreSQL: wait for the bulk tables' writers in flight and hold new ones off until commit (see the
+    module docstring). Call it before locking the session row (the vitals writer updates that row last)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("LOCK TABLE " + ", ".join(BULK_TABLES) + " IN SHARE MODE"))
+
+
+def last_checkpoint(s: OrmSession, session_id: int) -> dict[str, Any] | None:
+    """The data of the session's newest checkpoint entry, or None."""
+    data = s.scalar(select(m.Entry.data_json).where(m.Entry.session_id == session_id,
+                                                    m.Entry.kind == "checkpoint")
+                    .order_by(m.Entry.seq.desc()).limit(1))
+    return None if data is None else dict(json.loads(data))
+
+
+def checkpoint_in(s: OrmSession, db: Database, row: m.Session) -> EntryRecord:
+    """Append a checkpoint entry to the locked session ``row`` in the current transaction."""
+    from console.record.canonical import canonical_json
+    from console.record.service import append_entry
+
+    prev = last_checkpoint(s, row.id)
+    prev_tables = (prev or {}).get("tables", {})
+    tables: dict[str, Any] = {}
+    for name, (table, _) in BULK_TABLES.items():
+        after = int(prev_tables.get(name, {}).get("last_id", 0))
+        n, last, sha = digest_rows(s, table, row.id, after)
+        tables[name] = {"after_id": after, "last_id": last, "rows": n, "sha256": sha}
+    head = s.execute(select(m.AuditEvent.id, m.AuditEvent.hash).order_by(m.AuditEvent.id.desc())
+                     .limit(1)).first()
+    data = {"format": FORMAT, "tables": tables,
+            "audit": None if head is None else {"last_id": int(head[0]), "hash": head[1]}}
+    actor = UserContext(row.started_by, SYSTEM_ACTOR, "Chairside (automatic checkpoint)", SYSTEM_ACTOR)
+    return append_entry(s, db, actor, row, "checkpoint", canonical_json(data), at=db.now())
+
+
+def append_checkpoint(db: Database, session_id: int) -> EntryRecord | None:
+    """Put everything the session's bulk tables received since its last checkpoint under its chain.
+
+    Call at least once a minute while the session is open (Qt-free; any thread). Returns the entry, or None
+    for a signed session (sign-off made the last checkpoint; after it only amendments belong in the chain).
+    Raises :class:`NotFound` or :class:`~console.record.errors.StorageUnavailable`.
+    """
+    with storage_guard(), OrmSession(db.write_engine, expire_on_commit=False) as s, s.begin():
+        lock_bulk_tables(s)
+        row = s.scalar(select(m.Session).where(m.Session.id == session_id).with_for_update())
+        if row is None:
+            raise NotFound(f"no session with id {session_id}")
+        if row.status == SessionStatus.SIGNED:
+            return None
+        return checkpoint_in(s, db, row)
+
+
+# ---------------------------------------------------------------------- verification
+@dataclass(slots=True)
+class _Span:
+    entry: Any
+    after_id: int
+    last_id: int
+    rows: int
+    sha: str
+    prev: Any | None
+
+
+def _when(e: Any | None) -> str:
+    if e is None:
+        return "the session start"
+    return f"checkpoint #{e.seq} ({iso(e.at)[11:19]})"
+
+
+def verify_bulk(conn: Connection | OrmSession, session: Any, checkpoints: list[Any],
+                audit_hashes: dict[int, str | None] | None) -> list[Problem]:
+    """Recompute the session's bulk rows against its checkpoint entries (oldest first); ``audit_hashes`` maps
+    audit row id to its stored hash (None: the audit trail could not be read, which is a finding already). Problems name the table and the two checkpoints the change lies
+    between; rows of a closed or signed session after its last checkpoint are ``inserted``."""
+    sid = session.id
+    problems: list[Problem] = []
+    parsed: list[tuple[Any, dict[str, Any]]] = []
+    for e in checkpoints:
+        try:
+            d = json.loads(e.data_json)
+            if not isinstance(d, dict) or d.get("format") != FORMAT:
+                raise ValueError("unknown format")
+        except ValueError:
+            problems.append(Problem(sid, "changed", "the checkpoint's data cannot be read", e.id, e.seq))
+            continue
+        parsed.append((e, d))
+        ah = d.get("audit")
+        if audit_hashes is not None and isinstance(ah, dict) and "last_id" in ah:
+            stored = audit_hashes.get(int(ah["last_id"]), "<gone>")
+            if stored == "<gone>":
+                problems.append(Problem(sid, "missing", f"audit row #{ah['last_id']}, the end of the audit "
+                                        "trail when this checkpoint was written, is gone (the audit trail was "
+                                        "cut or wiped)", e.id, e.seq))
+            elif stored != ah.get("hash"):
+                problems.append(Problem(sid, "changed", f"audit row #{ah['last_id']} differs from what this "
+                                        "checkpoint recorded as the end of the audit trail", e.id, e.seq))
+    closed = session.status != SessionStatus.IN_PROGRESS and (getattr(session, "header_version", 1) or 1) >= 2
+    if closed and not parsed:
+        problems.append(Problem(sid, "missing", "the session is closed but has no checkpoint entry: its "
+                                "vitals, waves, events and raw captures are not under the chain"))
+    for name, (table, label) in BULK_TABLES.items():
+        spans: list[_Span] = []
+        prev_e: Any | None = None
+        for e, d in parsed:
+            t = d.get("tables", {}).get(name)
+            if not isinstance(t, dict):
+                continue
+            spans.append(_Span(e, int(t["after_id"]), int(t["last_id"]), int(t["rows"]), str(t["sha256"]),
+                               prev_e))
+            prev_e = e
+        if not spans and not closed:
+            continue
+        problems.extend(_check_table(conn, sid, table, label, spans, closed))
+    return problems
+
+
+def _check_table(conn: Connection | OrmSession, sid: int, table: Table, label: str, spans: list[_Span],
+                 closed: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    k = 0
+    h = hashlib.sha256()
+    n = 0
+    tail_n, tail_first = 0, 0
+
+    def finish(span: _Span) -> None:
+        digest = h.hexdigest()
+        if n == span.rows and digest == span.sha:
+            return
+        what = "missing" if n < span.rows else "inserted" if n > span.rows else "changed"
+        verb = {"missing": "removed", "inserted": "inserted", "changed": "changed"}[what]
+        problems.append(Problem(
+            sid, what, f"{label} rows were {verb} between {_when(span.prev)} and {_when(span.entry)} "
+                       f"(ids {span.after_id + 1}..{span.last_id}: {span.rows} recorded, {n} found)",
+            span.entry.id, span.entry.seq))
+
+    last_covered = spans[-1].last_id if spans else 0
+    for row in conn.execute(select(*table.c).where(table.c.session_id == sid).order_by(table.c.id)):
+        rid = row[0]
+        while k < len(spans) and rid > spans[k].last_id:
+            finish(spans[k])
+            k += 1
+            h, n = hashlib.sha256(), 0
+        if k >= len(spans):
+            if rid > last_covered:
+                tail_n += 1
+                tail_first = tail_first or rid
+            continue
+        if rid <= spans[k].after_id:
+            continue  # before the first covered range (rows from before checkpoints existed)
+        h.update(row_bytes(row))
+        n += 1
+    while k < len(spans):
+        finish(spans[k])
+        k += 1
+        h, n = hashlib.sha256(), 0
+    if tail_n and closed:
+        problems.append(Problem(sid, "inserted", f"{tail_n} {label} rows (from id {tail_first}) were written "
+                                f"after {_when(spans[-1].entry if spans else None)}, the session's last "
+                                "checkpoint, although the session is closed", None, None))
+    return problems
+
+
+__all__ = ["BULK_TABLES", "FORMAT", "append_checkpoint", "checkpoint_in", "digest_rows", "last_checkpoint",
+           "lock_bulk_tables", "row_bytes", "verify_bulk"]
