@@ -151,8 +151,9 @@ def _when(e: Any | None) -> str:
 def verify_bulk(conn: Connection | OrmSession, session: Any, checkpoints: list[Any],
                 audit_hashes: dict[int, str | None] | None) -> list[Problem]:
     """Recompute the session's bulk rows against its checkpoint entries (oldest first); ``audit_hashes`` maps
-    audit row id to its stored hash (None: the audit trail could not be read, which is a finding already). Problems name the table and the two checkpoints the change lies
-    between; rows of a closed or signed session after its last checkpoint are ``inserted``."""
+    audit row id to its stored hash (None: the audit trail could not be read, which is a finding already).
+    Problems name the table and the two checkpoints the change lies between; rows of a closed or signed
+    session after its last checkpoint are ``inserted``."""
     sid = session.id
     problems: list[Problem] = []
     parsed: list[tuple[Any, dict[str, Any]]] = []
