@@ -240,13 +240,14 @@ class RecordCheck:
             eid, h = after.get("entry"), after.get("head_hash")
             if eid is None or h is None:
                 continue
-            e = by_id.get(eid)
-            if e is None:
+            signature = by_id.get(eid)
+            if signature is None:
                 self._add(sid, "missing", f"the signature entry {eid} the audit trail recorded at sign-off "
                           f"(audit row #{a.id}) is not in the chain")
-            elif e.hash != h:
+            elif signature.hash != h:
                 self._add(sid, "changed", "the chain up to this signature is not the one the audit trail "
-                          f"recorded at sign-off (audit row #{a.id}): the session was rewritten", entry=e)
+                          f"recorded at sign-off (audit row #{a.id}): the session was rewritten",
+                          entry=signature)
 
     def _compare_patient(self, sid: int | None, p: Any, recorded: dict[str, Any], where: str) -> None:
         if p is None or not recorded:

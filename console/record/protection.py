@@ -171,9 +171,9 @@ def check_guards(conn: Connection) -> list[tuple[Guard, str]]:
     rows = conn.execute(text("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"))
     live_sql = {r[0]: (r[1], r[2] or "") for r in rows}
     for g in guards(dialect):
-        got = live_sql.get(g.name)
-        if got is None:
+        have = live_sql.get(g.name)
+        if have is None:
             found.append((g, "is missing (dropped)"))
-        elif _norm(got[1]) != _norm(g.sql):
+        elif _norm(have[1]) != _norm(g.sql):
             found.append((g, "was replaced by a different definition"))
     return found

@@ -11,11 +11,13 @@ everything that can be detected without keys.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,14 +26,14 @@ from sqlalchemy import insert, text
 from console.cli import main
 from console.record import chain, open_database
 from console.record import models as m
+from console.record.canonical import canonical_json
 from console.record.checkpoints import append_checkpoint
 from console.record.raw_captures import start_raw_capture
 from devices.simulator import Simulator
-from tests.record.conftest import (  # noqa: F401 - fixtures
+from tests.record.conftest import (
     PASSWORD,
     _drop_pg_database,
     _new_pg_database,
-    backend,
     drop_append_only_guard,
     make_user,
 )
@@ -74,6 +76,11 @@ def record_session(url: str) -> dict[str, Any]:
         return {"session": s.id, "patient": patient.id, "user": carla.id, "observations": obs}
     finally:
         db.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +141,7 @@ def test_the_untouched_record_verifies_intact(capsys, victim):
 
 
 def test_every_record_table_refuses_update_and_delete(victim):
-    url, ids = victim
+    url, _ = victim
     from sqlalchemy import exc
 
     db = open_database(url)
@@ -264,29 +271,22 @@ def test_the_chain_recomputed_with_the_softwares_own_functions(capsys, victim):
             head = conn.execute(text("SELECT header_hash FROM sessions WHERE id = :s"), {"s": sid}).scalar_one()
             prev = head
             for e in entries:
-                obj = type("E", (), {})()
-                for k, v in e.items():
-                    setattr(obj, k, v)
-                for k in ("at", "entered_at"):
-                    v = getattr(obj, k)
-                    if isinstance(v, str):
-                        from datetime import datetime
-                        v = datetime.fromisoformat(v)
-                    setattr(obj, k, v if v.tzinfo else v.replace(tzinfo=__import__("datetime").UTC))
+                row = SimpleNamespace(**e)
+                for k in ("at", "entered_at"):  # SQLite hands back text, PostgreSQL aware datetimes
+                    v = datetime.fromisoformat(row.__dict__[k]) if isinstance(e[k], str) else e[k]
+                    setattr(row, k, v if v.tzinfo else v.replace(tzinfo=UTC))
                 if e["id"] == ids["observations"][0]:
-                    obj.data_json = '{"scale":"MOAA/S","score":1}'
+                    row.data_json = '{"scale":"MOAA/S","score":1}'
                 if e["kind"] == "signature":
-                    import json
-                    d = json.loads(obj.data_json)
+                    d = json.loads(row.data_json)
                     d["seal"] = chain.seal(prev, d["signer_id"], d["signer_name"], d["username"], d["meaning"],
                                            d["signed_at"])
-                    from console.record.canonical import canonical_json
-                    obj.data_json = canonical_json(d)
-                obj.prev_hash = prev
-                obj.hash = chain.entry_hash(obj, prev)
+                    row.data_json = canonical_json(d)
+                row.prev_hash = prev
+                row.hash = chain.entry_hash(row, prev)
                 conn.execute(text("UPDATE entries SET data_json = :d, prev_hash = :p, hash = :h WHERE id = :i"),
-                             {"d": obj.data_json, "p": obj.prev_hash, "h": obj.hash, "i": e["id"]})
-                prev = obj.hash
+                             {"d": row.data_json, "p": row.prev_hash, "h": row.hash, "i": e["id"]})
+                prev = row.hash
             conn.execute(text("UPDATE sessions SET head_hash = :h WHERE id = :s"), {"h": prev, "s": sid})
         assert all(p.what == "unprotected" or "audit trail recorded at sign-off" in p.detail
                    for p in db.verify(sid).problems)
@@ -356,12 +356,9 @@ def test_a_disabled_postgresql_trigger_is_named(capsys, victim, backend):
     if backend != "postgresql":
         pytest.skip("SQLite triggers cannot be disabled, only dropped")
     url, _ = victim
-    attack(url)  # nothing yet: only to reach the database
     db = open_database(url)
     try:
         with db.engine.begin() as conn:
-            from console.record import protection
-            protection.install(conn, include_entries=False)
             conn.exec_driver_sql("ALTER TABLE patients DISABLE TRIGGER patients_append_only")
     finally:
         db.close()
