@@ -10,10 +10,12 @@ over every row of the session written since the previous checkpoint, plus the he
      "tables": {"vital_numerics": {"after_id": 1200, "last_id": 1800, "rows": 600, "sha256": "..."}, ...},
      "audit": {"last_id": 4711, "hash": "..."}}
 
-Row serialisation (format 1): rows in ascending id order, each as ``repr(tuple(all columns in model
-order))`` in UTF-8 followed by a newline. ``repr`` of ``None``/``bool``/``int``/``float``/``str``/``bytes`` is
-deterministic and type-tagged (``1`` vs ``1.0`` vs ``True`` vs ``'1'``; floats as shortest round-trip text;
-blob bytes in full), so a changed value, a changed blob byte, a removed or an inserted row changes the hash.
+Row serialisation (format 1) of the rows one checkpoint covers, in ascending id order, as the database driver
+returns them: ``repr`` of the list of tuples of every non-blob column (model order) in UTF-8, then for each
+blob column ``repr`` of the list of its lengths and the bytes of all rows one after the other. ``repr`` of ``None``/``bool``/``int``/``float``/``str`` is
+deterministic and type-tagged (``1`` vs ``1.0`` vs ``'1'``; floats as shortest round-trip text), so a changed
+value, a changed blob byte, a removed or an inserted row changes the hash. (Booleans come back as ``1``/``0``
+from SQLite and ``True``/``False`` from PostgreSQL: a hash is checked on the database that wrote it.)
 A column added to a bulk table later needs a new format number.
 
 Checkpoints are written by Chairside itself, not by a person: the entry's ``username`` and ``role`` are
@@ -26,13 +28,14 @@ checkpoint that claimed to cover its range.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, LargeBinary, Table, select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from console.record import models as m
@@ -55,28 +58,50 @@ BULK_TABLES: dict[str, tuple[Table, str]] = {
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 
 
-def row_bytes(row: Iterable[Any]) -> bytes:
-    """One row's canonical bytes (format 1; see the module docstring)."""
-    return repr(tuple(row)).encode("utf-8") + b"\n"
+def _columns(table: Table) -> tuple[list[str], int]:
+    """The table's columns in model order with the blob columns moved last, and how many are not blobs."""
+    plain = [c.name for c in table.c if not isinstance(c.type, LargeBinary)]
+    blobs = [c.name for c in table.c if isinstance(c.type, LargeBinary)]
+    return plain + blobs, len(plain)
 
 
-def _rows_query(table: Table, session_id: int, after_id: int, upto_id: int | None = None) -> Any:
-    q = select(*table.c).where(table.c.session_id == session_id, table.c.id > after_id)
-    if upto_id is not None:
-        q = q.where(table.c.id <= upto_id)
-    return q.order_by(table.c.id)
+def fetch_rows(conn: Connection | OrmSession, table: Table, session_id: int, after_id: int = 0,
+               upto_id: int | None = None) -> tuple[list[tuple[Any, ...]], int]:
+    """A session's rows of ``table`` with ``after_id < id [<= upto_id]`` in id order, as the database driver
+    returns them (plain tuples: a verify of hours of waves must not pay for ORM rows), and the number of
+    leading non-blob columns."""
+    sa_conn = conn.connection() if isinstance(conn, OrmSession) else conn
+    ph = "?" if sa_conn.dialect.paramstyle == "qmark" else "%s"
+    cols, plain = _columns(table)
+    sql = (f"SELECT {', '.join(cols)} FROM {table.name} WHERE session_id = {ph} AND id > {ph}"
+           + ("" if upto_id is None else f" AND id <= {ph}") + " ORDER BY id")
+    params: tuple[int, ...] = (session_id, after_id) if upto_id is None else (session_id, after_id, upto_id)
+    cur = sa_conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, params)
+        rows: list[tuple[Any, ...]] = list(cur.fetchall())  # tuples from sqlite3 and psycopg alike
+        return rows, plain
+    finally:
+        cur.close()
+
+
+def digest(rows: Sequence[tuple[Any, ...]], plain: int) -> str:
+    """SHA-256 of rows in canonical form (format 1; see the module docstring)."""
+    h = hashlib.sha256()
+    width = len(rows[0]) if rows else plain
+    h.update(repr([r[:plain] for r in rows] if width > plain else list(rows)).encode("utf-8"))
+    for k in range(plain, width):
+        blobs = [b"" if r[k] is None else bytes(r[k]) for r in rows]
+        h.update(repr([len(b) for b in blobs]).encode("ascii"))
+        h.update(b"".join(blobs))
+    return h.hexdigest()
 
 
 def digest_rows(conn: Connection | OrmSession, table: Table, session_id: int, after_id: int,
                 upto_id: int | None = None) -> tuple[int, int, str]:
     """(row count, last id, SHA-256) of a session's rows of ``table`` with ``after_id < id <= upto_id``."""
-    h = hashlib.sha256()
-    n, last = 0, after_id
-    for row in conn.execute(_rows_query(table, session_id, after_id, upto_id)):
-        h.update(row_bytes(row))
-        n += 1
-        last = row[0]
-    return n, last, h.hexdigest()
+    rows, plain = fetch_rows(conn, table, session_id, after_id, upto_id)
+    return len(rows), (rows[-1][0] if rows else after_id), digest(rows, plain)
 
 
 def lock_bulk_tables(s: OrmSession) -> None:
@@ -149,11 +174,14 @@ def _when(e: Any | None) -> str:
 
 
 def verify_bulk(conn: Connection | OrmSession, session: Any, checkpoints: list[Any],
-                audit_hashes: dict[int, str | None] | None) -> list[Problem]:
+                audit_hashes: dict[int, str | None] | None,
+                row_counts: dict[str, int] | None = None) -> list[Problem]:
     """Recompute the session's bulk rows against its checkpoint entries (oldest first); ``audit_hashes`` maps
     audit row id to its stored hash (None: the audit trail could not be read, which is a finding already).
     Problems name the table and the two checkpoints the change lies between; rows of a closed or signed
-    session after its last checkpoint are ``inserted``."""
+    session after its last checkpoint are ``inserted``. ``row_counts`` (rows per table of this session, when
+    the caller counted them for many sessions at once) lets a table with nothing recorded and nothing found
+    be skipped without a query."""
     sid = session.id
     problems: list[Problem] = []
     parsed: list[tuple[Any, dict[str, Any]]] = []
@@ -192,6 +220,8 @@ def verify_bulk(conn: Connection | OrmSession, session: Any, checkpoints: list[A
             prev_e = e
         if not spans and not closed:
             continue
+        if row_counts is not None and not row_counts.get(name) and all(sp.rows == 0 for sp in spans):
+            continue
         problems.extend(_check_table(conn, sid, table, label, spans, closed))
     return problems
 
@@ -199,48 +229,26 @@ def verify_bulk(conn: Connection | OrmSession, session: Any, checkpoints: list[A
 def _check_table(conn: Connection | OrmSession, sid: int, table: Table, label: str, spans: list[_Span],
                  closed: bool) -> list[Problem]:
     problems: list[Problem] = []
-    k = 0
-    h = hashlib.sha256()
-    n = 0
-    tail_n, tail_first = 0, 0
-
-    def finish(span: _Span) -> None:
-        digest = h.hexdigest()
-        if n == span.rows and digest == span.sha:
-            return
+    rows, plain = fetch_rows(conn, table, sid)
+    ids = [r[0] for r in rows]
+    for span in spans:
+        part = rows[bisect.bisect_right(ids, span.after_id):bisect.bisect_right(ids, span.last_id)]
+        n = len(part)
+        if n == span.rows and digest(part, plain) == span.sha:
+            continue
         what = "missing" if n < span.rows else "inserted" if n > span.rows else "changed"
         verb = {"missing": "removed", "inserted": "inserted", "changed": "changed"}[what]
         problems.append(Problem(
             sid, what, f"{label} rows were {verb} between {_when(span.prev)} and {_when(span.entry)} "
                        f"(ids {span.after_id + 1}..{span.last_id}: {span.rows} recorded, {n} found)",
             span.entry.id, span.entry.seq))
-
-    last_covered = spans[-1].last_id if spans else 0
-    for row in conn.execute(select(*table.c).where(table.c.session_id == sid).order_by(table.c.id)):
-        rid = row[0]
-        while k < len(spans) and rid > spans[k].last_id:
-            finish(spans[k])
-            k += 1
-            h, n = hashlib.sha256(), 0
-        if k >= len(spans):
-            if rid > last_covered:
-                tail_n += 1
-                tail_first = tail_first or rid
-            continue
-        if rid <= spans[k].after_id:
-            continue  # before the first covered range (rows from before checkpoints existed)
-        h.update(row_bytes(row))
-        n += 1
-    while k < len(spans):
-        finish(spans[k])
-        k += 1
-        h, n = hashlib.sha256(), 0
-    if tail_n and closed:
-        problems.append(Problem(sid, "inserted", f"{tail_n} {label} rows (from id {tail_first}) were written "
+    tail = ids[bisect.bisect_right(ids, spans[-1].last_id if spans else 0):]
+    if tail and closed:
+        problems.append(Problem(sid, "inserted", f"{len(tail)} {label} rows (from id {tail[0]}) were written "
                                 f"after {_when(spans[-1].entry if spans else None)}, the session's last "
                                 "checkpoint, although the session is closed", None, None))
     return problems
 
 
-__all__ = ["BULK_TABLES", "FORMAT", "append_checkpoint", "checkpoint_in", "digest_rows", "last_checkpoint",
-           "lock_bulk_tables", "row_bytes", "verify_bulk"]
+__all__ = ["BULK_TABLES", "FORMAT", "append_checkpoint", "checkpoint_in", "digest", "digest_rows", "fetch_rows",
+           "last_checkpoint", "lock_bulk_tables", "verify_bulk"]

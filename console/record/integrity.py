@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from console.record import chain, checkpoints, protection
@@ -87,7 +87,7 @@ class RecordCheck:
         if self.open_error:
             self.damaged = True
             self._add(None, "damaged", f"the database schema cannot be read: {self.open_error}", "file")
-        self._stage("the file's integrity check", self._check_file)
+        self._stage("the file's integrity check", lambda: self._check_file(quick=session_id is not None))
         self._stage("the append-only guards", self._check_guards)
         self._stage("the audit trail", self._check_audit)
         self._stage("the sessions", lambda: self._check_sessions(session_id))
@@ -99,12 +99,15 @@ class RecordCheck:
         return self.result
 
     # ------------------------------------------------------------------ 1. the file
-    def _check_file(self) -> None:
+    def _check_file(self, quick: bool = False) -> None:
+        """SQLite's own check of the whole file: ``integrity_check`` for the whole record, ``quick_check``
+        (every page and record, without cross-checking indexes: linear in the file size) for one session."""
         if self.engine.dialect.name != "sqlite":
             return
+        pragma = "quick_check" if quick else "integrity_check"
         try:
             with self.engine.connect() as conn:
-                lines = [str(r[0]) for r in conn.execute(text("PRAGMA integrity_check(20)"))]
+                lines = [str(r[0]) for r in conn.execute(text(f"PRAGMA {pragma}(20)"))]
         except Exception as err:  # noqa: BLE001 - the check itself fails on a badly damaged file
             self.damaged = True
             self._add(None, "damaged", f"SQLite cannot check the file ({_short(err)})", "file")
@@ -191,25 +194,41 @@ class RecordCheck:
                               entry=orphan)
             users = {u.id: u for u in s.scalars(select(m.User))}
             patients = {p.id: p for p in s.scalars(select(m.Patient))}
+            # a whole-record run reads every entry and counts every bulk table in one query each
+            entries_of: dict[int, list[Any]] | None = None
+            counts: dict[int, dict[str, int]] | None = None
+            if session_id is None:
+                entries_of, counts = {}, {}
+                t = m.Entry.__table__
+                for e in s.execute(select(t).order_by(t.c.session_id, t.c.seq, t.c.entered_at)):
+                    entries_of.setdefault(e.session_id, []).append(e)
+                for name, (table, _) in checkpoints.BULK_TABLES.items():
+                    for sid_, n in s.execute(select(table.c.session_id, func.count())
+                                             .group_by(table.c.session_id)):
+                        if sid_ is not None:
+                            counts.setdefault(sid_, {})[name] = n
             for row in sessions:
                 try:
                     self._check_session(s, row, users, patients, audit_hashes, started.get(row.id),
-                                        signed.get(row.id, []))
+                                        signed.get(row.id, []),
+                                        None if entries_of is None else entries_of.get(row.id, []),
+                                        None if counts is None else counts.get(row.id, {}))
                 except Exception as err:  # noqa: BLE001 - one unreadable session does not stop the rest
                     self._add(row.id, "unreadable", f"the session could not be read ({_short(err)})")
                 self.result.sessions_checked += 1
 
     def _check_session(self, s: OrmSession, row: m.Session, users: dict[int, Any], patients: dict[int, Any],
-                       audit_hashes: dict[int, str | None] | None, start_audit: Any, sign_audits: list[Any]
-                       ) -> None:
+                       audit_hashes: dict[int, str | None] | None, start_audit: Any, sign_audits: list[Any],
+                       entries: list[Any] | None = None, counts: dict[str, int] | None = None) -> None:
         sid = row.id
-        entries = list(s.scalars(select(m.Entry).where(m.Entry.session_id == sid)
-                                 .order_by(m.Entry.seq, m.Entry.entered_at)))
+        if entries is None:
+            entries = list(s.scalars(select(m.Entry).where(m.Entry.session_id == sid)
+                                     .order_by(m.Entry.seq, m.Entry.entered_at)))
         problems, n = chain.verify_session(row, entries)
         self.result.problems.extend(problems)
         self.result.entries_checked += n
         cps = [e for e in entries if e.kind == "checkpoint"]
-        self.result.problems.extend(checkpoints.verify_bulk(s, row, cps, audit_hashes))
+        self.result.problems.extend(checkpoints.verify_bulk(s, row, cps, audit_hashes, counts))
         # the people and patient as they were at the start (version-2 headers)
         if (row.header_version or 1) >= 2 and row.header_snapshot_json:
             snap = _json(row.header_snapshot_json)
