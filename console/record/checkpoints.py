@@ -73,7 +73,8 @@ def fetch_rows(conn: Connection | OrmSession, table: Table, session_id: int, aft
     sa_conn = conn.connection() if isinstance(conn, OrmSession) else conn
     ph = "?" if sa_conn.dialect.paramstyle == "qmark" else "%s"
     cols, plain = _columns(table)
-    sql = (f"SELECT {', '.join(cols)} FROM {table.name} WHERE session_id = {ph} AND id > {ph}"
+    q = sa_conn.dialect.identifier_preparer.quote  # "offset" is a reserved word on PostgreSQL
+    sql = (f"SELECT {', '.join(q(c) for c in cols)} FROM {q(table.name)} WHERE session_id = {ph} AND id > {ph}"
            + ("" if upto_id is None else f" AND id <= {ph}") + " ORDER BY id")
     params: tuple[int, ...] = (session_id, after_id) if upto_id is None else (session_id, after_id, upto_id)
     cur = sa_conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

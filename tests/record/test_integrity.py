@@ -109,8 +109,11 @@ def test_a_0004_record_upgrades_and_its_old_sessions_still_verify(db_url):
             h = chain.header_hash(header)  # no header_version: the version-1 format
             conn.execute(text("INSERT INTO sessions (id, patient_id, protocol_id, protocol_version, chair, "
                               "devices_json, details_json, demo, status, started_at, started_by, header_hash, "
-                              "head_seq, head_hash) VALUES (1, 1, 'iv', '1', 'c1', '[]', '{\"dose_mg\":30}', "
-                              ":f, 'closed', :at, 1, :h, 0, :h)"), {"f": False, "at": stamp, "h": h})
+                              "head_seq, head_hash) VALUES (1, 1, 'iv', '1', 'c1', '[]', :d, :f, 'closed', :at, 1, :h, 0, "
+                              ":h)"), {"d": '{"dose_mg":30}', "f": False, "at": stamp, "h": h})
+            if not sqlite:  # the explicit ids above did not move PostgreSQL's sequences
+                for table in ("users", "patients", "sessions"):
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1)"))
             for i in range(3):
                 conn.execute(text("INSERT INTO audit_log (at, user_id, username, role, action, target, detail) "
                                   "VALUES (:at, NULL, 'cli', 'admin', 'user_add', :t, '')"),
