@@ -398,8 +398,8 @@ def open_for_verify(url: str | None = None) -> Database:
             raise NotAChairsideDatabase(f"{where} is not a Chairside record ({what}); nothing was changed")
         if rev not in known_revisions():
             engine.dispose()
-            raise SchemaTooNew(f"{where} has schema revision {rev!r}, newer than this Chairside knows; "
-                               "verify it with that version")
+            raise SchemaTooNew(f"{where} has schema revision {rev!r}: it was written by a newer Chairside "
+                               "than this one; verify it with that version (nothing was changed)")
         if rev != head_revision():
             engine.dispose()
             raise SchemaTooNew(f"{where} has the older schema revision {rev!r}; verify a copy after "
