@@ -120,8 +120,10 @@ def last_checkpoint(s: OrmSession, session_id: int) -> dict[str, Any] | None:
     return None if data is None else dict(json.loads(data))
 
 
-def checkpoint_in(s: OrmSession, db: Database, row: m.Session) -> EntryRecord:
-    """Append a checkpoint entry to the locked session ``row`` in the current transaction."""
+def checkpoint_in(s: OrmSession, db: Database, row: m.Session, *, only_new_rows: bool = False
+                  ) -> EntryRecord | None:
+    """Append a checkpoint entry to the locked session ``row`` in the current transaction (with
+    ``only_new_rows``: only when a bulk table received rows since the last one; else None)."""
     from console.record.canonical import canonical_json
     from console.record.service import append_entry
 
@@ -132,6 +134,8 @@ def checkpoint_in(s: OrmSession, db: Database, row: m.Session) -> EntryRecord:
         after = int(prev_tables.get(name, {}).get("last_id", 0))
         n, last, sha = digest_rows(s, table, row.id, after)
         tables[name] = {"after_id": after, "last_id": last, "rows": n, "sha256": sha}
+    if only_new_rows and not any(t["rows"] for t in tables.values()):
+        return None
     head = s.execute(select(m.AuditEvent.id, m.AuditEvent.hash).order_by(m.AuditEvent.id.desc())
                      .limit(1)).first()
     data = {"format": FORMAT, "tables": tables,
@@ -140,21 +144,21 @@ def checkpoint_in(s: OrmSession, db: Database, row: m.Session) -> EntryRecord:
     return append_entry(s, db, actor, row, "checkpoint", canonical_json(data), at=db.now())
 
 
-def append_checkpoint(db: Database, session_id: int) -> EntryRecord | None:
+def append_checkpoint(db: Database, session_id: int, *, only_new_rows: bool = False) -> EntryRecord | None:
     """Put everything the session's bulk tables received since its last checkpoint under its chain.
 
-    Call at least once a minute while the session is open (Qt-free; any thread). Returns the entry, or None
-    for a signed session (sign-off made the last checkpoint; after it only amendments belong in the chain).
-    Raises :class:`NotFound` or :class:`~console.record.errors.StorageUnavailable`.
+    Call at least once a minute while the session is open (Qt-free; any thread). ``only_new_rows``: skip
+    when nothing new arrived (Database does this when a vitals recorder closes). A signed session gets a
+    checkpoint only for rows that arrived after its sign-off (a recorder still flushing): its seal already
+    covers the rest. Returns the entry or None. Raises :class:`NotFound` or
+    :class:`~console.record.errors.StorageUnavailable`.
     """
     with storage_guard(), OrmSession(db.write_engine, expire_on_commit=False) as s, s.begin():
         lock_bulk_tables(s)
         row = s.scalar(select(m.Session).where(m.Session.id == session_id).with_for_update())
         if row is None:
             raise NotFound(f"no session with id {session_id}")
-        if row.status == SessionStatus.SIGNED:
-            return None
-        return checkpoint_in(s, db, row)
+        return checkpoint_in(s, db, row, only_new_rows=only_new_rows or row.status == SessionStatus.SIGNED)
 
 
 # ---------------------------------------------------------------------- verification

@@ -285,8 +285,19 @@ class Database:
         return rec
 
     def _forget_recorder(self, rec: Any) -> None:
+        """Called by a recorder that closed: what it wrote last (after the last periodic checkpoint, maybe
+        after sign-off) comes under the session's chain now, so verify does not take it for an insertion."""
         if rec in self._recorders:
             self._recorders.remove(rec)
+        session_id = getattr(rec, "session_id", None)
+        if session_id is None or self.verify_only:
+            return
+        from console.record.checkpoints import append_checkpoint
+
+        try:
+            append_checkpoint(self, session_id, only_new_rows=True)
+        except RecordError:
+            pass  # storage down: the rows stay uncovered and verify will name them; nothing is lost
 
     def numerics(self, session_id: int, mdc: int | None = None, start: Any = None, end: Any = None) -> Any:
         """Stored numerics as numpy arrays (see :func:`console.record.vitals.read_numerics`)."""

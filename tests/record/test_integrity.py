@@ -165,3 +165,25 @@ def test_a_fresh_record_has_every_guard(db):
 
     with db.engine.connect() as conn:
         assert protection.check_guards(conn) == []
+
+
+def test_a_recorder_closed_after_sign_off_puts_its_last_rows_under_the_chain(db, svc, session):
+    """The console signs while the monitor still records: the recorder's final flush is covered by a
+    checkpoint after the signature (verify stays intact); a row slipped in later is still named."""
+    import time as _time
+
+    from devices.simulator import Simulator
+
+    rec = db.vitals_recorder(session.id)
+    sim = Simulator("stable", 1, waves=True, start=_time.time() - 30)
+    rec.submit(sim.advance_sim(10))
+    assert rec.flush()
+    svc.sign(session.id, PASSWORD)
+    rec.submit(sim.advance_sim(10))
+    rec.close()
+    kinds = [e.kind for e in svc.entries(session.id)]
+    assert kinds[-2:] == ["signature", "checkpoint"]
+    assert db.verify(session.id).ok
+    _numerics(db, session.id, 1, 9_999.0)
+    p = db.verify(session.id).first_problem
+    assert p is not None and p.what == "inserted" and "1 numerics rows" in p.detail
