@@ -251,10 +251,12 @@ class Database:
             return result  # never write into a damaged file
         try:
             with storage_guard(), OrmSession(self.write_engine) as s, s.begin():
+                found = result.as_dict()
+                found["problems"] = found["problems"][:50]  # the first ones; the total says how many
+                found["total_problems"] = len(result.problems)
                 audit(s, actor or self.system_user(), "verify",
                       "all sessions" if session_id is None else f"session {session_id}",
-                      after=result.as_dict() if not result.ok else {"ok": True},
-                      detail=result.summary()[:2000])
+                      after=found if not result.ok else {"ok": True}, detail=result.summary()[:2000])
         except Exception:  # noqa: BLE001, S110 - a read-only copy: the result stands without its audit row
             pass
         return result
