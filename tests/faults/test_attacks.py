@@ -379,6 +379,23 @@ def test_damaged_file_pages_are_named_findings(capsys, victim, backend, tmp_path
     assert code == 1 and "damaged" in out and "file: damaged" in out, out
 
 
+@pytest.mark.parametrize("damage", ["truncated", "schema page", "every other page"])
+def test_other_damage_is_a_named_finding_never_a_traceback(capsys, sqlite_template, tmp_path, damage):
+    path = tmp_path / "record.sqlite3"
+    shutil.copy(sqlite_template[0], path)
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) * 6 // 10]
+    elif damage == "schema page":
+        data[100:4096] = bytes(3996)  # the first page after the 100-byte header: the schema table
+    else:
+        for page in range(2, len(data) // 4096, 2):
+            data[page * 4096 + 8: page * 4096 + 40] = b"\xff" * 32
+    path.write_bytes(bytes(data))
+    code, out = verify(capsys, f"sqlite:///{path}")
+    assert code == 1 and "damaged" in out, out
+
+
 def test_verify_never_creates_or_crashes_on_bad_input(capsys, tmp_path):
     missing = tmp_path / "no such folder" / "record.sqlite3"
     code, out = verify(capsys, str(missing))
