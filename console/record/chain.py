@@ -22,10 +22,29 @@ from console.record.canonical import ZERO_HASH, canonical_json, chain_hash, sha2
 from console.record.records import Problem
 from console.record.timeutil import iso
 
+#: header format of new sessions. 1: the fields below; 2: also the snapshot of the patient's details and of
+#: the starting user as they were at the start (``header_snapshot_json``), so a later change of the
+#: ``patients`` or ``users`` row is detected and readers can show the at-the-time values.
+HEADER_VERSION = 2
+#: entry kinds allowed after a session's first signature (anything else was slipped in after sign-off)
+AFTER_SIGNATURE_KINDS = frozenset({"amendment", "signature", "checkpoint"})
+
+
+def header_snapshot(patient: Any, user: Any) -> dict[str, Any]:
+    """The at-the-time view of a session's patient and starting user that version-2 headers carry."""
+    return {
+        "patient": {"id": patient.id, "code": patient.code, "name": patient.name,
+                    "birth_date": None if patient.birth_date is None else patient.birth_date.isoformat(),
+                    "sex": patient.sex, "weight_kg": patient.weight_kg, "demo": bool(patient.demo)},
+        "started_by": {"id": user.id, "username": user.username, "full_name": user.full_name,
+                       "role": user.role},
+    }
+
 
 def header_fields(session: Any) -> dict[str, Any]:
     """The hashed fields of a session header (a ``sessions`` row or an object with the same attributes)."""
-    return {
+    version = getattr(session, "header_version", 1) or 1
+    fields = {
         "session_id": session.id,
         "patient_id": session.patient_id,
         "protocol_id": session.protocol_id,
@@ -37,6 +56,10 @@ def header_fields(session: Any) -> dict[str, Any]:
         "started_at": iso(session.started_at),
         "started_by": session.started_by,
     }
+    if version >= 2:
+        fields["header_version"] = version
+        fields["snapshot"] = session.header_snapshot_json
+    return fields
 
 
 def header_hash(session: Any) -> str:
@@ -66,6 +89,18 @@ def entry_hash(entry: Any, prev_hash: str) -> str:
     return chain_hash(entry_fields(entry), prev_hash)
 
 
+def audit_fields(row: Any) -> dict[str, Any]:
+    """The hashed fields of an ``audit_log`` row. The id is left out: the chain order is the id order and
+    each row names its predecessor's hash, so a deleted, inserted or moved row breaks a link anyway."""
+    return {"at": iso(row.at), "user_id": row.user_id, "username": row.username, "role": row.role,
+            "action": row.action, "target": row.target, "before": row.before_json,
+            "after": row.after_json, "detail": row.detail}
+
+
+def audit_hash(row: Any, prev_hash: str) -> str:
+    return chain_hash(audit_fields(row), prev_hash)
+
+
 def seal(chain_head: str, signer_id: int, signer_name: str, username: str, meaning: str,
          signed_at: str) -> str:
     """The seal of a signature: binds the signer and meaning to one exact chain state."""
@@ -88,12 +123,17 @@ def verify_session(session: Any, entries: list[Any]) -> tuple[list[Problem], int
 
     expected_header = header_hash(session)
     if session.header_hash != expected_header:
-        add("changed", "the session header (patient, protocol, chair, devices, details or start) differs "
-                       "from what was recorded at its start")
+        add("changed", "the session header (patient, protocol, chair, devices, dose details, start, or the "
+                       "patient's and starting user's details at the start) differs from what was recorded "
+                       "at its start")
     stored_hashes = {e.hash: e for e in entries}
     prev = session.header_hash
     expected_seq = 1
+    signed_before = False
     for e in entries:
+        if signed_before and e.kind not in AFTER_SIGNATURE_KINDS:
+            add("inserted", f"a {e.kind} entry after the session was signed (after sign-off only amendments "
+                            "and further signatures are accepted)", e)
         if e.seq != expected_seq:
             if e.seq > expected_seq:
                 add("missing", f"entries #{expected_seq}..#{e.seq - 1} are missing before this one", e)
@@ -121,6 +161,7 @@ def verify_session(session: Any, entries: list[Any]) -> tuple[list[Problem], int
                 ok = False
             if not ok:
                 add("changed", "the signature's seal does not match the record it signs", e)
+        signed_before = signed_before or e.kind == "signature"
         prev = e.hash
         expected_seq = max(expected_seq, e.seq) + 1
     head_seq = session.head_seq
@@ -130,4 +171,9 @@ def verify_session(session: Any, entries: list[Any]) -> tuple[list[Problem], int
                                                 "was written (entries deleted from the end)", None, head_seq))
     elif entries and (entries[-1].seq != head_seq or entries[-1].hash != session.head_hash):
         add("changed", "the last entry is not the one recorded as the end of the chain", entries[-1])
+    # a checkpoint may follow the last signature (vitals a recorder flushed after sign-off); nothing else
+    clinical = [e for e in entries if e.kind != "checkpoint"]
+    if session.status == "signed" and (not clinical or clinical[-1].kind != "signature"):
+        problems.append(Problem(sid, "changed", "the session is marked signed but its chain does not end in a "
+                                                "signature (status set outside the application)"))
     return problems, len(entries)

@@ -12,16 +12,18 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, inspect, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session as OrmSession
 
-from console.record import chain, passwords, signing, trust_verify
+from console.record import signing, trust_verify
 from console.record import models as m
+from console.record import passwords
 from console.record.engine import DEFAULT_BUSY_TIMEOUT_MS, make_engine, resolve_url, writer
 from console.record.errors import AuthError, NotFound, RecordError, StorageUnavailable
 from console.record.guard import plain_message, storage_guard
@@ -92,6 +94,10 @@ class Database:
         self.owner = f"{_HOST}|{os.getpid()}|{uuid.uuid4().hex[:12]}|{_process_start(os.getpid())}"
         self._recorders: list[Any] = []
         self._closed = False
+        #: opened by :func:`open_for_verify`: holds no sessions, never writes except the verify audit row
+        self.verify_only = False
+        #: why the schema could not be read when opened for verify (a damaged file), else None
+        self.open_error: str | None = None
         with _LIVE_LOCK:
             _LIVE_OWNERS.add(self.owner)
 
@@ -109,6 +115,11 @@ class Database:
         self._closed = True
         for rec in list(self._recorders):
             rec.close()
+        if self.verify_only:
+            with _LIVE_LOCK:
+                _LIVE_OWNERS.discard(self.owner)
+            self.engine.dispose()
+            return
         self._anchor_held_sessions()
         try:
             with storage_guard(), self.write_engine.begin() as conn:
@@ -282,36 +293,39 @@ class Database:
 
     # ------------------------------------------------------------------ integrity
     def verify(self, session_id: int | None = None, actor: UserContext | None = None) -> VerifyResult:
-        """Recompute the hash chain of one session or all; the run is written to the audit trail."""
-        result = VerifyResult()
-        with storage_guard(), OrmSession(self.engine) as s:
-            q = select(m.Session).order_by(m.Session.id)
-            if session_id is not None:
-                q = q.where(m.Session.id == session_id)
-            sessions = list(s.scalars(q))
-            if session_id is not None and not sessions:
-                raise NotFound(f"no session with id {session_id}")
-            for row in sessions:
-                entries = list(s.scalars(select(m.Entry).where(m.Entry.session_id == row.id)
-                                         .order_by(m.Entry.seq, m.Entry.entered_at)))
-                problems, n = chain.verify_session(row, entries)
-                result.problems.extend(problems)
-                result.sessions_checked += 1
-                result.entries_checked += n
-            result.problems.extend(trust_verify.verify_trust(s, self.trust, session_id))
-            # entries whose session row is gone
-            orphan = s.scalar(select(m.Entry).where(m.Entry.session_id.not_in(select(m.Session.id))).limit(1))
-            if orphan is not None and session_id is None:
-                result.problems.append(Problem(orphan.session_id, "missing", "the session row of these "
-                                               "entries is missing", orphan.id, orphan.seq))
+        """Check the record (one session or all) and return every problem found, first one first.
+
+        Checks, each turning any failure to read into a named ``unreadable`` finding rather than an
+        exception: SQLite's own ``PRAGMA integrity_check`` (``damaged``); the append-only guards
+        (``unprotected``: reported, never silently restored); the audit chain; each session's header, entry
+        chain and checkpoints over its vitals, waves, monitor events and raw captures; the patient and user
+        rows against what session headers and the audit trail recorded; sessions the audit trail knows that
+        are gone. The run is written to the audit trail unless the file is damaged. Raises
+        :class:`NotFound` only for a session id that neither the sessions nor the audit trail know.
+        """
+        from console.record.integrity import RecordCheck
+
+        check = RecordCheck(self.engine, open_error=self.open_error)
+        result = check.run(session_id)
+        if check.damaged:
+            return result  # never write into a damaged file
+        if not check.damaged:
+            try:
+                with storage_guard(), OrmSession(self.engine) as s:
+                    result.problems.extend(trust_verify.verify_trust(s, self.trust, session_id))
+            except Exception as err:  # noqa: BLE001 - a failure to read is a finding, never a traceback
+                result.problems.append(Problem(session_id, "unreadable",
+                                               f"signatures and witness could not be checked: {err}"))
         try:
             with storage_guard(), OrmSession(self.write_engine) as s, s.begin():
+                found = result.as_dict()
+                found["problems"] = found["problems"][:50]  # the first ones; the total says how many
+                found["total_problems"] = len(result.problems)
                 audit(s, actor or self.system_user(), "verify",
                       "all sessions" if session_id is None else f"session {session_id}",
-                      after=result.as_dict() if not result.ok else {"ok": True},
-                      detail=result.summary())
-        except StorageUnavailable:
-            pass  # a read-only copy can still be verified; the result is returned either way
+                      after=found if not result.ok else {"ok": True}, detail=result.summary()[:2000])
+        except Exception:  # noqa: BLE001, S110 - a read-only copy: the result stands without its audit row
+            pass
         return result
 
     def audit_trail(self, action: str | None = None, limit: int | None = None) -> list[AuditRecord]:
@@ -340,8 +354,19 @@ class Database:
         return rec
 
     def _forget_recorder(self, rec: Any) -> None:
+        """Called by a recorder that closed: what it wrote last (after the last periodic checkpoint, maybe
+        after sign-off) comes under the session's chain now, so verify does not take it for an insertion."""
         if rec in self._recorders:
             self._recorders.remove(rec)
+        session_id = getattr(rec, "session_id", None)
+        if session_id is None or self.verify_only:
+            return
+        from console.record.checkpoints import append_checkpoint
+
+        try:
+            append_checkpoint(self, session_id, only_new_rows=True)
+        except RecordError:
+            pass  # storage down: the rows stay uncovered and verify will name them; nothing is lost
 
     def numerics(self, session_id: int, mdc: int | None = None, start: Any = None, end: Any = None) -> Any:
         """Stored numerics as numpy arrays (see :func:`console.record.vitals.read_numerics`)."""
@@ -393,4 +418,79 @@ def open_database(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY
     return Database(engine, schema, clock, trust_dir)
 
 
-__all__ = ["Database", "open_database", "SessionStatus"]
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def open_for_verify(url: str | None = None) -> Database:
+    """Open an existing record to verify it: never creates, upgrades or converts anything.
+
+    A missing SQLite file, a file that is not SQLite, a database without a Chairside schema, or one at
+    another schema revision raise :class:`RecordError` subclasses with one plain line (nothing is created:
+    no file, no folder). A file whose schema cannot even be read (damaged pages) is still opened, with
+    ``open_error`` set, so ``verify`` reports the damage as findings.
+    """
+    from console.record.engine import ENV_URL, sqlite_path
+    from console.record.errors import NotAChairsideDatabase, SchemaTooNew
+    from console.record.schema import current_revision, head_revision, known_revisions
+
+    raw = url or os.environ.get(ENV_URL)
+    if not raw:
+        import platformdirs
+        raw = str(Path(platformdirs.user_data_dir("chairside")) / "chairside.sqlite3")
+    if "://" not in raw:
+        raw = f"sqlite:///{Path(raw).expanduser().resolve()}"
+    path = None
+    try:
+        path = sqlite_path(raw)
+    except Exception as err:
+        raise StorageUnavailable(f"cannot use the database URL {raw!r}: {plain_message(err)}") from err
+    if path is not None:
+        if not path.is_file():
+            raise NotAChairsideDatabase(f"no Chairside record at {path}: the file does not exist "
+                                        "(nothing was created)")
+        try:
+            with open(path, "rb") as f:
+                magic = f.read(len(SQLITE_MAGIC))
+        except OSError as err:
+            raise StorageUnavailable(f"cannot read {path}: {err.strerror or err}") from err
+        if magic != SQLITE_MAGIC:
+            raise NotAChairsideDatabase(f"{path} is not a Chairside record (not an SQLite database file); "
+                                        "nothing was changed")
+    try:
+        engine = make_engine(raw, existing_only=True)
+    except Exception as err:
+        raise StorageUnavailable(f"cannot use the database URL {raw!r}: {plain_message(err)}") from err
+    open_error: str | None = None
+    rev: str | None = None
+    try:
+        with engine.connect() as conn:
+            rev = current_revision(conn)
+            tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
+        if path is None:
+            engine.dispose()
+            raise StorageUnavailable(plain_message(err)) from err
+        open_error = plain_message(err).split(" Nothing was lost")[0] + f" ({str(err.orig)[:200]})"
+    except Exception as err:  # noqa: BLE001 - a damaged file: verify reports it as findings
+        open_error = f"{type(err).__name__}: {str(getattr(err, 'orig', err))[:200]}"
+    if open_error is None:
+        where = str(path) if path is not None else engine.url.render_as_string(hide_password=True)
+        if rev is None:
+            engine.dispose()
+            what = "it holds no tables" if not tables else "its tables are not a Chairside schema"
+            raise NotAChairsideDatabase(f"{where} is not a Chairside record ({what}); nothing was changed")
+        if rev not in known_revisions():
+            engine.dispose()
+            raise SchemaTooNew(f"{where} has schema revision {rev!r}: it was written by a newer Chairside "
+                               "than this one; verify it with that version (nothing was changed)")
+        if rev != head_revision():
+            engine.dispose()
+            raise SchemaTooNew(f"{where} has the older schema revision {rev!r}; verify a copy after "
+                               f"`chairside db upgrade --db COPY` (which keeps a backup); nothing was changed")
+    db = Database(engine, SchemaResult("current", rev, rev or ""), None)
+    db.verify_only = True
+    db.open_error = open_error
+    return db
+
+
+__all__ = ["Database", "SessionStatus", "open_database", "open_for_verify"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event
@@ -57,15 +58,23 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-def make_engine(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
-    """Create the engine for ``url`` (see :func:`resolve_url`) with the record's connection settings."""
+def make_engine(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                existing_only: bool = False) -> Engine:
+    """Create the engine for ``url`` (see :func:`resolve_url`) with the record's connection settings.
+
+    ``existing_only`` (verify): an SQLite file is opened without creating it or its folder, read-only when
+    it is not writable, and its journal mode is left as it is (a foreign file is never converted to WAL).
+    """
     url = resolve_url(url)
     u = make_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     backend = u.get_backend_name()
     if backend == "sqlite":
         path = sqlite_path(url)
-        if path is not None:
+        if path is not None and existing_only:
+            mode = "rw" if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) else "ro"
+            u = make_url(f"sqlite:///file:{quote(path.as_posix())}?mode={mode}&uri=true")
+        elif path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         # the writer thread and the GUI thread share the engine; each checks out its own connection
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
@@ -73,11 +82,11 @@ def make_engine(url: str | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_T
         kwargs["connect_args"] = {"connect_timeout": 5}
     engine = create_engine(u, **kwargs)
     if backend == "sqlite":
-        _install_sqlite_pragmas(engine, busy_timeout_ms)
+        _install_sqlite_pragmas(engine, busy_timeout_ms, wal=not existing_only)
     return engine
 
 
-def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, wal: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit BEGIN cannot be IMMEDIATE).
@@ -85,7 +94,8 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:

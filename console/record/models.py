@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -83,6 +84,9 @@ class AuditEvent(Base):
     before_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     after_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: the audit trail is a hash chain of its own (migration 0006 chained the rows written before it)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Patient(Base):
@@ -122,6 +126,10 @@ class Session(Base):
     head_hash: Mapped[str] = mapped_column(String(64))
     lock_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: header hash format (see console.record.chain.HEADER_VERSION); sessions from before 0006 are 1
+    header_version: Mapped[int] = mapped_column(Integer, default=2, server_default=text("1"))
+    #: the patient and starting user as they were at the start (canonical JSON, hashed in version 2)
+    header_snapshot_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Entry(Base):

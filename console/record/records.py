@@ -12,9 +12,13 @@ ENTRY_KINDS: tuple[str, ...] = (
     "precheck", "questionnaire", "hold_override", "infusion_start", "infusion_pause", "infusion_resume",
     "infusion_rate", "infusion_stop", "esketamine_dose", "observation", "side_effect", "intervention", "note",
     "check_overdue", "alarm", "discharge", "amendment", "signature", "session_interrupted", "session_resumed",
+    "checkpoint",
 )
 #: kinds written only by the service's own methods (amend, sign, resume_session, close_interrupted)
-SYSTEM_KINDS: frozenset[str] = frozenset({"amendment", "signature", "session_interrupted", "session_resumed"})
+SYSTEM_KINDS: frozenset[str] = frozenset({"amendment", "signature", "session_interrupted", "session_resumed",
+                                          "checkpoint"})
+#: user name and role under which Chairside itself writes (checkpoint entries): not a login, no password
+SYSTEM_ACTOR = "system"
 #: kinds a caller may pass to ``add_entry``
 CLINICAL_KINDS: frozenset[str] = frozenset(ENTRY_KINDS) - SYSTEM_KINDS
 SIGNATURE_MEANINGS: tuple[str, ...] = ("authored", "reviewed", "approved")
@@ -125,6 +129,8 @@ class SessionInfo:
     head_hash: str
     interrupted: bool = False
     last_activity: datetime | None = None
+    #: the patient's details and the starting user as they were at the start (version-2 headers), or None
+    at_start: dict[str, Any] | None = None
 
     @property
     def display_status(self) -> str:
@@ -159,15 +165,21 @@ class AuditRecord:
 
 @dataclass(slots=True)
 class Problem:
-    """One integrity problem: ``what`` is ``changed``, ``missing`` or ``reordered``."""
+    """One integrity problem: ``what`` is ``changed``, ``missing``, ``reordered``, ``inserted``,
+    ``unprotected`` (a database guard was removed), ``damaged`` (the file itself) or ``unreadable``.
+    ``session_id`` is None for a problem outside any session; ``area`` then says where (e.g. ``audit row
+    #12``, ``database``)."""
 
-    session_id: int
+    session_id: int | None
     what: str
     detail: str
     entry_id: str | None = None
     seq: int | None = None
+    area: str = ""
 
     def __str__(self) -> str:
+        if self.session_id is None:
+            return f"{self.area or 'database'}: {self.what}: {self.detail}"
         where = f"session {self.session_id}"
         if self.seq is not None:
             where += f", entry #{self.seq}"
@@ -202,4 +214,4 @@ class VerifyResult:
         return {"ok": self.ok, "sessions_checked": self.sessions_checked,
                 "entries_checked": self.entries_checked,
                 "problems": [{"session_id": p.session_id, "what": p.what, "detail": p.detail,
-                              "entry_id": p.entry_id, "seq": p.seq} for p in self.problems]}
+                              "entry_id": p.entry_id, "seq": p.seq, "area": p.area} for p in self.problems]}

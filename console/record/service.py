@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from console.record import chain, passwords, signing
 from console.record import models as m
-from console.record.canonical import canonical_json
+from console.record.canonical import ZERO_HASH, canonical_json
+from console.record.checkpoints import checkpoint_in, lock_bulk_tables
 from console.record.errors import (
     AuthError,
     InvalidEntry,
@@ -70,15 +71,52 @@ _CLOCKED_ACTIONS = frozenset({"create_patient", "start_session", "add_entry", "a
                               "resume_session", "close_interrupted"})
 
 
+#: PostgreSQL transaction-level advisory lock id that serialises writers of the audit chain (an arbitrary
+#: constant; on SQLite every write transaction is serialised by ``BEGIN IMMEDIATE`` already)
+PG_AUDIT_LOCK = 0x43484142
+
+
 def audit(s: OrmSession, actor: UserContext | None, action: str, target: str = "", before: Any = None,
           after: Any = None, detail: str = "", *, username: str | None = None) -> None:
-    """Add one audit-trail row to the current transaction."""
-    s.add(m.AuditEvent(
+    """Add one audit-trail row to the current transaction, chained to the row before it.
+
+    The row links to the hash of the newest audit row (the chain order is the id order), so deleting,
+    changing or inserting an audit row breaks a link that ``verify`` names. Writers are serialised until
+    commit (PostgreSQL: an advisory transaction lock), so two consoles never link to the same row.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_AUDIT_LOCK})
+    prev = s.scalar(select(m.AuditEvent.hash).order_by(m.AuditEvent.id.desc()).limit(1)) or ZERO_HASH
+    row = m.AuditEvent(
         at=utcnow(), user_id=(actor.id or None) if actor else None,
         username=username if username is not None else (actor.username if actor else ""),
         role=actor.role if actor else "", action=action, target=target,
         before_json=None if before is None else canonical_json(before),
-        after_json=None if after is None else canonical_json(after), detail=detail))
+        after_json=None if after is None else canonical_json(after), detail=detail, prev_hash=prev)
+    row.hash = chain.audit_hash(row, prev)
+    s.add(row)
+    s.flush()  # the next audit row of this transaction links to this one
+
+
+def append_entry(s: OrmSession, db: Database, actor: UserContext, row: m.Session, kind: str, data_json: str,
+                 at: datetime, amends: str | None = None, client_id: str | None = None) -> EntryRecord:
+    """Append one entry to the locked session ``row``'s chain in the current transaction (the one place an
+    entry is made: the service's writes and :func:`console.record.checkpoints.append_checkpoint`)."""
+    now = db.now()
+    e = m.Entry(id=uuid.uuid4().hex, session_id=row.id, seq=row.head_seq + 1, kind=kind, at=at,
+                entered_at=now, user_id=actor.id, username=actor.username, role=actor.role,
+                data_json=data_json, amends=amends,
+                late=(now - at) > timedelta(seconds=LATE_AFTER_S), client_id=client_id,
+                prev_hash=row.head_hash, hash="")
+    e.hash = chain.entry_hash(e, e.prev_hash)
+    s.add(e)
+    row.head_seq, row.head_hash = e.seq, e.hash
+    if kind in ("checkpoint", "session_interrupted"):  # anchor outside the database after commit
+        db.anchor_after_commit(s, row.id, e.seq, e.hash)
+    if row.lock_owner == db.owner or row.lock_owner is None:
+        row.heartbeat_at = utcnow()  # liveness is judged on the real clock, even in a simulation
+    s.flush()
+    return EntryRecord.from_row(e)
 
 
 def _profile_dict(p: m.DeviceProfile) -> dict[str, Any]:
@@ -154,7 +192,10 @@ class SessionService:
                           created_at=self._db.now(), created_by=actor.id)
             s.add(p)
             s.flush()
-            audit(s, actor, "patient_add", f"patient {code}", after={"code": code, "demo": actor.demo})
+            # the full details: verify compares the patients row with them (a row changed later is named)
+            audit(s, actor, "patient_add", f"patient {code}",
+                  after={"code": code, "name": p.name, "birth_date": p.birth_date, "sex": p.sex,
+                         "weight_kg": p.weight_kg, "demo": bool(p.demo)})
             return _patient_info(p)
 
         return self._write("create_patient", do)
@@ -194,19 +235,22 @@ class SessionService:
             if patient is None:
                 raise NotFound(f"no patient with id {patient_id}")
             now = self._db.now()
+            starter = s.get(m.User, actor.id)
+            snapshot = canonical_json(chain.header_snapshot(patient, starter if starter is not None else actor))
             row = m.Session(patient_id=patient_id, protocol_id=str(protocol_id),
                             protocol_version=str(protocol_version), chair=str(chair or ""),
                             devices_json=devices_json, details_json=details_json,
                             demo=bool(actor.demo or patient.demo), status=SessionStatus.IN_PROGRESS,
                             started_at=now, started_by=actor.id, header_hash="", head_seq=0, head_hash="",
-                            lock_owner=self._db.owner, heartbeat_at=utcnow())
+                            lock_owner=self._db.owner, heartbeat_at=utcnow(),
+                            header_version=chain.HEADER_VERSION, header_snapshot_json=snapshot)
             s.add(row)
             s.flush()  # the id is part of the header hash
             row.header_hash = row.head_hash = chain.header_hash(row)
             self._db.anchor_after_commit(s, row.id, 0, row.header_hash)  # header pinned outside the database
             audit(s, actor, "session_start", f"session {row.id}",
                   after={"patient": patient.code, "protocol": protocol_id, "version": str(protocol_version),
-                         "chair": chair, "demo": row.demo})
+                         "chair": chair, "demo": row.demo, "header_hash": row.header_hash})
             s.flush()
             return self._session_info(s, row)
 
@@ -281,6 +325,7 @@ class SessionService:
             raise InvalidEntry("closing an interrupted session needs a reason")
 
         def do(s: OrmSession, actor: UserContext) -> SessionInfo:
+            lock_bulk_tables(s)  # before the session row: the vitals writer takes them in that order
             row = self._lock_session(s, session_id)
             if row.status != SessionStatus.IN_PROGRESS:
                 raise SessionStateError(f"session {session_id} is {row.status}, not interrupted")
@@ -292,6 +337,7 @@ class SessionService:
             self._append(s, actor, row, "session_interrupted",
                          {"last_activity": last, "previous_console": _owner_host(row.lock_owner),
                           "closed": True, "reason": reason}, at=now)
+            checkpoint_in(s, self._db, row)  # the vitals so far come under the chain before it closes
             row.status = SessionStatus.CLOSED
             row.ended_at = now
             row.lock_owner = None
@@ -383,6 +429,7 @@ class SessionService:
                 or self._write("sign", lambda s, actor: signing.make_signing_key(s, trust, actor, password)))
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
+            lock_bulk_tables(s)  # before the session row: the vitals writer takes them in that order
             row = self._lock_session(s, session_id)
             if row.status not in (SessionStatus.IN_PROGRESS, SessionStatus.CLOSED, SessionStatus.SIGNED,
                                   SessionStatus.AMENDED):
@@ -390,6 +437,8 @@ class SessionService:
             self._refuse_if_interrupted(row)
             if actor.id != pair.user_id:
                 raise AuthError("the signing key opened belongs to another account; log in again")
+            if row.status != SessionStatus.SIGNED:
+                checkpoint_in(s, self._db, row)  # everything recorded so far comes under the seal
             now = self._db.now()
             signed_at = now.isoformat(timespec="microseconds")
             seal = chain.seal(row.head_hash, actor.id, actor.full_name, actor.username, meaning, signed_at)
@@ -400,7 +449,8 @@ class SessionService:
             row.status = SessionStatus.SIGNED
             row.ended_at = row.ended_at or now
             row.lock_owner = None
-            audit(s, actor, "sign", f"session {session_id}", after={"meaning": meaning, "entry": e.id})
+            audit(s, actor, "sign", f"session {session_id}",
+                  after={"meaning": meaning, "entry": e.id, "head_hash": e.hash, "head_seq": e.seq})
             return e
 
         e = self._retry_seq(lambda: self._write("sign", do))
@@ -588,21 +638,7 @@ class SessionService:
     def _append(self, s: OrmSession, actor: UserContext, row: m.Session, kind: str, data: Any,
                 at: datetime, amends: str | None = None, client_id: str | None = None) -> EntryRecord:
         data_json = data if isinstance(data, str) else _data_json(data)
-        now = self._db.now()
-        e = m.Entry(id=uuid.uuid4().hex, session_id=row.id, seq=row.head_seq + 1, kind=kind, at=at,
-                    entered_at=now, user_id=actor.id, username=actor.username, role=actor.role,
-                    data_json=data_json, amends=amends,
-                    late=(now - at) > timedelta(seconds=LATE_AFTER_S), client_id=client_id,
-                    prev_hash=row.head_hash, hash="")
-        e.hash = chain.entry_hash(e, e.prev_hash)
-        s.add(e)
-        row.head_seq, row.head_hash = e.seq, e.hash
-        if kind in ("checkpoint", "session_interrupted"):  # anchor outside the database after commit
-            self._db.anchor_after_commit(s, row.id, e.seq, e.hash)
-        if row.lock_owner == self._db.owner or row.lock_owner is None:
-            row.heartbeat_at = utcnow()  # liveness is judged on the real clock, even in a simulation
-        s.flush()
-        return EntryRecord.from_row(e)
+        return append_entry(s, self._db, actor, row, kind, data_json, at, amends, client_id)
 
     def _retry_seq(self, fn: Callable[[], T]) -> T:
         """Retry a write that lost a race for the next sequence number (the unique constraint fired)."""
@@ -625,7 +661,9 @@ class SessionService:
                            devices=json.loads(row.devices_json), details=json.loads(row.details_json),
                            demo=row.demo, status=row.status, started_at=row.started_at, started_by=starter,
                            ended_at=row.ended_at, entry_count=row.head_seq, head_hash=row.head_hash,
-                           interrupted=interrupted, last_activity=row.heartbeat_at)
+                           interrupted=interrupted, last_activity=row.heartbeat_at,
+                           at_start=(json.loads(row.header_snapshot_json) if row.header_snapshot_json
+                                     else None))
 
 
 def _owner_host(owner: str | None) -> str:

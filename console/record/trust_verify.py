@@ -211,8 +211,11 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
             problems.extend(found)
     problems.extend(legacy)
     if row.status in (SessionStatus.SIGNED, SessionStatus.AMENDED):
-        last_seq = max(entries, default=0)
-        last_kind, last_id = entries[last_seq][1:] if entries else ("", "")
+        # a recorder closed after sign-off adds a system checkpoint over its last rows: that is not a reopening
+        # (its content is checked against the rows it covers by the record check)
+        written = [seq for seq, v in entries.items() if v[1] != "checkpoint"]
+        last_seq = max(written, default=0)
+        last_kind, last_id = entries[last_seq][1:] if written else ("", "")
         if not valid_seqs:
             problems.append(Problem(row.id, "unsigned",
                                     f"the session is marked {row.status} but has no valid signature (a "
@@ -223,7 +226,7 @@ def _check_session(row: m.Session, sigs: list[m.Entry], wls: list[WitnessLine], 
                                     f"comes after its last valid signature (#{valid_seqs[-1]}): the session "
                                     "was reopened and written to after sign-off", last_id, last_seq))
         elif row.status == SessionStatus.AMENDED and any(
-                v[1] != "amendment" for seq, v in entries.items() if seq > valid_seqs[-1]):
+                v[1] not in ("amendment", "checkpoint") for seq, v in entries.items() if seq > valid_seqs[-1]):
             problems.append(Problem(row.id, "unsigned", "entries other than amendments follow the last "
                                     f"valid signature (#{valid_seqs[-1]}): the session was reopened "
                                     "after sign-off"))

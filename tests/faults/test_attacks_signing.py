@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
 from console.cli import main
-from console.record import chain, keys, open_database, signing
+from console.record import chain, keys, open_database, protection, signing
 from console.record.trust import TrustDir
 from tests.record.conftest import PASSWORD, backend, db_url, drop_append_only_guard  # noqa: F401 (fixtures)
 
@@ -36,10 +36,19 @@ class Recorded:
         return code, out + err
 
     def sql(self) -> Any:
-        """An engine as the attacker holds it: the database alone, the append-only triggers dropped."""
+        """An engine as the attacker holds it: the database alone, the append-only triggers dropped; its
+        ``dispose()`` puts them back, as a careful attacker would, so verify must find the change itself."""
         engine = create_engine(self.url)
         with engine.begin() as conn:
             drop_append_only_guard(conn)
+        dispose = engine.dispose
+
+        def restore_guards_then_dispose() -> None:
+            with engine.begin() as conn:
+                protection.install(conn, include_entries=True)
+            dispose()
+
+        engine.dispose = restore_guards_then_dispose  # type: ignore[method-assign]
         return engine
 
 
@@ -204,7 +213,7 @@ def test_unsealing_a_signed_session(recorded: Recorded, capsys):
     engine.dispose()
     code, out = recorded.verify(capsys)
     assert code == 1
-    assert f"session {recorded.signed}, entry #4: unsealed" in out
+    assert f"session {recorded.signed}, entry #5: unsealed" in out  # #4 is the checkpoint sign-off makes
 
 
 def test_deleting_a_whole_session(recorded: Recorded, capsys):
@@ -234,7 +243,7 @@ def test_forging_the_signature_bytes(recorded: Recorded, capsys):
     assert code == 1
     assert "forged: the signature does not verify with Carla's registered key" in out or \
         "forged: the signature does not verify with carla's registered key" in out
-    assert f"session {recorded.signed}, entry #4" in out
+    assert f"session {recorded.signed}, entry #5" in out  # #4 is the checkpoint sign-off makes
 
 
 def test_swapping_the_public_key_in_the_database_is_ignored(recorded: Recorded, capsys):

@@ -118,10 +118,9 @@ def session(svc):
 
 
 def drop_append_only_guard(conn) -> None:
-    """Remove the database's append-only triggers, as someone with full SQL access could, so a test can
-    tamper with entries and show that the hash chain still catches it."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_append_only ON entries")
-    else:
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_update")
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS entries_no_delete")
+    """Remove every append-only trigger of the record (entries, sessions, users, patients, audit trail,
+    vitals, waves, events, raw captures), as someone with full SQL access could, so a test can tamper with
+    any table and show that verify still catches it (and names the removed guards)."""
+    from console.record import protection
+
+    protection.drop(conn)

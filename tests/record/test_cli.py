@@ -9,6 +9,7 @@ import pytest
 
 from console.cli import main
 from console.record import open_database
+from console.record.schema import head_revision
 from tests.record.conftest import PASSWORD, drop_append_only_guard
 
 
@@ -77,7 +78,7 @@ def test_sessions_table_and_json(capsys, monkeypatch, recorded):
     url, signed, demo = recorded
     code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url, "--format", "json")
     rows = {r["id"]: r for r in json.loads(out)}
-    assert code == 0 and rows[signed]["status"] == "signed" and rows[signed]["entries"] == 3
+    assert code == 0 and rows[signed]["status"] == "signed" and rows[signed]["entries"] == 4
     assert rows[demo]["status"] == "interrupted" and rows[demo]["demo"] is True
     assert rows[signed]["patient"] == "PT-7" and rows[signed]["protocol_version"] == "2"
     code, out, _ = cli(capsys, monkeypatch, "sessions", "--db", url)
@@ -110,13 +111,13 @@ def test_export_json_has_the_complete_record(capsys, monkeypatch, recorded, tmp_
     out_path = tmp_path / "out" / "session.json"
     code, out, _ = cli(capsys, monkeypatch, "export", str(signed), "--db", url, "--format", "json",
                        "--out", str(out_path))
-    assert code == 0 and "3 entries, integrity ok" in out
+    assert code == 0 and "4 entries, integrity ok" in out
     rec = json.loads(out_path.read_text(encoding="utf-8"))
     assert rec["session"]["id"] == signed and rec["session"]["protocol_id"] == "iv-ketamine"
     assert rec["session"]["details"] == {"dose_mg": 40} and rec["demo"] is False and "banner" not in rec
     assert rec["patient"]["code"] == "PT-7" and rec["patient"]["weight_kg"] == 80
     kinds = [e["kind"] for e in rec["entries"]]
-    assert kinds == ["note", "amendment", "signature"]
+    assert kinds == ["note", "amendment", "checkpoint", "signature"]
     first = rec["entries"][0]
     assert set(first) >= {"id", "kind", "at", "entered_at", "user", "role", "data", "amends", "hash"}
     assert first["user"] == "carla" and first["role"] == "clinician" and first["data"] == {"text": "calm"}
@@ -151,7 +152,7 @@ def test_export_format_registry_is_extensible(recorded, tmp_path):
             exporting.export_session(db, signed, "probe", tmp_path / "p")
         finally:
             db.close()
-        assert seen == {"n": 3, "out": tmp_path / "p"} and "probe" in exporting.available_formats()
+        assert seen == {"n": 4, "out": tmp_path / "p"} and "probe" in exporting.available_formats()
     finally:
         exporting._REGISTRY.pop("probe")
 
@@ -161,11 +162,11 @@ def test_db_upgrade_and_status(capsys, monkeypatch, tmp_path):
     code, _, err = cli(capsys, monkeypatch, "db", "status", "--db", url)
     assert code == 2 and "no database file" in err
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "created at revision 0005" in out
+    assert code == 0 and f"created at revision {head_revision()}" in out
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "already at revision 0005" in out
+    assert code == 0 and f"already at revision {head_revision()}" in out
     code, out, _ = cli(capsys, monkeypatch, "db", "status", "--db", url)
-    assert code == 0 and "revision 0005 (up to date)" in out
+    assert code == 0 and f"revision {head_revision()} (up to date)" in out
 
 
 def test_db_upgrade_from_older_revision_reports_backup(capsys, monkeypatch, tmp_path):
@@ -178,7 +179,7 @@ def test_db_upgrade_from_older_revision_reports_backup(capsys, monkeypatch, tmp_
         _upgrade(conn, "0001")
     engine.dispose()
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "upgraded from 0001 to 0005" in out and "old.sqlite3.pre-0001-" in out
+    assert code == 0 and f"upgraded from 0001 to {head_revision()}" in out and "old.sqlite3.pre-0001-" in out
 
 
 def test_newer_database_is_refused_by_every_command(capsys, monkeypatch, recorded):

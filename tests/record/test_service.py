@@ -74,7 +74,7 @@ def test_bad_entries_are_refused_with_a_reason_and_nothing_is_stored(svc, sessio
 
 def test_every_clinical_kind_can_be_written(svc, session):
     kinds = [k for k in ENTRY_KINDS
-             if k not in {"amendment", "signature", "session_interrupted", "session_resumed"}]
+             if k not in {"amendment", "signature", "session_interrupted", "session_resumed", "checkpoint"}]
     for k in kinds:
         svc.add_entry(session.id, k, {"scale": "MOAA/S"} if k == "observation" else {"k": k})
     assert [e.kind for e in svc.entries(session.id)] == kinds
@@ -100,7 +100,9 @@ def test_sign_seals_session_then_only_amendments_and_a_new_signature(db, svc, se
     sig = svc.sign(session.id, PASSWORD, meaning="authored")
     assert sig.kind == "signature"
     assert sig.data["signer_name"] == "Carla Clinician" and sig.data["meaning"] == "authored"
-    assert sig.data["entries_signed"] == 1 and len(sig.data["seal"]) == 64
+    # sign-off first puts the vitals under the chain (a checkpoint entry), then seals everything
+    assert sig.data["entries_signed"] == 2 and len(sig.data["seal"]) == 64
+    assert [e.kind for e in svc.entries(session.id)] == ["note", "checkpoint", "signature"]
     info = svc.session(session.id)
     assert info.status == SessionStatus.SIGNED and info.ended_at is not None
     with pytest.raises(SessionStateError, match="sealed"):
@@ -246,8 +248,9 @@ def test_interrupted_session_can_be_closed_with_reason_and_signed(db_url, db, sv
             svc2.close_interrupted(session.id, "")
         closed = svc2.close_interrupted(session.id, "patient discharged on paper during outage")
         assert closed.status == SessionStatus.CLOSED and not closed.interrupted
-        [e] = svc2.entries(session.id)
+        e, cp = svc2.entries(session.id)
         assert e.kind == "session_interrupted" and e.data["reason"].startswith("patient discharged")
+        assert cp.kind == "checkpoint" and cp.username == "system"  # the vitals so far, under the chain
         with pytest.raises(SessionStateError):
             svc2.add_entry(session.id, "note", {"text": "x"})
         svc2.sign(session.id, PASSWORD)

@@ -265,31 +265,22 @@ def test_seal_fingerprint_for_paper_copies():
     assert signing.seal_fingerprint({"seal": "cd" * 32}) == "cd" * 8 + " (unkeyed)"
 
 
-def test_a_database_signed_before_keyed_signatures_is_named_until_signed_again(db_url, tmp_path, capsys):
-    """A record from schema 0004 (unkeyed seals, no witness) upgrades; verify names each unkeyed signature
-    until a clinician signs the session again, which seals the old signature too."""
-    from tests.faults.test_attacks_signing import rechain
-    from tests.record.conftest import drop_append_only_guard
-
-    db = open_database(db_url, trust_dir=tmp_path / "first")
-    svc = _clinician(db)
-    sid = _session(svc)
-    e = svc.sign(sid, PASSWORD)
-    db.close()
-    with _sql(db) as conn:  # make it what release 0004 wrote: no keys, an unkeyed seal
-        drop_append_only_guard(conn)
-        d = {k: v for k, v in e.data.items() if k not in ("key_id", "signature")}
-        conn.execute(text("UPDATE entries SET data_json = :d WHERE id = :i"), {"d": json.dumps(d), "i": e.id})
-        rechain(conn, sid)
-        conn.execute(text("DROP TABLE user_keys"))
-        conn.execute(text("DROP TABLE record_meta"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+def test_a_database_signed_before_keyed_signatures_is_named_until_signed_again(db_url, tmp_path, capsys,
+                                                                                monkeypatch):
+    """A seal as release 0004 wrote it (no key id, no Ed25519 signature; schema upgrades from 0004 are
+    tested in test_schema): verify names the unkeyed signature until a clinician signs the session again,
+    which seals the old signature too."""
     trust = tmp_path / "site"
     db = open_database(db_url, trust_dir=trust)
     try:
-        assert (db.schema.from_revision, db.schema.to_revision) == ("0004", "0005")
+        svc = _clinician(db)
+        sid = _session(svc)
+        with monkeypatch.context() as mp:
+            mp.setattr(signing, "seal_fields", lambda *a, **k: {})
+            e = svc.sign(sid, PASSWORD)
+        assert "signature" not in e.data and "key_id" not in e.data
         code, out = _verify(capsys, db_url, trust)
-        assert code == 1 and f"session {sid}, entry #2 ({e.id}): unkeyed" in out
+        assert code == 1 and f"session {sid}, entry #{e.seq} ({e.id}): unkeyed" in out, out
         db.service(db.authenticate("carla", PASSWORD)).sign(sid, PASSWORD, "reviewed")
         code, out = _verify(capsys, db_url, trust)
         assert code == 0, out
