@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from console.commands.decode import fail, load_protocol
+from console.commands.decode import fail, load_protocol, positive_float
 from devices.emulation import EmulationServer, endpoint_for
 
 
@@ -29,10 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scenario", default="stable",
                         help="simulator scenario: stable, hypertensive, desaturation, artifact, disconnect, "
                              "noise")
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (1-600)")
+    parser.add_argument("--speed", type=positive_float, default=1.0, help="simulated seconds per real second (1-600)")
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed: the same seed gives the same patient")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this many seconds")
     parser.set_defaults(run=run)
 
 
