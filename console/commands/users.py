@@ -24,9 +24,11 @@ from console.record.cli_support import (
 )
 from console.record.database import Database
 from console.record.demo import holds_only_demo_data
+from console.record.engine import resolve_url, sqlite_path
 from console.record.errors import AuthError, InvalidEntry
 from console.record.guard import storage_guard
 from console.record.lockout import load_policy, login_state, unlock_user
+from console.record.passwords import check_new_password
 from console.record.records import UserContext
 from console.record.roles import ROLES, Role
 from console.record.timeutil import utcnow
@@ -101,6 +103,22 @@ def _first_user(db: Database, args: argparse.Namespace) -> UserContext:
 
 def run(args: argparse.Namespace) -> int:
     cmd = args.users_command
+    early_password: str | None = None
+    if cmd == "add":
+        fresh = _fresh_file(args.db)
+        if isinstance(fresh, str):
+            return fail(fresh)
+        if fresh:
+            # A record that does not exist yet can only get its first admin: check everything that can be
+            # wrong before the file is created, so a refusal leaves nothing behind.
+            if args.role != Role.ADMIN.value:
+                return fail("the first user of a record must be an admin (--role admin), who then adds the "
+                            "others")
+            try:
+                early_password = _new_password(args)
+                check_new_password(early_password, (args.username, args.full_name or ""))
+            except (AuthError, ValueError) as err:  # InvalidEntry is a ValueError
+                return fail(str(err))
 
     def act(db: Database) -> int:
         if cmd == "list":
@@ -108,11 +126,7 @@ def run(args: argparse.Namespace) -> int:
         actor = (_first_user(db, args) if cmd == "add" and not _has_real_users(db) else _admin(db, args))
         svc = db.service(actor)
         if cmd in ("add", "passwd"):
-            password = read_new_password(args.password_stdin, f"New password for {args.username}: ")
-            if password is None:
-                return fail("the two passwords differ; nothing was changed")
-            if not password:
-                return fail("no password given; nothing was changed")
+            password = early_password if early_password is not None else _new_password(args)
             if cmd == "add":
                 u = svc.add_user(args.username, args.full_name or args.username, args.role, password)
                 print(f"added {u.username} ({u.role})")
@@ -131,6 +145,27 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     return with_database(args, act, must_exist=(cmd != "add"))
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """The new password (see :func:`read_new_password`); :class:`InvalidEntry` when none or two differ."""
+    password = read_new_password(args.password_stdin, f"New password for {args.username}: ")
+    if password is None:
+        raise InvalidEntry("the two passwords differ; nothing was changed")
+    if not password:
+        raise InvalidEntry("no password given; nothing was changed")
+    return password
+
+
+def _fresh_file(url: str | None) -> bool | str:
+    """Whether ``url`` names an SQLite file that does not exist yet (a new record), or why it cannot be one
+    (its folder is missing: a mistyped path must not create folders)."""
+    path = sqlite_path(resolve_url(url))
+    if path is None or path.exists():
+        return False
+    if not path.parent.is_dir():
+        return f"folder {path.parent} does not exist (nothing was created)"
+    return True
 
 
 def _list(db: Database, fmt: str) -> int:
