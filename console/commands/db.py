@@ -33,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     path = sqlite_path(url)
     if args.db_command == "status" and path is not None and not path.exists():
         return fail(f"no database file at {path}")
+    if path is not None and path.is_dir():
+        return fail(f"{path} is a folder, not a database file")
+    if path is not None and not path.parent.is_dir():
+        # upgrade creates a new record, but never the folders of a mistyped path
+        return fail(f"folder {path.parent} does not exist (nothing was created)")
     try:
         engine = make_engine(url)
     except Exception as err:

@@ -152,6 +152,11 @@ def test_read_only_verbs_never_create_a_database(tmp_path: Path, argv: tuple[str
     assert tree(tmp_path) == before
 
 
+def test_db_upgrade_creates_a_record_but_never_the_folders_of_a_typo(tmp_path: Path) -> None:
+    assert_refused(run(tmp_path, "db", "upgrade", "--db", str(tmp_path / "typo" / "r.sqlite3")), "does not exist")
+    assert not (tmp_path / "typo").exists()
+
+
 @pytest.mark.parametrize("argv", [("sessions",), ("users", "list"), ("db", "status"), ("db", "upgrade"),
                                   ("users", "disable", "x", "--user", "ada")])
 def test_a_folder_or_a_foreign_file_is_refused_and_left_alone(tmp_path: Path, argv: tuple[str, ...]) -> None:
