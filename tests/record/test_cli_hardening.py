@@ -31,7 +31,7 @@ def run(tmp_path: Path, *argv: str, stdin: str = "", env: dict[str, str] | None 
                     CHAIRSIDE_DB=f"sqlite:///{tmp_path / 'default-record.sqlite3'}")
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "console.cli", *argv], input=stdin, capture_output=True,
-                          text=True, env=full_env, cwd=tmp_path, timeout=120)
+                          text=True, env=full_env, cwd=tmp_path, timeout=120, check=False)
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -304,3 +304,23 @@ def test_the_log_in_dialog_says_locked_plainly(qtbot, db: Database, monkeypatch)
     dialog.username.setText("demo")
     dialog.password.setText("demo")
     assert not dialog.try_login() and dialog.user is None
+
+
+def test_a_simulation_never_writes_to_a_real_record(tmp_path: Path) -> None:
+    """``simulate-session`` logs in through ``simulation_login``: on a real record it is refused before
+    any patient or session is made."""
+    from console.record.simulation import simulate_session
+
+    url = f"sqlite:///{tmp_path / 'real.sqlite3'}"
+    db = open_database(url)
+    make_user(db, "carla", "clinician")
+    db.close()
+    with pytest.raises(DemoRefused):
+        simulate_session(url, minutes=5, scenario="stable", seed=1)
+    db = open_database(url)
+    try:
+        svc = db.service(db.system_user())
+        assert svc.patients() == [] and svc.sessions() == []
+        assert [u.username for u in svc.users()] == ["carla"]
+    finally:
+        db.close()
