@@ -30,7 +30,7 @@ import math
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -111,7 +111,7 @@ def iso(t: float | None) -> str | None:
     if t is None or not math.isfinite(t):
         return None
     try:
-        text = datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+        text = datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None

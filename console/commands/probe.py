@@ -91,8 +91,6 @@ def diagnose(title: str, setup_help: str, settings: PortSettings, default: PortS
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.seconds <= 0:
-        return fail("--seconds must be positive")
     if args.protocol == "auto":
         return _run_auto(args)
     info = load_wire_protocol(args.protocol)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from console.commands.decode import fail, load_wire_protocol, positive_float
-from console.commands.emulate import add_link_arguments, serve
+from console.commands.emulate import add_link_arguments, link_problem, serve
 from console.record.cli_support import positive_int
 from devices.emulation import CaptureReplay, EmulationServer, endpoint_for
 
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     info = load_wire_protocol(args.protocol)
     if isinstance(info, str):
         return fail(info)
+    if (problem := link_problem(args.link)) is not None:
+        return fail(problem)
     from_record = args.session is not None or args.capture is not None
     if from_record == (args.file is not None):
         return fail("give a capture FILE, or --session N (or --capture ID) to play a recording from the "

@@ -228,6 +228,9 @@ def test_decode_says_when_random_bytes_are_not_the_protocol(tmp_path: Path) -> N
     ("emulate", "-p", "intellivue", "--pty", "--seconds", "inf"),
     ("emulate", "-p", "intellivue", "--pty", "--scenario", "bogus", "--seconds", "1"),
     ("emulate", "-p", "intellivue", "--listen", "not-a-url", "--seconds", "1"),
+    ("emulate", "-p", "intellivue", "--pty", "--link", "{keep}", "--seconds", "1"),
+    ("emulate", "-p", "intellivue", "--pty", "--link", "{folder}", "--seconds", "1"),
+    ("replay", "{capture}", "-p", "intellivue", "--pty", "--link", "{keep}"),
     ("probe", "-p", "simulator", "--port", "socket://127.0.0.1:9"),
     ("probe", "-p", "intellivue", "--port", "x", "--baud", "-9600"),
     ("probe", "-p", "intellivue", "--port", "x", "--seconds", "-1"),
@@ -236,8 +239,10 @@ def test_device_verbs_refuse_bad_input_in_one_line(tmp_path: Path, argv: tuple[s
     capture = tmp_path / "capture.bin"
     capture.write_bytes(b"\x00" * 64)
     (tmp_path / "folder").mkdir()
+    keep = tmp_path / "notes.txt"  # a file someone keeps: --link must never replace it with a symlink
+    keep.write_text("do not lose me", encoding="utf-8")
     names = {"{missing}": str(tmp_path / "missing.bin"), "{folder}": str(tmp_path / "folder"),
-             "{capture}": str(capture)}
+             "{capture}": str(capture), "{keep}": str(keep)}
     before = tree(tmp_path)
     assert_refused(run(tmp_path, *[names.get(a, a) for a in argv]))
-    assert tree(tmp_path) == before
+    assert tree(tmp_path) == before and keep.read_text(encoding="utf-8") == "do not lose me"
