@@ -1,7 +1,10 @@
 """Log-in dialog: user name and password, checked by an ``authenticate(username, password)`` callable.
 
 A failure is shown plainly in the dialog (the password field is emptied, the user name kept); the dialog only
-closes on success, with the authenticated user in :attr:`LoginDialog.user`.
+closes on success, with the authenticated user in :attr:`LoginDialog.user`. The refusals of
+:meth:`console.record.Database.authenticate` are shown as they are worded there: a wrong password, a wait
+after repeated failures ("wait 8 seconds before trying again"), a locked account (with the command an
+administrator runs to unlock it), or a demo account (which never logs in here: ``--demo`` is the way in).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from console.session_panel.failures import AUTH, ERROR, classify
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from console.record.cli_support import add_db_argument, fail
 from console.record.engine import make_engine, resolve_url, sqlite_path
 from console.record.errors import RecordError
@@ -33,9 +35,14 @@ def run(args: argparse.Namespace) -> int:
     path = sqlite_path(url)
     if args.db_command == "status" and path is not None and not path.exists():
         return fail(f"no database file at {path}")
+    if path is not None and path.is_dir():
+        return fail(f"{path} is a folder, not a database file")
+    if path is not None and not path.parent.is_dir():
+        # upgrade creates a new record, but never the folders of a mistyped path
+        return fail(f"folder {path.parent} does not exist (nothing was created)")
     try:
         engine = make_engine(url)
-    except Exception as err:
+    except (SQLAlchemyError, ImportError, ValueError, OSError) as err:  # bad URL, missing driver
         return fail(f"cannot use the database URL {url!r}: {err}")
     try:
         if args.db_command == "status":
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except RecordError as err:
         return fail(str(err))
-    except Exception as err:  # unreachable server, unreadable file
+    except (SQLAlchemyError, OSError) as err:  # unreachable server, unreadable file
         from console.record.guard import plain_message
 
         return fail(plain_message(err).split(" Nothing was lost")[0] + f" ({err.__class__.__name__})")

@@ -30,7 +30,7 @@ import math
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -69,6 +69,21 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0 (``nan``, ``inf``, 0 and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+#: protocols without a wire format: their driver makes values up instead of reading bytes
+NO_WIRE_FORMAT = frozenset({"simulator"})
+
+
 def load_protocol(name: str) -> registry.ProtocolInfo | str:
     """The protocol's registry entry, or a plain message saying why it cannot be used."""
     try:
@@ -79,12 +94,24 @@ def load_protocol(name: str) -> registry.ProtocolInfo | str:
         return f"protocol {name!r} is not available in this installation ({exc})"
 
 
+def load_wire_protocol(name: str) -> registry.ProtocolInfo | str:
+    """Like :func:`load_protocol`, for verbs that read or send a monitor's bytes (decode, replay, probe):
+    a protocol without a wire format is refused. The simulator's driver ignores its input and generates a
+    patient, so decoding a file with it would print invented values (a heart rate of 72) as if the file held
+    them."""
+    if name in NO_WIRE_FORMAT:
+        wired = ", ".join(p for p in registry.available() if p not in NO_WIRE_FORMAT)
+        return (f"the {name} protocol has no wire format, so it cannot decode or pace a monitor's bytes; "
+                f"give the protocol of the monitor ({wired})")
+    return load_protocol(name)
+
+
 def iso(t: float | None) -> str | None:
     """POSIX seconds → ISO 8601 UTC with milliseconds and a ``Z``; ``None`` stays ``None``."""
     if t is None or not math.isfinite(t):
         return None
     try:
-        text = datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+        text = datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None
@@ -247,7 +274,7 @@ def decode_chunks(driver: Driver, kind: str, content: bytes | list[tuple[float, 
 
 
 def run(args: argparse.Namespace) -> int:
-    info = load_protocol(args.protocol)
+    info = load_wire_protocol(args.protocol)
     if isinstance(info, str):
         return fail(info)
     from devices.emulation import read_capture

@@ -11,8 +11,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from console.commands.decode import fail, load_protocol
+from console.commands.decode import fail, load_protocol, positive_float
 from devices.emulation import EmulationServer, endpoint_for
 
 
@@ -29,10 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scenario", default="stable",
                         help="simulator scenario: stable, hypertensive, desaturation, artifact, disconnect, "
                              "noise")
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (1-600)")
+    parser.add_argument("--speed", type=positive_float, default=1.0, help="simulated seconds per real second (1-600)")
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed: the same seed gives the same patient")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this many seconds")
     parser.set_defaults(run=run)
 
 
@@ -46,6 +47,21 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--link", metavar="PATH",
                         help="with --pty: also keep a symlink at PATH pointing to the pty "
                              "(a stable port name)")
+
+
+def link_problem(link: str | None) -> str | None:
+    """Why ``--link PATH`` cannot be used, or ``None``. The link is (re)made as a symlink and removed at the
+    end, so PATH must be a free name or an old symlink: never a file or folder someone keeps there."""
+    if link is None:
+        return None
+    path = Path(link).expanduser()
+    if path.is_symlink():
+        return None  # a stale link from an earlier run: replaced
+    if path.exists():
+        return f"--link {link}: something other than a symlink is there; choose a free name (nothing was changed)"
+    if not path.parent.is_dir():
+        return f"--link {link}: folder {path.parent} does not exist"
+    return None
 
 
 def serve(server: EmulationServer, seconds: float | None, what: str,
@@ -86,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(info)
     if info.make_emulator is None:
         return fail(f"protocol {args.protocol!r} has no emulator (the built-in simulator needs no port)")
-    if args.seconds is not None and args.seconds <= 0:
-        return fail("--seconds must be positive")
+    if (problem := link_problem(args.link)) is not None:
+        return fail(problem)
     try:
         endpoint = endpoint_for(args.listen, args.pty, args.link)
     except (ValueError, OSError) as exc:

@@ -15,7 +15,16 @@ import sys
 import threading
 from typing import Any
 
-from console.commands.decode import SampleTable, dumps, fail, link_json, load_protocol, sample_json
+from console.commands.decode import (
+    SampleTable,
+    dumps,
+    fail,
+    link_json,
+    load_wire_protocol,
+    positive_float,
+    sample_json,
+)
+from console.record.cli_support import positive_int
 from devices.acquisition import DeviceLink, LinkCounters
 from devices.model import DecodeStats, LinkEvent, Numeric, Sample, WaveBlock
 from devices.transport import PortSettings
@@ -33,13 +42,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="protocol driver (intellivue, datex, masimo), or 'auto' to try them all")
     parser.add_argument("--port", required=True, metavar="URL",
                         help="COM3, /dev/ttyUSB0, socket://HOST:PORT, rfc2217://HOST:PORT")
-    parser.add_argument("--baud", type=int, help="baud rate (default: the protocol's)")
+    parser.add_argument("--baud", type=positive_int, help="baud rate (default: the protocol's)")
     parser.add_argument("--bytesize", type=int, choices=(5, 6, 7, 8), help="data bits")
     parser.add_argument("--parity", choices=("N", "E", "O", "M", "S"), help="parity")
     parser.add_argument("--stopbits", type=float, choices=(1, 1.5, 2), help="stop bits")
     parser.add_argument("--rtscts", action="store_true", default=None, help="RTS/CTS hardware handshake")
     parser.add_argument("--xonxoff", action="store_true", default=None, help="XON/XOFF software handshake")
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default 10)")
+    parser.add_argument("--seconds", type=positive_float, default=10.0, help="how long to listen (default 10)")
     parser.add_argument("--format", choices=("jsonl", "table"), default="table", help="output format")
     parser.set_defaults(run=run)
 
@@ -82,11 +91,9 @@ def diagnose(title: str, setup_help: str, settings: PortSettings, default: PortS
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.seconds <= 0:
-        return fail("--seconds must be positive")
     if args.protocol == "auto":
         return _run_auto(args)
-    info = load_protocol(args.protocol)
+    info = load_wire_protocol(args.protocol)
     if isinstance(info, str):
         return fail(info)
     try:

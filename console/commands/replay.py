@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from console.commands.decode import fail, load_protocol
-from console.commands.emulate import add_link_arguments, serve
+from console.commands.decode import fail, load_wire_protocol, positive_float
+from console.commands.emulate import add_link_arguments, link_problem, serve
+from console.record.cli_support import positive_int
 from devices.emulation import CaptureReplay, EmulationServer, endpoint_for
 
 
@@ -31,26 +32,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     stored = parser.add_argument_group("a recording in the session record (instead of FILE)")
     stored.add_argument("--db", metavar="URL", default=None,
                         help="database URL (default $CHAIRSIDE_DB, else the user data folder's record)")
-    stored.add_argument("--session", metavar="N", type=int, default=None,
+    stored.add_argument("--session", metavar="N", type=positive_int, default=None,
                         help="play the raw recording of session N")
     stored.add_argument("--capture", metavar="ID", default=None,
                         help="play one recording by its id (e.g. one made with no session open)")
     stored.add_argument("--device", metavar="NAME", default=None,
                         help="which device, when several were recorded")
     add_link_arguments(parser)
-    parser.add_argument("--speed", type=float, default=1.0, help="playback speed factor (default 1)")
-    parser.add_argument("--rate", type=float, default=None,
+    parser.add_argument("--speed", type=positive_float, default=1.0, help="playback speed factor (default 1)")
+    parser.add_argument("--rate", type=positive_float, default=None,
                         help="bytes per second for raw captures (default: the protocol's line rate)")
     parser.add_argument("--loop", action="store_true", help="start over at the end, until Ctrl-C")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    info = load_protocol(args.protocol)
+    info = load_wire_protocol(args.protocol)
     if isinstance(info, str):
         return fail(info)
-    if args.speed <= 0 or (args.rate is not None and args.rate <= 0):
-        return fail("--speed and --rate must be positive")
+    if (problem := link_problem(args.link)) is not None:
+        return fail(problem)
     from_record = args.session is not None or args.capture is not None
     if from_record == (args.file is not None):
         return fail("give a capture FILE, or --session N (or --capture ID) to play a recording from the "
@@ -83,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
 def _from_record(args: argparse.Namespace) -> CaptureReplay | str:
     """The stored recording as a replay (read whole, then the database is closed), or why it cannot be."""
     from console.record import RecordError, open_database
+    from console.record.cli_support import existing_database_problem
     from console.record.raw_captures import read_raw_capture
 
+    if (problem := existing_database_problem(args.db)) is not None:
+        return problem  # replaying reads the record: a mistyped path must not create one
     try:
         db = open_database(args.db)
     except RecordError as exc:

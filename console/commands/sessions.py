@@ -1,13 +1,18 @@
-"""``chairside sessions``: list recorded sessions (newest first), as a table or JSON."""
+"""``chairside sessions``: list recorded sessions (newest first), as a table or JSON.
+
+Reading needs no log-in; a database that does not exist is refused (nothing is created).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from console.record.cli_support import add_db_argument, table, with_database
+from console.record.cli_support import add_db_argument, positive_int, table, with_database
 from console.record.database import Database
 from console.record.timeutil import iso
+
+STATUSES = ("in_progress", "interrupted", "closed", "signed", "amended")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -16,10 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                                "sessions (in progress, no console holding them) say so.")
     add_db_argument(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--status", default=None,
-                        help="only this status: in_progress, interrupted, closed, signed, amended")
+    parser.add_argument("--status", default=None, choices=STATUSES, help="only sessions with this status")
     parser.add_argument("--patient", default=None, metavar="CODE", help="only this patient's sessions")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many")
+    parser.add_argument("--limit", type=positive_int, default=None, help="at most this many (1 or more)")
     parser.set_defaults(run=run)
 
 
@@ -51,4 +55,4 @@ def run(args: argparse.Namespace) -> int:
                         ("id", "started (local)", "patient", "protocol", "chair", "status", "entries", "")))
         return 0
 
-    return with_database(args, act)
+    return with_database(args, act, must_exist=True)

@@ -54,6 +54,17 @@ _LIVE_OWNERS: set[str] = set()
 _LIVE_LOCK = threading.Lock()
 
 
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password, checked for unknown user names (same cost as a real check)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = passwords.hash_password(uuid.uuid4().hex)
+    return _DUMMY_HASH
+
+
 def _process_start(pid: int) -> str:
     """When a process started (Linux: clock ticks since boot, from /proc), so a reused pid is not taken for
     the console that died; empty where /proc is not available."""
@@ -140,34 +151,79 @@ class Database:
 
     # ------------------------------------------------------------------ people
     def authenticate(self, username: str, password: str) -> UserContext:
-        """Log in; every success and failure goes to the audit trail. Raises :class:`AuthError`."""
+        """Log in; every success, failure, throttled or locked-out attempt goes to the audit trail.
+
+        Raises :class:`AuthError` (wrong password, disabled, demo account, throttled or locked: see
+        :mod:`console.record.lockout`); the message is the one to show the person at the keyboard.
+        """
+        from console.record import lockout
+
+        policy = lockout.load_policy()
+        now = utcnow()
+        refusal: str | None = None
         with storage_guard(), OrmSession(self.write_engine) as s, s.begin():
-            u = s.scalar(select(m.User).where(m.User.username == username))
-            ok = u is not None and u.active and passwords.verify_password(u.password_hash, password)
-            if not ok:
-                reason = ("unknown user" if u is None else "account disabled" if not u.active
-                          else "wrong password")
-                audit(s, None, "login_failed", f"user {username}", detail=reason, username=username)
+            state = lockout.login_state(s, username, policy)
+            if state.locked(policy, now):
+                audit(s, None, "login_locked", f"user {username}", detail="account locked", username=username)
+                refusal = lockout.locked_message(username)
+            elif (wait := state.wait_s(policy, now)) > 0:
+                audit(s, None, lockout.THROTTLED_ACTION, f"user {username}",
+                      detail=f"{state.failures} failures, {wait:.0f} s to wait", username=username)
+                refusal = lockout.throttled_message(wait)
             else:
-                assert u is not None
-                if passwords.needs_rehash(u.password_hash):
-                    u.password_hash = passwords.hash_password(password)
-                ctx = UserContext(u.id, u.username, u.full_name, u.role, u.demo)
-                audit(s, ctx, "login", f"user {username}")
-        if not ok:
-            raise AuthError("Wrong user name or password, or the account is disabled.")
+                u = s.scalar(select(m.User).where(m.User.username == username))
+                # an unknown name costs the same hash check, so timing does not tell which names exist
+                ok = passwords.verify_password(u.password_hash if u is not None else _dummy_hash(), password)
+                ok = ok and u is not None and u.active and not u.demo
+                if not ok:
+                    reason = ("unknown user" if u is None else "account disabled" if not u.active
+                              else "demo account: no interactive log-in" if u.demo else "wrong password")
+                    audit(s, None, lockout.FAILURE_ACTION, f"user {username}", detail=reason,
+                          username=username)
+                    failures = state.failures + 1
+                    if policy.lockout_after > 0 and failures >= policy.lockout_after:
+                        if not state.lockout_recorded:
+                            audit(s, None, lockout.LOCKOUT_ACTION, f"user {username}",
+                                  detail=f"locked after {failures} consecutive failed log-ins",
+                                  username=username)
+                        refusal = lockout.locked_message(username)
+                    elif u is not None and u.demo:
+                        refusal = (f"The {username} account is for demonstrations only and cannot log in; "
+                                   "start Chairside with --demo instead.")
+                    else:
+                        refusal = "Wrong user name or password, or the account is disabled."
+                else:
+                    assert u is not None
+                    if passwords.needs_rehash(u.password_hash):
+                        u.password_hash = passwords.hash_password(password)
+                    ctx = UserContext(u.id, u.username, u.full_name, u.role, u.demo)
+                    audit(s, ctx, "login", f"user {username}")
+        if refusal is not None:
+            raise AuthError(refusal)
         return ctx
 
     def demo_login(self) -> UserContext:
-        """Log in as the demo clinician (created on first use); everything it records is flagged DEMO."""
+        """Log in as the demo clinician (created on first use); everything it records is flagged DEMO.
+
+        Only on a database that holds only demo data (:mod:`console.record.demo`); a real record raises
+        :class:`~console.record.demo.DemoRefused`.
+        """
         return self._special_clinician(DEMO_USERNAME, "Demo Clinician (DEMO)", DEMO_PASSWORD)
 
     def simulation_login(self) -> UserContext:
-        """The clinician used by ``chairside simulate-session``; its sessions are flagged DEMO too."""
+        """The clinician used by ``chairside simulate-session``; its sessions are flagged DEMO too.
+        Refused like :meth:`demo_login` on a real record."""
         return self._special_clinician(SIMULATION_USERNAME, "Simulation Clinician (SIMULATED)", DEMO_PASSWORD)
 
     def _special_clinician(self, username: str, full_name: str, password: str) -> UserContext:
+        from console.record.demo import DemoRefused, holds_only_demo_data
+
         with storage_guard(), OrmSession(self.write_engine) as s, s.begin():
+            # checked inside the write transaction, so a real user added meanwhile cannot slip past
+            if not holds_only_demo_data(s.connection()):
+                raise DemoRefused(f"this database ({self.url}) holds real records; the {username} account is "
+                                  "used only in databases that hold demo data alone (chairside --demo uses "
+                                  "its own)")
             u = s.scalar(select(m.User).where(m.User.username == username))
             if u is None:
                 now = utcnow()
@@ -185,15 +241,11 @@ class Database:
         return ctx
 
     def system_user(self, label: str | None = None) -> UserContext:
-        """The command line acting with database-file authority (``chairside users ...``): user management
-        only, recorded in the audit trail as ``cli:<OS user>@<host>``."""
-        try:
-            who = os.getlogin()
-        except OSError:
-            import getpass
-            who = getpass.getuser()
-        return UserContext(0, label or f"cli:{who}@{_HOST}", "Chairside command line", Role.ADMIN.value,
-                           False)
+        """The program itself acting with database-file authority (reads, the first user of an empty record),
+        recorded as ``label`` or ``cli@<host>``. Never a person: actions a person answers for take an
+        authenticated user (:func:`console.record.cli_support.authenticate_cli`); the operating system's user
+        name is not used, since anyone can set it."""
+        return UserContext(0, label or f"cli@{_HOST}", "Chairside command line", Role.ADMIN.value, False)
 
     def check_password(self, user: UserContext, password: str, action: str = "sign",
                        target: str = "") -> bool:

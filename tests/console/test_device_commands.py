@@ -167,8 +167,9 @@ def test_probe_with_undecodable_bytes_points_at_line_settings(capsys: pytest.Cap
 
 
 def test_probe_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["probe", "--protocol", "masimo", "--port", "socket://127.0.0.1:9", "--baud", "0"]) == 2
-    assert "baud rate must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # refused while parsing, in one line
+        main(["probe", "--protocol", "masimo", "--port", "socket://127.0.0.1:9", "--baud", "0"])
+    assert refused.value.code == 2 and "--baud: must be at least 1" in capsys.readouterr().err
     assert main(["probe", "--protocol", "philips", "--port", "COM3"]) == 2
     with pytest.raises(SystemExit) as exc:
         main(["probe", "--protocol", "masimo", "--port", "COM3", "--parity", "X"])
@@ -258,13 +259,18 @@ def test_replay_plays_a_capture_to_the_host_and_ends() -> None:
     ["emulate", "--protocol", "simulator", "--pty"],
     ["emulate", "--protocol", "masimo", "--pty", "--scenario", "asystole"],
     ["emulate", "--protocol", "masimo", "--listen", "http://example.org"],
-    ["emulate", "--protocol", "masimo", "--pty", "--speed", "0"],
     ["replay", "/nonexistent/capture.raw", "--protocol", "masimo", "--pty"],
     ["replay", "/nonexistent/capture.raw", "--protocol", "nope", "--pty"],
 ])
 def test_emulate_and_replay_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith("chairside: error: ")
+
+
+def test_a_speed_of_zero_is_refused_while_parsing(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["emulate", "--protocol", "masimo", "--pty", "--speed", "0"])
+    assert refused.value.code == 2 and "--speed: must be a positive number" in capsys.readouterr().err
 
 
 def test_emulate_needs_exactly_one_place_to_serve() -> None:

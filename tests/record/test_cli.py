@@ -23,8 +23,11 @@ def cli(capsys, monkeypatch, *argv: str, stdin: str | None = None) -> tuple[int,
 
 @pytest.fixture
 def recorded(sqlite_url):
-    """A database with a clinician, one signed session with notes, and one interrupted demo session."""
+    """A database with a clinician, one signed session with notes, and one interrupted demo session (made
+    first: once a database holds real users, demo accounts are refused in it)."""
     db = open_database(sqlite_url)
+    demo = db.service(db.demo_login())
+    d = demo.start_session(demo.create_patient("DEMO-1").id, "iv-ketamine", "2", "chair 9")
     db.service(db.system_user()).add_user("carla", "Carla Clinician", "clinician", PASSWORD)
     svc = db.service(db.authenticate("carla", PASSWORD))
     p = svc.create_patient("PT-7", name="Pat Seven", weight_kg=80)
@@ -32,8 +35,6 @@ def recorded(sqlite_url):
     note = svc.add_entry(s.id, "note", {"text": "calm"})
     svc.amend(s.id, note.id, "more detail", {"text": "calm, talkative"})
     svc.sign(s.id, PASSWORD)
-    demo = db.service(db.demo_login())
-    d = demo.start_session(demo.create_patient("DEMO-1").id, "iv-ketamine", "2", "chair 9")
     db.close()
     return sqlite_url, s.id, d.id
 
@@ -42,23 +43,27 @@ def test_users_add_list_disable_passwd(capsys, monkeypatch, sqlite_url):
     code, out, _ = cli(capsys, monkeypatch, "users", "add", "ada", "--role", "admin", "--name", "Ada Admin",
                        "--password-stdin", "--db", sqlite_url, stdin="a long password\n")
     assert code == 0 and "added ada (admin)" in out
+    # every later change is made by ada, who logs in for it: her password first, then the new one
     code, out, _ = cli(capsys, monkeypatch, "users", "add", "tom", "--role", "technician", "--password-stdin",
-                       "--db", sqlite_url, stdin="tech password 1\n")
+                       "--db", sqlite_url, "--user", "ada", stdin="a long password\ntech password 1\n")
     assert code == 0
     code, out, _ = cli(capsys, monkeypatch, "users", "list", "--format", "json", "--db", sqlite_url)
     users = {u["username"]: u for u in json.loads(out)}
     assert users["ada"]["full_name"] == "Ada Admin" and users["tom"]["role"] == "technician"
-    assert cli(capsys, monkeypatch, "users", "disable", "tom", "--db", sqlite_url)[0] == 0
+    assert cli(capsys, monkeypatch, "users", "disable", "tom", "--db", sqlite_url, "--user", "ada",
+               stdin="a long password\n")[0] == 0
     code, out, _ = cli(capsys, monkeypatch, "users", "list", "--db", sqlite_url)
     assert "DISABLED" in out and "ada" in out
     assert cli(capsys, monkeypatch, "users", "passwd", "ada", "--password-stdin", "--db", sqlite_url,
-               stdin="new long password\n")[0] == 0
+               "--user", "ada", stdin="a long password\nnew long password\n")[0] == 0
     db = open_database(sqlite_url)
     try:
         assert db.authenticate("ada", "new long password").role == "admin"
-        trail = [(a.action, a.username) for a in db.audit_trail()]
-        assert ("user_add", trail[0][1]) in trail and trail[0][1].startswith("cli:")
-        assert {"user_add", "user_disable", "user_passwd"} <= {a for a, _ in trail}
+        trail = [(a.action, a.username, a.target) for a in db.audit_trail()]
+        # the first admin is made by the command line itself (nobody could log in yet); never an OS user name
+        assert trail[0][:2] == ("user_add", trail[0][1]) and trail[0][1].startswith("cli@")
+        assert ("user_add", "ada", "user tom") in trail and ("user_disable", "ada", "user tom") in trail
+        assert ("user_passwd", "ada", "user ada") in trail
     finally:
         db.close()
 
@@ -66,8 +71,11 @@ def test_users_add_list_disable_passwd(capsys, monkeypatch, sqlite_url):
 def test_users_errors_are_plain(capsys, monkeypatch, sqlite_url):
     code, _, err = cli(capsys, monkeypatch, "users", "add", "x", "--role", "admin", "--password-stdin",
                        "--db", sqlite_url, stdin="short\n")
-    assert code == 2 and "at least 8 characters" in err
-    code, _, err = cli(capsys, monkeypatch, "users", "disable", "ghost", "--db", sqlite_url)
+    assert code == 2 and "at least 12 characters" in err
+    assert cli(capsys, monkeypatch, "users", "add", "x", "--role", "admin", "--db", sqlite_url,
+               stdin=f"{PASSWORD}\n")[0] == 0
+    code, _, err = cli(capsys, monkeypatch, "users", "disable", "ghost", "--db", sqlite_url, "--user", "x",
+                       stdin=f"{PASSWORD}\n")
     assert code == 2 and "no user named 'ghost'" in err
     with pytest.raises(SystemExit) as exc:
         cli(capsys, monkeypatch, "users", "add", "x", "--role", "pilot", "--db", sqlite_url)
@@ -210,6 +218,7 @@ def test_a_registered_format_whose_module_is_missing_is_refused(capsys, monkeypa
 def test_users_password_prompt_typed_twice(capsys, monkeypatch, sqlite_url):
     answers = iter(["first long password", "second long password", "same long password", "same long password"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("console.record.cli_support.stdin_is_terminal", lambda: True)
     code, _, err = cli(capsys, monkeypatch, "users", "add", "ada", "--role", "admin", "--db", sqlite_url)
     assert code == 2 and "differ" in err
     code, out, _ = cli(capsys, monkeypatch, "users", "add", "ada", "--role", "admin", "--db", sqlite_url)

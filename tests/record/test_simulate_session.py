@@ -69,10 +69,10 @@ def test_a_simulated_clock_is_for_demo_accounts_only(sqlite_url):
     fake = datetime.now(UTC) - timedelta(days=3)
     db = open_database(sqlite_url, clock=lambda: fake)
     try:
+        demo = db.service(db.demo_login())  # first: a database with real users refuses demo accounts
         real = db.service(make_user(db, "carla", "clinician"))
         with pytest.raises(PermissionDenied, match="simulated clock"):
             real.create_patient("PT-1")
-        demo = db.service(db.demo_login())
         s = demo.start_session(demo.create_patient("D-1").id, "iv", "1", "chair")
         assert s.started_at == fake
         assert demo.add_entry(s.id, "note", {"text": "x"}).entered_at == fake

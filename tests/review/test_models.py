@@ -16,7 +16,7 @@ from console.review.trends import load_nibp, load_trends, load_wave_window
 from devices import mdc
 from devices.model import State
 
-from .conftest import T_B, ReviewRecord, tamper
+from .conftest import PASSWORD, T_B, ReviewRecord, tamper
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_flag_filters(model: BrowserModel, review_record: ReviewRecord, db) -> N
         {
             e.session_id
             for sid in (a, review_record.b.session_id, c)
-            for e in db.service(db.demo_login()).entries(sid)
+            for e in db.service(db.authenticate("audrey", PASSWORD)).entries(sid)
             if e.kind == "alarm"
         }
     )
@@ -91,7 +91,7 @@ def test_integrity_flag_after_raw_tampering(db_copy, review_record: ReviewRecord
         "WHERE session_id = :s AND kind = 'side_effect'",
         s=c,
     )
-    m = BrowserModel(db_copy, db_copy.service(db_copy.demo_login()))
+    m = BrowserModel(db_copy, db_copy.service(db_copy.authenticate("audrey", PASSWORD)))
     m.refresh()
     assert [r.id for r in m.query(BrowserFilter(flags=frozenset({"integrity"})))] == [c]
     assert "entry #9" in m.row(c).flags.integrity_problem
@@ -199,7 +199,7 @@ def test_monitor_alarms_become_markers_and_flag_the_session(db_copy, review_reco
 
     alarms = device_alarms(db_copy, b.session_id)
     assert alarms == [(b.start + 600.5, "SpO2 LOW 88")]
-    svc = db_copy.service(db_copy.demo_login())
+    svc = db_copy.service(db_copy.authenticate("audrey", PASSWORD))
     markers = markers_from_entries(svc.entries(b.session_id), alarms)
     m = next(m for m in markers if m.kind == "device_alarm")
     assert m.t == b.start + 600.5 and m.category == "alarm" and "SpO2 LOW 88" in m.text
