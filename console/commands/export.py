@@ -18,9 +18,10 @@ from sqlalchemy import exc as sa_exc
 from console import exports
 from console.exports import ExportError
 from console.record import cli_support
-from console.record.cli_support import add_db_argument, fail, with_database
-from console.record.database import Database
-from console.record.errors import AuthError
+from console.record.cli_support import add_db_argument, fail
+from console.record.database import Database, open_database
+from console.record.engine import resolve_url, sqlite_path
+from console.record.errors import AuthError, RecordError
 from console.record.records import UserContext
 
 
@@ -67,6 +68,19 @@ def _exporter(db: Database, session_id: int, username: str | None) -> UserContex
     return authenticate(db, username)
 
 
+def damaged_words(err: BaseException) -> str | None:
+    """"the record database is damaged (...)" when ``err`` comes from a damaged SQLite file (not a database,
+    malformed pages), else ``None``: a damaged file is not a busy one, and nothing will be retried."""
+    seen: BaseException | None = err
+    while seen is not None:
+        text = str(getattr(seen, "orig", None) or seen).strip()
+        low = text.lower()
+        if "malformed" in low or "not a database" in low or "file is encrypted" in low:
+            return f"the record database is damaged ({text.splitlines()[0]}); run chairside verify"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         fmt = exports.get(args.format)  # checked here, not by argparse: one line naming the known formats
@@ -76,26 +90,29 @@ def run(args: argparse.Namespace) -> int:
         fmt.writer()  # an optional package missing: say so before asking for a password
     except ExportError as err:
         return fail(f"cannot export as {fmt.name}: {err}")
-
-    def act(db: Database) -> int:
-        out = Path(args.out)
-        try:
-            user = _exporter(db, args.session, args.user)
-            record = exports.export_session(db, args.session, fmt.name, out, exported_by=user)
-        except OSError as err:
-            return fail(f"cannot write {out}: {err.strerror or err}")
-        except ExportError as err:  # the format cannot represent this session, or the record is damaged
-            return fail(f"cannot export session {args.session} as {fmt.name}: {err}")
-        if args.out != "-":
-            demo = " (DEMO session)" if record.get("demo") else ""
-            integrity = "ok" if record["integrity"]["ok"] else "FAILED"
-            print(f"exported session {args.session}{demo} as {fmt.name} to {out}: "
-                  f"{len(record['entries'])} entries, integrity {integrity}")
-        return 0
-
+    url = resolve_url(args.db)
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():  # never create an empty record to export from
+        return fail(f"no Chairside record at {path} (check --db)")
     try:
-        return with_database(args, act)
-    except sa_exc.DBAPIError as err:  # a file too damaged even to open or read as a record
-        first = str(err.orig or err).strip().splitlines()[0] if str(err.orig or err).strip() else ""
-        return fail(f"cannot export session {args.session}: the record database is damaged ({first}); "
-                    "run chairside verify")
+        db = open_database(url)
+    except RecordError as err:
+        return fail(damaged_words(err) or str(err))
+    out = Path(args.out)
+    try:
+        user = _exporter(db, args.session, args.user)
+        record = exports.export_session(db, args.session, fmt.name, out, exported_by=user)
+    except OSError as err:
+        return fail(f"cannot write {out}: {err.strerror or err}")
+    except ExportError as err:  # the format cannot represent this session, or the record is damaged
+        return fail(f"cannot export session {args.session} as {fmt.name}: {err}")
+    except (RecordError, sa_exc.DBAPIError) as err:
+        return fail(f"cannot export session {args.session}: {damaged_words(err) or err}")
+    finally:
+        db.close()
+    if args.out != "-":
+        demo = " (DEMO session)" if record.get("demo") else ""
+        integrity = "ok" if record["integrity"]["ok"] else "FAILED"
+        print(f"exported session {args.session}{demo} as {fmt.name} to {out}: "
+              f"{len(record['entries'])} entries, integrity {integrity}")
+    return 0

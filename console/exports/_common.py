@@ -99,8 +99,8 @@ def atomic_path(out: Path, *, allow_stdout: bool = False) -> Iterator[Path]:
 
     stage = current_stage()
     if stage is not None:
-        with stage.path_for(Path(out), allow_stdout=allow_stdout) as tmp:
-            yield tmp
+        with stage.path_for(Path(out), allow_stdout=allow_stdout) as staged_path:
+            yield staged_path
         return
     if str(out) == "-" and not allow_stdout:
         raise OSError(errno.EINVAL, "this format cannot be written to standard output; give a file path")
