@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from console.record import models as m
 from console.record import wavecodec
+from console.record.errors import RecordError
 from console.record.guard import storage_guard
 from console.record.timeutil import to_posix, utcnow
 from console.record.vitals_journal import Batch, VitalsJournal, journal_path, orphaned_journals
@@ -181,7 +182,7 @@ class VitalsRecorder:
         self._gap_entries = 0
         self._cpu = 0.0
         self._closed = False
-        url = db.engine.url.render_as_string(hide_password=False)
+        url = str(db.engine.url)  # as the entry outbox names its journal (a password change keeps the name)
         self._journal = VitalsJournal(journal_path(url, session_id, uuid.uuid4().hex[:12]))
         self._adopted: list[VitalsJournal] = []
         for path in orphaned_journals(url, session_id):
@@ -496,6 +497,27 @@ class VitalsRecorder:
             time.sleep(pause)
             pause *= 2
         self._report_losses()
+
+
+def replay_orphaned_journals(db: Database) -> RecorderStatus | None:
+    """Write the vitals journals that recorders now gone left behind, for every session (a session closed
+    while storage was down and never resumed keeps its rows there until this runs: at console start, or
+    ``chairside db``). Returns the combined status (``None`` when there were none); what storage still refuses
+    stays in the journals."""
+    from console.record.vitals_journal import session_of
+
+    sessions = sorted({sid for p in orphaned_journals(str(db.engine.url)) if (sid := session_of(p)) is not None})
+    total: RecorderStatus | None = None
+    for sid in sessions:
+        try:
+            st = db.vitals_recorder(sid).close()
+        except RecordError:  # the session is gone or storage is down: the journal stays for a later run
+            continue
+        total = st if total is None else RecorderStatus(
+            total.numerics_written + st.numerics_written, total.wave_chunks_written + st.wave_chunks_written,
+            total.events_written + st.events_written, total.pending_rows + st.pending_rows,
+            0, st.last_error or total.last_error, 0.0, journal_rows=total.journal_rows + st.journal_rows)
+    return total
 
 
 def _already_stored(conn: Connection, batch: Batch) -> bool:

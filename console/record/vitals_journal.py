@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -106,13 +107,23 @@ def journal_path(url: str, session_id: int, token: str) -> Path:
     return folder / f"{stem}.vitals-s{session_id}-{token}.journal"
 
 
-def orphaned_journals(url: str, session_id: int) -> list[Path]:
-    """Journals of ``session_id`` left by recorders that are gone (nobody holds their lock), oldest first."""
+def session_of(path: Path) -> int | None:
+    """The session id in a journal's file name (``None`` when it is not one)."""
+    match = re.search(r"\.vitals-s(\d+)-[0-9a-z]+\.journal$", path.name)
+    return int(match.group(1)) if match else None
+
+
+def orphaned_journals(url: str, session_id: int | None = None) -> list[Path]:
+    """Journals of ``session_id`` (of every session when ``None``) left by recorders that are gone (nobody
+    holds their lock), oldest first."""
     folder, stem = journal_folder_and_stem(url)
     if not folder.is_dir():
         return []
     found = []
-    for path in folder.glob(f"{stem}.vitals-s{session_id}-*.journal"):
+    pattern = f"{stem}.vitals-s{'*' if session_id is None else session_id}-*.journal"
+    for path in folder.glob(pattern):
+        if session_of(path) is None:
+            continue
         if fcntl is None:
             continue
         try:

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select
 from console.record import models as m
 from console.record import open_database
 from console.record.engine import sqlite_path
-from console.record.vitals import MEMORY_ROWS_BOUND
+from console.record.vitals import MEMORY_ROWS_BOUND, replay_orphaned_journals
 from console.record.vitals_journal import Batch, VitalsJournal, journal_path, orphaned_journals
 from devices import mdc
 from devices.model import AlarmPriority, DeviceAlarm, Numeric, WaveBlock
@@ -225,3 +225,18 @@ def test_a_live_recorders_journal_is_not_adopted_by_another(sqlite_url: str, loc
         lock.release()
     assert rec.flush(timeout=30) is True
     rec.close()
+
+
+def test_journals_of_sessions_never_resumed_are_written_by_the_replay(sqlite_url: str, locked_db: Any) -> None:
+    db, svc, s = locked_db
+    other = svc.start_session(svc.create_patient("PT-2").id, "iv", "1", "chair 2")
+    for sid, value in ((s.id, 70.0), (other.id, 90.0)):
+        journal = VitalsJournal(journal_path(sqlite_url, sid, f"gone{sid}"))
+        journal.append(Batch(numerics=[dict(session_id=sid, mdc=int(mdc.HEART_RATE), label="HR", value=value,
+                                            unit="/min", state=0, device_time=None, host_time=T0 + i)
+                                       for i in range(5)]))
+        journal.close()
+    status = replay_orphaned_journals(db)
+    assert status is not None and status.numerics_written == 10 and status.pending_rows == 0
+    assert list(db.numerics(s.id).value) == [70.0] * 5 and list(db.numerics(other.id).value) == [90.0] * 5
+    assert orphaned_journals(sqlite_url) == [] and replay_orphaned_journals(db) is None
