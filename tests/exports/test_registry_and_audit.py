@@ -181,7 +181,7 @@ def test_a_database_locked_before_the_audit_row_leaves_no_file(fmt: str, small: 
 def test_a_locked_database_fails_the_export_command_in_one_line(small: Any, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    db, sid, url = small
+    _, sid, url = small
     lock = sqlite3.connect(sqlite_path(url), isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
@@ -281,3 +281,23 @@ def test_a_mistyped_database_path_creates_nothing(tmp_path: Path, capsys: pytest
                         str(tmp_path / "x.json"))
     assert code == 2 and "no Chairside record at" in _one_line(err)
     assert _files(tmp_path) == []  # no empty database, no folder, no export
+
+
+def test_the_review_window_says_a_damaged_record_in_words_and_writes_nothing(small: Any, qtbot: Any,
+                                                                             tmp_path: Path) -> None:
+    from console.review.review_window import ReviewWindow
+
+    db, sid, url = small
+    w = ReviewWindow(db, db.authenticate("jsmith", PASSWORD), sid)
+    qtbot.addWidget(w)
+    try:
+        _garble_an_entry(url, sid)  # damaged after the window read the record
+        out = tmp_path / "exports" / "w.pdf"
+        with qtbot.waitSignal(w.exportFinished, timeout=30000) as sig:
+            w.start_export("pdf", out)
+        message, ok = sig.args
+        assert ok is False and message.startswith("Export failed: session")
+        assert "stored data is not readable" in message and "Traceback" not in message
+        assert not out.parent.exists() or os.listdir(out.parent) == []
+    finally:
+        w.close()

@@ -149,7 +149,7 @@ def test_a_recorder_killed_mid_outage_leaves_a_journal_the_next_one_writes(sqlit
     try:
         root = str(Path(__file__).resolve().parents[2])
         child = subprocess.run([sys.executable, "-c", CHILD.format(root=root, url=sqlite_url, sid=s.id)],
-                               capture_output=True, text=True, timeout=120,
+                               capture_output=True, text=True, timeout=120, check=False,
                                env={**os.environ, "PYTHONPATH": root})
         assert child.returncode == -signal.SIGKILL, child.stderr
         journal_rows, memory_rows = map(int, child.stdout.split())
@@ -172,8 +172,8 @@ def test_a_recorder_killed_mid_outage_leaves_a_journal_the_next_one_writes(sqlit
 def test_a_journal_batch_already_committed_before_a_crash_is_not_written_twice(sqlite_url: str,
                                                                                 locked_db: Any) -> None:
     db, _, s = locked_db
-    rows = [dict(session_id=s.id, mdc=int(mdc.HEART_RATE), label="HR", value=70.0 + i, unit="/min", state=0,
-                 device_time=None, host_time=T0 + i) for i in range(10)]
+    rows = [{"session_id": s.id, "mdc": int(mdc.HEART_RATE), "label": "HR", "value": 70.0 + i, "unit": "/min",
+             "state": 0, "device_time": None, "host_time": T0 + i} for i in range(10)]
     later = [dict(r, host_time=T0 + 10 + i, value=80.0 + i) for i, r in enumerate(rows)]
     journal = VitalsJournal(journal_path(sqlite_url, s.id, "dead"))
     journal.append(Batch(numerics=rows))
@@ -232,9 +232,9 @@ def test_journals_of_sessions_never_resumed_are_written_by_the_replay(sqlite_url
     other = svc.start_session(svc.create_patient("PT-2").id, "iv", "1", "chair 2")
     for sid, value in ((s.id, 70.0), (other.id, 90.0)):
         journal = VitalsJournal(journal_path(sqlite_url, sid, f"gone{sid}"))
-        journal.append(Batch(numerics=[dict(session_id=sid, mdc=int(mdc.HEART_RATE), label="HR", value=value,
-                                            unit="/min", state=0, device_time=None, host_time=T0 + i)
-                                       for i in range(5)]))
+        journal.append(Batch(numerics=[{"session_id": sid, "mdc": int(mdc.HEART_RATE), "label": "HR",
+                                        "value": value, "unit": "/min", "state": 0, "device_time": None,
+                                        "host_time": T0 + i} for i in range(5)]))
         journal.close()
     status = replay_orphaned_journals(db)
     assert status is not None and status.numerics_written == 10 and status.pending_rows == 0
