@@ -301,3 +301,25 @@ def test_the_review_window_says_a_damaged_record_in_words_and_writes_nothing(sma
         assert not out.parent.exists() or os.listdir(out.parent) == []
     finally:
         w.close()
+
+
+def test_json_to_standard_output_is_audited_and_complete(small: Any, capsys: pytest.CaptureFixture,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    db, sid, url = small
+    code, out, err = _cli(capsys, monkeypatch, "export", str(sid), "--db", url, "--out", "-", "--user", "jsmith")
+    assert code == 0 and err == ""
+    assert [e["data"]["text"] for e in json.loads(out)["entries"] if e["kind"] == "note"] == ["calm", "talkative"]
+    assert db.audit_trail(action="export")[-1].detail == "format json to -"
+
+
+def test_a_two_file_csv_export_appears_whole_or_not_at_all(small: Any, tmp_path: Path) -> None:
+    db, sid, url = small
+    lock = LockAfterWriting(url)
+    try:
+        with pytest.raises(StorageUnavailable):
+            export_session(db, sid, "csv", tmp_path / "n.csv", lock)
+    finally:
+        lock.release()
+    assert _files(tmp_path) == []
+    export_session(db, sid, "csv", tmp_path / "n.csv")
+    assert _files(tmp_path) == ["n-entries.csv", "n.csv"]

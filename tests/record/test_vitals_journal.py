@@ -122,6 +122,10 @@ def test_an_outage_of_hours_spills_to_disk_and_every_row_arrives_once(sqlite_url
                               .where(m.VitalWave.session_id == s.id)).one()
         events = conn.execute(select(func.count()).select_from(m.VitalEvent)
                               .where(m.VitalEvent.session_id == s.id)).scalar()
+        ids = conn.execute(select(m.VitalNumeric.id).where(m.VitalNumeric.session_id == s.id,
+                                                           m.VitalNumeric.mdc == mdc.HEART_RATE)
+                           .order_by(m.VitalNumeric.host_time)).scalars().all()
+    assert ids == sorted(ids)  # written in the order they were measured
     assert tuple(chunks) == (seconds, seconds) and events == minutes // 10
     assert final.numerics_written == 2 * seconds and final.wave_chunks_written == seconds
 
