@@ -187,9 +187,13 @@ class VitalsRecorder:
         self._adopted: list[VitalsJournal] = []
         for path in orphaned_journals(url, session_id):
             try:
-                self._adopted.append(VitalsJournal(path))
+                adopted = VitalsJournal(path)
             except OSError:
                 continue  # taken by another recorder meanwhile, or unreadable: left for later
+            if adopted.pending_batches:
+                self._adopted.append(adopted)
+            else:
+                adopted.remove()  # every batch in it was written (or it is empty): nothing to keep
         self._thread = threading.Thread(target=self._run, name=f"vitals-recorder-{session_id}", daemon=False)
         self._thread.start()
 
