@@ -244,3 +244,24 @@ def test_journals_of_sessions_never_resumed_are_written_by_the_replay(sqlite_url
     assert status is not None and status.numerics_written == 10 and status.pending_rows == 0
     assert list(db.numerics(s.id).value) == [70.0] * 5 and list(db.numerics(other.id).value) == [90.0] * 5
     assert orphaned_journals(sqlite_url) == [] and replay_orphaned_journals(db) is None
+
+
+def test_closing_during_an_outage_keeps_the_rows_on_disk_and_says_so_truthfully(sqlite_url: str,
+                                                                               locked_db: Any) -> None:
+    db, _, s = locked_db
+    rec = db.vitals_recorder(s.id, flush_interval=0.05, max_retry_pause=0.1)
+    lock = ExclusiveLock(sqlite_url)
+    try:
+        for k in range(30):
+            rec.submit(minute(k))
+        closed = rec.close()  # the console closes while the database is still locked
+        assert closed.lost_rows == 0 and closed.memory_rows == 0 and closed.numerics_written == 0
+        assert closed.journal_rows == 30 * 60 * 3 + 3 and "nothing was lost" in closed.message
+        assert "Nothing was lost: unsaved entries" not in closed.last_error  # not the entry outbox's promise
+    finally:
+        lock.release()
+    again = db.vitals_recorder(s.id)
+    assert again.flush(timeout=60) is True
+    again.close()
+    assert np.array_equal(db.numerics(s.id, mdc.HEART_RATE).host_time, T0 + np.arange(30 * 60))
+    assert db.waves(s.id, mdc.ECG_II).samples.shape[0] == 30 * 60 * FS
