@@ -63,10 +63,6 @@ class ExportFormat:
     function: str = "write"
     requires: str | None = None
 
-    @property
-    def description(self) -> str:
-        return self.title
-
     def writer(self) -> Writer:
         """The format's writer; :class:`ExportError` when an optional package it needs is missing."""
         if self.requires and importlib.util.find_spec(self.requires) is None:
@@ -75,12 +71,8 @@ class ExportFormat:
         return getattr(importlib.import_module(self.module), self.function)  # type: ignore[no-any-return]
 
 
-class _Registry(dict[str, ExportFormat]):
-    """The registered formats by name, in registration order."""
-
-
-#: every export format, by name (use :func:`register` to add one)
-FORMATS: _Registry = _Registry()
+#: every export format by name, in registration order (add one with :func:`register`, not by assignment)
+FORMATS: dict[str, ExportFormat] = {}
 
 
 def register(fmt: ExportFormat, *, replace: bool = False) -> ExportFormat:
