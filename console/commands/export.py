@@ -25,15 +25,15 @@ from console.record.errors import AuthError, RecordError
 from console.record.records import UserContext
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("export", help="export one session's complete record",
                                    description="Write one session's complete record (session, patient, "
                                                "entries, vitals, integrity check) to a file.")
     parser.add_argument("session", type=int, metavar="SESSION", help="session id (see chairside sessions)")
     add_db_argument(parser)
     parser.add_argument("--format", default="json", metavar="FMT",
-                        help="output format: " + ", ".join(f"{f.name} ({f.title})" for f in exports.formats())
-                             + " (default json)")
+                        help="output format, default json: " + "; ".join(f"{f.name}: {f.title}"
+                                                                for f in exports.formats()))
     parser.add_argument("--out", required=True, metavar="PATH",
                         help="file to write ('-' for standard output, json only)")
     parser.add_argument("--user", metavar="NAME", default=None,
