@@ -100,7 +100,7 @@ def test_a_registered_format_is_in_the_cli_and_exports(fake_format: ExportFormat
     db, sid, url = small
     with pytest.raises(SystemExit):
         main(["export", "--help"])
-    assert "fake: Fake test format" in capsys.readouterr().out
+    assert "fake: Fake test format" in " ".join(capsys.readouterr().out.split())  # unwrapped
     out = tmp_path / "s.fake"
     code, stdout, _ = _cli(capsys, monkeypatch, "export", str(sid), "--db", url, "--format", "fake",
                            "--out", str(out), "--user", "jsmith")
