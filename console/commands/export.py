@@ -47,7 +47,7 @@ def authenticate(db: Database, username: str | None) -> UserContext:
     no log-in for a demo-only database) when this copy has it; until then the same rule, directly."""
     shared = getattr(cli_support, "authenticate_cli", None)
     if shared is not None:
-        return shared(db, username, what="exporting a real record")  # type: ignore[no-any-return]
+        return shared(db, username, what="chairside export")  # type: ignore[no-any-return]
     if not username:
         raise AuthError("exporting a real record needs an authenticated user: give --user NAME (the password "
                         "is read from standard input or asked for)")

@@ -323,3 +323,22 @@ def test_a_two_file_csv_export_appears_whole_or_not_at_all(small: Any, tmp_path:
     assert _files(tmp_path) == []
     export_session(db, sid, "csv", tmp_path / "n.csv")
     assert _files(tmp_path) == ["n-entries.csv", "n.csv"]
+
+
+def test_the_export_verb_uses_the_shared_cli_log_in_when_there_is_one(small: Any, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from console.record import cli_support
+
+    db, sid, url = small
+    calls: list[tuple[str | None, str]] = []
+
+    def authenticate_cli(database: Database, username: str | None, *, what: str = "") -> Any:
+        calls.append((username, what))
+        return database.authenticate("jsmith", PASSWORD)
+
+    monkeypatch.setattr(cli_support, "authenticate_cli", authenticate_cli, raising=False)
+    code, _, _ = _cli(capsys, monkeypatch, "export", str(sid), "--db", url, "--out", str(tmp_path / "a.json"),
+                      "--user", "jsmith", stdin="")
+    assert code == 0 and calls == [("jsmith", "chairside export")]
+    assert db.audit_trail(action="export")[-1].username == "jsmith"
