@@ -70,8 +70,10 @@ class _Channel:
 #: At most this many rows (numerics, wave chunks, events) are held in memory by one recorder while storage is
 #: down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so this
 #: bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
-#: rows are dropped, counted and reported as lost. 10,000 rows are about 15 minutes of a full monitor (ECG,
-#: pleth, resp, CO2 and eight numerics) and about 12 MiB (measured: ``python -m benchmarks --only record``).
+#: rows are dropped, counted and reported as lost. 10,000 rows are about 16 minutes of a full monitor (the
+#: simulator's ECG 500/s, pleth, resp, CO2 and numerics: 36,336 rows an hour) and about 7 MiB of Python objects
+#: (tracemalloc of 10,000 such rows). While only the database is down the journal takes the rows at every failed
+#: write: over 10 locked hours the process grew by 3 MiB (``python -m benchmarks --only record``).
 MEMORY_ROWS_BOUND = 10_000
 
 
