@@ -12,6 +12,10 @@ Run from the project root: ``/work/venv/bin/python benchmarks/bench_record.py [-
 * Entry commit: mean time of ``add_entry`` (SQLite, ``synchronous=FULL``, so one fsync each) over 200 entries.
 * simulate-session: ``simulate_session(minutes=120)`` end to end (simulator, recorder, entries, sign-off).
   Target < 60 s.
+* Memory while storage is down: the same simulated vitals for 10 hours (``--quick``: 1 hour) while another
+  connection holds the SQLite database locked; the growth of the process's resident memory (VmRSS) from the
+  first to the last hour, the journal's size, and whether every row arrived once the lock went. The recorder
+  holds at most ``MEMORY_ROWS_BOUND`` rows; before the journal the same run grew by 385 MiB.
 With ``CHAIRSIDE_TEST_PG_URL`` set, the hour of vitals is also written to PostgreSQL and its table sizes
 reported. ``--quick`` records 10 minutes instead of an hour and simulates a 20-minute session.
 """
@@ -63,6 +67,55 @@ def _record_vitals(url: str, seconds: float) -> tuple[float, float, int]:
         db.close()
 
 
+def _rss_mib() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    except (OSError, StopIteration):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, kB on Linux
+
+
+def _outage_memory(folder: Path, seconds: float) -> tuple[float, int, int, bool]:
+    """Record ``seconds`` of simulated vitals into a locked SQLite database, then release it; returns (RSS
+    growth MiB after the first hour, journal bytes at the end of the outage, rows written, all arrived)."""
+    from console.record import open_database
+    from devices.simulator import Simulator
+
+    path = folder / "outage.sqlite3"
+    db = open_database(f"sqlite:///{path}", busy_timeout_ms=50)
+    try:
+        svc = db.service(db.demo_login())
+        s = svc.start_session(svc.create_patient(f"OUT-{time.time_ns()}").id, "iv-ketamine-0.5", "1", "bench")
+        rec = db.vitals_recorder(s.id)  # the default retry pauses, as at a chair
+        sim = Simulator("stable", 1, waves=True, start=time.time() - seconds)
+        lock = sqlite3.connect(path, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        done, base = 0.0, None
+        try:
+            while done < seconds:
+                rec.submit(sim.advance_sim(60.0))
+                done += 60.0
+                if done % 600 == 0:
+                    rec.flush(timeout=60)  # a write attempt: fails, the rows go to the journal
+                if base is None and done >= min(3600.0, seconds / 2):
+                    base = _rss_mib()
+            rec.flush(timeout=60)
+            growth = _rss_mib() - (base or 0.0)
+            during = rec.status()
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        ok = rec.flush(timeout=600)
+        final = rec.close()
+        arrived = ok and final.pending_rows == 0 and final.lost_rows == 0 and (
+            final.numerics_written + final.wave_chunks_written + final.events_written >= during.journal_rows)
+        return growth, during.journal_bytes, during.journal_rows, arrived
+    finally:
+        db.close()
+
+
 def _sqlite_size(path: Path) -> int:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -101,6 +154,15 @@ def run(quick: bool) -> list[Row]:
         rows.append(row(BENCH, "add_entry commit (SQLite, synchronous=FULL)",
                         _entry_commit_ms(f"sqlite:///{Path(tmp) / 'entries.sqlite3'}", 50 if quick else 200),
                         "ms/entry"))
+
+        from console.record.vitals import MEMORY_ROWS_BOUND
+
+        outage = 3600.0 if quick else 36000.0
+        growth, journal_bytes, journal_rows, arrived = _outage_memory(Path(tmp), outage)
+        rows.append(row(BENCH, "memory growth while storage is down", growth, "MiB", at_most=32.0,
+                        note=f"{outage / 3600:g} h locked, RSS from hour 1 (or half way) to the end; bound "
+                             f"{MEMORY_ROWS_BOUND} rows in memory; journal {journal_bytes / 1e6:.0f} MB, "
+                             f"{journal_rows} rows, {'all written once unlocked' if arrived else 'NOT ALL WRITTEN'}"))
 
         pg = os.environ.get("CHAIRSIDE_TEST_PG_URL")
         if pg:

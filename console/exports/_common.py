@@ -91,7 +91,17 @@ class ProgressReporter:
 @contextlib.contextmanager
 def atomic_path(out: Path, *, allow_stdout: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``out``; on success it is renamed to ``out`` (a reader never sees a
-    half-written file), on any failure it is removed and ``out`` is left as it was."""
+    half-written file), on any failure it is removed and ``out`` is left as it was.
+
+    Inside :func:`console.exports.staging.staged` (every export through ``export_session``) the rename waits
+    until the export's audit row is committed: the file appears only once the audit trail says so."""
+    from console.exports.staging import current_stage
+
+    stage = current_stage()
+    if stage is not None:
+        with stage.path_for(Path(out), allow_stdout=allow_stdout) as staged_path:
+            yield staged_path
+        return
     if str(out) == "-" and not allow_stdout:
         raise OSError(errno.EINVAL, "this format cannot be written to standard output; give a file path")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,32 +11,42 @@ the list on a queue, so it never blocks and never waits for the disk. The writer
 * writes everything about once a second with Core ``executemany`` in one transaction (an ORM ``add`` per row
   is about 20× slower) and refreshes the session's heartbeat in the same transaction.
 
-If the database is unavailable, rows stay in memory and are retried (with a growing pause) until written;
-``status()`` says how many are waiting and why.
+If the database is unavailable the rows of each failed write go to an on-disk journal
+(:mod:`console.record.vitals_journal`), so memory stays bounded (:data:`MEMORY_ROWS_BOUND`) through an outage
+of hours; they are written, oldest first and exactly once, when the database is back, also by the next
+recorder of the session after a crash. If the journal cannot be written either (full disk), rows are held in
+memory up to the bound and past it the oldest are dropped, counted, and written to the session as a gap note
+(through the ``outbox``). ``status()`` says what is written, waiting (and where) and lost.
 """
 
 from __future__ import annotations
 
 import math
 import queue
+import re
 import threading
 import time
+import uuid
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from console.record import models as m
 from console.record import wavecodec
+from console.record.errors import RecordError
 from console.record.guard import storage_guard
 from console.record.timeutil import to_posix, utcnow
+from console.record.vitals_journal import Batch, VitalsJournal, journal_path, orphaned_journals
 from devices.model import DeviceAlarm, LinkEvent, Numeric, WaveBlock
 
 if TYPE_CHECKING:
     from console.record.database import Database
+    from console.record.outbox import EntryOutbox
 
 _STOP = object()
 
@@ -57,8 +67,26 @@ class _Channel:
         return self.t0 + self.n / self.fs
 
 
+#: At most this many rows (numerics, wave chunks, events) are held in memory by one recorder while storage is
+#: down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so this
+#: bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
+#: rows are dropped, counted and reported as lost. 10,000 rows are about 16 minutes of a full monitor (the
+#: simulator's ECG 500/s, pleth, resp, CO2 and numerics: 36,336 rows an hour) and about 7 MiB of Python objects
+#: (tracemalloc of 10,000 such rows). While only the database is down the journal takes the rows at every failed
+#: write: over 10 locked hours the process grew by 3 MiB (``python -m benchmarks --only record``).
+MEMORY_ROWS_BOUND = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class RecorderStatus:
+    """What the recorder has written, what waits (in memory or in the on-disk journal) and what was lost.
+
+    ``pending_rows`` counts every row not yet in the database (``memory_rows + journal_rows``);
+    ``journal_seconds`` is the span of vitals time the journal holds; ``lost_rows`` rows could be kept neither
+    in the database, nor in the journal, nor in memory (``lost_seconds`` of vitals; each loss is also written to
+    the session as a note when the recorder has an outbox, ``gap_entries`` of them so far).
+    """
+
     numerics_written: int
     wave_chunks_written: int
     events_written: int
@@ -66,48 +94,108 @@ class RecorderStatus:
     rejected: int
     last_error: str
     cpu_seconds: float
+    memory_rows: int = 0
+    journal_rows: int = 0
+    journal_seconds: float = 0.0
+    journal_bytes: int = 0
+    lost_rows: int = 0
+    lost_seconds: float = 0.0
+    gap_entries: int = 0
+    journal_error: str = ""
 
     @property
     def error(self) -> str:
-        """Why rows are waiting (empty when everything submitted so far is written)."""
+        """Why rows are waiting or were lost (empty when everything submitted so far is written)."""
+        if self.lost_rows:
+            return self.loss_text
         if self.pending_rows and self.last_error:
             return f"{self.pending_rows} rows not yet written: {self.last_error}"
         return self.last_error if self.pending_rows else ""
 
     @property
+    def loss_text(self) -> str:
+        """The loss in words ("" when nothing was lost)."""
+        if not self.lost_rows:
+            return ""
+        return (f"{self.lost_rows} vitals rows LOST ({self.lost_seconds:.0f} s of vitals): the database and "
+                f"the journal could not be written" + (f" ({self.journal_error})" if self.journal_error else ""))
+
+    @property
     def message(self) -> str:
-        """One line for a status bar or the technician's diagnostics."""
+        """One line for a status bar or the technician's diagnostics; says "nothing was lost" only when true."""
         text = (f"record: {self.numerics_written} numeric rows, {self.wave_chunks_written} wave chunks, "
                 f"{self.events_written} events written")
         if self.pending_rows:
             text += f"; {self.pending_rows} waiting" + (f" ({self.last_error})" if self.last_error else "")
+            if self.journal_rows:
+                text += (f"; {self.journal_rows} rows ({self.journal_seconds:.0f} s of vitals, "
+                         f"{self.journal_bytes / 1e6:.1f} MB) kept on disk until the record is back")
+        if self.lost_rows:
+            text += f"; {self.loss_text}"
+        elif self.pending_rows:
+            text += "; nothing was lost"
         if self.rejected:
             text += f"; {self.rejected} malformed samples ignored"
         return text
 
 
+def _plain(err: BaseException) -> str:
+    """The storage error without the entry outbox's reassurance (which is not the recorder's to give)."""
+    text = str(err) or type(err).__name__
+    return re.sub(r" Nothing was lost: [^(]*", " ", text).strip()
+
+
 class VitalsRecorder:
     """Writer thread for one session's vitals. Create with ``Database.vitals_recorder(session_id)``; always
-    :meth:`close` it (it is a non-daemon thread so the last second of data is written before exit)."""
+    :meth:`close` it (it is a non-daemon thread so the last second of data is written before exit).
+
+    ``outbox`` (an :class:`~console.record.outbox.EntryOutbox` of a user who may write entries) receives a
+    ``note`` for every loss of vitals, so the gap is in the session's record. ``memory_rows`` overrides
+    :data:`MEMORY_ROWS_BOUND`. A journal left by a recorder of the same session that died is adopted and
+    written first.
+    """
 
     def __init__(self, db: Database, session_id: int, *, flush_interval: float = 1.0,
-                 numeric_period: float = 1.0, max_retry_pause: float = 10.0) -> None:
+                 numeric_period: float = 1.0, max_retry_pause: float = 10.0,
+                 outbox: EntryOutbox | None = None, memory_rows: int = MEMORY_ROWS_BOUND) -> None:
         self._db = db
         self.session_id = session_id
         self._flush_interval = flush_interval
         self._numeric_period = numeric_period
         self._max_retry_pause = max_retry_pause
+        self._outbox = outbox
+        self._memory_bound = max(1, int(memory_rows))
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._numeric_rows: list[dict[str, Any]] = []
         self._wave_rows: list[dict[str, Any]] = []
         self._event_rows: list[dict[str, Any]] = []
+        self._held: deque[Batch] = deque()  # failed batches the journal could not take either, oldest first
+        self._held_rows = 0
         self._last_second: dict[tuple[int, str], int] = {}
         self._channels: dict[tuple[int, str], _Channel] = {}
         self._numerics_written = self._chunks_written = self._events_written = 0
         self._rejected = 0
         self._last_error = ""
+        self._journal_error = ""
+        self._down = False  # the last write failed: spill without asking the database again
+        self._lost_rows = 0
+        self._lost_seconds = 0.0
+        self._unreported: list[tuple[float, float, int]] = []  # losses not yet written as a gap entry
+        self._gap_entries = 0
         self._cpu = 0.0
         self._closed = False
+        url = str(db.engine.url)  # as the entry outbox names its journal (a password change keeps the name)
+        self._journal = VitalsJournal(journal_path(url, session_id, uuid.uuid4().hex[:12]))
+        self._adopted: list[VitalsJournal] = []
+        for path in orphaned_journals(url, session_id):
+            try:
+                adopted = VitalsJournal(path)
+            except OSError:
+                continue  # taken by another recorder meanwhile, or unreadable: left for later
+            if adopted.pending_batches:
+                self._adopted.append(adopted)
+            else:
+                adopted.remove()  # every batch in it was written (or it is empty): nothing to keep
         self._thread = threading.Thread(target=self._run, name=f"vitals-recorder-{session_id}", daemon=False)
         self._thread.start()
 
@@ -125,7 +213,8 @@ class VitalsRecorder:
         return done.wait(timeout) and not self.pending_rows()
 
     def close(self, timeout: float | None = 60.0) -> RecorderStatus:
-        """Write what is buffered (including the last partial second), stop and join the thread."""
+        """Write what is buffered (including the last partial second), stop and join the thread. Rows the
+        database still refuses stay in the journal for the next recorder of this session."""
         if not self._closed:
             self._closed = True
             self._q.put(_STOP)
@@ -133,12 +222,29 @@ class VitalsRecorder:
         self._db._forget_recorder(self)
         return self.status()
 
+    def memory_rows(self) -> int:
+        """Rows held in memory (not yet in the database nor in the journal)."""
+        return len(self._numeric_rows) + len(self._wave_rows) + len(self._event_rows) + self._held_rows
+
+    def journal_rows(self) -> int:
+        return self._journal.pending_rows + sum(j.pending_rows for j in list(self._adopted))
+
     def pending_rows(self) -> int:
-        return len(self._numeric_rows) + len(self._wave_rows) + len(self._event_rows)
+        """Rows not yet in the database (in memory or in the journal)."""
+        return self.memory_rows() + self.journal_rows()
 
     def status(self) -> RecorderStatus:
+        """A snapshot for the screen (see :class:`RecorderStatus`; ``message`` is one line for it)."""
+        journals = [self._journal, *list(self._adopted)]
+        spans = [s for s in (j.pending_span for j in journals) if s is not None]
+        seconds = max(s[1] for s in spans) - min(s[0] for s in spans) if spans else 0.0
+        memory, journal = self.memory_rows(), self.journal_rows()
         return RecorderStatus(self._numerics_written, self._chunks_written, self._events_written,
-                              self.pending_rows(), self._rejected, self._last_error, self._cpu)
+                              memory + journal, self._rejected, self._last_error, self._cpu,
+                              memory_rows=memory, journal_rows=journal, journal_seconds=seconds,
+                              journal_bytes=sum(j.pending_bytes for j in journals), lost_rows=self._lost_rows,
+                              lost_seconds=self._lost_seconds, gap_entries=self._gap_entries,
+                              journal_error=self._journal_error)
 
     @property
     def alive(self) -> bool:
@@ -164,6 +270,11 @@ class VitalsRecorder:
                     next_flush = 0.0  # write now
                 elif item is not None:
                     self._take(item)
+                    if self.memory_rows() - self._held_rows >= self._memory_bound:
+                        if self._down:
+                            self._spill()  # storage is down: straight to the journal, keep memory bounded
+                        else:
+                            next_flush = 0.0
                 if stopping and item is None:  # queue drained
                     self._cut_partial_chunks()
                     self._final_write()
@@ -171,20 +282,20 @@ class VitalsRecorder:
                 if time.monotonic() >= next_flush:
                     if self._write():
                         pause = self._flush_interval
-                        for w in waiters:
-                            w.set()
-                        waiters.clear()
                     else:
                         pause = min(pause * 2, self._max_retry_pause)
-                        for w in waiters:
-                            w.set()  # the waiter checks pending_rows() and sees the failure
-                        waiters.clear()
+                    for w in waiters:
+                        w.set()  # on failure the waiter checks pending_rows() and sees it
+                    waiters.clear()
                     next_flush = time.monotonic() + (self._flush_interval if not self.pending_rows()
                                                      else pause)
         finally:
             for w in waiters:
                 w.set()
             self._cpu = time.thread_time()
+            self._journal.close()
+            for j in self._adopted:
+                j.close()
 
     def _take(self, samples: list[Any]) -> None:
         for s in samples:
@@ -262,37 +373,181 @@ class VitalsRecorder:
         for key, ch in self._channels.items():
             self._emit(key, ch, ch.n)
 
+    # ------------------------------------------------------------------ writing, spilling, losing
     def _write(self) -> bool:
-        if not self.pending_rows():
-            return True
-        numerics, waves, events = self._numeric_rows, self._wave_rows, self._event_rows
+        """Write the journals (oldest first), then held batches, then the new rows; False when storage
+        refused (the new rows are then in the journal, or held in memory, or counted as lost)."""
         try:
-            with storage_guard(), self._db.write_engine.begin() as conn:
-                if numerics:
-                    conn.execute(insert(m.VitalNumeric), numerics)
-                if waves:
-                    conn.execute(insert(m.VitalWave), waves)
-                if events:
-                    conn.execute(insert(m.VitalEvent), events)
-                conn.execute(update(m.Session).where(m.Session.id == self.session_id)
-                             .where(m.Session.lock_owner == self._db.owner).values(heartbeat_at=utcnow()))
+            for journal in [*self._adopted, self._journal]:
+                while (item := journal.oldest()) is not None:
+                    number, batch = item
+                    self._store(batch, check_stored=True)
+                    journal.mark_done(number)
+            self._adopted = [j for j in self._adopted if j.pending_batches]
+            while self._held:
+                self._store(self._held[0], check_stored=True)
+                self._held_rows -= len(self._held.popleft())
+            current = self._take_current()
+            if len(current):
+                try:
+                    self._store(current, check_stored=False)
+                except Exception:
+                    self._keep(current)
+                    raise
         except Exception as err:  # StorageUnavailable or anything else: keep the rows, retry later
-            self._last_error = str(err)
+            self._last_error = _plain(err)
+            self._down = True
+            self._spill()
             return False
-        self._numerics_written += len(numerics)
-        self._chunks_written += len(waves)
-        self._events_written += len(events)
-        self._numeric_rows, self._wave_rows, self._event_rows = [], [], []
         self._last_error = ""
+        self._down = False
+        self._report_losses()
         return True
+
+    def _take_current(self) -> Batch:
+        batch = Batch(self._numeric_rows, self._wave_rows, self._event_rows)
+        self._numeric_rows, self._wave_rows, self._event_rows = [], [], []
+        return batch
+
+    def _store(self, batch: Batch, *, check_stored: bool) -> None:
+        """Insert one batch in one transaction (with the heartbeat). ``check_stored``: skip it when its first
+        row is already there (a journal batch whose commit went through before a crash)."""
+        with storage_guard(), self._db.write_engine.begin() as conn:
+            if not (check_stored and _already_stored(conn, batch)):
+                if batch.numerics:
+                    conn.execute(insert(m.VitalNumeric), batch.numerics)
+                if batch.waves:
+                    conn.execute(insert(m.VitalWave), batch.waves)
+                if batch.events:
+                    conn.execute(insert(m.VitalEvent), batch.events)
+            conn.execute(update(m.Session).where(m.Session.id == self.session_id)
+                         .where(m.Session.lock_owner == self._db.owner).values(heartbeat_at=utcnow()))
+        self._numerics_written += len(batch.numerics)
+        self._chunks_written += len(batch.waves)
+        self._events_written += len(batch.events)
+
+    def _keep(self, batch: Batch) -> None:
+        """Put a failed batch back in front of the rows taken since (they are newer)."""
+        self._numeric_rows[:0] = batch.numerics
+        self._wave_rows[:0] = batch.waves
+        self._event_rows[:0] = batch.events
+
+    def _spill(self) -> None:
+        """Move held batches and the new rows to the journal, oldest first. What the journal refuses (full
+        disk) stays in memory up to the bound; past it the oldest held rows are dropped and counted."""
+        current = self._take_current()
+        if len(current):
+            self._held.append(current)
+            self._held_rows += len(current)
+        while self._held:
+            try:
+                self._journal.append(self._held[0])
+            except OSError as err:
+                self._journal_error = f"journal {self._journal.path.name}: {err.strerror or err}"
+                break
+            self._held_rows -= len(self._held.popleft())
+            self._journal_error = ""
+        while self._held_rows > self._memory_bound and len(self._held) > 1:
+            oldest = self._held.popleft()
+            self._held_rows -= len(oldest)
+            self._lose(oldest)
+        if self._held_rows > self._memory_bound:  # one batch larger than the bound: keep its newest rows
+            self._lose(self._trim(self._held[0], self._held_rows - self._memory_bound))
+
+    def _trim(self, batch: Batch, excess: int) -> Batch:
+        """Remove the ``excess`` oldest rows of ``batch`` (numerics and waves first; events are the rarest and
+        carry device alarms) and return them."""
+        lost = Batch()
+        for name in ("numerics", "waves", "events"):
+            rows: list[dict[str, Any]] = getattr(batch, name)
+            rows.sort(key=lambda r: r.get("host_time", 0.0))
+            cut = min(excess, len(rows))
+            getattr(lost, name).extend(rows[:cut])
+            del rows[:cut]
+            excess -= cut
+        self._held_rows -= len(lost)
+        return lost
+
+    def _lose(self, batch: Batch) -> None:
+        """Count rows that are gone (no longer held anywhere) and remember them for the gap note."""
+        span = batch.span()
+        self._lost_rows += len(batch)
+        if span is not None:
+            self._lost_seconds += span[1] - span[0] + self._numeric_period  # a row stands for its second
+            self._unreported.append((span[0], span[1], len(batch)))
+
+    def _report_losses(self) -> None:
+        """Write one gap note for the losses not yet reported: when storage is back, or at close (the outbox
+        keeps it until it can be written); without an outbox the loss stays in ``status()`` only."""
+        if not self._unreported or self._outbox is None:
+            return
+        first = min(s[0] for s in self._unreported)
+        last = max(s[1] for s in self._unreported)
+        rows = sum(s[2] for s in self._unreported)
+        text = (f"Vitals not recorded between {_utc(first)} and {_utc(last)} (UTC): {rows} rows of numerics, "
+                f"waveforms or device events were lost because neither the record database nor the vitals "
+                f"journal could be written" + (f" ({self._journal_error})." if self._journal_error else "."))
+        try:
+            self._outbox.add_entry(self.session_id, "note", {"text": text})
+        except Exception as err:  # refused (role, session state): the loss stays visible in status()
+            self._last_error = f"the gap entry could not be recorded: {_plain(err)}"
+            return
+        self._unreported.clear()
+        self._gap_entries += 1
 
     def _final_write(self) -> None:
         pause = 0.2
         for _ in range(5):
-            if self._write():
+            if self._write() and not self.pending_rows():
                 return
             time.sleep(pause)
             pause *= 2
+        self._report_losses()
+
+
+def replay_orphaned_journals(db: Database) -> RecorderStatus | None:
+    """Write the vitals journals that recorders now gone left behind, for every session (a session closed
+    while storage was down and never resumed keeps its rows there until this runs: at console start, or
+    ``chairside db``). Returns the combined status (``None`` when there were none); what storage still refuses
+    stays in the journals."""
+    from console.record.vitals_journal import session_of
+
+    sessions = sorted({sid for p in orphaned_journals(str(db.engine.url)) if (sid := session_of(p)) is not None})
+    total: RecorderStatus | None = None
+    for sid in sessions:
+        try:
+            st = db.vitals_recorder(sid).close()
+        except RecordError:  # the session is gone or storage is down: the journal stays for a later run
+            continue
+        total = st if total is None else RecorderStatus(
+            total.numerics_written + st.numerics_written, total.wave_chunks_written + st.wave_chunks_written,
+            total.events_written + st.events_written, total.pending_rows + st.pending_rows,
+            0, st.last_error or total.last_error, 0.0, journal_rows=total.journal_rows + st.journal_rows)
+    return total
+
+
+def _already_stored(conn: Connection, batch: Batch) -> bool:
+    """Whether the first row of ``batch`` is in the database (a batch is inserted in one transaction, so then
+    all of it is)."""
+    if batch.numerics:
+        r, t = batch.numerics[0], m.VitalNumeric.__table__
+        q = select(t.c.id).where(t.c.session_id == r["session_id"], t.c.host_time == r["host_time"],
+                                 t.c.mdc == r["mdc"], t.c.label == r["label"])
+    elif batch.waves:
+        r, t = batch.waves[0], m.VitalWave.__table__
+        q = select(t.c.id).where(t.c.session_id == r["session_id"], t.c.mdc == r["mdc"], t.c.t0 == r["t0"],
+                                 t.c.n == r["n"])
+    elif batch.events:
+        r, t = batch.events[0], m.VitalEvent.__table__
+        q = select(t.c.id).where(t.c.session_id == r["session_id"], t.c.host_time == r["host_time"],
+                                 t.c.kind == r["kind"], t.c.code == r["code"])
+    else:
+        return True
+    return conn.execute(q.limit(1)).first() is not None
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------- reading back

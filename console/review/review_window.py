@@ -84,15 +84,6 @@ CATEGORY_SYMBOLS: dict[str, str] = {
     "overdue": "x",
 }
 AUDIT_COLUMNS: tuple[str, ...] = ("When", "User", "Role", "Action", "Target", "Detail", "Change")
-EXPORT_FORMATS: tuple[tuple[str, str, str], ...] = (
-    ("pdf", "PDF report", ".pdf"),
-    ("csv", "CSV (zip)", ".zip"),
-    ("fhir", "FHIR R4 bundle", ".json"),
-    ("edf", "EDF+ waveforms", ".edf"),
-    ("vital", "VitalDB .vital", ".vital"),
-    ("json", "JSON record", ".json"),
-    ("rems", "REMS form", ".json"),
-)
 OK_COLOUR, BAD_COLOUR = "#33cc66", "#ff4d4d"
 
 
@@ -221,8 +212,10 @@ class ReviewWindow(QWidget):
         self.all_button = QPushButton("Whole session")
         self.verify_button = QPushButton("Verify integrity")
         self.format_combo = QComboBox()
-        for name, label, _ in EXPORT_FORMATS:
-            self.format_combo.addItem(label, name)
+        from console import exports
+
+        for f in exports.formats():  # the one export registry (the CLI lists the same)
+            self.format_combo.addItem(f.title, f.name)
         self.export_button = QPushButton("Export...")
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -470,8 +463,10 @@ class ReviewWindow(QWidget):
 
     # ------------------------------------------------------------------ export
     def _ask_export(self) -> None:
+        from console import exports
+
         fmt = self.format_combo.currentData()
-        suffix = next(s for n, _, s in EXPORT_FORMATS if n == fmt)
+        suffix = exports.get(fmt).suffix
         path, _ = QFileDialog.getSaveFileName(
             self, "Export session", f"session-{self.session_id}-{fmt}{suffix}"
         )
@@ -492,12 +487,7 @@ class ReviewWindow(QWidget):
         def run(progress: Any) -> Path:
             from console import exports
 
-            if fmt in exports.FORMATS:
-                exports.export_session(db, sid, fmt, path, progress, exported_by=user)
-            else:  # json and any format registered only with the record's exporter
-                from console.record import exporting
-
-                exporting.export_session(db, sid, fmt, path, exported_by=user)
+            exports.export_session(db, sid, fmt, path, progress, exported_by=user)
             return path
 
         self.jobs.start(

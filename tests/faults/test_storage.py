@@ -189,6 +189,41 @@ def test_full_filesystem_keeps_vitals_and_says_so(small_filesystem: Path) -> Non
         db.close()
 
 
+def test_full_disk_vitals_loss_is_counted_noted_in_the_session_and_never_called_nothing(
+        small_filesystem: Path) -> None:
+    """The database and the vitals journal on one full disk: rows beyond the memory bound are lost; the loss
+    is counted, shown, and written to the session as a note once storage is back."""
+    db, svc, sid = _start(f"sqlite:///{small_filesystem / 'record.sqlite3'}")
+    try:
+        outbox = EntryOutbox(svc)
+        recorder = db.vitals_recorder(sid, flush_interval=0.05, max_retry_pause=0.1, outbox=outbox,
+                                      memory_rows=300)
+        assert svc.add_entry(sid, "note", {"text": "before"}).seq == 1
+        filler = _fill(small_filesystem)
+        for first in range(0, 1000, 100):
+            recorder.submit(_numerics(first, 100))
+            assert recorder.flush(timeout=5) is False
+        status = recorder.status()
+        assert status.lost_rows == 700 and status.memory_rows == 300 and status.journal_rows == 0
+        assert "LOST" in status.message and "nothing was lost" not in status.message.lower()
+        assert "journal" in status.error and status.lost_seconds >= 699
+        assert status.gap_entries == 0  # one note for the whole loss, written when storage is back
+        filler.unlink()
+        assert recorder.flush(timeout=10) is True
+        outbox.flush()
+        assert outbox.pending == []
+        final = recorder.close()
+        assert final.lost_rows == 700 and final.gap_entries == 1 and "LOST" in final.message
+        values = db.numerics(sid).value
+        assert list(values) == [60.0 + i for i in range(700, 1000)]  # the newest rows were kept
+        notes = [e.data["text"] for e in svc.entries(sid) if e.kind == "note"]
+        assert notes[0] == "before" and len(notes) == 2
+        assert "Vitals not recorded between" in notes[1] and "700 rows" in notes[1]
+        assert db.verify(sid).ok
+    finally:
+        db.close()
+
+
 def test_full_filesystem_outbox_keeps_entries(small_filesystem: Path) -> None:
     db, svc, sid = _start(f"sqlite:///{small_filesystem / 'record.sqlite3'}")
     try:

@@ -117,9 +117,12 @@ def test_verify_exit_codes(capsys, monkeypatch, recorded):
 def test_export_json_has_the_complete_record(capsys, monkeypatch, recorded, tmp_path):
     url, signed, demo = recorded
     out_path = tmp_path / "out" / "session.json"
-    code, out, _ = cli(capsys, monkeypatch, "export", str(signed), "--db", url, "--format", "json",
+    code, _, err = cli(capsys, monkeypatch, "export", str(signed), "--db", url, "--format", "json",
                        "--out", str(out_path))
-    assert code == 0 and "4 entries, integrity ok" in out
+    assert code == 2 and "--user" in err and not out_path.parent.exists()  # a real record needs a log-in
+    code, out, _ = cli(capsys, monkeypatch, "export", str(signed), "--db", url, "--format", "json",
+                       "--out", str(out_path), "--user", "carla", stdin=PASSWORD + "\n")
+    assert code == 0 and "4 entries, integrity ok" in out  # with the sign-off checkpoint
     rec = json.loads(out_path.read_text(encoding="utf-8"))
     assert rec["session"]["id"] == signed and rec["session"]["protocol_id"] == "iv-ketamine"
     assert rec["session"]["details"] == {"dose_mg": 40} and rec["demo"] is False and "banner" not in rec
@@ -149,20 +152,29 @@ def test_export_errors_are_plain(capsys, monkeypatch, recorded, tmp_path):
 
 
 def test_export_format_registry_is_extensible(recorded, tmp_path):
-    from console.record import exporting
+    from console import exports
 
     url, signed, _ = recorded
     seen = {}
-    exporting.register_format("probe", lambda record, out, db: seen.update(n=len(record["entries"]), out=out))
+    exports.register(exports.ExportFormat("probe", "Probe", ".p", __name__, "_probe_writer"))
+    _PROBE_SEEN.append(seen)
     try:
         db = open_database(url)
         try:
-            exporting.export_session(db, signed, "probe", tmp_path / "p")
+            exports.export_session(db, signed, "probe", tmp_path / "p")
         finally:
             db.close()
-        assert seen == {"n": 4, "out": tmp_path / "p"} and "probe" in exporting.available_formats()
+        assert seen == {"n": 4, "out": tmp_path / "p"} and "probe" in [f.name for f in exports.formats()]
     finally:
-        exporting._REGISTRY.pop("probe")
+        exports.unregister("probe")
+        _PROBE_SEEN.clear()
+
+
+_PROBE_SEEN: list[dict] = []
+
+
+def _probe_writer(record, out, db, progress=None):
+    _PROBE_SEEN[-1].update(n=len(record["entries"]), out=out)
 
 
 def test_db_upgrade_and_status(capsys, monkeypatch, tmp_path):
@@ -201,18 +213,19 @@ def test_newer_database_is_refused_by_every_command(capsys, monkeypatch, recorde
         assert code == 2 and "newer Chairside" in err
 
 
-def test_a_registered_format_whose_module_is_missing_is_refused(capsys, monkeypatch, recorded, tmp_path):
-    from console.record import exporting
+def test_a_registered_format_whose_package_is_missing_is_refused(capsys, monkeypatch, recorded, tmp_path):
+    from console import exports
 
     url, signed, _ = recorded
-    exporting.register_format("ghost", "console.exports.no_such_writer:write")
+    exports.register(exports.ExportFormat("ghost", "Ghost", ".g", "console.exports.json_record",
+                                          requires="no_such_package_for_chairside"))
     try:
         code, _, err = cli(capsys, monkeypatch, "export", str(signed), "--db", url, "--format", "ghost",
                            "--out", str(tmp_path / "g"))
-        assert code == 2 and "'ghost' is not built into this copy" in err
+        assert code == 2 and "needs the Python package 'no_such_package_for_chairside'" in err
         assert not (tmp_path / "g").exists()
     finally:
-        exporting._REGISTRY.pop("ghost")
+        exports.unregister("ghost")
 
 
 def test_users_password_prompt_typed_twice(capsys, monkeypatch, sqlite_url):
