@@ -173,11 +173,11 @@ def test_db_upgrade_and_status(capsys, monkeypatch, tmp_path):
     code, _, err = cli(capsys, monkeypatch, "db", "status", "--db", url)
     assert code == 2 and "no database file" in err
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "created at revision 0004" in out
+    assert code == 0 and "created at revision 0008" in out
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "already at revision 0004" in out
+    assert code == 0 and "already at revision 0008" in out
     code, out, _ = cli(capsys, monkeypatch, "db", "status", "--db", url)
-    assert code == 0 and "revision 0004 (up to date)" in out
+    assert code == 0 and "revision 0008 (up to date)" in out
 
 
 def test_db_upgrade_from_older_revision_reports_backup(capsys, monkeypatch, tmp_path):
@@ -190,7 +190,7 @@ def test_db_upgrade_from_older_revision_reports_backup(capsys, monkeypatch, tmp_
         _upgrade(conn, "0001")
     engine.dispose()
     code, out, _ = cli(capsys, monkeypatch, "db", "upgrade", "--db", url)
-    assert code == 0 and "upgraded from 0001 to 0004" in out and "old.sqlite3.pre-0001-" in out
+    assert code == 0 and "upgraded from 0001 to 0008" in out and "old.sqlite3.pre-0001-" in out
 
 
 def test_newer_database_is_refused_by_every_command(capsys, monkeypatch, recorded):

@@ -305,7 +305,7 @@ def test_a_0003_database_upgrades_to_hold_raw_captures(sqlite_url) -> None:
     db = open_database(sqlite_url)
     try:
         schema = db.schema
-        assert (schema.action, schema.from_revision, schema.to_revision) == ("upgraded", "0003", "0004")
+        assert (schema.action, schema.from_revision, schema.to_revision) == ("upgraded", "0003", "0008")
         tech = make_user(db, "tess", "technician")
         w = start_raw_capture(db.service(tech), device="bed 1")
         w.tap("in", T0, b"after upgrade")

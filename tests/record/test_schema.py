@@ -19,7 +19,7 @@ from console.record.schema import _upgrade, head_revision
 def test_fresh_database_is_created_at_head(db_url):
     db = open_database(db_url)
     try:
-        assert db.schema.action == "created" and db.schema.to_revision == head_revision() == "0004"
+        assert db.schema.action == "created" and db.schema.to_revision == head_revision() == "0008"
         names = set(inspect(db.engine).get_table_names())
         assert {"users", "audit_log", "patients", "sessions", "entries", "device_profiles", "vital_numerics",
                 "vital_waves", "vital_events", "alembic_version"} <= names
@@ -65,7 +65,7 @@ def test_older_database_is_upgraded_keeping_its_data(db_url, backend):
     db = open_database(db_url)
     try:
         schema = db.schema
-        assert (schema.action, schema.from_revision, schema.to_revision) == ("upgraded", "0001", "0004")
+        assert (schema.action, schema.from_revision, schema.to_revision) == ("upgraded", "0001", "0008")
         assert "vital_waves" in inspect(db.engine).get_table_names()
         assert [u.username for u in db.service(db.system_user()).users()] == ["old"]
         if backend == "sqlite":
