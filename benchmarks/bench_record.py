@@ -21,7 +21,8 @@ Run from the project root: ``/work/venv/bin/python benchmarks/bench_record.py [-
   holds at most ``MEMORY_ROWS_BOUND`` rows; before the journal the same run grew by 385 MiB.
 With ``CHAIRSIDE_TEST_PG_URL`` set, the hour of vitals is also written to PostgreSQL; after ``VACUUM`` the
 ``pg_total_relation_size`` (heap, TOAST and indexes) of the vitals tables is the record's size there (the
-write-ahead log is separate: it is recycled after checkpoints and sized by ``max_wal_size``, not by the record). ``--quick`` records 10 minutes instead of an hour and simulates a 20-minute session.
+write-ahead log is separate: it is recycled after checkpoints and sized by ``max_wal_size``, not by the
+record). ``--quick`` records 10 minutes instead of an hour and simulates a 20-minute session.
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ def _vital_bytes(url: str, session_id: int, folder: Path) -> int:
 
 
 def _versus_vital(backend: str, record_mb_h: float, vital_mb_h: float) -> list[Row]:
-    return [row(BENCH, f"record bytes/hour vs .vital ({backend})", record_mb_h / vital_mb_h, "x", at_most=1.0,
+    return [row(BENCH, f"record bytes/hour vs .vital ({backend})", record_mb_h / vital_mb_h, "x",
+                at_most=1.0,
                 note=f"{record_mb_h:.2f} MB/h record vs {vital_mb_h:.2f} MB/h .vital of the same session"),
-            row(BENCH, f"clinic-year record estimate ({backend})", record_mb_h * CLINIC_YEAR_HOURS / 1000, "GB",
-                note="8 chairs x 8 h x 250 days = 16,000 chair-hours of vitals with waves")]
+            row(BENCH, f"clinic-year record estimate ({backend})", record_mb_h * CLINIC_YEAR_HOURS / 1000,
+                "GB", note="8 chairs x 8 h x 250 days = 16,000 chair-hours of vitals with waves")]
 
 
 def _record_vitals(url: str, seconds: float) -> tuple[float, float, int]:

@@ -6,8 +6,8 @@ The schema is created and changed only by the Alembic migrations in :mod:`consol
 Clinical tables: ``patients``, ``sessions`` and the append-only, hash-chained ``entries``. People and
 configuration: ``users``, ``audit_log``, ``device_profiles``. Vitals: ``vital_numeric_blocks`` (one row per
 parameter per block of 1 Hz values), ``vital_numerics`` (the older one row per value, still read),
-``vital_waves`` (compressed chunks of up to 10 s; older records: 1 s) and ``vital_events`` (device alarms, link
-changes). Diagnosis:
+``vital_waves`` (compressed chunks of up to 10 s; older records: 1 s) and ``vital_events`` (device alarms,
+link changes). Diagnosis:
 ``raw_captures`` (the raw bytes of device links, recorded by technicians for replay).
 
 Vitals times are stored as POSIX seconds (double) rather than :class:`UTCDateTime`: they are written at
@@ -178,8 +178,8 @@ class VitalNumeric(Base):
 
 
 class VitalNumericBlock(Base):
-    """One parameter's 1 Hz values over one block of time (at most ``vitals.NUMERIC_BLOCK_SECONDS``, aligned to
-    multiples of it): ``n`` values whose host times, values, device times and states are packed bit-exact in
+    """One parameter's 1 Hz values over one block of time (at most ``vitals.NUMERIC_BLOCK_SECONDS``, aligned
+    to multiples of it): ``n`` values whose host times, values, device times and states are packed bit-exact in
     ``data`` (see :func:`console.record.wavecodec.encode_numerics`). ``t0``/``t1`` are the first and last host
     time. Written once, never updated (the record's checkpoints hash these rows)."""
 
@@ -199,8 +199,9 @@ class VitalNumericBlock(Base):
 
 
 class VitalWave(Base):
-    """One channel's samples for up to ten seconds (one second in records made before migration 0008): quantised ``value = offset + scale * q``, delta coded,
-    byte-shuffled and zlib-compressed (see :mod:`console.record.wavecodec`)."""
+    """One channel's samples for up to ten seconds (one second in records made before migration 0008):
+    quantised ``value = offset + scale * q``, delta coded, byte-shuffled and compressed (LZMA; deflate in
+    older records; see :mod:`console.record.wavecodec`)."""
 
     __tablename__ = "vital_waves"
     __table_args__ = (Index("ix_vital_waves_session_mdc_t0", "session_id", "mdc", "t0"),)

@@ -16,9 +16,9 @@ the list on a queue, so it never blocks and never waits for the disk. The writer
 Why blocks: one row per value a second and one row per wave second made an hour of a full monitor 5.7 MB on
 SQLite and 8.5 MB on PostgreSQL, more than the same session as a VitalDB ``.vital`` file, mostly per-row
 overhead (row headers, index entries, the label and unit repeated in every row). Ten-second blocks cut the
-rows about tenfold; ``python -m benchmarks --only record`` measures the record against ``.vital``. The price is
-what a crash (power cut, killed process) can lose: at most the one block not yet written of each parameter and
-channel, i.e. at most :data:`NUMERIC_BLOCK_SECONDS` of numerics and :data:`WAVE_CHUNK_SECONDS` of each wave
+rows about tenfold; ``python -m benchmarks --only record`` measures the record against ``.vital``. The price
+is what a crash (power cut, killed process) can lose: at most the one block not yet written of each parameter
+and channel, i.e. at most :data:`NUMERIC_BLOCK_SECONDS` of numerics and :data:`WAVE_CHUNK_SECONDS` of each wave
 (plus the one-second write interval); clinical entries are never held back this way (they are written, or
 kept in the outbox journal, before ``add_entry`` returns). :meth:`VitalsRecorder.flush` writes the open
 numeric blocks too, so a reader after ``flush()`` sees every numeric submitted before it.
@@ -63,13 +63,14 @@ if TYPE_CHECKING:
 
 _STOP = object()
 
-#: Seconds of 1 Hz numerics in one stored block (blocks are aligned to multiples of it, host clock). Ten seconds
-#: keeps what a crash can lose as short as the wave chunks' while cutting the rows tenfold; longer blocks
-#: gain little (the benchmark: 60-s blocks save about 0.05 MB an hour more) and lose more on a crash.
+#: Seconds of 1 Hz numerics in one stored block (aligned to multiples of it, host clock). Measured for an hour
+#: of the simulator with the four waves (MB/h SQLite / PostgreSQL, ``.vital`` 3.80): 10-s blocks 3.42 / 3.41,
+#: 30-s 3.26 / ~3.1, 60-s 3.22 / ~3.0. Ten seconds meets the target on both with room to spare and keeps what a
+#: crash can lose of the numerics (NIBP results included) as short as of the waves.
 NUMERIC_BLOCK_SECONDS = 10.0
-#: Seconds of samples in one stored wave chunk. Ten seconds: compressed payload 2.57 MB/h for the four waves
-#: against 2.9 MB/h in 1-s chunks plus their per-row overhead; 60-s chunks would save only 0.17 MB/h more and
-#: make every 10-s review window decode six times the samples it shows.
+#: Seconds of samples in one stored wave chunk. Ten seconds: 1-s chunks cost 2.9 MB/h of payload plus 14,000
+#: rows an hour; at 10 s the four waves take 2.25 MB/h (LZMA) in 1,440 rows; 60-s chunks would save about 0.2
+#: MB/h more, lose a minute of waves on a crash and make every 10-s review window decode six times what it shows.
 WAVE_CHUNK_SECONDS = 10.0
 #: A buffered numeric block is written once the newest host time seen is this far past its end (numerics of
 #: one device packet arrive together, but not necessarily in one ``submit``).
@@ -406,8 +407,8 @@ class VitalsRecorder:
                 self._emit_block(key, block)
 
     def _emit_due(self) -> None:
-        """Write out what is complete by the newest time seen: finished numeric blocks, and the partial chunk of
-        a wave channel that has stalled (no samples for longer than a chunk) so a crash cannot lose more."""
+        """Write out what is complete by the newest time seen: finished numeric blocks, and the partial chunk
+        of a wave channel that has stalled (no samples for longer than a chunk) so a crash cannot lose more."""
         self._emit_blocks()
         for key, ch in self._channels.items():
             if ch.n and ch.host_time + WAVE_CHUNK_SECONDS + 2.0 < self._newest:
@@ -433,7 +434,7 @@ class VitalsRecorder:
         ch.parts.append(samples)
         ch.n += samples.shape[0]
         self._newest = max(self._newest, float(w.host_time))
-        # floor: the last sample of a chunk is less than WAVE_CHUNK_SECONDS after its first (the readers rely on it)
+        # floor: a chunk's last sample is less than WAVE_CHUNK_SECONDS after its first (the readers rely on it)
         per_chunk = max(1, math.floor(ch.fs * WAVE_CHUNK_SECONDS))
         while ch.n >= per_chunk:
             self._emit(key, ch, per_chunk)
@@ -719,7 +720,8 @@ def read_numerics_of_sessions(engine: Engine, session_ids: Iterable[int], mdc: i
 
 
 _EMPTY_NUMERICS = NumericSeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=object), np.empty(0),
-                                np.empty(0, dtype=object), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
+                                np.empty(0, dtype=object), np.empty(0, dtype=np.int64), np.empty(0),
+                                np.empty(0))
 
 
 def _merge(series: list[NumericSeries], start: float | None, end: float | None) -> NumericSeries:
@@ -727,7 +729,8 @@ def _merge(series: list[NumericSeries], start: float | None, end: float | None) 
     trimmed to [start, end)."""
     if len(series) == 1 and start is None and end is None:  # old rows only: already ordered by the query
         return series[0]
-    fields = {f.name: np.concatenate([getattr(x, f.name) for x in series]) for f in dataclasses.fields(NumericSeries)}
+    fields = {f.name: np.concatenate([getattr(x, f.name) for x in series])
+              for f in dataclasses.fields(NumericSeries)}
     keep = np.ones(fields["host_time"].shape[0], dtype=bool)
     if start is not None:
         keep &= fields["host_time"] >= start

@@ -8,9 +8,9 @@ all done is deleted.
 File format (one file per recorder, ``<record>.vitals-s<session>-<token>.journal`` next to an SQLite record,
 in the user data directory for PostgreSQL): a header line, then frames ``kind (1 byte) | batch number (8) |
 payload length (4) | CRC-32 of the payload (4) | payload``. Kind ``B`` is a batch (zlib-compressed JSON of
-its numeric block, wave and event rows, binary fields in base64; a journal of an older version has per-value
-numeric rows instead of blocks, and they are still written where they were meant to go), kind ``D`` says "every batch up to this number is in
-the database". Each append is fsynced before the rows leave memory. A frame cut short by a crash, or whose
+its numeric block, wave and event rows, binary fields in base64; a journal of an older version has
+per-value numeric rows instead of blocks, and they are still written where they were meant to go), kind ``D``
+says "every batch up to this number is in the database". Each append is fsynced before the rows leave memory. A frame cut short by a crash, or whose
 CRC does not match, ends the readable journal (its rows were never acknowledged as kept).
 
 A recorder holds an exclusive ``flock`` on its journal while it lives, so a journal whose lock can be taken
@@ -73,8 +73,8 @@ class Batch:
     def encode(self) -> bytes:
         waves = [{**w, "data": base64.b64encode(w["data"]).decode("ascii")} for w in self.waves]
         blocks = [{**b, "data": base64.b64encode(b["data"]).decode("ascii")} for b in self.blocks]
-        text = json.dumps({"numerics": self.numerics, "waves": waves, "events": self.events, "blocks": blocks},
-                          separators=(",", ":"))
+        text = json.dumps({"numerics": self.numerics, "waves": waves, "events": self.events,
+                           "blocks": blocks}, separators=(",", ":"))
         return zlib.compress(text.encode("utf-8"), 1)
 
     @classmethod

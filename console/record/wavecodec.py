@@ -117,8 +117,10 @@ def encode(samples: np.ndarray, step: float, *, deflate: bool = False) -> Encode
     d = np.diff(q, prepend=0)
     pack = _compress if deflate else _lzma
     if n == 0 or (d.min() >= -32768 and d.max() <= 32767):
-        return Encoded(CODEC_I16 if deflate else CODEC_I16_LZMA, scale, offset, pack(_shuffle(d.astype("<i2"))))
-    return Encoded(CODEC_I32 if deflate else CODEC_I32_LZMA, scale, offset, pack(_shuffle(d.astype("<i4"))))
+        codec = CODEC_I16 if deflate else CODEC_I16_LZMA
+        return Encoded(codec, scale, offset, pack(_shuffle(d.astype("<i2"))))
+    codec = CODEC_I32 if deflate else CODEC_I32_LZMA
+    return Encoded(codec, scale, offset, pack(_shuffle(d.astype("<i4"))))
 
 
 def decode(codec: int, scale: float, offset: float, data: bytes, n: int) -> np.ndarray:

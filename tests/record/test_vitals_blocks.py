@@ -35,7 +35,8 @@ def _monitor() -> tuple[list[Numeric], list[dict[str, Any]]]:
                                State.SENSOR_OFF if missing else State.NONE,
                                device_time=None if i % 5 == 0 else t - 0.125, host_time=t))
     for s in range(45):
-        samples.append(Numeric(mdc.SPO2, "SpO2", 97.0 if s % 9 else float("nan"), "%", host_time=T0 + s + 0.9))
+        spo2 = 97.0 if s % 9 else float("nan")
+        samples.append(Numeric(mdc.SPO2, "SpO2", spo2, "%", host_time=T0 + s + 0.9))
     for t, value, state in ((T0 + 8.2, None, State.MEASURING), (T0 + 19.6, 128.0, State.NONE),
                             (T0 + 40.0, None, State.MEASURING), (T0 + 52.5, 141.0, State.NONE)):
         samples.append(Numeric(mdc.NIBP_SYS, "NIBP sys", value, "mm[Hg]", state, device_time=t - 1,
