@@ -65,12 +65,13 @@ _STOP = object()
 
 #: Seconds of 1 Hz numerics in one stored block (aligned to multiples of it, host clock). Measured for an hour
 #: of the simulator with the four waves (MB/h SQLite / PostgreSQL, ``.vital`` 3.80): 10-s blocks 3.42 / 3.41,
-#: 30-s 3.26 / ~3.1, 60-s 3.22 / ~3.0. Ten seconds meets the target on both with room to spare and keeps what a
+#: 30-s 3.27 / 3.12, 60-s 3.23 / 3.04. Ten seconds meets the target on both with room to spare and keeps what a
 #: crash can lose of the numerics (NIBP results included) as short as of the waves.
 NUMERIC_BLOCK_SECONDS = 10.0
 #: Seconds of samples in one stored wave chunk. Ten seconds: 1-s chunks cost 2.9 MB/h of payload plus 14,000
-#: rows an hour; at 10 s the four waves take 2.25 MB/h (LZMA) in 1,440 rows; 60-s chunks would save about 0.2
-#: MB/h more, lose a minute of waves on a crash and make every 10-s review window decode six times what it shows.
+#: rows an hour; at 10 s the four waves take 2.25 MB/h (LZMA) in 1,440 rows; 60-s chunks would save 0.17 MB/h
+#: more (deflate: 2.57 vs 2.40), lose a minute of waves on a crash and make a 10-s review window decode six
+#: times what it shows.
 WAVE_CHUNK_SECONDS = 10.0
 #: A buffered numeric block is written once the newest host time seen is this far past its end (numerics of
 #: one device packet arrive together, but not necessarily in one ``submit``).
@@ -105,13 +106,14 @@ class _Channel:
         return self.t0 + self.n / self.fs
 
 
-#: At most this many rows (numerics, wave chunks, events) are held in memory by one recorder while storage is
-#: down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so this
-#: bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
-#: rows are dropped, counted and reported as lost. 10,000 rows are about 16 minutes of a full monitor (the
-#: simulator's ECG 500/s, pleth, resp, CO2 and numerics: 36,336 rows an hour) and about 7 MiB of Python objects
-#: (tracemalloc of 10,000 such rows). While only the database is down the journal takes the rows at every failed
-#: write: over 10 locked hours the process grew by 3 MiB (``python -m benchmarks --only record``).
+#: At most this many rows (numeric blocks, wave chunks, events) are held in memory by one recorder while storage
+#: is down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so
+#: this bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
+#: rows are dropped, counted and reported as lost. 10,000 rows are about 2.7 hours of a full monitor (the
+#: simulator's ECG 500/s, pleth, resp, CO2 and numerics in 10-s blocks and chunks: 3,678 rows an hour) and about
+#: 11 MiB of Python objects (tracemalloc of an hour's rows, scaled). While only the database is down the journal
+#: takes the rows at every failed write: over 10 locked hours the process grew by 0.3 MiB
+#: (``python -m benchmarks --only record``).
 MEMORY_ROWS_BOUND = 10_000
 
 
