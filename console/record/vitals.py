@@ -109,11 +109,11 @@ class _Channel:
 #: At most this many rows (numeric blocks, wave chunks, events) are held in memory by one recorder while storage
 #: is down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so
 #: this bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
-#: rows are dropped, counted and reported as lost. 10,000 rows are about 2.7 hours of a full monitor (the
-#: simulator's ECG 500/s, pleth, resp, CO2 and numerics in 10-s blocks and chunks: 3,678 rows an hour) and about
-#: 11 MiB of Python objects (tracemalloc of an hour's rows, scaled). While only the database is down the journal
-#: takes the rows at every failed write: over 10 locked hours the process grew by 0.3 MiB
-#: (``python -m benchmarks --only record``).
+#: rows are dropped, counted and reported as lost. Rows count numeric values one by one (see
+#: :class:`RecorderStatus`): 10,000 are about 25 minutes of a full monitor (the simulator: 22,059 numeric values
+#: and 1,440 ten-second wave chunks an hour) and about 2 MiB of Python objects (tracemalloc of an hour's block
+#: and chunk rows: 4.1 MB). While only the database is down the journal takes the rows at every failed write:
+#: over 10 locked hours the process grew by 0.3 MiB (``python -m benchmarks --only record``).
 MEMORY_ROWS_BOUND = 10_000
 
 
@@ -121,6 +121,8 @@ MEMORY_ROWS_BOUND = 10_000
 class RecorderStatus:
     """What the recorder has written, what waits (in memory or in the on-disk journal) and what was lost.
 
+    Rows are counted as before numerics were stored in blocks: each numeric value (a block counts the values it
+    holds), wave chunk and event is one, so a loss is stated in measurements, not in storage rows.
     ``pending_rows`` counts every row not yet in the database (``memory_rows + journal_rows``);
     ``journal_seconds`` is the span of vitals time the journal holds; ``lost_rows`` rows could be kept neither
     in the database, nor in the journal, nor in memory (``lost_seconds`` of vitals; each loss is also written to
@@ -267,9 +269,10 @@ class VitalsRecorder:
         return self.status()
 
     def memory_rows(self) -> int:
-        """Rows held in memory (not yet in the database nor in the journal)."""
-        return (len(self._numeric_rows) + len(self._block_rows) + len(self._wave_rows) + len(self._event_rows)
-                + self._held_rows)
+        """Rows held in memory (not yet in the database nor in the journal; a numeric block counts as the
+        values it holds, see :class:`RecorderStatus`)."""
+        return (len(self._numeric_rows) + sum(int(b["n"]) for b in self._block_rows) + len(self._wave_rows)
+                + len(self._event_rows) + self._held_rows)
 
     def journal_rows(self) -> int:
         return self._journal.pending_rows + sum(j.pending_rows for j in list(self._adopted))
@@ -547,16 +550,18 @@ class VitalsRecorder:
             self._lose(self._trim(self._held[0], self._held_rows - self._memory_bound))
 
     def _trim(self, batch: Batch, excess: int) -> Batch:
-        """Remove the ``excess`` oldest rows of ``batch`` (numerics and waves first; events are the rarest and
-        carry device alarms) and return them."""
+        """Remove at least ``excess`` of the oldest rows of ``batch`` (numerics and waves first; events are the
+        rarest and carry device alarms; a numeric block goes whole, counting its values) and return them."""
         lost = Batch()
         for name in ("numerics", "blocks", "waves", "events"):
             rows: list[dict[str, Any]] = getattr(batch, name)
             rows.sort(key=lambda r: r.get("host_time", r.get("t0", 0.0)))
-            cut = min(excess, len(rows))
+            cut = 0
+            while cut < len(rows) and excess > 0:
+                excess -= int(rows[cut]["n"]) if name == "blocks" else 1
+                cut += 1
             getattr(lost, name).extend(rows[:cut])
             del rows[:cut]
-            excess -= cut
         self._held_rows -= len(lost)
         return lost
 

@@ -61,7 +61,8 @@ class Batch:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.numerics) + len(self.waves) + len(self.events) + len(self.blocks)
+        """Rows as the recorder counts them: a numeric block counts the values it holds."""
+        return len(self.numerics) + len(self.waves) + len(self.events) + sum(int(b["n"]) for b in self.blocks)
 
     def span(self) -> tuple[float, float] | None:
         """(first, last) host time of the rows (a wave chunk counts to its end), ``None`` when empty."""

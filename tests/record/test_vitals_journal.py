@@ -98,8 +98,8 @@ def test_an_outage_of_hours_spills_to_disk_and_every_row_arrives_once(sqlite_url
         # the old recorder kept every row in memory: 3 hours cost it more than 100 MiB here
         assert rss_growth_mib < 60, f"memory grew {rss_growth_mib:.0f} MiB during the outage"
         assert st.memory_rows == 0 and st.numerics_written == 0 and st.lost_rows == 0
-        # per 10 s: one block of HR, one of SpO2, one ECG chunk; plus the alarms
-        assert st.journal_rows == st.pending_rows == minutes * 6 * 3 + minutes // 10
+        # every HR and SpO2 value (stored ten to a block), an ECG chunk per 10 s, the alarms
+        assert st.journal_rows == st.pending_rows == minutes * (60 * 2 + 6) + minutes // 10
         assert st.journal_seconds >= minutes * 60 - 2 and st.journal_bytes > 300_000  # 3 h of ECG, HR, SpO2
         assert f"{st.journal_rows} rows ({st.journal_seconds:.0f} s of vitals" in st.message
         journals = list(Path(sqlite_path(sqlite_url)).parent.glob("*.journal"))  # type: ignore[union-attr]
@@ -158,7 +158,7 @@ def test_a_recorder_killed_mid_outage_leaves_a_journal_the_next_one_writes(sqlit
                                env={**os.environ, "PYTHONPATH": root})
         assert child.returncode == -signal.SIGKILL, child.stderr
         journal_rows, memory_rows = map(int, child.stdout.split())
-        assert memory_rows == 0 and journal_rows == 20 * 6 * 3 + 2
+        assert memory_rows == 0 and journal_rows == 20 * (60 * 2 + 6) + 2
         assert len(orphaned_journals(sqlite_url, s.id)) == 1  # nobody holds its lock any more
         rec = db.vitals_recorder(s.id, flush_interval=0.05, max_retry_pause=0.1)
         assert rec.status().journal_rows == journal_rows  # adopted, still waiting for the lock to go
@@ -257,7 +257,7 @@ def test_closing_during_an_outage_keeps_the_rows_on_disk_and_says_so_truthfully(
             rec.submit(minute(k))
         closed = rec.close()  # the console closes while the database is still locked
         assert closed.lost_rows == 0 and closed.memory_rows == 0 and closed.numerics_written == 0
-        assert closed.journal_rows == 30 * 6 * 3 + 3 and "nothing was lost" in closed.message
+        assert closed.journal_rows == 30 * (60 * 2 + 6) + 3 and "nothing was lost" in closed.message
         assert "Nothing was lost: unsaved entries" not in closed.last_error  # not the entry outbox's promise
     finally:
         lock.release()
