@@ -238,7 +238,7 @@ def _postgres_rows(admin_url: str, seconds: float, folder: Path) -> list[Row]:
         finally:
             engine.dispose()
         hours = seconds / 3600.0
-        record_mb_h = float(size) / hours / 1e6
+        record_mb_h = float(size or 0) / hours / 1e6
         vital_mb_h = _vital_bytes(url, sid, folder) / hours / 1e6
         return [row(BENCH, "PostgreSQL bytes per hour of vitals (tables+TOAST+indexes)", record_mb_h, "MB/h",
                     note=f"pg_total_relation_size of {', '.join(VITALS_TABLES)} after VACUUM; WAL not included"),

@@ -207,3 +207,18 @@ def test_one_second_chunks_of_older_records_still_read(db, session):
     part = db.waves(session.id, mdc.PLETH, start=T0 + 4.4, end=T0 + 6.4)
     assert part.t0 == T0 + 4.4 and np.array_equal(part.samples, x[550:800])
     assert db.vitals_summary(session.id)["wave_chunks"] == {str(mdc.PLETH): 12}
+
+
+def test_a_stalled_wave_channel_is_written_without_waiting_for_its_next_samples(db, session):
+    """A pulse oximeter that stops sending pleth (probe off) while the monitor goes on: the buffered part of
+    the chunk is written once the chunk's time is over, so a crash later cannot lose it."""
+    fs = 125.0
+    x = np.arange(int(3 * fs), dtype=np.float64)
+    rec = db.vitals_recorder(session.id)
+    try:
+        rec.submit([WaveBlock(mdc.PLETH, "Pleth", T0, fs, x, "1", host_time=T0 + 3.0)])
+        rec.submit([Numeric(mdc.HEART_RATE, "HR", 70.0, "/min", host_time=T0 + 20.0)])
+        assert rec.flush()  # flush writes numerics and finished chunks, not a partial chunk still filling
+        assert np.array_equal(db.waves(session.id, mdc.PLETH).samples, x)
+    finally:
+        rec.close()
