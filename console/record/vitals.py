@@ -402,7 +402,7 @@ class VitalsRecorder:
         data = wavecodec.encode_numerics(np.array(block.host_time), np.array(block.value),
                                          np.array(block.state, dtype=np.int64), np.array(block.device_time))
         self._block_rows.append(dict(
-            session_id=self.session_id, mdc=key[0], label=key[1], unit=block.unit, t0=block.host_time[0],
+            session_id=self.session_id, mdc=key[0], label=key[1], unit=block.unit, t0=min(block.host_time),
             t1=max(block.host_time), n=len(block.host_time), codec=wavecodec.CODEC_NUMERICS_XOR, data=data))
 
     def _emit_blocks(self, *, everything: bool = False) -> None:
@@ -678,7 +678,8 @@ def read_numerics(engine: Engine, session_id: int, mdc: int | None = None, start
 
     Reads both layouts: blocks (``vital_numeric_blocks``) and the per-value rows of older records
     (``vital_numerics``). Values with the same host time keep the order they were written in."""
-    return read_numerics_of_sessions(engine, [session_id], mdc, start, end).get(session_id) or _EMPTY_NUMERICS
+    found = read_numerics_of_sessions(engine, [session_id], mdc, start, end).get(session_id)
+    return found if found is not None else _no_numerics()
 
 
 def read_numerics_of_sessions(engine: Engine, session_ids: Iterable[int], mdc: int | None = None,
@@ -726,9 +727,10 @@ def read_numerics_of_sessions(engine: Engine, session_ids: Iterable[int], mdc: i
     return {sid: _merge(series, s, e) for sid, series in parts.items()}
 
 
-_EMPTY_NUMERICS = NumericSeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=object), np.empty(0),
-                                np.empty(0, dtype=object), np.empty(0, dtype=np.int64), np.empty(0),
-                                np.empty(0))
+def _no_numerics() -> NumericSeries:
+    """An empty series (fresh arrays: a caller may change what it gets)."""
+    return NumericSeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=object), np.empty(0),
+                         np.empty(0, dtype=object), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
 
 
 def _merge(series: list[NumericSeries], start: float | None, end: float | None) -> NumericSeries:

@@ -266,3 +266,19 @@ def test_closing_during_an_outage_keeps_the_rows_on_disk_and_says_so_truthfully(
     again.close()
     assert np.array_equal(db.numerics(s.id, mdc.HEART_RATE).host_time, T0 + np.arange(30 * 60))
     assert db.waves(s.id, mdc.ECG_II).samples.shape[0] == 30 * 60 * FS
+
+
+def test_journal_batches_keep_numeric_blocks_and_read_those_of_older_versions() -> None:
+    import json
+    import zlib
+
+    block = {"session_id": 1, "mdc": int(mdc.HEART_RATE), "label": "HR", "unit": "/min", "t0": T0, "t1": T0 + 9,
+             "n": 10, "codec": 16, "data": bytes(range(256))}
+    batch = Batch(blocks=[block])
+    back = Batch.decode(batch.encode())
+    assert back.blocks == [block] and len(back) == 10 and back.span() == (T0, T0 + 9)
+    # a journal written before numerics were stored in blocks has no "blocks" key: its rows still come back
+    row = {"session_id": 1, "mdc": int(mdc.HEART_RATE), "label": "HR", "value": 70.0, "unit": "/min", "state": 0,
+           "device_time": None, "host_time": T0}
+    old = zlib.compress(json.dumps({"numerics": [row], "waves": [], "events": []}).encode(), 1)
+    assert Batch.decode(old) == Batch(numerics=[row])
