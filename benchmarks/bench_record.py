@@ -6,7 +6,10 @@ Run from the project root: ``/work/venv/bin/python benchmarks/bench_record.py [-
 
 * Bytes per hour: the simulator (``stable``, ECG 500/s, pleth 125/s, resp 62.5/s, CO2 62.5/s, six 1 Hz
   numerics plus NIBP) feeds a :class:`VitalsRecorder` for one simulated hour into a fresh SQLite file; the
-  file is checkpointed (WAL folded in) and its size divided by the hours recorded. Target <= 6 MB/hour.
+  file is checkpointed (WAL folded in) and its size divided by the hours recorded. The same recorded session
+  is exported as a VitalDB ``.vital`` file (``console.exports.vital``) and the record is compared with it:
+  target record <= 1.0 x ``.vital``, on SQLite and on PostgreSQL. The clinic-year estimate is 8 chairs x 8 h
+  x 250 days = 16,000 chair-hours at the measured bytes per hour.
 * Writer CPU: ``time.thread_time()`` of the writer thread over that hour of data (it is fed far faster than
   real time, so this is the CPU one real hour costs), as seconds and as % of one core over a real hour.
 * Entry commit: mean time of ``add_entry`` (SQLite, ``synchronous=FULL``, so one fsync each) over 200 entries.
@@ -16,8 +19,10 @@ Run from the project root: ``/work/venv/bin/python benchmarks/bench_record.py [-
   connection holds the SQLite database locked; the growth of the process's resident memory (VmRSS) from the
   first to the last hour, the journal's size, and whether every row arrived once the lock went. The recorder
   holds at most ``MEMORY_ROWS_BOUND`` rows; before the journal the same run grew by 385 MiB.
-With ``CHAIRSIDE_TEST_PG_URL`` set, the hour of vitals is also written to PostgreSQL and its table sizes
-reported. ``--quick`` records 10 minutes instead of an hour and simulates a 20-minute session.
+With ``CHAIRSIDE_TEST_PG_URL`` set, the hour of vitals is also written to PostgreSQL; after ``VACUUM`` the
+``pg_total_relation_size`` (heap, TOAST and indexes) of the vitals tables is the record's size there (the
+write-ahead log is separate: it is recycled after checkpoints and sized by ``max_wal_size``, not by the
+record). ``--quick`` records 10 minutes instead of an hour and simulates a 20-minute session.
 """
 
 from __future__ import annotations
@@ -38,6 +43,33 @@ from benchmarks.common import Row, row, table
 os.environ.setdefault("CHAIRSIDE_FAST_HASH", "1")  # logins are not what is measured here
 
 BENCH = "record"
+#: the tables that hold a session's vitals (both numeric layouts)
+VITALS_TABLES = ("vital_numerics", "vital_numeric_blocks", "vital_waves", "vital_events")
+#: 8 chairs x 8 hours x 250 days
+CLINIC_YEAR_HOURS = 8 * 8 * 250
+
+
+def _vital_bytes(url: str, session_id: int, folder: Path) -> int:
+    """Size of the VitalDB ``.vital`` export of the recorded session (the yardstick for the record)."""
+    from console.exports import export_session
+    from console.record import open_database
+
+    out = folder / f"session-{session_id}-{time.time_ns()}.vital"
+    db = open_database(url)
+    try:
+        export_session(db, session_id, "vital", out)
+        return out.stat().st_size
+    finally:
+        db.close()
+        out.unlink(missing_ok=True)
+
+
+def _versus_vital(backend: str, record_mb_h: float, vital_mb_h: float) -> list[Row]:
+    return [row(BENCH, f"record bytes/hour vs .vital ({backend})", record_mb_h / vital_mb_h, "x",
+                at_most=1.0,
+                note=f"{record_mb_h:.2f} MB/h record vs {vital_mb_h:.2f} MB/h .vital of the same session"),
+            row(BENCH, f"clinic-year record estimate ({backend})", record_mb_h * CLINIC_YEAR_HOURS / 1000,
+                "GB", note="8 chairs x 8 h x 250 days = 16,000 chair-hours of vitals with waves")]
 
 
 def _record_vitals(url: str, seconds: float) -> tuple[float, float, int]:
@@ -143,11 +175,15 @@ def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="chairside-bench-") as tmp:
         path = Path(tmp) / "vitals.sqlite3"
-        cpu, wall, _ = _record_vitals(f"sqlite:///{path}", seconds)
+        cpu, wall, sid = _record_vitals(f"sqlite:///{path}", seconds)
         hours = seconds / 3600.0
         size = _sqlite_size(path)
+        vital_mb_h = _vital_bytes(f"sqlite:///{path}", sid, Path(tmp)) / hours / 1e6
         rows.append(row(BENCH, "SQLite bytes per hour of vitals with waves", size / hours / 1e6, "MB/h",
                         at_most=6.0, note=f"{seconds / 60:g} simulated min, whole file incl. schema"))
+        rows.append(row(BENCH, ".vital export of the same session, bytes per hour", vital_mb_h, "MB/h",
+                        note="console.exports.vital (vitaldb)"))
+        rows += _versus_vital("SQLite", size / hours / 1e6, vital_mb_h)
         rows.append(row(BENCH, "writer thread CPU per hour of vitals", cpu / hours, "s CPU/h",
                         note=f"= {cpu / hours / 36:.2f} % of one core in real time; "
                              f"fed in {wall:.1f} s wall"))
@@ -166,7 +202,7 @@ def run(quick: bool) -> list[Row]:
 
         pg = os.environ.get("CHAIRSIDE_TEST_PG_URL")
         if pg:
-            rows += _postgres_rows(pg, seconds)
+            rows += _postgres_rows(pg, seconds, Path(tmp))
 
         from console.record.simulation import simulate_session
 
@@ -178,7 +214,7 @@ def run(quick: bool) -> list[Row]:
     return rows
 
 
-def _postgres_rows(admin_url: str, seconds: float) -> list[Row]:
+def _postgres_rows(admin_url: str, seconds: float, folder: Path) -> list[Row]:
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -190,18 +226,23 @@ def _postgres_rows(admin_url: str, seconds: float) -> list[Row]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        cpu, _, _ = _record_vitals(url, seconds)
-        engine = create_engine(url)
+        cpu, _, sid = _record_vitals(url, seconds)
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
+                for table_name in VITALS_TABLES:
+                    conn.execute(text(f"VACUUM {table_name}"))
                 size = conn.execute(text(
-                    "SELECT sum(pg_total_relation_size(c)) FROM "
-                    "unnest(ARRAY['vital_numerics', 'vital_waves', 'vital_events']) AS c")).scalar()
+                    "SELECT sum(pg_total_relation_size(c::regclass)) FROM unnest(CAST(:t AS text[])) AS c"),
+                    {"t": list(VITALS_TABLES)}).scalar()
         finally:
             engine.dispose()
         hours = seconds / 3600.0
-        return [row(BENCH, "PostgreSQL bytes per hour of vitals (tables+indexes)", float(size) / hours / 1e6,
-                    "MB/h", note="pg_total_relation_size of the vitals tables"),
+        record_mb_h = float(size or 0) / hours / 1e6
+        vital_mb_h = _vital_bytes(url, sid, folder) / hours / 1e6
+        return [row(BENCH, "PostgreSQL bytes per hour of vitals (tables+TOAST+indexes)", record_mb_h, "MB/h",
+                    note=f"pg_total_relation_size of {', '.join(VITALS_TABLES)} after VACUUM; WAL not included"),
+                *_versus_vital("PostgreSQL", record_mb_h, vital_mb_h),
                 row(BENCH, "writer thread CPU per hour of vitals (PostgreSQL)", cpu / hours, "s CPU/h")]
     finally:
         with admin.connect() as conn:

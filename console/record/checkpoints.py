@@ -1,4 +1,5 @@
-"""Checkpoint entries: the bulk tables (vitals, waves, monitor events, raw captures) under the hash chain.
+"""Checkpoint entries: the bulk tables (vitals, numeric blocks, waves, monitor events, raw captures) under the
+hash chain.
 
 The bulk tables are written at hundreds of rows a minute, far too many to chain row by row. Instead a
 ``checkpoint`` entry is appended to the session's chain at least once a minute while the session is open
@@ -21,7 +22,7 @@ A column added to a bulk table later needs a new format number.
 Checkpoints are written by Chairside itself, not by a person: the entry's ``username`` and ``role`` are
 ``system`` (the ``user_id`` is the session's starting user, because the column must name a user; no login
 is involved). Rows of a closed or signed session written after its last checkpoint are reported by verify.
-On PostgreSQL the four tables are locked in SHARE mode for the checkpoint's transaction: ids come from
+On PostgreSQL the bulk tables are locked in SHARE mode for the checkpoint's transaction: ids come from
 sequences, so without waiting for writers still in flight a row with a lower id could commit after the
 checkpoint that claimed to cover its range.
 """
@@ -51,6 +52,7 @@ FORMAT = 1
 #: the bulk tables a checkpoint covers, with the words verify uses for their rows
 BULK_TABLES: dict[str, tuple[Table, str]] = {
     "vital_numerics": (m.VitalNumeric.__table__, "numerics"),  # type: ignore[dict-item]
+    "vital_numeric_blocks": (m.VitalNumericBlock.__table__, "numeric blocks"),  # type: ignore[dict-item]
     "vital_waves": (m.VitalWave.__table__, "wave chunks"),  # type: ignore[dict-item]
     "vital_events": (m.VitalEvent.__table__, "monitor alarm/link events"),  # type: ignore[dict-item]
     "raw_captures": (m.RawCapture.__table__, "raw capture chunks"),  # type: ignore[dict-item]

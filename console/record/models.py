@@ -4,8 +4,10 @@ The schema is created and changed only by the Alembic migrations in :mod:`consol
 (``tests/record/test_schema.py`` checks that these classes and the migrated schema agree).
 
 Clinical tables: ``patients``, ``sessions`` and the append-only, hash-chained ``entries``. People and
-configuration: ``users``, ``audit_log``, ``device_profiles``. Vitals: ``vital_numerics`` (1 Hz rows),
-``vital_waves`` (one-second compressed chunks) and ``vital_events`` (device alarms, link changes). Diagnosis:
+configuration: ``users``, ``audit_log``, ``device_profiles``. Vitals: ``vital_numeric_blocks`` (one row per
+parameter per block of 1 Hz values), ``vital_numerics`` (the older one row per value, still read),
+``vital_waves`` (compressed chunks of up to 10 s; older records: 1 s) and ``vital_events`` (device alarms,
+link changes). Diagnosis:
 ``raw_captures`` (the raw bytes of device links, recorded by technicians for replay).
 
 Vitals times are stored as POSIX seconds (double) rather than :class:`UTCDateTime`: they are written at
@@ -183,9 +185,31 @@ class VitalNumeric(Base):
     host_time: Mapped[float] = mapped_column(Float)
 
 
+class VitalNumericBlock(Base):
+    """One parameter's 1 Hz values over one block of time (at most ``vitals.NUMERIC_BLOCK_SECONDS``, aligned
+    to multiples of it): ``n`` values whose host times, values, device times and states are packed bit-exact in
+    ``data`` (see :func:`console.record.wavecodec.encode_numerics`). ``t0``/``t1`` are the first and last host
+    time. Written once, never updated (the record's checkpoints hash these rows)."""
+
+    __tablename__ = "vital_numeric_blocks"
+    __table_args__ = (Index("ix_vital_numeric_blocks_session_mdc_t0", "session_id", "mdc", "t0"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    mdc: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(16))
+    t0: Mapped[float] = mapped_column(Float)
+    t1: Mapped[float] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[int] = mapped_column(SmallInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class VitalWave(Base):
-    """One channel's samples for about one second: quantised ``value = offset + scale * q``, delta coded,
-    byte-shuffled and zlib-compressed (see :mod:`console.record.wavecodec`)."""
+    """One channel's samples for up to ten seconds (one second in records made before migration 0008):
+    quantised ``value = offset + scale * q``, delta coded, byte-shuffled and compressed (LZMA; deflate in
+    older records; see :mod:`console.record.wavecodec`)."""
 
     __tablename__ = "vital_waves"
     __table_args__ = (Index("ix_vital_waves_session_mdc_t0", "session_id", "mdc", "t0"),)

@@ -17,7 +17,7 @@ What may still change, and why:
   service; a role change applies at the next write) and columns added later (keys, lockout counters). The
   identity (``id``, ``username``, ``full_name``, ``demo``, ``created_at``) never changes. No DELETE.
 * ``entries`` (migration 0003), ``audit_log``, ``patients``, ``vital_numerics``, ``vital_waves``,
-  ``vital_events``, ``raw_captures``: nothing. ``device_profiles`` is configuration, not record: it changes
+  ``vital_events``, ``raw_captures``, ``vital_numeric_blocks`` (migration 0008): nothing. ``device_profiles`` is configuration, not record: it changes
   freely and every change is audited with before/after.
 
 These definitions are what migration 0006 created (entries' from 0003). Changing one needs a new migration
@@ -34,7 +34,14 @@ from sqlalchemy import Connection, text
 
 #: tables whose rows never change nor go away once written (entries has its own trigger since 0003)
 FROZEN_TABLES: tuple[str, ...] = ("audit_log", "patients", "vital_numerics", "vital_waves", "vital_events",
-                                  "raw_captures")
+                                  "raw_captures", "vital_numeric_blocks")
+#: the tables each migration put under a guard (a migration installs only its own: later tables do not exist
+#: yet when it runs)
+GUARDED_SINCE: dict[str, tuple[str, ...]] = {
+    "0006": ("users", "sessions", "audit_log", "patients", "vital_numerics", "vital_waves", "vital_events",
+             "raw_captures"),
+    "0008": ("vital_numeric_blocks",),
+}
 MESSAGE = "Chairside record rows are append-only: they cannot be changed or deleted"
 ENTRIES_MESSAGE = "Chairside entries are append-only: a correction is an amendment entry"
 
@@ -120,22 +127,28 @@ PG_FUNCTION = f"""
     END $$"""
 
 
-def install(conn: Connection, *, include_entries: bool = False) -> None:
-    """Create the guards (migration 0006; ``include_entries`` also the entries' trigger of 0003)."""
+def _selected(g: Guard, include_entries: bool, tables: tuple[str, ...] | None) -> bool:
+    if g.table == "entries":
+        return include_entries
+    return tables is None or g.table in tables
+
+
+def install(conn: Connection, *, include_entries: bool = False, tables: tuple[str, ...] | None = None) -> None:
+    """Create the guards: all of them, or those on ``tables`` (a migration passes its own
+    :data:`GUARDED_SINCE` set); ``include_entries`` also the entries' trigger of 0003."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         conn.execute(text(PG_FUNCTION))
     for g in guards(dialect):
-        if g.table == "entries" and not include_entries:
-            continue
-        conn.exec_driver_sql(g.sql)
+        if _selected(g, include_entries, tables):
+            conn.exec_driver_sql(g.sql)
 
 
-def drop(conn: Connection, *, include_entries: bool = True) -> None:
+def drop(conn: Connection, *, include_entries: bool = True, tables: tuple[str, ...] | None = None) -> None:
     """Remove the guards (a downgrade, and tests that play an attacker with full SQL rights)."""
     dialect = conn.dialect.name
     for g in guards(dialect):
-        if g.table == "entries" and not include_entries:
+        if not _selected(g, include_entries, tables):
             continue
         if dialect == "postgresql":
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {g.name} ON {g.table}")

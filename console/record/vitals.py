@@ -3,13 +3,25 @@
 The acquisition threads call :meth:`VitalsRecorder.submit` with whatever their drivers produced; it only puts
 the list on a queue, so it never blocks and never waits for the disk. The writer thread:
 
-* keeps numerics at 1 Hz: per parameter, the first value of each new second (host clock);
-* cuts each wave channel into chunks of ``ceil(fs)`` samples (one second) and compresses them
+* keeps numerics at 1 Hz: per parameter, the first value of each new second (host clock), packed in blocks of
+  :data:`NUMERIC_BLOCK_SECONDS` (one row per parameter per block, every field bit-exact; table
+  ``vital_numeric_blocks``);
+* cuts each wave channel into chunks of ``floor(fs * WAVE_CHUNK_SECONDS)`` samples and compresses them
   (:mod:`console.record.wavecodec`); a chunk starts early, flagged ``gap``, when a block says it does not
   follow on (or its time jumps), so gaps are marked and never padded;
 * stores device alarms and link changes as events;
 * writes everything about once a second with Core ``executemany`` in one transaction (an ORM ``add`` per row
   is about 20× slower) and refreshes the session's heartbeat in the same transaction.
+
+Why blocks: one row per value a second and one row per wave second made an hour of a full monitor 5.7 MB on
+SQLite and 8.5 MB on PostgreSQL, more than the same session as a VitalDB ``.vital`` file, mostly per-row
+overhead (row headers, index entries, the label and unit repeated in every row). Ten-second blocks cut the
+rows about tenfold; ``python -m benchmarks --only record`` measures the record against ``.vital``. The price
+is what a crash (power cut, killed process) can lose: at most the one block not yet written of each parameter
+and channel, i.e. at most :data:`NUMERIC_BLOCK_SECONDS` of numerics and :data:`WAVE_CHUNK_SECONDS` of each wave
+(plus the one-second write interval); clinical entries are never held back this way (they are written, or
+kept in the outbox journal, before ``add_entry`` returns). :meth:`VitalsRecorder.flush` writes the open
+numeric blocks too, so a reader after ``flush()`` sees every numeric submitted before it.
 
 If the database is unavailable the rows of each failed write go to an on-disk journal
 (:mod:`console.record.vitals_journal`), so memory stays bounded (:data:`MEMORY_ROWS_BOUND`) through an outage
@@ -21,6 +33,7 @@ memory up to the bound and past it the oldest are dropped, counted, and written 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
 import re
@@ -50,6 +63,32 @@ if TYPE_CHECKING:
 
 _STOP = object()
 
+#: Seconds of 1 Hz numerics in one stored block (aligned to multiples of it, host clock). Measured for an hour
+#: of the simulator with the four waves (MB/h SQLite / PostgreSQL, ``.vital`` 3.80): 10-s blocks 3.42 / 3.41,
+#: 30-s 3.27 / 3.12, 60-s 3.23 / 3.04. Ten seconds meets the target on both with room to spare and keeps what a
+#: crash can lose of the numerics (NIBP results included) as short as of the waves.
+NUMERIC_BLOCK_SECONDS = 10.0
+#: Seconds of samples in one stored wave chunk. Ten seconds: 1-s chunks cost 2.9 MB/h of payload plus 14,000
+#: rows an hour; at 10 s the four waves take 2.25 MB/h (LZMA) in 1,440 rows; 60-s chunks would save 0.17 MB/h
+#: more (deflate: 2.57 vs 2.40), lose a minute of waves on a crash and make a 10-s review window decode six
+#: times what it shows.
+WAVE_CHUNK_SECONDS = 10.0
+#: A buffered numeric block is written once the newest host time seen is this far past its end (numerics of
+#: one device packet arrive together, but not necessarily in one ``submit``).
+_BLOCK_GRACE = 1.0
+
+
+@dataclass(slots=True)
+class _Block:
+    """The not yet written values of one parameter in the current block period."""
+
+    period: int
+    unit: str
+    host_time: list[float] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    state: list[int] = field(default_factory=list)
+    device_time: list[float] = field(default_factory=list)
+
 
 @dataclass(slots=True)
 class _Channel:
@@ -67,13 +106,14 @@ class _Channel:
         return self.t0 + self.n / self.fs
 
 
-#: At most this many rows (numerics, wave chunks, events) are held in memory by one recorder while storage is
-#: down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so this
-#: bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
-#: rows are dropped, counted and reported as lost. 10,000 rows are about 16 minutes of a full monitor (the
-#: simulator's ECG 500/s, pleth, resp, CO2 and numerics: 36,336 rows an hour) and about 7 MiB of Python objects
-#: (tracemalloc of 10,000 such rows). While only the database is down the journal takes the rows at every failed
-#: write: over 10 locked hours the process grew by 3 MiB (``python -m benchmarks --only record``).
+#: At most this many rows (numeric blocks, wave chunks, events) are held in memory by one recorder while storage
+#: is down. Rows go to the on-disk journal (:mod:`console.record.vitals_journal`) after every failed write, so
+#: this bound only fills when the journal cannot be written either (the disk is full): past it the oldest held
+#: rows are dropped, counted and reported as lost. Rows count numeric values one by one (see
+#: :class:`RecorderStatus`): 10,000 are about 25 minutes of a full monitor (the simulator: 22,059 numeric values
+#: and 1,440 ten-second wave chunks an hour) and about 2 MiB of Python objects (tracemalloc of an hour's block
+#: and chunk rows: 4.1 MB). While only the database is down the journal takes the rows at every failed write:
+#: over 10 locked hours the process grew by 0.3 MiB (``python -m benchmarks --only record``).
 MEMORY_ROWS_BOUND = 10_000
 
 
@@ -81,6 +121,8 @@ MEMORY_ROWS_BOUND = 10_000
 class RecorderStatus:
     """What the recorder has written, what waits (in memory or in the on-disk journal) and what was lost.
 
+    Rows are counted as before numerics were stored in blocks: each numeric value (a block counts the values it
+    holds), wave chunk and event is one, so a loss is stated in measurements, not in storage rows.
     ``pending_rows`` counts every row not yet in the database (``memory_rows + journal_rows``);
     ``journal_seconds`` is the span of vitals time the journal holds; ``lost_rows`` rows could be kept neither
     in the database, nor in the journal, nor in memory (``lost_seconds`` of vitals; each loss is also written to
@@ -166,7 +208,10 @@ class VitalsRecorder:
         self._outbox = outbox
         self._memory_bound = max(1, int(memory_rows))
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._numeric_rows: list[dict[str, Any]] = []
+        self._numeric_rows: list[dict[str, Any]] = []  # per-value rows: only from journals of older versions
+        self._block_rows: list[dict[str, Any]] = []
+        self._blocks: dict[tuple[int, str], _Block] = {}
+        self._newest = -math.inf  # newest host time seen (drives the writing of blocks and stale chunks)
         self._wave_rows: list[dict[str, Any]] = []
         self._event_rows: list[dict[str, Any]] = []
         self._held: deque[Batch] = deque()  # failed batches the journal could not take either, oldest first
@@ -206,8 +251,9 @@ class VitalsRecorder:
             self._q.put(list(samples))
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until everything submitted so far has been written (partial wave seconds stay buffered);
-        True when written, False on timeout or when the database is unavailable."""
+        """Wait until everything submitted so far has been written (the open numeric blocks are written
+        early; a partial wave chunk stays buffered); True when written, False on timeout or when the database
+        is unavailable."""
         done = threading.Event()
         self._q.put(done)
         return done.wait(timeout) and not self.pending_rows()
@@ -223,8 +269,10 @@ class VitalsRecorder:
         return self.status()
 
     def memory_rows(self) -> int:
-        """Rows held in memory (not yet in the database nor in the journal)."""
-        return len(self._numeric_rows) + len(self._wave_rows) + len(self._event_rows) + self._held_rows
+        """Rows held in memory (not yet in the database nor in the journal; a numeric block counts as the
+        values it holds, see :class:`RecorderStatus`)."""
+        return (len(self._numeric_rows) + sum(int(b["n"]) for b in self._block_rows) + len(self._wave_rows)
+                + len(self._event_rows) + self._held_rows)
 
     def journal_rows(self) -> int:
         return self._journal.pending_rows + sum(j.pending_rows for j in list(self._adopted))
@@ -267,9 +315,11 @@ class VitalsRecorder:
                     stopping = True
                 elif isinstance(item, threading.Event):
                     waiters.append(item)
+                    self._emit_blocks(everything=True)
                     next_flush = 0.0  # write now
                 elif item is not None:
                     self._take(item)
+                    self._emit_due()
                     if self.memory_rows() - self._held_rows >= self._memory_bound:
                         if self._down:
                             self._spill()  # storage is down: straight to the journal, keep memory bounded
@@ -320,15 +370,54 @@ class VitalsRecorder:
                 self._last_error = f"rejected a {type(s).__name__}: {err}"
 
     def _take_numeric(self, n: Numeric) -> None:
-        key = (int(n.mdc), n.label)
-        second = math.floor(n.host_time / self._numeric_period)
+        key = (int(n.mdc), n.label[:32])
+        host = float(n.host_time)
+        second = math.floor(host / self._numeric_period)
         if self._last_second.get(key) == second:
             return
         self._last_second[key] = second
-        value = None if n.value is None or not math.isfinite(n.value) else float(n.value)
-        self._numeric_rows.append(dict(
-            session_id=self.session_id, mdc=int(n.mdc), label=n.label[:32], value=value, unit=n.unit[:16],
-            state=int(n.state.value), device_time=n.device_time, host_time=float(n.host_time)))
+        value = np.nan if n.value is None or not math.isfinite(n.value) else float(n.value)
+        device = np.nan if n.device_time is None else float(n.device_time)
+        state = int(n.state.value)  # checked before the block is touched: a bad sample changes nothing
+        period = math.floor(host / NUMERIC_BLOCK_SECONDS)
+        unit = n.unit[:16]
+        block = self._blocks.get(key)
+        if block is not None and (block.period != period or block.unit != unit):
+            self._emit_block(key, block)
+            block = None
+        if block is None:
+            block = self._blocks[key] = _Block(period, unit)
+        block.host_time.append(host)
+        block.value.append(value)
+        block.state.append(state)
+        block.device_time.append(device)
+        self._newest = max(self._newest, host)
+
+    def _emit_block(self, key: tuple[int, str], block: _Block) -> None:
+        """Pack one parameter's buffered values into a block row and forget them."""
+        if self._blocks.get(key) is block:
+            del self._blocks[key]
+        if not block.host_time:
+            return
+        data = wavecodec.encode_numerics(np.array(block.host_time), np.array(block.value),
+                                         np.array(block.state, dtype=np.int64), np.array(block.device_time))
+        self._block_rows.append(dict(
+            session_id=self.session_id, mdc=key[0], label=key[1], unit=block.unit, t0=min(block.host_time),
+            t1=max(block.host_time), n=len(block.host_time), codec=wavecodec.CODEC_NUMERICS_XOR, data=data))
+
+    def _emit_blocks(self, *, everything: bool = False) -> None:
+        """Write out the numeric blocks whose period is over (all of them with ``everything``)."""
+        for key, block in list(self._blocks.items()):
+            if everything or (block.period + 1) * NUMERIC_BLOCK_SECONDS + _BLOCK_GRACE <= self._newest:
+                self._emit_block(key, block)
+
+    def _emit_due(self) -> None:
+        """Write out what is complete by the newest time seen: finished numeric blocks, and the partial chunk
+        of a wave channel that has stalled (no samples for longer than a chunk) so a crash cannot lose more."""
+        self._emit_blocks()
+        for key, ch in self._channels.items():
+            if ch.n and ch.host_time + WAVE_CHUNK_SECONDS + 2.0 < self._newest:
+                self._emit(key, ch, ch.n)
 
     def _take_wave(self, w: WaveBlock) -> None:
         if not (w.fs > 0) or len(w) == 0:
@@ -349,7 +438,9 @@ class VitalsRecorder:
             ch.t0, ch.host_time = float(w.t0), float(w.host_time)
         ch.parts.append(samples)
         ch.n += samples.shape[0]
-        per_chunk = math.ceil(ch.fs)
+        self._newest = max(self._newest, float(w.host_time))
+        # floor: a chunk's last sample is less than WAVE_CHUNK_SECONDS after its first (the readers rely on it)
+        per_chunk = max(1, math.floor(ch.fs * WAVE_CHUNK_SECONDS))
         while ch.n >= per_chunk:
             self._emit(key, ch, per_chunk)
 
@@ -370,6 +461,7 @@ class VitalsRecorder:
         ch.n = int(rest.shape[0])
 
     def _cut_partial_chunks(self) -> None:
+        self._emit_blocks(everything=True)
         for key, ch in self._channels.items():
             self._emit(key, ch, ch.n)
 
@@ -405,8 +497,8 @@ class VitalsRecorder:
         return True
 
     def _take_current(self) -> Batch:
-        batch = Batch(self._numeric_rows, self._wave_rows, self._event_rows)
-        self._numeric_rows, self._wave_rows, self._event_rows = [], [], []
+        batch = Batch(self._numeric_rows, self._wave_rows, self._event_rows, self._block_rows)
+        self._numeric_rows, self._wave_rows, self._event_rows, self._block_rows = [], [], [], []
         return batch
 
     def _store(self, batch: Batch, *, check_stored: bool) -> None:
@@ -416,19 +508,22 @@ class VitalsRecorder:
             if not (check_stored and _already_stored(conn, batch)):
                 if batch.numerics:
                     conn.execute(insert(m.VitalNumeric), batch.numerics)
+                if batch.blocks:
+                    conn.execute(insert(m.VitalNumericBlock), batch.blocks)
                 if batch.waves:
                     conn.execute(insert(m.VitalWave), batch.waves)
                 if batch.events:
                     conn.execute(insert(m.VitalEvent), batch.events)
             conn.execute(update(m.Session).where(m.Session.id == self.session_id)
                          .where(m.Session.lock_owner == self._db.owner).values(heartbeat_at=utcnow()))
-        self._numerics_written += len(batch.numerics)
+        self._numerics_written += len(batch.numerics) + sum(int(b["n"]) for b in batch.blocks)
         self._chunks_written += len(batch.waves)
         self._events_written += len(batch.events)
 
     def _keep(self, batch: Batch) -> None:
         """Put a failed batch back in front of the rows taken since (they are newer)."""
         self._numeric_rows[:0] = batch.numerics
+        self._block_rows[:0] = batch.blocks
         self._wave_rows[:0] = batch.waves
         self._event_rows[:0] = batch.events
 
@@ -455,16 +550,18 @@ class VitalsRecorder:
             self._lose(self._trim(self._held[0], self._held_rows - self._memory_bound))
 
     def _trim(self, batch: Batch, excess: int) -> Batch:
-        """Remove the ``excess`` oldest rows of ``batch`` (numerics and waves first; events are the rarest and
-        carry device alarms) and return them."""
+        """Remove at least ``excess`` of the oldest rows of ``batch`` (numerics and waves first; events are the
+        rarest and carry device alarms; a numeric block goes whole, counting its values) and return them."""
         lost = Batch()
-        for name in ("numerics", "waves", "events"):
+        for name in ("numerics", "blocks", "waves", "events"):
             rows: list[dict[str, Any]] = getattr(batch, name)
-            rows.sort(key=lambda r: r.get("host_time", 0.0))
-            cut = min(excess, len(rows))
+            rows.sort(key=lambda r: r.get("host_time", r.get("t0", 0.0)))
+            cut = 0
+            while cut < len(rows) and excess > 0:
+                excess -= int(rows[cut]["n"]) if name == "blocks" else 1
+                cut += 1
             getattr(lost, name).extend(rows[:cut])
             del rows[:cut]
-            excess -= cut
         self._held_rows -= len(lost)
         return lost
 
@@ -533,6 +630,10 @@ def _already_stored(conn: Connection, batch: Batch) -> bool:
         r, t = batch.numerics[0], m.VitalNumeric.__table__
         q = select(t.c.id).where(t.c.session_id == r["session_id"], t.c.host_time == r["host_time"],
                                  t.c.mdc == r["mdc"], t.c.label == r["label"])
+    elif batch.blocks:
+        r, t = batch.blocks[0], m.VitalNumericBlock.__table__
+        q = select(t.c.id).where(t.c.session_id == r["session_id"], t.c.mdc == r["mdc"], t.c.t0 == r["t0"],
+                                 t.c.label == r["label"], t.c.n == r["n"])
     elif batch.waves:
         r, t = batch.waves[0], m.VitalWave.__table__
         q = select(t.c.id).where(t.c.session_id == r["session_id"], t.c.mdc == r["mdc"], t.c.t0 == r["t0"],
@@ -573,26 +674,80 @@ class NumericSeries:
 
 def read_numerics(engine: Engine, session_id: int, mdc: int | None = None, start: Any = None,
                   end: Any = None) -> NumericSeries:
-    """Numerics of a session in time order, optionally one MDC code and a time range [start, end)."""
-    t = m.VitalNumeric.__table__
-    q = select(t.c.mdc, t.c.label, t.c.value, t.c.unit, t.c.state, t.c.device_time, t.c.host_time).where(
-        t.c.session_id == session_id)
+    """Numerics of a session in time order, optionally one MDC code and a time range [start, end).
+
+    Reads both layouts: blocks (``vital_numeric_blocks``) and the per-value rows of older records
+    (``vital_numerics``). Values with the same host time keep the order they were written in."""
+    found = read_numerics_of_sessions(engine, [session_id], mdc, start, end).get(session_id)
+    return found if found is not None else _no_numerics()
+
+
+def read_numerics_of_sessions(engine: Engine, session_ids: Iterable[int], mdc: int | None = None,
+                              start: Any = None, end: Any = None) -> dict[int, NumericSeries]:
+    """:func:`read_numerics` for several sessions in two queries (the session browser's NIBP times); only
+    sessions with values are in the result."""
+    ids = sorted({int(i) for i in session_ids})
+    if not ids:
+        return {}
+    s, e = _bound(start), _bound(end)
+    t, b = m.VitalNumeric.__table__, m.VitalNumericBlock.__table__
+    q = select(t.c.session_id, t.c.mdc, t.c.label, t.c.value, t.c.unit, t.c.state, t.c.device_time,
+               t.c.host_time).where(t.c.session_id.in_(ids))
+    qb = select(b.c.session_id, b.c.mdc, b.c.label, b.c.unit, b.c.n, b.c.codec, b.c.data).where(
+        b.c.session_id.in_(ids))
     if mdc is not None:
-        q = q.where(t.c.mdc == mdc)
-    if (s := _bound(start)) is not None:
+        q, qb = q.where(t.c.mdc == mdc), qb.where(b.c.mdc == mdc)
+    if s is not None:
+        # a block lies within one aligned period, so it starts less than a block length before its last value
         q = q.where(t.c.host_time >= s)
-    if (e := _bound(end)) is not None:
-        q = q.where(t.c.host_time < e)
+        qb = qb.where(b.c.t1 >= s, b.c.t0 > s - NUMERIC_BLOCK_SECONDS)
+    if e is not None:
+        q, qb = q.where(t.c.host_time < e), qb.where(b.c.t0 < e)
     with engine.connect() as conn:
-        rows = conn.execute(q.order_by(t.c.host_time, t.c.id)).all()
-    return NumericSeries(
-        mdc=np.array([r[0] for r in rows], dtype=np.int64),
-        label=np.array([r[1] for r in rows], dtype=object),
-        value=np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64),
-        unit=np.array([r[3] for r in rows], dtype=object),
-        state=np.array([r[4] for r in rows], dtype=np.int64),
-        device_time=np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=np.float64),
-        host_time=np.array([r[6] for r in rows], dtype=np.float64))
+        rows = conn.execute(q.order_by(t.c.session_id, t.c.host_time, t.c.id)).all()
+        blocks = conn.execute(qb.order_by(b.c.session_id, b.c.id)).all()
+    by_session: dict[int, list[Any]] = {}
+    for r in rows:
+        by_session.setdefault(int(r[0]), []).append(r)
+    parts: dict[int, list[NumericSeries]] = {}
+    for sid, mine in by_session.items():
+        parts[sid] = [NumericSeries(
+                mdc=np.array([r[1] for r in mine], dtype=np.int64),
+                label=np.array([r[2] for r in mine], dtype=object),
+                value=np.array([np.nan if r[3] is None else r[3] for r in mine], dtype=np.float64),
+                unit=np.array([r[4] for r in mine], dtype=object),
+                state=np.array([r[5] for r in mine], dtype=np.int64),
+                device_time=np.array([np.nan if r[6] is None else r[6] for r in mine], dtype=np.float64),
+                host_time=np.array([r[7] for r in mine], dtype=np.float64))]
+    for sid, code, label, unit, n, codec, data in blocks:
+        host, value, state, device = wavecodec.decode_numerics(codec, data, n)
+        parts.setdefault(sid, []).append(NumericSeries(
+            mdc=np.full(n, code, dtype=np.int64), label=np.full(n, label, dtype=object), value=value,
+            unit=np.full(n, unit, dtype=object), state=state, device_time=device, host_time=host))
+    return {sid: _merge(series, s, e) for sid, series in parts.items()}
+
+
+def _no_numerics() -> NumericSeries:
+    """An empty series (fresh arrays: a caller may change what it gets)."""
+    return NumericSeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=object), np.empty(0),
+                         np.empty(0, dtype=object), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
+
+
+def _merge(series: list[NumericSeries], start: float | None, end: float | None) -> NumericSeries:
+    """One series in host-time order (a stable sort: older rows first, then blocks in the order written),
+    trimmed to [start, end)."""
+    if len(series) == 1 and start is None and end is None:  # old rows only: already ordered by the query
+        return series[0]
+    fields = {f.name: np.concatenate([getattr(x, f.name) for x in series])
+              for f in dataclasses.fields(NumericSeries)}
+    keep = np.ones(fields["host_time"].shape[0], dtype=bool)
+    if start is not None:
+        keep &= fields["host_time"] >= start
+    if end is not None:
+        keep &= fields["host_time"] < end
+    order = np.flatnonzero(keep)
+    order = order[np.argsort(fields["host_time"][order], kind="stable")]
+    return NumericSeries(**{name: np.ascontiguousarray(a[order]) for name, a in fields.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -627,7 +782,7 @@ def read_waves(engine: Engine, session_id: int, mdc: int, start: Any = None, end
         t.c.session_id == session_id, t.c.mdc == mdc)
     s, e = _bound(start), _bound(end)
     if s is not None:
-        q = q.where(t.c.t0 >= s - 5.0)  # a chunk is at most a few seconds long
+        q = q.where(t.c.t0 > s - WAVE_CHUNK_SECONDS)  # a chunk's last sample is < WAVE_CHUNK_SECONDS after t0
     if e is not None:
         q = q.where(t.c.t0 < e)
     with engine.connect() as conn:
@@ -672,17 +827,24 @@ def read_waves(engine: Engine, session_id: int, mdc: int, start: Any = None, end
 
 
 def vitals_summary(engine: Engine, session_id: int) -> dict[str, Any]:
-    """Counts for exports and review: numeric rows and wave seconds per MDC code (as text keys)."""
-    tn, tw, te = m.VitalNumeric.__table__, m.VitalWave.__table__, m.VitalEvent.__table__
+    """Counts for exports and review: numeric values and wave seconds per MDC code (as text keys), wave chunks
+    per code, events (both storage layouts: blocks count their values)."""
+    tn, tb = m.VitalNumeric.__table__, m.VitalNumericBlock.__table__
+    tw, te = m.VitalWave.__table__, m.VitalEvent.__table__
     with engine.connect() as conn:
-        numerics = conn.execute(select(tn.c.mdc, func.count()).where(tn.c.session_id == session_id)
-                                .group_by(tn.c.mdc)).all()
+        counts: dict[int, int] = {}
+        for code, n in conn.execute(select(tn.c.mdc, func.count()).where(tn.c.session_id == session_id)
+                                    .group_by(tn.c.mdc)).all():
+            counts[int(code)] = counts.get(int(code), 0) + int(n)
+        for code, n in conn.execute(select(tb.c.mdc, func.sum(tb.c.n)).where(tb.c.session_id == session_id)
+                                    .group_by(tb.c.mdc)).all():
+            counts[int(code)] = counts.get(int(code), 0) + int(n or 0)
         waves = conn.execute(select(tw.c.mdc, func.sum(tw.c.n / tw.c.fs), func.count())
                              .where(tw.c.session_id == session_id).group_by(tw.c.mdc)).all()
         events = conn.execute(select(func.count()).select_from(te)
                               .where(te.c.session_id == session_id)).scalar()
     return {
-        "numeric_rows": {str(code): int(n) for code, n in sorted(numerics)},
+        "numeric_rows": {str(code): n for code, n in sorted(counts.items())},
         "wave_seconds": {str(code): round(float(sec or 0.0), 3) for code, sec, _ in sorted(waves)},
         "wave_chunks": {str(code): int(c) for code, _, c in sorted(waves)},
         "events": int(events or 0),

@@ -8,8 +8,9 @@ all done is deleted.
 File format (one file per recorder, ``<record>.vitals-s<session>-<token>.journal`` next to an SQLite record,
 in the user data directory for PostgreSQL): a header line, then frames ``kind (1 byte) | batch number (8) |
 payload length (4) | CRC-32 of the payload (4) | payload``. Kind ``B`` is a batch (zlib-compressed JSON of
-its numeric, wave and event rows; wave bytes in base64), kind ``D`` says "every batch up to this number is in
-the database". Each append is fsynced before the rows leave memory. A frame cut short by a crash, or whose
+its numeric block, wave and event rows, binary fields in base64; a journal of an older version has
+per-value numeric rows instead of blocks, and they are still written where they were meant to go), kind ``D``
+says "every batch up to this number is in the database". Each append is fsynced before the rows leave memory. A frame cut short by a crash, or whose
 CRC does not match, ends the readable journal (its rows were never acknowledged as kept).
 
 A recorder holds an exclusive ``flock`` on its journal while it lives, so a journal whose lock can be taken
@@ -51,32 +52,38 @@ BATCH, DONE = b"B", b"D"
 
 @dataclass(slots=True)
 class Batch:
-    """Rows of one failed write: numerics, wave chunks and events as the recorder's insert dicts."""
+    """Rows of one failed write as the recorder's insert dicts: per-value numerics (``vital_numerics``, only
+    from journals of older versions), wave chunks, events and numeric blocks (``vital_numeric_blocks``)."""
 
     numerics: list[dict[str, Any]] = field(default_factory=list)
     waves: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.numerics) + len(self.waves) + len(self.events)
+        """Rows as the recorder counts them: a numeric block counts the values it holds."""
+        return len(self.numerics) + len(self.waves) + len(self.events) + sum(int(b["n"]) for b in self.blocks)
 
     def span(self) -> tuple[float, float] | None:
         """(first, last) host time of the rows (a wave chunk counts to its end), ``None`` when empty."""
         times = [r["host_time"] for r in self.numerics] + [r["host_time"] for r in self.events]
         times += [r["t0"] for r in self.waves] + [r["t0"] + r["n"] / r["fs"] for r in self.waves]
+        times += [r["t0"] for r in self.blocks] + [r["t1"] for r in self.blocks]
         return (min(times), max(times)) if times else None
 
     def encode(self) -> bytes:
         waves = [{**w, "data": base64.b64encode(w["data"]).decode("ascii")} for w in self.waves]
-        text = json.dumps({"numerics": self.numerics, "waves": waves, "events": self.events},
-                          separators=(",", ":"))
+        blocks = [{**b, "data": base64.b64encode(b["data"]).decode("ascii")} for b in self.blocks]
+        text = json.dumps({"numerics": self.numerics, "waves": waves, "events": self.events,
+                           "blocks": blocks}, separators=(",", ":"))
         return zlib.compress(text.encode("utf-8"), 1)
 
     @classmethod
     def decode(cls, payload: bytes) -> Batch:
         d = json.loads(zlib.decompress(payload).decode("utf-8"))
         waves = [{**w, "data": base64.b64decode(w["data"])} for w in d["waves"]]
-        return cls(list(d["numerics"]), waves, list(d["events"]))
+        blocks = [{**b, "data": base64.b64decode(b["data"])} for b in d.get("blocks", [])]
+        return cls(list(d["numerics"]), waves, list(d["events"]), blocks)
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
@@ -33,6 +34,7 @@ from console.clinical.schedule import MISSED, OVERDUE, schedule_from_entries
 from console.record import chain
 from console.record import models as m
 from console.record.records import EntryRecord, SessionInfo
+from console.record.vitals import read_numerics_of_sessions
 from console.review.timeline import effective_entries
 from devices import mdc
 from devices.model import State
@@ -218,17 +220,11 @@ class BrowserModel:
     def _bp_times(self, ids: list[int]) -> dict[int, list[float]]:
         if not ids:
             return {}
-        t = m.VitalNumeric.__table__
-        q = select(t.c.session_id, t.c.host_time).where(
-            t.c.session_id.in_(ids),
-            t.c.mdc == mdc.NIBP_SYS,
-            t.c.value.is_not(None),
-            t.c.state.op("&")(int(State.MEASURING.value)) == 0,
-        )
+        # the one vitals reader (both storage layouts), then finished measurements only
         out: dict[int, list[float]] = defaultdict(list)
-        with self.db.engine.connect() as conn:
-            for sid, ht in conn.execute(q):
-                out[sid].append(float(ht))
+        for sid, n in read_numerics_of_sessions(self.db.engine, ids, mdc.NIBP_SYS).items():
+            done = ~np.isnan(n.value) & ((n.state & int(State.MEASURING.value)) == 0)
+            out[sid] = [float(t) for t in n.host_time[done]]
         return out
 
     def _device_alarm_counts(self, ids: list[int]) -> dict[int, int]:

@@ -23,8 +23,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
-
 from console.record import EntryOutbox, open_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -160,9 +158,7 @@ def check(db_url: str, lines: list[str], result: TrialResult) -> None:
                                    "lost")
         if not db.verify(sid).ok:
             result.problems.append("verify fails after resuming")
-        with db.engine.connect() as conn:
-            result.vitals_rows = int(conn.execute(
-                text("SELECT count(*) FROM vital_numerics WHERE session_id = :s"), {"s": sid}).scalar() or 0)
+        result.vitals_rows = len(db.numerics(sid))  # the one vitals reader: blocks and older per-value rows
     finally:
         db.close()
 

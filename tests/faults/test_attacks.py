@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import insert, text
 
@@ -29,6 +30,7 @@ from console.record import models as m
 from console.record.canonical import canonical_json
 from console.record.checkpoints import append_checkpoint
 from console.record.raw_captures import start_raw_capture
+from console.record.wavecodec import decode_numerics, encode_numerics
 from devices.simulator import Simulator
 from tests.record.conftest import (
     PASSWORD,
@@ -146,7 +148,8 @@ def test_every_record_table_refuses_update_and_delete(victim):
 
     db = open_database(url)
     try:
-        for sql in ("UPDATE vital_numerics SET value = 99", "DELETE FROM vital_waves",
+        for sql in ("UPDATE vital_numeric_blocks SET n = n", "DELETE FROM vital_numeric_blocks",
+                    "DELETE FROM vital_waves",
                     "DELETE FROM vital_events", "UPDATE raw_captures SET data = data",
                     "DELETE FROM audit_log", "UPDATE patients SET name = 'X'",
                     "UPDATE users SET full_name = 'X'", "DELETE FROM users", "DELETE FROM sessions",
@@ -164,10 +167,33 @@ def test_every_record_table_refuses_update_and_delete(victim):
 
 
 def test_every_spo2_set_to_99(capsys, victim):
+    """The attacker re-encodes every SpO2 block with the software's own codec: a valid block, other values."""
     url, _ = victim
-    attack(url, "UPDATE vital_numerics SET value = 99 WHERE label = 'SpO2'")
-    out = expect(capsys, url, "changed: numerics rows were changed between the session start and checkpoint #")
+    db = open_database(url)
+    try:
+        with db.engine.begin() as conn:
+            drop_append_only_guard(conn)
+            blocks = conn.execute(text("SELECT id, codec, data, n FROM vital_numeric_blocks WHERE label = 'SpO2'"
+                                       )).all()
+            assert blocks, "the recorder stores numerics as blocks"
+            for bid, codec, data, n in blocks:
+                host, value, state, device = decode_numerics(codec, bytes(data), n)
+                forged = encode_numerics(host, np.full_like(value, 99.0), state, device)
+                conn.execute(text("UPDATE vital_numeric_blocks SET data = :d WHERE id = :i"), {"d": forged, "i": bid})
+    finally:
+        db.close()
+    out = expect(capsys, url,
+                 "changed: numeric blocks rows were changed between the session start and checkpoint #")
     assert "unprotected" in out  # the dropped guards are named too
+
+
+def test_a_fake_row_in_the_older_one_value_per_row_layout(capsys, victim):
+    """Rows of the layout written before numeric blocks stay under the same checkpoints."""
+    url, ids = victim
+    attack(url, "INSERT INTO vital_numerics (session_id, mdc, label, value, unit, state, device_time, host_time) "
+                "VALUES (:s, 150456, 'SpO2', 99, '%', 0, NULL, 1.0)", s=ids["session"])
+    expect(capsys, url, f"session {ids['session']}: inserted: 1 numerics rows (from id 1) were written after "
+           "checkpoint #", "although the session is closed")
 
 
 def test_half_the_ecg_chunks_deleted(capsys, victim):
@@ -180,10 +206,10 @@ def test_half_the_ecg_chunks_deleted(capsys, victim):
 
 def test_a_fake_numeric_row_inserted(capsys, victim):
     url, ids = victim
-    attack(url, "INSERT INTO vital_numerics (session_id, mdc, label, value, unit, state, device_time, host_time) "
-                "SELECT session_id, mdc, label, 97, unit, state, device_time, host_time + 0.5 FROM vital_numerics "
+    attack(url, "INSERT INTO vital_numeric_blocks (session_id, mdc, label, unit, t0, t1, n, codec, data) "
+                "SELECT session_id, mdc, label, unit, t0 + 0.5, t1 + 0.5, n, codec, data FROM vital_numeric_blocks "
                 "WHERE label = 'SpO2' ORDER BY id LIMIT 1")
-    expect(capsys, url, f"session {ids['session']}: inserted: 1 numerics rows",
+    expect(capsys, url, f"session {ids['session']}: inserted: 1 numeric blocks rows",
            "after checkpoint #", "although the session is closed")
 
 
@@ -329,7 +355,8 @@ def test_a_whole_session_deleted(capsys, victim):
     url, ids = victim
     sid = ids["session"]
     attack(url, *(f"DELETE FROM {t} WHERE session_id = :s" for t in
-                  ("entries", "vital_numerics", "vital_waves", "vital_events", "raw_captures")),
+                  ("entries", "vital_numerics", "vital_numeric_blocks", "vital_waves", "vital_events",
+                   "raw_captures")),
            "DELETE FROM sessions WHERE id = :s", s=sid)
     expect(capsys, url, f"session {sid}: missing: the session is gone: the audit trail records its start")
     code, out = verify(capsys, url, str(sid))

@@ -19,7 +19,7 @@ from console.record.schema import _upgrade, head_revision
 def test_fresh_database_is_created_at_head(db_url):
     db = open_database(db_url)
     try:
-        assert db.schema.action == "created" and db.schema.to_revision == head_revision() == "0006"
+        assert db.schema.action == "created" and db.schema.to_revision == head_revision() == "0008"
         names = set(inspect(db.engine).get_table_names())
         assert {"users", "audit_log", "patients", "sessions", "entries", "device_profiles", "vital_numerics",
                 "vital_waves", "vital_events", "alembic_version"} <= names

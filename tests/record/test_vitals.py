@@ -1,4 +1,4 @@
-"""Vitals: 1 Hz numerics, compressed one-second wave chunks (lossless within the quantisation step), gaps,
+"""Vitals: 1 Hz numerics, compressed ten-second wave chunks (lossless within the quantisation step), gaps,
 device events, the writer thread's life cycle and the read API used by review."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_codec_round_trip_within_the_quantisation_step(x, step):
 def test_codec_keeps_integer_samples_exact_and_nan_as_nan():
     raw = np.array([0, 16383, -16384, 12, 12, 13, 2**20, -(2**20)], dtype=np.float64)
     enc = wavecodec.encode(raw, 0.001)
-    assert enc.scale == 1.0 and enc.codec == wavecodec.CODEC_I32
+    assert enc.scale == 1.0 and enc.codec == wavecodec.CODEC_I32_LZMA
     assert np.array_equal(wavecodec.decode(enc.codec, enc.scale, enc.offset, enc.data, raw.size), raw)
     with_nan = np.array([1.0, np.nan, 1.002, np.nan, np.nan, 0.998])
     enc = wavecodec.encode(with_nan, 0.001)
@@ -44,10 +44,18 @@ def test_codec_keeps_integer_samples_exact_and_nan_as_nan():
     assert np.allclose(back[~np.isnan(back)], with_nan[~np.isnan(with_nan)], atol=0.0005)
 
 
-def test_codec_compresses_an_ecg_second_well():
-    enc = wavecodec.encode(ecg(500), wavecodec.step_for(mdc.ECG_II, "mV"))
-    assert enc.codec == wavecodec.CODEC_I16
-    assert len(enc.data) < 400  # well under 1 byte a sample
+def test_codec_compresses_ten_seconds_of_ecg_well_and_still_reads_the_older_deflate_chunks():
+    x = ecg(5000)
+    step = wavecodec.step_for(mdc.ECG_II, "mV")
+    enc = wavecodec.encode(x, step)
+    assert enc.codec == wavecodec.CODEC_I16_LZMA
+    assert len(enc.data) < 4000  # well under 1 byte a sample
+    old = wavecodec.encode(x, step, deflate=True)  # as records before migration 0008 stored it
+    assert old.codec == wavecodec.CODEC_I16
+    for e in (enc, old):
+        assert np.max(np.abs(wavecodec.decode(e.codec, e.scale, e.offset, e.data, 5000) - x)) <= step / 2 + 1e-12
+    with pytest.raises(ValueError, match="unknown wave codec"):
+        wavecodec.decode(99, 1.0, 0.0, enc.data, 5000)
 
 
 def numeric(code, value, t, state=State.NONE, label=None, unit="/min"):
@@ -77,28 +85,33 @@ def test_numerics_stored_at_one_hertz_with_all_fields(db, svc, session):
     assert list(db.numerics(session.id, mdc.HEART_RATE, start=T0 + 0.5, end=T0 + 2.0).value) == [74.0]
 
 
-def test_waves_round_trip_in_one_second_chunks(db, svc, session):
+def test_waves_round_trip_in_ten_second_chunks(db, svc, session):
     fs = 500.0
-    x = ecg(1750)  # 3.5 s, sent as 0.25 s blocks like a driver would
+    n = 6250  # 12.5 s, sent as 0.25 s blocks like a driver would: one full chunk and a partial one
+    x = ecg(n)
     rec = db.vitals_recorder(session.id)
     try:
-        for i in range(0, 1750, 125):
+        for i in range(0, n, 125):
             rec.submit([WaveBlock(mdc.ECG_II, "ECG II", T0 + i / fs, fs, x[i:i + 125], "mV",
                                   host_time=T0 + i / fs + 0.05)])
     finally:
-        status = rec.close()  # the last half second is written too
-    assert status.wave_chunks_written == 4
+        status = rec.close()  # the last 2.5 s are written too
+    assert status.wave_chunks_written == 2
     w = db.waves(session.id, mdc.ECG_II)
     t0, rate, samples, gaps = w
-    assert (t0, rate, samples.size, gaps.size) == (T0, fs, 1750, 0)
+    assert (t0, rate, samples.size, gaps.size) == (T0, fs, n, 0)
     half_step = wavecodec.step_for(mdc.ECG_II, "mV") / 2
     assert np.max(np.abs(samples - x)) <= half_step + 1e-12
-    part = db.waves(session.id, mdc.ECG_II, start=T0 + 1.0, end=T0 + 2.0)
-    assert part.t0 == T0 + 1.0 and part.samples.size == 500
-    assert np.allclose(part.samples, x[500:1000], atol=half_step + 1e-12)
+    # a window across the chunk boundary, and one inside the second chunk (found although its chunk starts
+    # before the window)
+    part = db.waves(session.id, mdc.ECG_II, start=T0 + 9.5, end=T0 + 10.5)
+    assert part.t0 == T0 + 9.5 and part.samples.size == 500 and part.gaps.size == 0
+    assert np.allclose(part.samples, x[4750:5250], atol=half_step + 1e-12)
+    inner = db.waves(session.id, mdc.ECG_II, start=T0 + 1.0, end=T0 + 2.0)
+    assert inner.t0 == T0 + 1.0 and np.allclose(inner.samples, x[500:1000], atol=half_step + 1e-12)
     summary = db.vitals_summary(session.id)
-    assert summary["wave_seconds"] == {str(mdc.ECG_II): 3.5}
-    assert summary["wave_chunks"] == {str(mdc.ECG_II): 4}
+    assert summary["wave_seconds"] == {str(mdc.ECG_II): 12.5}
+    assert summary["wave_chunks"] == {str(mdc.ECG_II): 2}
 
 
 def test_gaps_are_marked_never_padded(db, svc, session):

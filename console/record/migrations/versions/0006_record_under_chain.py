@@ -52,12 +52,12 @@ def upgrade() -> None:
         h = audit_hash(SimpleNamespace(**row._mapping), prev)
         conn.execute(sa.update(_AUDIT).where(_AUDIT.c.id == row.id).values(prev_hash=prev, hash=h))
         prev = h
-    protection.install(conn)
+    protection.install(conn, tables=protection.GUARDED_SINCE["0006"])
 
 
 def downgrade() -> None:
     conn = op.get_bind()
-    protection.drop(conn, include_entries=False)
+    protection.drop(conn, include_entries=False, tables=protection.GUARDED_SINCE["0006"])
     if conn.dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS chairside_append_only()")
     with op.batch_alter_table("audit_log") as batch:
