@@ -485,8 +485,11 @@ def _describe(kind: str, err: ValidationError) -> str:
             parts.append(f"{where} is missing")
         elif e["type"] == "extra_forbidden":
             parts.append(f"{where} is not a field of {kind}")
+        elif e["type"] == "value_error":  # our own checks say what they got
+            parts.append(f"{where}: {msg}" if e["loc"] else msg)
         else:
-            parts.append(f"{where}: {msg} (got {e.get('input')!r})"[:300] if e["loc"] else msg)
+            got = repr(e.get("input"))
+            parts.append(f"{where}: {msg} (got {got if len(got) <= 40 else got[:37] + '...'})")
     return f"{_a(kind)} {kind} entry: " + "; ".join(parts)
 
 
@@ -531,6 +534,16 @@ def parse_payload(kind: Any, data: Mapping[str, Any]) -> Payload:
 
 
 __all__ = [
-    "CORRECTION_FIELD", "EntryKind", "EntryPayloadError", "NOT_AMENDABLE", "PAYLOADS", "Payload", "SYSTEM_KINDS",
-    "USER_KINDS", "kind_of", "parse_payload", "payload_problems", "validate_payload",
+    "CORRECTION_FIELD",
+    "NOT_AMENDABLE",
+    "PAYLOADS",
+    "SYSTEM_KINDS",
+    "USER_KINDS",
+    "EntryKind",
+    "EntryPayloadError",
+    "Payload",
+    "kind_of",
+    "parse_payload",
+    "payload_problems",
+    "validate_payload",
 ]

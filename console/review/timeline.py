@@ -219,6 +219,6 @@ __all__ = [
     "local_time",
     "markers_from_entries",
     "nearest_marker",
-    "payload_text",
     "next_marker",
+    "payload_text",
 ]
