@@ -167,4 +167,15 @@ def effective_entries(entries: Iterable[Any]) -> list[EffectiveEntry]:
     return effective_record(entries).entries
 
 
-__all__ = ["Correction", "EffectiveEntry", "EffectiveRecord", "amended_id", "effective_entries", "effective_record"]
+def effective_json(entries: Iterable[Any]) -> list[dict[str, Any]]:
+    """The effective record as JSON-able data (the JSON export's ``effective_entries``): per original entry its
+    effective payload, the chain of corrections (id, seq, reason, who, role) and any legacy-format problems."""
+    return [{"id": e.id, "seq": e.seq, "kind": e.kind, "data": e.data, "amended": e.amended,
+             "corrections": [{"id": c.id, "seq": c.seq, "reason": c.reason, "by": c.by, "role": c.role}
+                             for c in e.corrections],
+             "problems": list(e.problems)}
+            for e in effective_entries(entries)]
+
+
+__all__ = ["Correction", "EffectiveEntry", "EffectiveRecord", "amended_id", "effective_entries", "effective_json",
+           "effective_record"]

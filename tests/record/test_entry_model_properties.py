@@ -10,6 +10,7 @@ all give each entry the payload of its latest correction, with the chain of corr
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -55,7 +56,6 @@ def _oracle_text(kind: str, data: dict[str, Any], at: Any) -> tuple[str, str]:
     return entry_summary(shown), export_text(EntryView(shown))
 
 
-@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
@@ -97,14 +97,18 @@ def test_all_readers_agree_on_random_amendment_histories(db, svc, data: st.DataO
     panel = {e.id: e for e in effective_entries(entries)}
     markers = {m.entry_id: m for m in markers_from_entries(entries)}
     log = {r.entry_id: r for r in log_rows(entries)}
-    exported = {v.id: v for v in SessionData(build_record(db, sid)).entries}
-    assert set(panel) == set(exported) == set(expected)
+    record = build_record(db, sid)  # the JSON export's document, which every other format reads
+    exported = {v.id: v for v in SessionData(record).entries}
+    json_view = {e["id"]: e for e in json.loads(json.dumps(record, default=str))["effective_entries"]}
+    assert set(panel) == set(exported) == set(json_view) == set(expected)
     for oid, kind in originals:
         want = expected[oid]
         assert panel[oid].data == want, "session panel"
         assert markers[oid].data == want, "review timeline"
         assert log[oid].effective == want, "review log"
         assert exported[oid].data == want, "exports (JSON record -> every format)"
+        assert json_view[oid]["data"] == want, "JSON export's effective view"
+        assert [c["reason"] for c in json_view[oid]["corrections"]] == chains[oid]
         summary, text = _oracle_text(kind, want, entries_by_id[oid].at)
         assert entry_summary(panel[oid]) == summary
         assert export_text(exported[oid]) == text
