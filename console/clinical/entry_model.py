@@ -269,6 +269,8 @@ class SideEffect(Payload):
     outcome: Literal["resolved", "improving", "ongoing", "worsened", "unknown"]
     notes: Text = ""
     intervention: DrugGiven | NonDrugAction | None = None
+    #: the side-effect catalogue's id when the name was picked from it (widgets/side_effect_form.py)
+    effect_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _label_matches_grade(self) -> SideEffect:

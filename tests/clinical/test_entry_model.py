@@ -64,6 +64,7 @@ def built() -> list[tuple[str, dict]]:
                                                        "route": "IV", "time": T + 120})),
         ("side_effect", side_effect_data("Anxiety", onset=T, grade=4, intervention={
             "type": "non_drug", "action": "Lights dimmed", "time": T})),
+        ("side_effect", {**side_effect_data("Nausea", onset=T, grade=1), "effect_id": "nausea"}),  # the form's
         ("note", note_data(" patient asleep ")),
         ("check_overdue", check_overdue_data(schedule.get("bp@10"))),
         ("discharge", discharge_data(partly, override_reason="left in wheelchair with escort", vitals=LIVE,
