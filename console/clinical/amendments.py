@@ -101,23 +101,28 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _seq_key(item: tuple[int, Any]) -> tuple[int, int]:
-    pos, e = item
-    seq = get(e, "seq")
-    return (seq if isinstance(seq, int) and not isinstance(seq, bool) else pos, pos)
+def _in_order(entries: Iterable[Any]) -> list[Any]:
+    """Sequence order when every entry has its sequence number; else as given (the panel appends entries still
+    waiting in the outbox, which have neither id nor number yet, after the stored ones)."""
+    given = list(entries)
+    seqs = [get(e, "seq") for e in given]
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in seqs):
+        order = sorted(range(len(given)), key=lambda i: (seqs[i], i))
+        return [given[i] for i in order]
+    return given
 
 
 def effective_record(entries: Iterable[Any]) -> EffectiveRecord:
     """Apply every amendment of a session (see the module docstring for the rules)."""
-    ordered = [e for _, e in sorted(enumerate(entries), key=_seq_key)]
-    originals: dict[Any, Any] = {}
+    ordered = _in_order(entries)
+    originals: dict[Any, Any] = {}  # id (or, for an entry not yet stored, its place) -> entry
     root_of: dict[Any, Any] = {}  # amendment id -> the original it finally corrects
     chains: dict[Any, list[tuple[Any, bool]]] = {}  # original id -> [(amendment, via another amendment)]
     orphans: list[Any] = []
-    for e in ordered:
+    for pos, e in enumerate(ordered):
         eid = get(e, "id")
         if get(e, "kind") != "amendment":
-            originals[eid] = e
+            originals[eid if eid is not None else ("unstored", pos)] = e
             continue
         target = amended_id(e)
         nested = target in root_of
@@ -128,7 +133,8 @@ def effective_record(entries: Iterable[Any]) -> EffectiveRecord:
         root_of[eid] = root
         chains.setdefault(root, []).append((e, nested))
     out: list[EffectiveEntry] = []
-    for eid, e in originals.items():
+    for key, e in originals.items():
+        eid = get(e, "id")
         kind = str(get(e, "kind") or "")
         original = _dict(get(e, "data"))
         problems: list[str] = []
@@ -137,7 +143,7 @@ def effective_record(entries: Iterable[Any]) -> EffectiveRecord:
             problems.append(f"as recorded: {own}")
         data = original
         fixes: list[Correction] = []
-        for a, nested in chains.get(eid, []):
+        for a, nested in chains.get(key, []):
             ad = _dict(get(a, "data"))
             corrected = ad.get("data")
             problem = None

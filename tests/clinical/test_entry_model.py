@@ -133,3 +133,12 @@ def test_legacy_partial_corrections_patch_and_are_flagged() -> None:
     assert eff.data == {"effect": "nausea", "grade": 4}
     assert [c.reason for c in eff.corrections] == ["r1", "r2"]
     assert eff.legacy and len(eff.problems) == 3  # the original and both corrections
+
+
+def test_entries_still_waiting_in_the_outbox_are_all_kept_in_order() -> None:
+    """The panel shows stored entries then those the outbox still holds (no id, no number yet)."""
+    stored = {"id": "a", "seq": 1, "kind": "note", "at": T, "data": {"text": "stored"}}
+    pending = [{"client_id": f"c{i}", "kind": "note", "at": T + i, "data": {"text": f"pending {i}"}}
+               for i in (1, 2)]
+    eff = effective_record([stored, *pending]).entries
+    assert [e.data["text"] for e in eff] == ["stored", "pending 1", "pending 2"]
