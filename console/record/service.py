@@ -327,7 +327,8 @@ class SessionService:
 
     def check_entry(self, kind: str, data: dict[str, Any], at: datetime | None = None) -> tuple[str, datetime]:
         """Validate an entry without writing it: (canonical data JSON, UTC time). Raises
-        :class:`InvalidEntry` or :class:`PermissionDenied` exactly as :meth:`add_entry` would."""
+        :class:`InvalidEntry` or :class:`PermissionDenied` exactly as :meth:`add_entry` would: an unknown kind, a
+        kind the record writes itself, or a payload that does not fit the kind's model (message names the field)."""
         self._require("add_entry")
         data_json = _data_json(data)  # JSON-able and finite first, then the kind's fields
         _validate_new(kind, data)
@@ -335,7 +336,11 @@ class SessionService:
 
     def amend(self, session_id: int, entry_id: str, reason: str, data: dict[str, Any]) -> EntryRecord:
         """Correct an entry: a new ``amendment`` entry holding the reason and the corrected data; the
-        original stays untouched. Allowed on signed sessions, which then need a new signature."""
+        original stays untouched. Allowed on signed sessions, which then need a new signature.
+
+        ``data`` is the complete corrected payload of the original's kind (checked by the entry model, see
+        ``console/clinical/entry_model.py``). ``entry_id`` must be the original entry: an amendment is never
+        amended; a further correction amends the original again, so all corrections form one chain."""
         reason = (reason or "").strip()
         if not reason:
             raise InvalidEntry("an amendment needs a reason")
