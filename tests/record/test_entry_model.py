@@ -213,3 +213,19 @@ def test_legacy_rows_still_read_flagged_and_every_reader_agrees(db, svc, session
     assert "NOT IN TODAY'S FORMAT" in markers[se.id].text
     assert "not in today's format" in rows[obs.id].what
     assert len(log_rows(entries)) == len(entries)  # nothing hidden, legacy or not
+
+
+def test_a_whole_simulated_session_fits_the_model_with_nothing_flagged(sqlite_url) -> None:
+    """Everything today's code writes (builders, the service's own resume/sign entries) reads as current."""
+    from console.record import open_database
+    from console.record.simulation import simulate_session
+
+    result = simulate_session(sqlite_url, minutes=6, seed=3)
+    db = open_database(sqlite_url)
+    try:
+        entries = db.service(db.system_user()).entries(result.session_id)
+        record = effective_record(entries)
+        assert {e.kind for e in record.entries} >= {"precheck", "observation", "side_effect", "signature"}
+        assert [(e.seq, e.kind, e.problems) for e in record.entries if e.problems] == []
+    finally:
+        db.close()
