@@ -3,6 +3,8 @@
 Each builder takes what a form collected and returns a JSON-able dict, or raises ``ValueError`` with a message
 naming the field and what is wrong, so the form can show it next to the value and keep what was typed.
 Times inside data are stored as UTC ISO text; the entry's own ``at`` is set by the record service.
+The shapes built here are the ones :mod:`console.clinical.entry_model` checks at the service (a builder's
+output always passes it; ``tests/clinical/test_entry_model.py`` holds them to that).
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from typing import Any
 
 from console.clinical._common import is_int, is_number, iso_utc
 from console.clinical.discharge import CRITERION_KEYS, CriterionResult
+from console.clinical.entry_model import CONCOMITANT_KEYS as CONCOMITANT_KEYS
+from console.clinical.entry_model import GRADES as GRADES
+from console.clinical.entry_model import MAX_TEXT as MAX_TEXT
+from console.clinical.entry_model import OUTCOMES as OUTCOMES
 from console.clinical.protocols import DosePlan, HoldCheck, check_weight
 from console.clinical.scales import Scale, ScaleResult
 from console.clinical.schedule import Checkpoint
 from console.clinical.vitals import vitals_snapshot
 
-#: concomitant medication classes the esketamine REMS form asks about (yes/no each)
-CONCOMITANT_KEYS: tuple[str, ...] = ("benzodiazepines", "sedative_hypnotics", "psychostimulants", "maois", "opioids")
+#: labels of the concomitant medication classes the esketamine REMS form asks about (yes/no each)
 CONCOMITANT_LABELS: dict[str, str] = {
     "benzodiazepines": "Benzodiazepines",
     "sedative_hypnotics": "Non-benzodiazepine sedative hypnotics",
@@ -27,9 +32,6 @@ CONCOMITANT_LABELS: dict[str, str] = {
     "maois": "MAOIs",
     "opioids": "Opioids",
 }
-OUTCOMES: tuple[str, ...] = ("resolved", "improving", "ongoing", "worsened", "unknown")
-GRADES: dict[int, str] = {1: "mild", 2: "moderate", 3: "severe", 4: "life-threatening"}
-MAX_TEXT = 10_000
 
 
 # -- small validators ---------------------------------------------------------------------------------------------

@@ -19,13 +19,14 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from console.clinical._common import to_epoch
+from console.clinical.amendments import EffectiveEntry, effective_entries
 from console.record.errors import RecordError
 from devices import mdc
 from devices.model import UNUSABLE, State
@@ -215,10 +216,11 @@ class Wave:
 
 @dataclass(slots=True)
 class EntryView:
-    """An entry as exports show it: the stored entry plus the amendments that correct it."""
+    """An entry as exports show it: the stored entry (:attr:`raw`) plus, for an original entry, its
+    :class:`~console.clinical.amendments.EffectiveEntry` (corrections applied by the one function that does so)."""
 
     raw: dict[str, Any]
-    amendments: list[dict[str, Any]] = field(default_factory=list)
+    effective: EffectiveEntry | None = None
 
     @property
     def kind(self) -> str:
@@ -230,13 +232,10 @@ class EntryView:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The data as it stands after the latest amendment (the original stays in :attr:`raw`)."""
-        for a in reversed(self.amendments):
-            d = (a.get("data") or {}).get("data")
-            if isinstance(d, dict):
-                return d
-        d = self.raw.get("data")
-        return d if isinstance(d, dict) else {}
+        """The data as it stands after every correction (the original stays in :attr:`raw`)."""
+        if self.effective is not None:
+            return self.effective.data
+        return self.original_data
 
     @property
     def original_data(self) -> dict[str, Any]:
@@ -244,8 +243,15 @@ class EntryView:
         return d if isinstance(d, dict) else {}
 
     @property
+    def amendments(self) -> list[dict[str, Any]]:
+        """The amendment entries (as exported) correcting this entry, oldest first."""
+        if self.effective is None:
+            return []
+        return [c.entry for c in self.effective.corrections if isinstance(c.entry, dict)]
+
+    @property
     def amended(self) -> bool:
-        return bool(self.amendments)
+        return self.effective is not None and self.effective.amended
 
     @property
     def id(self) -> str:
@@ -285,18 +291,8 @@ class SessionData:
     # ------------------------------------------------------------------ entries
     @staticmethod
     def _entry_views(entries: list[dict[str, Any]]) -> list[EntryView]:
-        views: dict[str, EntryView] = {}
-        out: list[EntryView] = []
-        for e in sorted(entries, key=lambda e: e.get("seq", 0)):
-            if e.get("kind") == "amendment" and e.get("amends") in views:
-                original = views[e["amends"]]  # an amendment of an amendment corrects the same original
-                original.amendments.append(e)
-                views[str(e.get("id", ""))] = original
-                continue
-            v = EntryView(e)
-            views[v.id] = v
-            out.append(v)
-        return out
+        """Every entry that is not an amendment, in sequence order, with its corrections applied."""
+        return [EntryView(e.entry, e) for e in effective_entries(entries)]
 
     def of_kind(self, *kinds: str) -> list[EntryView]:
         """Entries of these kinds in the order of the time they describe."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from console import __version__
+from console.clinical.amendments import effective_json
 from console.record.database import Database
 from console.record.records import UserContext
 from console.record.timeutil import iso, utcnow
@@ -53,6 +54,8 @@ def build_record(db: Database, session_id: int, exported_by: UserContext | None 
         "integrity": {"ok": check.ok, "summary": check.summary(), "head_hash": info.head_hash,
                       "problems": check.as_dict()["problems"]},
     }
+    # the record as corrected, computed by the one function every reader uses (entries above stay as stored)
+    record["effective_entries"] = effective_json(entries)
     if info.demo:
         record = {"banner": DEMO_BANNER, **record}
     return record

@@ -33,6 +33,8 @@ from console.record import chain, passwords, signing
 from console.record import models as m
 from console.record.canonical import ZERO_HASH, canonical_json
 from console.record.checkpoints import checkpoint_in, lock_bulk_tables
+from console.record.entry_checks import validate_correction as _validate_correction
+from console.record.entry_checks import validate_new as _validate_new
 from console.record.errors import (
     AuthError,
     InvalidEntry,
@@ -43,7 +45,6 @@ from console.record.errors import (
 )
 from console.record.guard import storage_guard
 from console.record.records import (
-    CLINICAL_KINDS,
     LATE_AFTER_S,
     SIGNATURE_MEANINGS,
     AuditRecord,
@@ -354,6 +355,7 @@ class SessionService:
         ``at`` is the time the entry describes (default: now); ``client_id`` makes the call idempotent (the
         outbox uses it so a retry after an unclear failure never records an entry twice).
         """
+        kind = str(getattr(kind, "value", kind))  # an EntryKind is stored as its plain text
         data_json, at_utc = self.check_entry(kind, data, at)
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
@@ -374,24 +376,26 @@ class SessionService:
 
     def check_entry(self, kind: str, data: dict[str, Any], at: datetime | None = None) -> tuple[str, datetime]:
         """Validate an entry without writing it: (canonical data JSON, UTC time). Raises
-        :class:`InvalidEntry` or :class:`PermissionDenied` exactly as :meth:`add_entry` would."""
+        :class:`InvalidEntry` or :class:`PermissionDenied` exactly as :meth:`add_entry` would: an unknown kind, a
+        kind the record writes itself, or a payload that does not fit the kind's model (message names the field)."""
         self._require("add_entry")
-        if kind not in CLINICAL_KINDS:
-            hint = (" (use amend, sign, resume_session or close_interrupted)"
-                    if kind in {"amendment", "signature", "session_interrupted", "session_resumed"} else "")
-            raise InvalidEntry(f"unknown or reserved entry kind {kind!r}{hint}")
-        data_json = _data_json(data)
-        if kind == "observation" and not isinstance(data.get("scale"), str):
-            raise InvalidEntry("an observation needs data['scale'] naming the scale (e.g. 'MOAA/S')")
+        data_json = _data_json(data)  # JSON-able and finite first, then the kind's fields
+        _validate_new(kind, data)
         return data_json, _entry_time(at, self._db.now())
 
     def amend(self, session_id: int, entry_id: str, reason: str, data: dict[str, Any]) -> EntryRecord:
         """Correct an entry: a new ``amendment`` entry holding the reason and the corrected data; the
-        original stays untouched. Allowed on signed sessions, which then need a new signature."""
+        original stays untouched. Allowed on signed sessions, which then need a new signature.
+
+        ``data`` is the complete corrected payload of the original's kind (checked by the entry model, see
+        ``console/clinical/entry_model.py``). ``entry_id`` must be the original entry: an amendment is never
+        amended; a further correction amends the original again, so all corrections form one chain."""
         reason = (reason or "").strip()
         if not reason:
             raise InvalidEntry("an amendment needs a reason")
         _data_json(data)
+        if not isinstance(data, dict):
+            raise InvalidEntry(f"the corrected data must be a dict, not {type(data).__name__}")
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
             row = self._lock_session(s, session_id)
@@ -399,8 +403,7 @@ class SessionService:
             original = s.get(m.Entry, entry_id)
             if original is None or original.session_id != session_id:
                 raise NotFound(f"no entry {entry_id} in session {session_id}")
-            if original.kind in ("signature", "session_interrupted", "session_resumed"):
-                raise InvalidEntry(f"a {original.kind} entry cannot be amended")
+            _validate_correction(original, data)
             payload = {"reason": reason, "data": data, "original_kind": original.kind,
                        "original_at": original.at, "original_seq": original.seq}
             e = self._append(s, actor, row, "amendment", _data_json(payload), at=self._db.now(),

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from console.review.timeline import amendments_by_original, describe_entry, local_datetime
+from console.clinical.amendments import EffectiveEntry, effective_record
+from console.review.timeline import describe_entry, local_datetime, payload_text
 from console.session_panel.summary import KIND_WORDS
 
 COLUMNS: tuple[str, ...] = ("#", "Describes", "Entered", "Who", "Role", "Kind", "What", "Late", "Amendments")
@@ -32,6 +33,8 @@ class LogRow:
     relation: str
     is_amendment: bool
     is_amended: bool
+    #: what an original entry now reads (amendments applied); ``None`` on an amendment's row
+    effective: dict[str, Any] | None = None
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -47,12 +50,14 @@ class LogRow:
         )
 
 
-def _row(e: Any, relation: str, amended: bool) -> LogRow:
+def _row(e: Any, relation: str, effective: EffectiveEntry | None = None) -> LogRow:
     what = describe_entry(e)
     if e.kind == "amendment" and isinstance(e.data, dict):
         corrected = e.data.get("data")
         if isinstance(corrected, dict):
-            what += " -> " + ", ".join(f"{k}: {v}" for k, v in corrected.items())
+            what += " -> " + payload_text(str(e.data.get("original_kind", "")), corrected)
+    if effective is not None and effective.problems:
+        what += "  [not in today's format: " + "; ".join(effective.problems) + "]"
     return LogRow(
         e.id,
         e.seq,
@@ -65,27 +70,28 @@ def _row(e: Any, relation: str, amended: bool) -> LogRow:
         bool(e.late),
         relation,
         e.kind == "amendment",
-        amended,
+        effective is not None and effective.amended,
+        None if effective is None else effective.data,
     )
 
 
 def log_rows(entries: Sequence[Any]) -> list[LogRow]:
-    """Entries in sequence order, each amended entry followed by its amendments."""
-    amends = amendments_by_original(entries)
-    known = {e.id for e in entries}
-    by_seq = {e.id: e.seq for e in entries}
+    """Entries in sequence order, each amended entry followed by its corrections (from
+    :func:`~console.clinical.amendments.effective_record`, so the log and every other reader agree)."""
+    record = effective_record(entries)
+    effective = record.by_id()
+    placed = {c.id for eff in record.entries for c in eff.corrections}
     out: list[LogRow] = []
-    for e in entries:
-        if e.kind == "amendment" and e.amends in known:
-            continue  # shown under its original
+    for e in sorted(entries, key=lambda e: e.seq):
         if e.kind == "amendment":
-            out.append(_row(e, f"amends {e.amends} (not in this session)", False))
-            continue
-        fixes = amends.get(e.id, [])
-        relation = ("amended by " + ", ".join(f"#{a.seq}" for a in fixes)) if fixes else ""
-        out.append(_row(e, relation, bool(fixes)))
-        for a in fixes:
-            out.append(_row(a, f"amends #{by_seq.get(e.id, '?')}", False))
+            if e.id not in placed:
+                out.append(_row(e, f"amends {e.amends} (not in this session)"))
+            continue  # shown under its original
+        eff = effective[e.id]
+        relation = ("amended by " + ", ".join(f"#{c.seq}" for c in eff.corrections)) if eff.amended else ""
+        out.append(_row(e, relation, eff))
+        for c in eff.corrections:
+            out.append(_row(c.entry, f"amends #{e.seq}"))
     return out
 
 

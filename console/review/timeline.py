@@ -1,18 +1,21 @@
 """Markers on the review timeline, plain-text descriptions of entries, and amendments applied (no Qt).
 
 An auditor reads entries as they were recorded; a correction is an ``amendment`` entry pointing at the
-original. :func:`effective_entries` gives the data as corrected (for computed values such as peak CADSS) while
-keeping the originals; :func:`entry_text` is the full description shown when hovering a marker.
+original. The corrected view comes from :func:`console.clinical.amendments.effective_record` (re-exported here as
+:func:`effective_entries` for the browser and course views); :func:`entry_text` is the full description shown
+when hovering a marker, with every correction and what the entry now reads.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from console.clinical._common import to_epoch
+from console.clinical.amendments import EffectiveEntry, effective_entries, effective_record
+from console.clinical.entry_model import CORRECTION_FIELD
 from console.session_panel.summary import KIND_WORDS, entry_summary
 
 #: marker categories, in the order of the legend; each entry kind belongs to one
@@ -102,11 +105,28 @@ class Marker:
     text: str
     entry_id: str | None = None
     seq: int | None = None
+    #: the entry's effective payload (amendments applied); ``None`` for amendments and device alarms
+    data: dict[str, Any] | None = None
+    amended: bool = False
 
 
-def entry_text(entry: Any, amended_by: Sequence[Any] = ()) -> str:
-    """The full hover text of an entry: what, when it describes, when entered, who and role, late,
-    amendments."""
+def payload_text(kind: str, data: dict[str, Any]) -> str:
+    """What a payload of ``kind`` says, as :func:`describe_entry` words it (for corrected payloads)."""
+    text = describe_entry(_Shown(kind, data))
+    correction = data.get(CORRECTION_FIELD)
+    return text + (f" (correction: {correction})" if isinstance(correction, str) and correction else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    kind: str
+    data: dict[str, Any]
+    at: Any = None
+
+
+def entry_text(entry: Any, effective: EffectiveEntry | None = None) -> str:
+    """The full hover text of an entry: what, when it describes, when entered, who and role, late, and (for an
+    amended entry, given its :class:`EffectiveEntry`) every correction and what the entry now reads."""
     lines = [
         f"#{entry.seq} {KIND_WORDS.get(entry.kind, entry.kind)}: {describe_entry(entry)}",
         f"describes {local_datetime(entry.at)}",
@@ -122,74 +142,41 @@ def entry_text(entry: Any, amended_by: Sequence[Any] = ()) -> str:
         )
         corrected = d.get("data")
         if isinstance(corrected, dict):
-            lines.append("corrected to: " + ", ".join(f"{k}={v}" for k, v in corrected.items()))
-    for a in amended_by:
-        reason = a.data.get("reason", "") if isinstance(a.data, dict) else ""
-        lines.append(f"AMENDED by #{a.seq} ({a.username}, {local_datetime(a.entered_at)}): {reason}")
+            lines.append("corrected to: " + payload_text(str(d.get("original_kind", "")), corrected))
+    if effective is not None:
+        for c in effective.corrections:
+            lines.append(f"AMENDED by #{c.seq} ({c.by}, {local_datetime(c.entered_at)}): {c.reason}")
+        if effective.amended:
+            lines.append("now reads: " + payload_text(effective.kind, effective.data))
+        for problem in effective.problems:
+            lines.append(f"NOT IN TODAY'S FORMAT: {problem}")
     return "\n".join(lines)
-
-
-def amendments_by_original(entries: Iterable[Any]) -> dict[str, list[Any]]:
-    """Original entry id -> its amendments in the order they were written."""
-    out: dict[str, list[Any]] = {}
-    for e in entries:
-        if e.kind == "amendment" and e.amends:
-            out.setdefault(e.amends, []).append(e)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class EffectiveEntry:
-    """An entry with the data its latest amendment gives (``amended`` True when corrected)."""
-
-    id: str
-    seq: int
-    kind: str
-    at: Any
-    data: dict[str, Any]
-    amended: bool = False
-    original_data: dict[str, Any] = field(default_factory=dict)
-
-
-def effective_entries(entries: Sequence[Any]) -> list[EffectiveEntry]:
-    """Every non-amendment entry with its corrected data; the original data is kept beside it."""
-    amends = amendments_by_original(entries)
-    out = []
-    for e in entries:
-        if e.kind == "amendment":
-            continue
-        data = e.data if isinstance(e.data, dict) else {}
-        fixes = amends.get(e.id, [])
-        if fixes:
-            new = fixes[-1].data.get("data") if isinstance(fixes[-1].data, dict) else None
-            if isinstance(new, dict):
-                merged = {**data, **new}
-                out.append(EffectiveEntry(e.id, e.seq, e.kind, e.at, merged, True, data))
-                continue
-        out.append(EffectiveEntry(e.id, e.seq, e.kind, e.at, data))
-    return out
 
 
 def markers_from_entries(
     entries: Sequence[Any], device_alarms: Iterable[tuple[float, str]] = ()
 ) -> list[Marker]:
-    """Timeline markers, in time order: one per entry (at the time it describes) and per device alarm."""
-    amends = amendments_by_original(entries)
+    """Timeline markers, in time order: one per entry (at the time it describes) and per device alarm.
+
+    An original entry's marker carries its effective payload (``data``), from :func:`effective_record`."""
+    effective = effective_record(entries).by_id()
     out: list[Marker] = []
     for e in entries:
         t = to_epoch(e.at)
         if t is None:
             continue
-        cat = category_of(e.kind)
+        eff = effective.get(e.id)
         out.append(
             Marker(
                 t,
                 e.kind,
-                cat,
+                category_of(e.kind),
                 KIND_WORDS.get(e.kind, e.kind),
-                entry_text(e, amends.get(e.id, ())),
+                entry_text(e, eff),
                 e.id,
                 e.seq,
+                None if eff is None else eff.data,
+                eff is not None and eff.amended,
             )
         )
     for t, text in device_alarms:
@@ -224,7 +211,6 @@ __all__ = [
     "CATEGORY_WORDS",
     "EffectiveEntry",
     "Marker",
-    "amendments_by_original",
     "category_of",
     "describe_entry",
     "effective_entries",
@@ -234,4 +220,5 @@ __all__ = [
     "markers_from_entries",
     "nearest_marker",
     "next_marker",
+    "payload_text",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from console.clinical import entry_model
 from console.clinical._common import field
 from console.clinical.entries import note_data, observation_data
 from console.clinical.scales import ScaleLibrary
@@ -17,8 +18,8 @@ from console.session_panel.summary import entry_summary
 from widgets.form_util import enlarge_labels
 from widgets.scale_form import ScaleForm
 
-#: kinds the record refuses to amend
-NOT_AMENDABLE = frozenset({"signature", "session_interrupted", "session_resumed", "amendment"})
+#: kinds the record refuses to amend (the entry model's list: signatures, amendments, checkpoints, breaks)
+NOT_AMENDABLE: frozenset[str] = frozenset(str(k) for k in entry_model.NOT_AMENDABLE)
 MIN_REASON = 5
 
 

@@ -729,7 +729,10 @@ class SessionPanel(QWidget):
         key = f"amend:{field(entry, 'id')}"
         widget = self._drafts.get(key)
         if widget is None:
-            widget = AmendForm(entry, self.scales)
+            # start from what the entry now reads: a correction is a complete payload, so a form filled from
+            # the original would quietly undo an earlier correction
+            current = next((e for e in self.effective() if e.id == field(entry, "id")), entry)
+            widget = AmendForm(current, self.scales)
             widget.setProperty("formTitle", "Correct an entry")
             self._drafts[key] = widget
             self.form_area.addWidget(widget)

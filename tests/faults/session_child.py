@@ -20,23 +20,15 @@ import sqlite3
 import sys
 import threading
 import time
-from typing import Any
 
 from console.record import EntryOutbox, EntryRecord, open_database
 from console.record.engine import sqlite_path
 from devices.simulator import Simulator
+from tests.payloads import valid
 
-#: (kind, data) the child cycles through: what a clinician records during a treatment
-ENTRIES: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("precheck", {"checklist": {"consent": True, "fasting": True}, "baseline_vitals": {}}),
-    ("infusion_start", {"drug": "ketamine", "rate_mg_per_kg_h": 0.5}),
-    ("observation", {"scale": "MOAA/S", "score": 4}),
-    ("side_effect", {"effect": "nausea", "severity": "mild"}),
-    ("alarm", {"event": "start", "parameter": "SpO2", "value": 89}),
-    ("intervention", {"action": "chin lift"}),
-    ("note", {"text": "patient calm"}),
-    ("infusion_rate", {"rate_mg_per_kg_h": 0.4}),
-)
+#: the kinds the child cycles through: what a clinician records during a treatment (valid payloads)
+ENTRIES: tuple[str, ...] = ("precheck", "infusion_start", "observation", "side_effect", "alarm", "intervention",
+                            "note", "infusion_rate")
 
 
 def hold_locks_now_and_then(path: str, rng: random.Random) -> None:
@@ -69,8 +61,11 @@ def main() -> None:
     i = 0
     while True:
         recorder.submit(simulator.advance_sim(0.25))
-        kind, data = ENTRIES[rng.randrange(len(ENTRIES))]
-        result = outbox.add_entry(session.id, kind, dict(data, n=i))
+        kind = ENTRIES[rng.randrange(len(ENTRIES))]
+        data = valid(kind)
+        if kind == "note":
+            data["text"] += f" (note {i})"
+        result = outbox.add_entry(session.id, kind, data)
         if isinstance(result, EntryRecord):
             print(f"entry {result.id}", flush=True)
         else:

@@ -19,15 +19,13 @@ import pytest
 from sqlalchemy import text
 
 from console.record import CLINICAL_KINDS, ENTRY_KINDS, open_database
+from tests.payloads import valid
 
 pytestmark = pytest.mark.faults
 
 USER, PASSWORD = "tess", "correct horse 1"
 
 #: data of each clinical kind (free-form for the record; only an observation needs its scale)
-CLINICAL_DATA: dict[str, dict[str, Any]] = {
-    "observation": {"scale": "MOAA/S", "score": 4},
-}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +41,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, dict[
     ids: dict[str, str] = {}
     for kind in ENTRY_KINDS:
         if kind in CLINICAL_KINDS:
-            ids[kind] = svc.add_entry(sid, kind, CLINICAL_DATA.get(kind, {"text": f"a {kind} entry"})).id
+            ids[kind] = svc.add_entry(sid, kind, valid(kind)).id
     db.close()  # the console goes away: the session is interrupted
     db = open_database(url)
     svc = db.service(db.authenticate(USER, PASSWORD))

@@ -30,7 +30,7 @@ def main() -> None:
     while True:
         rec.submit([Numeric(mdc.HEART_RATE, "HR", 70.0 + i % 5, "/min", host_time=t + i),
                     WaveBlock(mdc.ECG_II, "ECG II", t + i, 500.0, np.sin(np.arange(500) / 20.0), "mV")])
-        e = svc.add_entry(session.id, "note", {"i": i})
+        e = svc.add_entry(session.id, "note", {"text": f"note {i}"})
         print(f"entry {e.id}", flush=True)
         i += 1
         if i % 10 == 0:

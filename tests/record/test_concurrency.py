@@ -22,7 +22,8 @@ def test_two_consoles_write_one_session_concurrently(db_url, db, svc, session):
             try:
                 start.wait()
                 for i in range(PER_CONSOLE):
-                    written[name].append(service.add_entry(session.id, "note", {"console": name, "i": i}).id)
+                    note = {"text": f"console {name} note {i}"}
+                    written[name].append(service.add_entry(session.id, "note", note).id)
             except BaseException as err:  # reported below, in the test's thread
                 errors.append(err)
 
@@ -37,7 +38,8 @@ def test_two_consoles_write_one_session_concurrently(db_url, db, svc, session):
         assert [e.seq for e in entries] == list(range(1, 2 * PER_CONSOLE + 1))
         assert {e.id for e in entries} == set(written["a"]) | set(written["b"])
         for name in ("a", "b"):  # each console's own entries keep their order
-            mine = [e.data["i"] for e in entries if e.data["console"] == name]
+            mine = [int(e.data["text"].rsplit(" ", 1)[1]) for e in entries
+                    if e.data["text"].startswith(f"console {name} ")]
             assert mine == list(range(PER_CONSOLE))
         assert db.verify(session.id).ok
     finally:

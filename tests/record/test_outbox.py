@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from console.record import EntryOutbox, EntryRecord, PendingEntry, StorageUnavailable, open_database
 from console.record.engine import sqlite_path
 from tests.record.conftest import PASSWORD, make_user, pg_admin_url
+from tests.payloads import moaas
 
 pytestmark = pytest.mark.faults
 
@@ -60,7 +61,7 @@ def test_outbox_keeps_entries_through_a_lock_and_a_restart(sqlite_url, tmp_path,
     lock = ExclusiveLock(sqlite_url)
     try:
         at = datetime.now(UTC) - timedelta(seconds=30)
-        a = outbox.add_entry(s.id, "observation", {"scale": "MOAA/S", "score": 4}, at=at)
+        a = outbox.add_entry(s.id, "observation", moaas(4), at=at)
         b = outbox.add_entry(s.id, "note", {"text": "queued behind"})
         assert isinstance(a, PendingEntry) and isinstance(b, PendingEntry)
         assert "busy" in a.last_error
@@ -70,7 +71,7 @@ def test_outbox_keeps_entries_through_a_lock_and_a_restart(sqlite_url, tmp_path,
         # the console crashes and restarts while the database is still locked: the journal has them
         outbox = EntryOutbox(svc, journal)
         assert [p.client_id for p in outbox.pending] == [a.client_id, b.client_id]
-        assert outbox.pending[0].at == at and outbox.pending[0].data == {"scale": "MOAA/S", "score": 4}
+        assert outbox.pending[0].at == at and outbox.pending[0].data == moaas(4)
     finally:
         lock.release()
     assert outbox.flush() == 2
@@ -151,7 +152,7 @@ def test_outbox_refuses_at_once_what_the_record_would_refuse(sqlite_url, tmp_pat
     try:
         with pytest.raises(InvalidEntry, match="finite"):
             outbox.add_entry(s.id, "note", {"bp": float("inf")})
-        with pytest.raises(InvalidEntry, match="unknown or reserved"):
+        with pytest.raises(InvalidEntry, match="reserved entry kind"):
             outbox.add_entry(s.id, "signature", {})
         with pytest.raises(PermissionDenied):
             auditor_outbox.add_entry(s.id, "note", {"text": "auditors write nothing"})
@@ -182,7 +183,7 @@ def test_disk_full_is_storage_unavailable_and_the_outbox_keeps_the_entry(sqlite_
             dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
     outbox = EntryOutbox(svc, tmp_path / "full.jsonl")
-    big = {"text": "x" * 20000}  # needs new pages
+    big = {"text": "x" * 10_000}  # the longest note there is: needs new pages
     with pytest.raises(StorageUnavailable, match="disk holding the record database is full"):
         svc.add_entry(s.id, "note", big)
     pending = outbox.add_entry(s.id, "note", big)

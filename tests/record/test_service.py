@@ -15,17 +15,18 @@ from console.record import (
     SessionStateError,
     SessionStatus,
 )
+from tests.payloads import moaas, valid
 from tests.record.conftest import PASSWORD, make_user
 
 
 def test_entry_is_stored_with_attribution_and_canonical_data(svc, session, clinician):
     at = datetime.now(UTC) - timedelta(minutes=1)
-    e = svc.add_entry(session.id, "observation", {"scale": "MOAA/S", "score": 5, "note": "alert"}, at=at)
+    e = svc.add_entry(session.id, "observation", moaas(5, point="baseline"), at=at)
     [stored] = svc.entries(session.id)
     assert stored == e
     assert (stored.seq, stored.kind, stored.user_id, stored.username, stored.role) == (
         1, "observation", clinician.id, "carla", "clinician")
-    assert stored.data == {"scale": "MOAA/S", "score": 5, "note": "alert"}
+    assert stored.data == moaas(5, point="baseline")
     assert stored.at == at.replace(microsecond=at.microsecond)  # exact to the microsecond, UTC
     assert stored.at.tzinfo is not None and stored.entered_at.tzinfo is not None
     assert stored.entered_at >= stored.at
@@ -55,13 +56,13 @@ def test_late_entry_is_marked_late(svc, session):
 def test_bad_entries_are_refused_with_a_reason_and_nothing_is_stored(svc, session):
     with pytest.raises(InvalidEntry, match="no time zone"):
         svc.add_entry(session.id, "note", {"text": "x"}, at=datetime(2026, 1, 1, 12, 0))
-    with pytest.raises(InvalidEntry, match="unknown or reserved"):
+    with pytest.raises(InvalidEntry, match="unknown entry kind 'coffee_break'"):
         svc.add_entry(session.id, "coffee_break", {})
-    with pytest.raises(InvalidEntry, match="use amend"):
+    with pytest.raises(InvalidEntry, match="reserved entry kind 'signature'.*use sign"):
         svc.add_entry(session.id, "signature", {})
     with pytest.raises(InvalidEntry, match="finite"):
         svc.add_entry(session.id, "note", {"value": float("nan")})
-    with pytest.raises(InvalidEntry, match="scale"):
+    with pytest.raises(InvalidEntry, match="scale is missing"):
         svc.add_entry(session.id, "observation", {"score": 3})
     with pytest.raises(InvalidEntry, match="future"):
         svc.add_entry(session.id, "note", {"text": "x"}, at=datetime.now(UTC) + timedelta(hours=1))
@@ -76,18 +77,18 @@ def test_every_clinical_kind_can_be_written(svc, session):
     kinds = [k for k in ENTRY_KINDS
              if k not in {"amendment", "signature", "session_interrupted", "session_resumed", "checkpoint"}]
     for k in kinds:
-        svc.add_entry(session.id, k, {"scale": "MOAA/S"} if k == "observation" else {"k": k})
+        svc.add_entry(session.id, k, valid(k))
     assert [e.kind for e in svc.entries(session.id)] == kinds
 
 
 def test_amendment_references_original_which_stays_untouched(svc, session):
-    original = svc.add_entry(session.id, "observation", {"scale": "MOAA/S", "score": 3})
-    fix = svc.amend(session.id, original.id, "wrong score typed", {"scale": "MOAA/S", "score": 4})
+    original = svc.add_entry(session.id, "observation", moaas(3))
+    fix = svc.amend(session.id, original.id, "wrong score typed", moaas(4))
     entries = svc.entries(session.id)
     assert entries[0] == original  # byte for byte the same row, same hash
     assert fix.kind == "amendment" and fix.amends == original.id
     assert fix.data["reason"] == "wrong score typed"
-    assert fix.data["data"] == {"scale": "MOAA/S", "score": 4}
+    assert fix.data["data"] == moaas(4)
     assert fix.data["original_kind"] == "observation"
     with pytest.raises(InvalidEntry, match="reason"):
         svc.amend(session.id, original.id, "  ", {"score": 5})

@@ -11,7 +11,7 @@ from tests.record.conftest import PASSWORD, drop_append_only_guard
 @pytest.fixture
 def chain(db, svc, session):
     """A session with five notes: (session id, [entry ids])."""
-    ids = [svc.add_entry(session.id, "note", {"text": f"note {i}", "bp": [120 + i, 80]}).id for i in range(5)]
+    ids = [svc.add_entry(session.id, "note", {"text": f"note {i}: BP {120 + i}/80"}).id for i in range(5)]
     assert db.verify(session.id).ok
     return session.id, ids
 

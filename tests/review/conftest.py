@@ -157,7 +157,14 @@ def _build_c(url: str) -> KnownC:
             ),
         )
         at(3200)
-        ids["amendment"] = svc.amend(sid, ids["cadss40"], "miscounted item 6", {"total": 14}).id
+        ids["amendment"] = svc.amend(
+            sid,
+            ids["cadss40"],
+            "miscounted item 6",
+            build.observation_data(
+                cadss, cadss_answers(14), vitals=_snap(165, 95, t0 + 2690), baseline_total=3
+            ),
+        ).id
         at(3800)
         ids["late_note"] = svc.add_entry(
             sid, "note", build.note_data("IV site checked, no swelling"), at=t0 + 3000

@@ -199,10 +199,12 @@ def _record(
                     sid,
                     "alarm",
                     {
+                        "event": "start",
+                        "time": start + t,
                         "priority": "high",
-                        "text": f"NBP sys {sbp[0]:g} >= 180 mmHg",
-                        "code": "nibp_sys_high",
-                        "value": sbp[0],
+                        "message": f"NBP sys {sbp[0]:g} >= 180 mmHg",
+                        "key": "nibp_sys_high",
+                        "value": float(sbp[0]),
                     },
                 )
         clock.t = start + at

@@ -141,8 +141,10 @@ def test_markers_at_entry_times_with_texts(db, auditor, review_record: ReviewRec
     assert late.t == c.t0 + 3000 and "LATE ENTRY" in late.text
     original = by_id[c.ids["cadss40"]]
     assert "CADSS-6 10" in original.text and "AMENDED by #13" in original.text
+    assert "now reads: CADSS-6 14" in original.text and original.data is not None
+    assert original.data["total"] == 14 and original.amended
     amend = by_id[c.ids["amendment"]]
-    assert amend.category == "amendment" and "miscounted item 6" in amend.text and "total=14" in amend.text
+    assert amend.category == "amendment" and "miscounted item 6" in amend.text and "CADSS-6 14" in amend.text
     assert next_marker(markers, c.t0 + 2700, +1) is se
     assert next_marker(markers, c.t0 + 2760, -1).t == c.t0 + 2700
 

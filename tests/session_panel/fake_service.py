@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from console.record.entry_checks import validate_correction, validate_new
 from console.record.errors import AuthError, InvalidEntry, PermissionDenied
 
 WORDS = {"create_patient": "add patients", "start_session": "start sessions", "add_entry": "write clinical entries",
@@ -83,6 +84,7 @@ class FakeService:
 
     def add_entry(self, session_id, kind, data, at=None):
         self._write("add_entry")
+        validate_new(kind, data)  # the real service's entry model: the panel's payloads must pass it
         e = FakeEntry(f"e{next(self._ids)}", kind, at or self._now(), data)
         self.sessions[session_id].entries.append(e)
         return e
@@ -90,6 +92,7 @@ class FakeService:
     def amend(self, session_id, entry_id, reason, data):
         self._write("amend")
         original = next(e for e in self.sessions[session_id].entries if e.id == entry_id)
+        validate_correction(SimpleNamespace(kind=original.kind, seq=0, data_json="{}"), data)
         e = FakeEntry(f"e{next(self._ids)}", "amendment", self._now(),
                       {"reason": reason, "data": data, "original_kind": original.kind}, amends=entry_id)
         self.sessions[session_id].entries.append(e)

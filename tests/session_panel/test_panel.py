@@ -542,3 +542,23 @@ def test_discharge_checklist_explains_what_is_missing(make_panel, svc):
     assert dis.details["vitals_near_baseline"].text() == "no baseline vitals recorded (save the pre-check)"
     assert dis.checks["instructions_given"].text() == "Written instructions given"
     assert dis.details["instructions_given"].text() == "no driving until the next day"
+
+
+def test_a_second_correction_starts_from_the_first_one(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    panel.trigger("note")
+    panel.current_form().text.setText("BP 150/95")
+    panel.save_button.click()
+    original = svc.last("note")
+    for text, reason in (("BP 150/90", "typing error"), ("BP 150/90, repeated at 10 min", "added the repeat")):
+        row = next(i for i in range(panel.entry_list.count())
+                   if panel.entry_list.item(i).text().endswith("Note: BP 150/95"))
+        panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(row))
+        form = panel.current_form()
+        assert form.text.text() == ("BP 150/95" if reason == "typing error" else "BP 150/90")
+        form.text.setText(text)
+        form.reason.setText(reason)
+        panel.save_button.click()
+        assert svc.last("amendment").amends == original.id
+        assert svc.last("amendment").data["data"] == {"text": text}
