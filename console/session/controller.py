@@ -21,6 +21,7 @@ with one plain sentence and stores nothing. The rules:
 
 from __future__ import annotations
 
+import datetime as _dt
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -72,6 +73,13 @@ COMPLETE_SHARE = 0.99
 MIN_REASON = 5
 #: pre-check holds a reason can override besides the BP (stored as the override's ``limit``)
 PRECHECK_HOLDS = ("fasting", "escort")
+
+
+def age_in_years(birth: _dt.date | None, day: _dt.date) -> float | None:
+    """Age in whole years on ``day`` (``None`` without a birth date)."""
+    if not isinstance(birth, _dt.date):
+        return None
+    return float(day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +236,11 @@ class SessionController:
             if patient is None:
                 patient = self.svc.create_patient(patient_code, name=name, birth_date=birth_date, sex=sex,
                                                   weight_kg=weight_kg)
+            if age_years is None:  # a known patient's recorded birth date when the form gave none
+                age_years = age_in_years(birth_date or getattr(patient, "birth_date", None),
+                                         _dt.datetime.fromtimestamp(self.clock()).date())
             info = dict(details or {})
-            info.setdefault("age_years", age_years)
+            info["age_years"] = age_years
             info.setdefault("demo", self.demo_user)
             session = self.svc.start_session(getattr(patient, "id", patient), protocol.id,
                                              protocol.effective_version, chair, devices=list(self.devices()),

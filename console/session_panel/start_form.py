@@ -7,12 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.clinical.protocols import DosePlan, Protocol, ProtocolLibrary
+from console.session.controller import age_in_years
 from widgets.form_util import enlarge_labels
-
 
 DEFAULT_PROTOCOL = "iv-ketamine-0.5"
 
@@ -31,12 +41,8 @@ class StartRequest:
     chair: str
 
 
-def age_on(birth: _dt.date | None, day: _dt.date) -> float | None:
-    """Age in whole years on ``day``."""
-    if birth is None:
-        return None
-    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-    return float(years)
+#: age in whole years on a day (one implementation, shared with the session controller)
+age_on = age_in_years
 
 
 class StartSessionForm(QWidget):
