@@ -601,3 +601,126 @@ def test_discharge_checklist_explains_what_is_missing(make_panel, svc):
     assert dis.details["vitals_near_baseline"].text() == "no baseline vitals recorded (save the pre-check)"
     assert dis.checks["instructions_given"].text() == "Written instructions given"
     assert dis.details["instructions_given"].text() == "no driving until the next day"
+
+
+# -- the workflow, as the clinician meets it ---------------------------------------------------------------------
+def test_start_without_a_saved_precheck_says_so_and_stores_nothing(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    assert panel.next_label.text().startswith("Next: the pre-check")
+    panel.dosing.start_button.click()
+    expected = "Save the pre-check first: identity and consent must be confirmed before dosing."
+    assert panel.message() == expected and panel.dosing.block_label.text() == expected
+    assert panel.confirm.isHidden() and svc.kinds() == []
+
+
+def test_missing_consent_is_shown_and_blocks_until_a_new_precheck_confirms_it(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    save_precheck(panel, unticked=("consent",))
+    assert panel.message() == ("Pre-check saved. Dosing cannot start:\n"
+                               "No consent on file in the saved pre-check: dosing cannot start.")
+    assert panel.message_kind == "error"
+    rate(panel, "moaas")
+    rate(panel, "cadss6")
+    panel.dosing.start_button.click()
+    assert panel.message() == "No consent on file in the saved pre-check: dosing cannot start."
+    assert panel.dosing.hold_box.isHidden()  # nothing to override: it is not a hold a reason can lift
+    assert "infusion_start" not in svc.kinds()
+    save_precheck(panel)  # saved again, consent ticked
+    assert [e.data["consent_on_file"] for e in svc.only_session().entries if e.kind == "precheck"] == [False, True]
+    panel.dosing.start_button.click()
+    confirm(panel)
+    assert svc.last("infusion_start").data["dose_mg"] == 35.0
+
+
+def test_no_escort_needs_a_reason_in_the_dosing_tab(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    save_precheck(panel, unticked=("escort",))
+    assert panel.message() == "Pre-check saved with: No escort or transport home arranged: record a reason to proceed."
+    rate(panel, "moaas")
+    rate(panel, "cadss6")
+    d = panel.dosing
+    assert not d.hold_box.isHidden() and d.hold_key == "escort"
+    d.start_button.click()
+    assert panel.confirm.isHidden() and "No escort" in panel.message()
+    d.hold_reason.setText("partner collects at 14:00, confirmed by phone")
+    d.override_button.click()
+    assert svc.last("hold_override").data["limit"] == "escort"
+    assert d.hold_box.isHidden()
+    d.start_button.click()
+    confirm(panel)
+    assert "infusion_start" in svc.kinds()
+
+
+def test_baseline_ratings_are_asked_for_before_dosing(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    save_precheck(panel)
+    assert panel.next_label.text() == "Next: baseline ratings before dosing (MOAA/S F2, CADSS-6 F3)."
+    panel.dosing.start_button.click()
+    assert panel.message() == "Baseline ratings due before dosing: CADSS-6 baseline, MOAA/S baseline."
+    panel.shortcut_actions["F2"].trigger()
+    assert panel.form_title.text() == "MOAA/S - baseline"
+    panel.current_form().select("score", 5)
+    panel.save_button.click()
+    panel.dosing.start_button.click()
+    assert panel.message() == "Baseline ratings due before dosing: CADSS-6 baseline."
+    rate(panel, "cadss6")
+    assert panel.next_label.text() == "Next: start dosing on the Dosing tab."
+
+
+def test_ratings_after_the_start_are_never_the_baseline(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel)
+    ready(panel)
+    panel.dosing.start_button.click()
+    confirm(panel)
+    clock.advance(2)
+    panel.shortcut_actions["F2"].trigger()
+    assert panel.form_title.text() == "MOAA/S - extra rating"
+    panel.current_form().select("score", 4)
+    panel.save_button.click()
+    assert "point" not in svc.last("observation").data
+    clock.advance(37)
+    rate(panel, "moaas", score=3)
+    assert svc.last("observation").data["point"] == "40"
+    assert panel.status.get("moaas@40").state == "done"
+
+
+def test_stop_at_minute_zero_asks_for_a_reason_and_records_stopped_early(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    ready(panel)
+    d = panel.dosing
+    d.start_button.click()
+    assert panel.confirm.question.text().startswith("Start the infusion now? 35.0 mg")
+    panel.confirm.cancel_button.click()  # changed their mind: nothing stored
+    assert "infusion_start" not in svc.kinds() and panel.confirm.isHidden()
+    d.start_button.click()
+    confirm(panel)
+    d.stop_button.click()
+    assert panel.message().startswith("Stopped early: 0.0 of 35 mg given (0.0 of 35 mL) after 0 min running")
+    assert panel.confirm.isHidden() and "infusion_stop" not in svc.kinds()
+    d.stop_reason.setText("patient request")
+    d.stop_button.click()
+    assert panel.confirm.question.text() == ("Stop the infusion now? Stopped early: 0.0 of 35 mg given (0.0 of "
+                                             "35 mL) after 0 min running.")
+    confirm(panel)
+    assert svc.last("infusion_stop").data == {"completed": False, "reason": "patient request",
+                                              "dose_given_mg": 0.0, "volume_given_ml": 0.0}
+    assert panel.state_label.text() == "Monitoring  0 min since dosing"
+
+
+def test_escape_cancels_the_confirm_strip(make_panel, svc, qtbot):
+    from PySide6.QtCore import Qt
+
+    panel = make_panel(svc)
+    start(panel)
+    ready(panel)
+    panel.dosing.start_button.click()
+    assert panel.confirm.pending
+    qtbot.keyClick(panel.confirm, Qt.Key.Key_Escape)
+    assert not panel.confirm.pending and "infusion_start" not in svc.kinds()
+    assert panel.confirm.confirm_button.minimumHeight() >= 44 and panel.confirm.cancel_button.minimumHeight() >= 44
