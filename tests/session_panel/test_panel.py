@@ -59,7 +59,7 @@ def test_moaas_entry_stores_score_and_vitals(make_panel, svc):
     assert e.data["point"] == "baseline"
     assert e.data["vitals"][str(mdc.NIBP_SYS)]["value"] == 128
     assert panel.stack.currentIndex() == PAGE_SESSION
-    assert panel.entry_list.item(0).text().endswith("MOAA/S 4, BP 128/82")
+    assert panel.entry_list.item(0).text().endswith("MOAA/S 4 baseline, BP 128/82")
 
 
 def test_cadss6_entry_stores_items_and_subscales(make_panel, svc):
