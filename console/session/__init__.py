@@ -2,7 +2,8 @@
 (pre-check before dosing, baseline ratings, confirmed start and stop, discharge before sign-off, next patient);
 the session panel only shows it and forwards clicks."""
 
-from console.session.controller import SessionController, StopSummary
+from console.session.controller import SessionController
+from console.session.dose import StopSummary, infusion_given
 from console.session.state import DEPARTURES, Hold, Phase, Refused
 
-__all__ = ["DEPARTURES", "Hold", "Phase", "Refused", "SessionController", "StopSummary"]
+__all__ = ["DEPARTURES", "Hold", "Phase", "Refused", "SessionController", "StopSummary", "infusion_given"]

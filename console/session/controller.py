@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from console.clinical._common import field, to_epoch
@@ -59,6 +58,7 @@ from console.clinical.schedule import (
     timeline_from_entries,
 )
 from console.clinical.vitals import bp_from_snapshot, vitals_snapshot
+from console.session.dose import StopSummary, infusion_given
 from console.session.failures import failure_message
 from console.session.state import DEPARTURES, Hold, Phase, Refused
 
@@ -66,9 +66,6 @@ from console.session.state import DEPARTURES, Hold, Phase, Refused
 BASELINE_LOOKBACK_S = 30 * 60.0
 #: a failed check_overdue write is retried after this many seconds (not on every tick)
 OVERDUE_RETRY_S = 30.0
-#: the planned dose counts as given when at least this share of the planned volume ran in (a pump stopped a
-#: few seconds before its volume-to-be-infused is a completed infusion; a minute early on 40 is not)
-COMPLETE_SHARE = 0.99
 #: a reason for proceeding despite a hold must say something
 MIN_REASON = 5
 #: pre-check holds a reason can override besides the BP (stored as the override's ``limit``)
@@ -80,25 +77,6 @@ def age_in_years(birth: _dt.date | None, day: _dt.date) -> float | None:
     if not isinstance(birth, _dt.date):
         return None
     return float(day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day)))
-
-
-@dataclass(frozen=True, slots=True)
-class StopSummary:
-    """What stopping the infusion now would record: the confirm strip shows it before the clinician agrees."""
-
-    minutes_running: float
-    volume_ml: float
-    dose_mg: float
-    planned_dose_mg: float
-    planned_volume_ml: float | None
-    completed: bool
-
-    def text(self) -> str:
-        """``"Stopped early: 0.0 of 35 mg given (0.0 of 35 mL) after 0 min"`` for the confirm strip."""
-        head = "Planned dose given" if self.completed else "Stopped early"
-        vol = f"{self.volume_ml:.1f}" + (f" of {self.planned_volume_ml:g}" if self.planned_volume_ml else "")
-        return (f"{head}: {self.dose_mg:.1f} of {self.planned_dose_mg:g} mg given ({vol} mL) after "
-                f"{self.minutes_running:.0f} min running")
 
 
 class SessionController:
@@ -477,45 +455,9 @@ class SessionController:
         return self.add_entry("infusion_rate", data, "the rate change")
 
     def stop_summary(self, now: float | None = None) -> StopSummary:
-        """The dose and volume given if the infusion stopped at ``now``: the pump rate in force over each
-        running stretch (pauses excluded), capped at the planned volume (the pump stops there)."""
+        """What stopping the infusion at ``now`` would record (see :func:`infusion_given`)."""
         assert self.plan is not None
-        now = self.clock() if now is None else now
-        volume = running = 0.0
-        rate: float | None = None
-        since: float | None = None  # start of the current running stretch
-        for e in sorted(self.effective(), key=lambda e: to_epoch(e.at) or 0.0):
-            at = to_epoch(e.at)
-            data = e.data or {}
-            if at is None or at > now:
-                continue
-            if e.kind in ("infusion_pause", "infusion_rate", "infusion_resume", "infusion_stop") and \
-                    since is not None and rate is not None:
-                volume += rate * (at - since) / 3600.0
-                running += at - since
-            if e.kind == "infusion_start":
-                rate = data.get("rate_ml_h", self.plan.rate_ml_h)
-                since = at
-            elif e.kind == "infusion_pause":
-                since = None
-            elif e.kind == "infusion_resume":
-                rate = data.get("rate_ml_h", rate)
-                since = at
-            elif e.kind == "infusion_rate":
-                rate = data.get("rate_ml_h", rate)
-                since = at if since is not None else None
-            elif e.kind == "infusion_stop":
-                since = None
-        if since is not None and rate is not None:
-            volume += rate * (now - since) / 3600.0
-            running += now - since
-        planned_ml = self.plan.volume_ml
-        if planned_ml is not None:
-            volume = min(volume, planned_ml)
-        conc = self.plan.concentration_mg_per_ml
-        dose = volume * conc if conc else (self.plan.dose_mg * volume / planned_ml if planned_ml else 0.0)
-        done = planned_ml is not None and volume >= planned_ml * COMPLETE_SHARE
-        return StopSummary(running / 60.0, round(volume, 2), round(dose, 2), self.plan.dose_mg, planned_ml, done)
+        return infusion_given(self.effective(), self.plan, self.clock() if now is None else now)
 
     def stop_infusion(self, *, confirmed: bool = False, reason: str = "") -> Any:
         """Stop the infusion (confirmed). Before the planned dose ran in it is "stopped early" with a reason."""
