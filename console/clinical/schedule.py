@@ -68,7 +68,7 @@ def timeline_from_entries(entries: Iterable[Any], protocol: Protocol) -> Timelin
             paused = False
         elif kind == "infusion_stop":
             end, running, paused = at, False, False
-        elif kind == "esketamine_dose":
+        elif kind == "esketamine_dose" and at is not None:
             devices.append(at)
             start = at if start is None else start
         elif kind == "discharge":
@@ -96,8 +96,9 @@ def records_from_entries(entries: Iterable[Any], bp_times: Iterable[float] = ())
             snap = data.get(key) if isinstance(data, dict) else None
             if isinstance(snap, dict):
                 bp = bp_from_snapshot(snap)
-                if bp is not None:
-                    out[BP].append(bp[2] if bp[2] is not None else at)
+                when = bp[2] if bp is not None and bp[2] is not None else at
+                if bp is not None and when is not None:
+                    out[BP].append(when)
     return out
 
 
@@ -353,7 +354,7 @@ class DeviceGate:
 
 def format_wait(seconds: float) -> str:
     """``"3 min 12 s"`` / ``"45 s"`` for a wait shown to the clinician."""
-    s = max(0, int(math.ceil(seconds)))
+    s = max(0, math.ceil(seconds))
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 

@@ -33,7 +33,9 @@ def _reason_combo(items: list[str]) -> QComboBox:
     c.setEditable(True)
     c.addItems(items)
     c.setCurrentIndex(-1)
-    c.lineEdit().setPlaceholderText("reason (choose or type)")
+    edit = c.lineEdit()
+    if edit is not None:  # always, for an editable combo box
+        edit.setPlaceholderText("reason (choose or type)")
     c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     c.setMinimumContentsLength(10)
     return c
@@ -179,7 +181,7 @@ class DosingControls(QWidget):
         self.resume_button.setEnabled(timeline.running and timeline.paused)
         self.rate_button.setEnabled(timeline.running)
         self.stop_button.setEnabled(timeline.running)
-        if not started:
+        if timeline.start is None:
             self.state_label.setText("Not started")
         elif self.protocol.mode == "bolus":
             self.state_label.setText(f"Injection given {(now - timeline.start) / 60.0:.0f} min ago")

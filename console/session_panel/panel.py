@@ -486,7 +486,8 @@ class SessionPanel(QWidget):
         while self.tabs.count():
             w = self.tabs.widget(0)
             self.tabs.removeTab(0)
-            w.deleteLater()
+            if w is not None:
+                w.deleteLater()
         assert self.protocol is not None and self.plan is not None
         self.precheck = PrecheckForm(self.scales, route=self.protocol.route)
         self.precheck.save_requested.connect(self.save_precheck)

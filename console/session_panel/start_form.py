@@ -169,7 +169,8 @@ class StartSessionForm(QWidget):
         weight = self._number(self.weight)
         if isinstance(weight, str):
             raise ValueError(f"weight {weight!r} is not a number")
-        birth = self.birth.date().toPython() if self.birth_known.isChecked() else None
+        picked = self.birth.date().toPython() if self.birth_known.isChecked() else None
+        birth = picked if isinstance(picked, _dt.date) else None
         return StartRequest(code, self.name.text().strip() or None, birth, self.sex.currentText() or None,
                             weight, self.selected_protocol(), plan, self.chair.text().strip())
 

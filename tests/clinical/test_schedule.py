@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from console.clinical import ProtocolLibrary
-from console.clinical.schedule import (device_gate, format_wait, schedule_from_entries, timeline_from_entries)
+from console.clinical.schedule import device_gate, format_wait, schedule_from_entries, timeline_from_entries
 
 T0 = 1_700_000_000.0  # infusion start
 MIN = 60.0
