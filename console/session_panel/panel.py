@@ -495,7 +495,9 @@ class SessionPanel(QWidget):
         self.precheck.take_bp_button.setEnabled(self.take_bp is not None)
         self.precheck.phq9.changed.connect(self._questionnaire_changed)
         self.precheck.gad7.changed.connect(self._questionnaire_changed)
-        if any(field(e, "kind") == "precheck" for e in self.effective()):
+        # a saved pre-check is not stored twice, unless identity or consent is missing: only a new one fixes that
+        if any(field(e, "kind") == "precheck" for e in self.effective()) and \
+                not any(h.blocking for h in self.ctl.holds()):
             self.precheck.saved.add("precheck")
         self.dosing = DosingControls(self.protocol, self.plan)
         self.dosing.override_requested.connect(self.record_override)
@@ -589,6 +591,10 @@ class SessionPanel(QWidget):
         now = self.clock() if now is None else now
         phase = self.phase
         self.next_label.setText(NEXT_STEP.get(phase, ""))
+        if phase is Phase.READY:
+            refusal = self.ctl.start_refusal()
+            if refusal:  # a hold still to resolve
+                self.next_label.setText(f"Before dosing: {refusal}")
         if self.signed:
             state = "Signed"
         elif self.sealed:

@@ -724,3 +724,20 @@ def test_escape_cancels_the_confirm_strip(make_panel, svc, qtbot):
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Escape)
     assert not panel.confirm.pending and "infusion_start" not in svc.kinds()
     assert panel.confirm.confirm_button.minimumHeight() >= 44 and panel.confirm.cancel_button.minimumHeight() >= 44
+
+
+def test_a_resumed_session_with_consent_missing_lets_the_precheck_be_saved_again(make_panel, svc):
+    first = make_panel(svc)
+    start(first)
+    save_precheck(first, unticked=("consent", "fasting"))
+    session = svc.only_session()
+    again = make_panel(svc)
+    again.open_session(session, svc.patients[session.patient_id])
+    assert "precheck" not in again.precheck.saved
+    rate(again, "moaas")
+    rate(again, "cadss6")
+    assert again.next_label.text() == \
+        "Before dosing: No consent on file in the saved pre-check: dosing cannot start."
+    save_precheck(again, unticked=("fasting",))
+    assert again.next_label.text() == "Before dosing: Not fasting as instructed: record a reason to proceed."
+    assert "precheck" in again.precheck.saved and not again.dosing.hold_box.isHidden()
