@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -50,6 +49,7 @@ from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.confirm import ConfirmStrip
 from console.session_panel.discharge_form import DischargeForm
 from console.session_panel.dosing import DosingControls
+from console.session_panel.header import SessionHeader
 from console.session_panel.precheck_form import PrecheckForm
 from console.session_panel.start_form import StartRequest, StartSessionForm
 from console.session_panel.style import MESSAGE_STYLES, PANEL_QSS
@@ -70,19 +70,6 @@ QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
 PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN = 0, 1, 2, 3
 #: missed checks listed under the countdown (all of them are in the entry list as check_overdue)
 MISSED_SHOWN = 3
-#: what to do next, shown under the session state, per phase
-NEXT_STEP: dict[Phase, str] = {
-    Phase.CHOSEN: "Next: the pre-check (identity, consent, baseline vitals) - save it.",
-    Phase.PRECHECKED: "Next: baseline ratings before dosing (MOAA/S F2, CADSS-6 F3).",
-    Phase.READY: "Next: start dosing on the Dosing tab.",
-    Phase.DOSING: "Dosing: ratings and checks as the countdown asks.",
-    Phase.PAUSED: "Infusion PAUSED: resume or stop it on the Dosing tab.",
-    Phase.MONITORING: "Monitoring: record the discharge when the patient is ready.",
-    Phase.DISCHARGED: "Next: sign the session (Discharge tab).",
-    Phase.SIGNED: "Signed. Press Next patient when the chair is free.",
-}
-
-
 def _scroll(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
@@ -157,7 +144,14 @@ class SessionPanel(QWidget):
 
         root = QVBoxLayout(self)
         root.setContentsMargins(6, 6, 6, 6)
-        root.addWidget(self._build_header())
+        self.header = SessionHeader()
+        self.header.next_patient_button.clicked.connect(self.next_patient)
+        # the header's parts, by their old names
+        self.title_label, self.demo_badge = self.header.title_label, self.header.demo_badge
+        self.protocol_label, self.plan_label = self.header.protocol_label, self.header.plan_label
+        self.state_label, self.next_label = self.header.state_label, self.header.next_label
+        self.next_patient_button = self.header.next_patient_button
+        root.addWidget(self.header)
         self.message_label = QLabel()
         self.message_label.setObjectName("panelMessage")
         self.message_label.setWordWrap(True)
@@ -242,45 +236,6 @@ class SessionPanel(QWidget):
         return self.ctl.device_gate(now)
 
     # ------------------------------------------------------------------------------------------------ building
-    def _build_header(self) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        self.title_label = QLabel("No session")
-        self.title_label.setObjectName("sessionTitle")
-        self.title_label.setWordWrap(True)
-        self.demo_badge = QLabel("DEMO")
-        self.demo_badge.setObjectName("demoBadge")
-        self.demo_badge.setToolTip("Demo session: simulated data, not a patient record")
-        row.addWidget(self.title_label, 1)
-        row.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addLayout(row)
-        self.protocol_label = QLabel("")
-        self.plan_label = QLabel("")
-        self.plan_label.setWordWrap(True)
-        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.state_label = QLabel("")
-        self.state_label.setObjectName("sessionState")
-        f = self.state_label.font()
-        f.setPointSize(13)
-        f.setBold(True)
-        self.state_label.setFont(f)
-        self.next_label = QLabel("")
-        self.next_label.setObjectName("nextStep")
-        self.next_label.setWordWrap(True)
-        layout.addWidget(self.protocol_label)
-        layout.addWidget(self.plan_label)
-        layout.addWidget(self.state_label)
-        layout.addWidget(self.next_label)
-        self.next_patient_button = QPushButton("Next patient")
-        self.next_patient_button.setObjectName("primary")
-        self.next_patient_button.setMinimumHeight(52)
-        self.next_patient_button.setVisible(False)
-        self.next_patient_button.clicked.connect(self.next_patient)
-        layout.addWidget(self.next_patient_button)
-        return box
-
     def _build_session_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -571,47 +526,7 @@ class SessionPanel(QWidget):
         self.overdue_label.setVisible(bool(lines))
 
     def _update_header(self, timeline: Timeline | None = None, now: float | None = None) -> None:
-        self.demo_badge.setVisible(self.demo)
-        for label in (self.protocol_label, self.plan_label, self.state_label, self.next_label):
-            label.setVisible(self.session is not None)
-        self.next_patient_button.setVisible(self.session is not None and self.signed)
-        if self.session is None:
-            self.title_label.setText("No session")
-            return
-        code = getattr(self.patient, "code", None) or getattr(self.session, "patient_code", "") or ""
-        name = getattr(self.patient, "name", None)
-        chair = getattr(self.session, "chair", "")
-        self.title_label.setText(" ".join(x for x in (str(code), name or "", f"- chair {chair}" if chair else "") if x))
-        assert self.protocol is not None
-        plan = self.plan.summary() if self.plan is not None and self.plan.dose_mg else ""
-        self.protocol_label.setText(f"{self.protocol.title} ({self.protocol.version_tag})")
-        self.plan_label.setText(plan)
-        if timeline is None:
-            return
-        now = self.clock() if now is None else now
-        phase = self.phase
-        self.next_label.setText(NEXT_STEP.get(phase, ""))
-        if phase is Phase.READY:
-            refusal = self.ctl.start_refusal()
-            if refusal:  # a hold still to resolve
-                self.next_label.setText(f"Before dosing: {refusal}")
-        if self.signed:
-            state = "Signed"
-        elif self.sealed:
-            state = "Corrected after signing: sign again"
-            self.next_label.setText("Sign the session again (Discharge tab).")
-        elif phase is Phase.DISCHARGED:
-            state = "Discharged"
-        elif timeline.start is None:
-            state = "Pre-check"
-        elif self.protocol.uses_devices and timeline.end is None:
-            planned = self.plan.devices if self.plan is not None else None
-            state = f"Dosing: {len(timeline.device_times)} of {planned} devices given"
-        elif timeline.running:
-            state = ("PAUSED" if timeline.paused else "Infusing") + f"  {(now - timeline.start) / 60.0:.0f} min"
-        else:
-            state = f"Monitoring  {(now - timeline.start) / 60.0:.0f} min since dosing"
-        self.state_label.setText(state)
+        self.header.show_state(self.ctl, timeline, self.clock() if now is None else now)
 
     def _update_entry_list(self) -> None:
         texts = [entry_summary(e) for e in reversed(self.entries())]
