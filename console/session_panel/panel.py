@@ -25,10 +25,8 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QPushButton,
-    QScrollArea,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -38,7 +36,6 @@ from PySide6.QtWidgets import (
 from console.clinical._common import field, to_epoch
 from console.clinical.amendments import EffectiveEntry
 from console.clinical.discharge import CriterionResult
-from console.clinical.entries import note_data
 from console.clinical.protocols import DosePlan, HoldCheck, Protocol, ProtocolLibrary
 from console.clinical.rems import RemsForm, fill_rems
 from console.clinical.scales import ScaleLibrary
@@ -49,6 +46,7 @@ from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.confirm import ConfirmStrip
 from console.session_panel.discharge_form import DischargeForm
 from console.session_panel.dosing import DosingControls
+from console.session_panel.forms import FormPage, NoteForm, scroll
 from console.session_panel.header import SessionHeader
 from console.session_panel.precheck_form import PrecheckForm
 from console.session_panel.start_form import StartRequest, StartSessionForm
@@ -70,34 +68,6 @@ QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
 PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN = 0, 1, 2, 3
 #: missed checks listed under the countdown (all of them are in the entry list as check_overdue)
 MISSED_SHOWN = 3
-def _scroll(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setWidget(widget)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    # forms are laid out to the panel's width: a sideways scroll would hide half of a question
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return area
-
-
-class NoteForm(QWidget):
-    """Free-text note."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        self.text = QLineEdit()
-        self.text.setPlaceholderText("note")
-        layout.addWidget(self.text)
-        layout.addStretch(1)
-
-    def data(self) -> dict[str, Any]:
-        return note_data(self.text.text())
-
-    def is_empty(self) -> bool:
-        return not self.text.text().strip()
-
-
 class SessionPanel(QWidget):
     """Side panel for one chair. Give it the service, ``latest_vitals`` and ``take_bp`` callables."""
 
@@ -130,8 +100,6 @@ class SessionPanel(QWidget):
         #: REMS form details the record does not hold: {"provider": {name, phone, email}, "setting": {name, address}}
         self.rems_context = dict(rems_context or {})
 
-        self._drafts: dict[str, QWidget] = {}
-        self._form_key: str | None = None
         self.status: ScheduleStatus | None = None
         self.precheck: PrecheckForm | None = None
         self.dosing: DosingControls | None = None
@@ -165,13 +133,21 @@ class SessionPanel(QWidget):
 
         self.start_form = StartSessionForm(self.protocols, chair=chair)
         self.start_form.start_requested.connect(self.start_from_request)
-        self.stack.addWidget(_scroll(self.start_form))
+        self.stack.addWidget(scroll(self.start_form))
         self.stack.addWidget(self._build_session_page())
-        self.stack.addWidget(self._build_form_page())
+        self.forms = FormPage()
+        self.forms.save_button.clicked.connect(self.save_form)
+        self.forms.back_button.clicked.connect(self.close_form)
+        self.forms.discard_button.clicked.connect(self.discard_form)
+        # the form page's parts, by their old names
+        self.form_title, self.form_area, self.form_error = self.forms.title, self.forms.area, self.forms.error
+        self.save_button, self.back_button = self.forms.save_button, self.forms.back_button
+        self.discard_button = self.forms.discard_button
+        self.stack.addWidget(self.forms)
         self.signoff = SignoffPage(self._sign, self.user_name or "(signed-in user)", clock=clock)
         self.signoff.signed.connect(self._signed)
         self.signoff.cancelled.connect(self.close_form)
-        self.stack.addWidget(_scroll(self.signoff))
+        self.stack.addWidget(scroll(self.signoff))
         self.stack.setCurrentIndex(PAGE_START)
         self._build_actions()
         self._update_header()
@@ -287,36 +263,6 @@ class SessionPanel(QWidget):
         layout.addWidget(self.entry_list, 1)
         return page
 
-    def _build_form_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.form_title = QLabel("")
-        self.form_title.setObjectName("sessionTitle")
-        layout.addWidget(self.form_title)
-        self.form_area = QStackedWidget()
-        layout.addWidget(_scroll(self.form_area), 1)
-        self.form_error = QLabel("")
-        self.form_error.setObjectName("formError")
-        self.form_error.setWordWrap(True)
-        self.form_error.setStyleSheet(MESSAGE_STYLES["error"])
-        self.form_error.setVisible(False)
-        layout.addWidget(self.form_error)
-        row = QHBoxLayout()
-        self.save_button = QPushButton("Save")
-        self.save_button.setObjectName("primary")
-        self.save_button.clicked.connect(self.save_form)
-        self.back_button = QPushButton("Back (keep)")
-        self.back_button.setToolTip("Return to the session; what you entered is kept for later")
-        self.back_button.clicked.connect(self.close_form)
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.clicked.connect(self.discard_form)
-        row.addWidget(self.save_button, 2)
-        row.addWidget(self.back_button, 1)
-        row.addWidget(self.discard_button, 1)
-        layout.addLayout(row)
-        return page
-
     def _build_actions(self) -> None:
         self.shortcut_actions: dict[str, QAction] = {}
         for key, text, shortcut in QUICK_ACTIONS:
@@ -344,9 +290,8 @@ class SessionPanel(QWidget):
     def _refused(self, exc: Refused, kind: str = "warning") -> None:
         """Show a refusal at the top, and beside the open form (which keeps what was typed)."""
         self.show_message(exc.reason, kind)
-        if self._form_key is not None:
-            self.form_error.setText(exc.reason)
-            self.form_error.setVisible(True)
+        if self.forms.key is not None:
+            self.forms.show_error(exc.reason)
 
     def _do(self, intent: Callable[[], Any], *, kind: str = "warning") -> Any | None:
         """Run one controller intent: its result, or ``None`` with the refusal shown."""
@@ -416,7 +361,7 @@ class SessionPanel(QWidget):
             return None
 
     def _opened(self) -> None:
-        self._clear_drafts()
+        self.forms.clear()
         self.confirm.cancel()
         self._build_tabs()
         self._enable_entry_buttons(not self.sealed)
@@ -424,13 +369,6 @@ class SessionPanel(QWidget):
         if self.isVisible() and not self.sealed:
             self.timer.start()
         self.refresh()
-
-    def _clear_drafts(self) -> None:
-        for widget in self._drafts.values():
-            self.form_area.removeWidget(widget)
-            widget.deleteLater()
-        self._drafts.clear()
-        self._form_key = None
 
     def _enable_entry_buttons(self, on: bool) -> None:
         for b in (*self.quick.values(), *self.more_ratings.values()):
@@ -467,9 +405,9 @@ class SessionPanel(QWidget):
         self.discharge.departure_requested.connect(self.record_departure)
         self.discharge.signoff_requested.connect(self.open_signoff)
         self.discharge.confirmations_changed.connect(self._update_discharge)
-        self.tabs.addTab(_scroll(self.precheck), "Pre-check")
-        self.tabs.addTab(_scroll(self.dosing), "Dosing")
-        self.tabs.addTab(_scroll(self.discharge), "Discharge")
+        self.tabs.addTab(scroll(self.precheck), "Pre-check")
+        self.tabs.addTab(scroll(self.dosing), "Dosing")
+        self.tabs.addTab(scroll(self.discharge), "Discharge")
 
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
@@ -590,7 +528,7 @@ class SessionPanel(QWidget):
         if self.sealed:
             self.show_message("The session is signed: double-click an entry to correct it.", "warning")
             return None
-        widget = self._drafts.get(key)
+        widget = self.forms.draft(key)
         if widget is None:
             if key == "side_effect":
                 widget = SideEffectForm(self.catalogue, self.protocol.route if self.protocol else None,
@@ -607,22 +545,17 @@ class SessionPanel(QWidget):
                     return None
                 widget = ScaleForm(scale, baseline_total=self._baseline_total(key))
                 title = scale.title
-            widget.setProperty("formTitle", title)
-            self._drafts[key] = widget
-            self.form_area.addWidget(widget)
+            self.forms.add(key, widget, title)
         self._show_form(key, widget)
         widget.setFocus()
         return widget
 
     def _show_form(self, key: str, widget: QWidget) -> None:
-        self._form_key = key
         title = str(widget.property("formTitle"))
-        if isinstance(widget, ScaleForm):
+        if isinstance(widget, ScaleForm):  # which check the rating will answer
             point = self.ctl.rating_point(widget.scale.id)
             title += " - baseline" if point == "baseline" else f" - for {point}" if point else " - extra rating"
-        self.form_title.setText(title)
-        self.form_area.setCurrentWidget(widget)
-        self.form_error.setVisible(False)
+        self.forms.show_form(key, title)
         self.stack.setCurrentIndex(PAGE_FORM)
 
     def _baseline_total(self, scale_id: str) -> int | None:
@@ -647,38 +580,29 @@ class SessionPanel(QWidget):
             self.show_message(f"A {field(entry, 'kind')} entry cannot be corrected.", "warning")
             return None
         key = f"amend:{field(entry, 'id')}"
-        widget = self._drafts.get(key)
+        widget = self.forms.draft(key)
         if widget is None:
             widget = AmendForm(entry, self.scales)
-            widget.setProperty("formTitle", "Correct an entry")
-            self._drafts[key] = widget
-            self.form_area.addWidget(widget)
+            self.forms.add(key, widget, "Correct an entry")
         self._show_form(key, widget)
         return widget if isinstance(widget, AmendForm) else None
 
     def current_form(self) -> QWidget | None:
-        return self._drafts.get(self._form_key) if self._form_key else None
+        return self.forms.current()
 
     def close_form(self) -> None:
         """Back to the session; an unsaved form stays as a draft."""
-        self._form_key = None
-        self.form_error.setVisible(False)
+        self.forms.leave()
         self.stack.setCurrentIndex(PAGE_SESSION if self.session is not None else PAGE_START)
 
     def discard_form(self) -> None:
-        key = self._form_key
-        if key is not None:
-            widget = self._drafts.pop(key, None)
-            if widget is not None:
-                self.form_area.removeWidget(widget)
-                widget.deleteLater()
+        self.forms.drop_current()
         self.close_form()
 
     def save_form(self) -> Any | None:
         """Validate and store the open form; on success drop the draft, otherwise keep it and say why."""
-        key = self._form_key
         widget = self.current_form()
-        if key is None or widget is None:
+        if widget is None:
             return None
         if isinstance(widget, AmendForm):
             return self._save_amendment(widget)
@@ -686,8 +610,7 @@ class SessionPanel(QWidget):
             try:
                 result = widget.result()
             except ValueError as exc:
-                self.form_error.setText(str(exc))
-                self.form_error.setVisible(True)
+                self.forms.show_error(str(exc))
                 return None
             entry = self._do(lambda: self.ctl.record_rating(widget.scale, result,
                                                             baseline_total=widget.baseline_total))
@@ -695,8 +618,7 @@ class SessionPanel(QWidget):
             try:
                 data = widget.data()  # type: ignore[attr-defined]
             except ValueError as exc:
-                self.form_error.setText(str(exc))
-                self.form_error.setVisible(True)
+                self.forms.show_error(str(exc))
                 return None
             kind, what = ("side_effect", "the side effect") if isinstance(widget, SideEffectForm) else \
                 ("note", "the note")
@@ -717,8 +639,7 @@ class SessionPanel(QWidget):
         try:
             reason, data = widget.amendment()
         except ValueError as exc:
-            self.form_error.setText(str(exc))
-            self.form_error.setVisible(True)
+            self.forms.show_error(str(exc))
             return None
         was_sealed = self.sealed
         entry = self._do(lambda: self.ctl.amend(field(widget.entry, "id"), reason, data))
@@ -875,7 +796,7 @@ class SessionPanel(QWidget):
             return None
         code = getattr(self.patient, "code", "") if self.patient is not None else ""
         self.signoff.reset(f"Session {self.session_id} {code}: {len(self.entries())} entries")
-        self._form_key = None
+        self.forms.leave()
         self.stack.setCurrentIndex(PAGE_SIGN)
         self.signoff.password.setFocus()
         return self.signoff
@@ -910,7 +831,7 @@ class SessionPanel(QWidget):
         self.timer.stop()
         self.status = None
         self.confirm.cancel()
-        self._clear_drafts()
+        self.forms.clear()
         self.countdown.show_nothing("")
         self.overdue_label.setVisible(False)
         self.entry_list.clear()
