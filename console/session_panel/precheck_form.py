@@ -6,24 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QGridLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from console.clinical.entries import CONCOMITANT_KEYS, CONCOMITANT_LABELS, precheck_data, questionnaire_data
 from console.clinical.scales import ScaleLibrary
 from console.clinical.vitals import bp_from_snapshot, snapshot_value, vitals_snapshot
 from devices import mdc
-from widgets.form_util import enlarge_labels
 from widgets.scale_form import ScaleForm
+from widgets.form_util import enlarge_labels
 
 
 class PrecheckForm(QWidget):
