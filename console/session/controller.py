@@ -45,7 +45,6 @@ from console.clinical.protocols import DosePlan, HoldCheck, Protocol, ProtocolLi
 from console.clinical.scales import Scale, ScaleLibrary, ScaleResult
 from console.clinical.schedule import (
     DONE,
-    MISSED,
     OVERDUE,
     PENDING,
     Checkpoint,
@@ -350,10 +349,10 @@ class SessionController:
         status = self.schedule(now)
         if status is None:
             return None
+        # pending or overdue, and its window open (a missed check's window has closed: the rating answers the
+        # newer one instead)
         open_ = [c for c in status.checkpoints if c.what == scale_id and c.point != "baseline"
-                 and c.state in (PENDING, OVERDUE, MISSED) and c.due_at is not None and c.window_start <= now]
-        # a missed check is one whose window closed: the rating answers the newer one instead
-        open_ = [c for c in open_ if c.state != MISSED] or []
+                 and c.state in (PENDING, OVERDUE) and c.due_at is not None and c.window_start <= now]
         if not open_:
             return None
         return point_key(min(open_, key=lambda c: c.due_at or 0.0).point)
