@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -10,8 +12,24 @@ from console.main_window import MainWindow
 from console.record import open_database
 from console.session_panel.panel import PAGE_SIGN
 from console.station import ChairStation
-from tests.console.test_station import FakeClock, _bp
+from devices import mdc
+from devices.model import Numeric, State
 from tests.session_panel.conftest import confirm, ready, start
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _bp(sys_: float, dia: float, t: float) -> list[Numeric]:
+    """One finished NIBP measurement as the monitor sends it."""
+    return [Numeric(mdc.NIBP_SYS, "NBP sys", sys_, "mm[Hg]", State.NONE, t, t),
+            Numeric(mdc.NIBP_DIA, "NBP dia", dia, "mm[Hg]", State.NONE, t, t),
+            Numeric(mdc.NIBP_MEAN, "NBP mean", (sys_ + 2 * dia) / 3, "mm[Hg]", State.NONE, t, t)]
 
 
 @pytest.fixture
