@@ -8,7 +8,9 @@ Time points in a template's schedule are ``"baseline"`` (before dosing starts), 
 device) and ``"discharge"`` (end of the monitoring period). Blood pressure can also repeat ``every_min`` from the
 start until ``after_end_min`` after the end.
 
-A checkpoint is *done* by a reading inside its window: from ``early_min`` before it is due until just before
+An observation saved *for* a checkpoint (its ``point``, e.g. ``"40"``) does that checkpoint, whenever it was
+taken, and also any checkpoint of the same scale due at the same moment ("40 min" and "end" of a 40-minute
+infusion). Otherwise a checkpoint is *done* by a reading inside its window: from ``early_min`` before it is due until just before
 the next distinct checkpoint of the same kind opens (so one reading never counts for two different times, but
 two checkpoints due at the same moment, e.g. "40 min" and "end" of a 40-minute infusion, share one). It becomes
 *overdue* ``grace_min`` after its due time, and *missed* once its window has closed. Overdue and missed
@@ -66,7 +68,7 @@ def timeline_from_entries(entries: Iterable[Any], protocol: Protocol) -> Timelin
             paused = False
         elif kind == "infusion_stop":
             end, running, paused = at, False, False
-        elif kind == "esketamine_dose":
+        elif kind == "esketamine_dose" and at is not None:
             devices.append(at)
             start = at if start is None else start
         elif kind == "discharge":
@@ -94,8 +96,36 @@ def records_from_entries(entries: Iterable[Any], bp_times: Iterable[float] = ())
             snap = data.get(key) if isinstance(data, dict) else None
             if isinstance(snap, dict):
                 bp = bp_from_snapshot(snap)
-                if bp is not None:
-                    out[BP].append(bp[2] if bp[2] is not None else at)
+                when = bp[2] if bp is not None and bp[2] is not None else at
+                if bp is not None and when is not None:
+                    out[BP].append(when)
+    return out
+
+
+def point_key(point: Any) -> str:
+    """The text form of a schedule point as checkpoint keys use it (``40`` / ``"40"`` / ``40.0`` -> ``"40"``)."""
+    if isinstance(point, bool):
+        return str(point)
+    if isinstance(point, (int, float)):
+        return f"{float(point):g}"
+    text = str(point).strip()
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        return text
+
+
+def points_from_entries(entries: Iterable[Any]) -> dict[str, float]:
+    """Observations saved for a schedule point: ``{"moaas@40": time}`` (the first one for each point)."""
+    out: dict[str, float] = {}
+    for e in sorted(entries, key=lambda e: to_epoch(_field(e, "at")) or 0.0):
+        data = _field(e, "data") or {}
+        at = to_epoch(_field(e, "at"))
+        if _field(e, "kind") != "observation" or not isinstance(data, dict) or at is None:
+            continue
+        scale, point = data.get("scale"), data.get("point")
+        if isinstance(scale, str) and point not in (None, ""):
+            out.setdefault(f"{scale}@{point_key(point)}", at)
     return out
 
 
@@ -194,13 +224,17 @@ def _due(point: str | float, tl: Timeline, protocol: Protocol) -> float | None:
 
 def compute_schedule(protocol: Protocol, timeline: Timeline, records: Mapping[str, Iterable[float]],
                      now: float, *, logged: Iterable[str] = (),
-                     titles: Mapping[str, str] | None = None) -> ScheduleStatus:
+                     titles: Mapping[str, str] | None = None,
+                     by_point: Mapping[str, float] | None = None) -> ScheduleStatus:
     """The state of every scheduled check at ``now``.
 
     ``records`` maps ``"bp"`` and scale ids to the times readings were taken (:func:`records_from_entries`);
     ``logged`` holds the keys of checkpoints already reported overdue; ``titles`` gives display names of scale
-    ids (``{"moaas": "MOAA/S"}``).
+    ids (``{"moaas": "MOAA/S"}``); ``by_point`` maps checkpoint keys to the time of the observation saved for
+    that point (:func:`points_from_entries`): it does the checkpoint whenever it was taken, and is not counted
+    for any other time.
     """
+    by_point = dict(by_point or {})
     sched = protocol.schedule
     grace = float(sched.get("grace_min", 5)) * 60.0
     early = float(sched.get("early_min", 3)) * 60.0
@@ -239,8 +273,15 @@ def compute_schedule(protocol: Protocol, timeline: Timeline, records: Mapping[st
                 seen_due.append(due)
             items.append((point, due))
         items.sort(key=lambda pd: (pd[0] != "baseline", pd[1] is None, pd[1] or 0.0))
+        keys = [f"{what}@{point_key(point)}" for point, _ in items]
+        matched = {k: by_point[k] for k in keys if k in by_point}
+        # a reading saved for one point is not counted again, by its time, for a different point
         times = sorted(float(t) for t in records.get(what, ()))
+        for t in matched.values():
+            if t in times:
+                times.remove(t)
         for idx, (point, due) in enumerate(items):
+            key = keys[idx]
             if point == "baseline":
                 wstart, wend = -INF, (INF if timeline.start is None else timeline.start + grace)
             else:
@@ -250,8 +291,14 @@ def compute_schedule(protocol: Protocol, timeline: Timeline, records: Mapping[st
                     if later_due is not None and due is not None and later_due > due + early:
                         wend = later_due - early
                         break
-            done_at = next((t for t in times if wstart <= t < wend), None) if due is not None or \
-                point == "baseline" else None
+            done_at = matched.get(key)
+            if done_at is None and due is not None and point != "baseline":
+                # saved for another point due at the same moment ("40 min" and "end" of a 40-minute infusion)
+                done_at = next((matched[k2] for (p2, d2), k2 in zip(items, keys, strict=True)
+                                if k2 in matched and p2 != "baseline" and d2 is not None and abs(d2 - due) < early),
+                               None)
+            if done_at is None and (due is not None or point == "baseline"):
+                done_at = next((t for t in times if wstart <= t < wend), None)
             if done_at is not None:
                 state = DONE
             elif due is None:
@@ -262,7 +309,6 @@ def compute_schedule(protocol: Protocol, timeline: Timeline, records: Mapping[st
                 state = OVERDUE
             else:
                 state = PENDING
-            key = f"{what}@{point:g}" if isinstance(point, float) else f"{what}@{point}"
             checkpoints.append(Checkpoint(key, what, point, _point_label(label, point), due, wstart, wend,
                                           done_at, state))
     logged_set = set(logged)
@@ -274,11 +320,24 @@ def compute_schedule(protocol: Protocol, timeline: Timeline, records: Mapping[st
 def schedule_from_entries(protocol: Protocol, entries: Iterable[Any], now: float, *,
                           bp_times: Iterable[float] = (), titles: Mapping[str, str] | None = None
                           ) -> ScheduleStatus:
-    """Convenience: :func:`compute_schedule` from a session's entry list."""
+    """Every due check of a session matched to what was recorded for it, at ``now``.
+
+    This is the one answer to "which checks were done, which are late": the session panel's countdown, the
+    browser's overdue flag and the PDF's table all call it. Give it the entries with corrections applied.
+    Observations are matched by the point they were saved for, then readings by time (see the module text).
+    """
     entries = list(entries)
     return compute_schedule(protocol, timeline_from_entries(entries, protocol),
                             records_from_entries(entries, bp_times), now,
-                            logged=logged_overdue_keys(entries), titles=titles)
+                            logged=logged_overdue_keys(entries), titles=titles,
+                            by_point=points_from_entries(entries))
+
+
+def flagged_checks(status: ScheduleStatus, *, finished: bool) -> list[Checkpoint]:
+    """The checks a chart flags: overdue or missed, and once the session is finished, every check not done
+    (it can no longer be pending). The browser counts these and the PDF marks them."""
+    bad = (OVERDUE, MISSED, PENDING, WAITING) if finished else (OVERDUE, MISSED)
+    return [c for c in status.checkpoints if c.state in bad]
 
 
 # -- esketamine device spacing -----------------------------------------------------------------------------------
@@ -295,7 +354,7 @@ class DeviceGate:
 
 def format_wait(seconds: float) -> str:
     """``"3 min 12 s"`` / ``"45 s"`` for a wait shown to the clinician."""
-    s = max(0, int(math.ceil(seconds)))
+    s = max(0, math.ceil(seconds))
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 

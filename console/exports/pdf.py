@@ -463,7 +463,7 @@ class _Report:
     def checks(self) -> None:
         self.h2("Vitals at each scheduled check")
         from console.clinical.scales import ScaleLibrary
-        from console.clinical.schedule import compute_schedule, records_from_entries, timeline_from_entries
+        from console.clinical.schedule import schedule_from_entries
 
         nibp = self.d.nibp_readings()
         protocol = self._protocol()
@@ -473,13 +473,7 @@ class _Report:
         if protocol is not None:
             titles = {s.id: s.title for s in ScaleLibrary.builtin()}
             now = max(t for t in (self.d.ended, self.d.time_range()[1], 0.0) if t is not None)
-            status = compute_schedule(
-                protocol,
-                timeline_from_entries(entries, protocol),
-                records_from_entries(entries, [t for t, *_ in nibp]),
-                now,
-                titles=titles,
-            )
+            status = schedule_from_entries(protocol, entries, now, bp_times=[t for t, *_ in nibp], titles=titles)
             for c in status.checkpoints:
                 times.append((c.label, c.due_at, c.done_at, c.state))
         else:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from console.clinical._common import to_epoch
 from console.clinical.protocols import ProtocolLibrary
-from console.clinical.schedule import MISSED, OVERDUE, schedule_from_entries
+from console.clinical.schedule import flagged_checks, schedule_from_entries
 from console.record import chain
 from console.record import models as m
 from console.record.records import EntryRecord, SessionInfo
@@ -252,8 +252,9 @@ class BrowserModel:
             )
         except (KeyError, TypeError, ValueError):  # odd data must not hide the session
             return len(logged)
-        late = {c.key for c in status.checkpoints if c.state in (OVERDUE, MISSED)}
-        return len(late | {k for k in logged if k})
+        # the same checks the PDF marks: matched by point, and "not done" once the session is over
+        finished = info.ended_at is not None or any(e.kind == "discharge" for e in entries)
+        return len(flagged_checks(status, finished=finished))
 
     def _row(
         self,

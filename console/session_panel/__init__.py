@@ -18,6 +18,10 @@ Wiring it into the main window::
     panel.open_session(info, patient)        # to show a resumed (interrupted) session
 
 F2-F6 are window shortcuts (MOAA/S, CADSS-6, side effect, note, take BP now).
+
+The session's state and rules live in ``panel.ctl`` (:class:`console.session.SessionController`, no Qt); the
+panel shows it, forwards clicks and shows its refusals. Start, stop and each nasal device are confirmed in the
+panel's confirm strip; sign-off is a page of the panel, followed by a Next patient button.
 """
 
 from console.session_panel.panel import QUICK_ACTIONS, SessionPanel

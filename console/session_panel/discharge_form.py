@@ -1,12 +1,26 @@
-"""Discharge checklist: automatic criteria shown as judged from the data, the rest confirmed by ticking."""
+"""Discharge checklist: automatic criteria shown as judged from the data, the rest confirmed by ticking; or,
+when the patient leaves without a regular discharge, how they left (against advice, transferred) and why.
+Sign-off is offered once a discharge is recorded."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.clinical.discharge import CRITERIA, CriterionResult
+from console.session.state import DEPARTURES
 from widgets.form_util import enlarge_labels
 
 MARK = {True: "\u2714", False: "\u2718", None: "?"}
@@ -17,6 +31,7 @@ class DischargeForm(QWidget):
     """Signals :attr:`discharge_requested` and :attr:`signoff_requested`; the panel does the rest."""
 
     discharge_requested = Signal()
+    departure_requested = Signal(str, str)   # how (a key of DEPARTURES), details
     signoff_requested = Signal()
     confirmations_changed = Signal()
 
@@ -72,8 +87,31 @@ class DischargeForm(QWidget):
         self.signoff_button = QPushButton("Sign off session\u2026")
         self.signoff_button.clicked.connect(self.signoff_requested)
         layout.addWidget(self.discharge_button)
+        leave = QGroupBox("Leaving without a regular discharge")
+        ll = QVBoxLayout(leave)
+        self.departure = QComboBox()
+        for key, words in DEPARTURES.items():
+            self.departure.addItem(words, key)
+        self.departure_details = QLineEdit()
+        self.departure_details.setPlaceholderText("where to / what the patient was advised (required)")
+        self.departure_button = QPushButton("Record how the patient left")
+        ll.addWidget(self.departure)
+        ll.addWidget(self.departure_details)
+        ll.addWidget(self.departure_button)
+        self.departure_button.clicked.connect(lambda: self.departure_requested.emit(
+            str(self.departure.currentData()), self.departure_details.text()))
+        layout.addWidget(leave)
+        self.signoff_hint = QLabel("")
+        self.signoff_hint.setObjectName("reason")
+        self.signoff_hint.setWordWrap(True)
+        layout.addWidget(self.signoff_hint)
         layout.addWidget(self.signoff_button)
         layout.addStretch(1)
+
+    def show_signoff(self, refusal: str | None) -> None:
+        """Sign-off is possible (``None``) or not yet, and why."""
+        self.signoff_hint.setText(refusal or "")
+        self.signoff_hint.setVisible(bool(refusal))
 
     def confirmations(self) -> dict[str, bool]:
         """Ticked boxes; an unticked box is "not confirmed" (absent), never a recorded "no"."""

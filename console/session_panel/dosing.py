@@ -1,18 +1,28 @@
-"""Dosing controls: the pre-dose hold check, infusion start/pause/resume/rate/stop, IM injection, and the
+"""Dosing controls: the holds from the pre-check, infusion start/pause/resume/rate/stop, IM injection, and the
 esketamine device button with the 5-minute spacing enforced (disabled, with the reason shown, until allowed).
 
-The widget only collects what the clinician chose and emits it; the panel builds the entry, stores it and
-calls :meth:`DosingControls.update_state` again from the stored entries.
+The widget only collects what the clinician chose and emits it; the session controller decides (start and stop
+are confirmed in the panel's confirm strip) and the panel calls :meth:`DosingControls.update_state` again.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from console.clinical.protocols import DosePlan, HoldCheck, Protocol
+from console.clinical.protocols import DosePlan, Protocol
 from console.clinical.schedule import DeviceGate, Timeline
+from console.session.state import Hold
 
 PAUSE_REASONS = ["Nausea", "Blood pressure rise", "Distressing dissociation", "Patient request", "IV site problem"]
 RATE_REASONS = ["Side effects", "Blood pressure rise", "Dose adjustment per protocol"]
@@ -23,7 +33,9 @@ def _reason_combo(items: list[str]) -> QComboBox:
     c.setEditable(True)
     c.addItems(items)
     c.setCurrentIndex(-1)
-    c.lineEdit().setPlaceholderText("reason (choose or type)")
+    edit = c.lineEdit()
+    if edit is not None:  # always, for an editable combo box
+        edit.setPlaceholderText("reason (choose or type)")
     c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     c.setMinimumContentsLength(10)
     return c
@@ -32,12 +44,12 @@ def _reason_combo(items: list[str]) -> QComboBox:
 class DosingControls(QWidget):
     """Controls for one protocol; signals carry what the clinician entered."""
 
-    override_requested = Signal(str)          # reason
+    override_requested = Signal(str, str)     # hold key, reason
     start_requested = Signal()
     pause_requested = Signal(str)             # reason
     resume_requested = Signal()
     rate_requested = Signal(str, str)         # new rate text, reason
-    stop_requested = Signal(bool, str)        # completed, reason
+    stop_requested = Signal(str)              # reason (needed when stopped before the planned dose)
     device_requested = Signal(str)            # lot
 
     def __init__(self, protocol: Protocol, plan: DosePlan, parent: QWidget | None = None) -> None:
@@ -57,8 +69,8 @@ class DosingControls(QWidget):
         self.state_label.setFont(f)
         layout.addWidget(self.state_label)
 
-        # pre-dose hold: shown only when the BP is above the hold limit and no override is recorded
-        self.hold_box = QGroupBox("Pre-dose blood pressure above the hold limit")
+        # a hold from the pre-check (not fasting, no escort, BP above the limit): shown until a reason is recorded
+        self.hold_box = QGroupBox("Dosing on hold")
         hl = QVBoxLayout(self.hold_box)
         self.hold_label = QLabel()
         self.hold_label.setObjectName("reason")
@@ -71,7 +83,10 @@ class DosingControls(QWidget):
         hl.addWidget(self.override_button)
         self.hold_box.setVisible(False)
         layout.addWidget(self.hold_box)
-        self.override_button.clicked.connect(lambda: self.override_requested.emit(self.hold_reason.text()))
+        #: the hold the box is about now
+        self.hold_key = ""
+        self.override_button.clicked.connect(
+            lambda: self.override_requested.emit(self.hold_key, self.hold_reason.text()))
 
         self.block_label = QLabel()
         self.block_label.setObjectName("reason")
@@ -117,14 +132,10 @@ class DosingControls(QWidget):
             row.addWidget(self.rate_reason, 1)
             il.addLayout(row)
             il.addWidget(self.rate_button)
-            self.stop_early = QCheckBox("stopped early")
             self.stop_reason = QLineEdit()
-            self.stop_reason.setPlaceholderText("reason if stopped early")
-            self.stop_button = QPushButton("Stop infusion")
-            row = QHBoxLayout()
-            row.addWidget(self.stop_early)
-            row.addWidget(self.stop_reason, 1)
-            il.addLayout(row)
+            self.stop_reason.setPlaceholderText("reason, if stopped before the planned dose")
+            self.stop_button = QPushButton("Stop infusion…")
+            il.addWidget(self.stop_reason)
             il.addWidget(self.stop_button)
             layout.addWidget(self.infusion_box)
             self.infusion_box.setVisible(not bolus)
@@ -132,39 +143,45 @@ class DosingControls(QWidget):
             self.resume_button.clicked.connect(self.resume_requested)
             self.rate_button.clicked.connect(
                 lambda: self.rate_requested.emit(self.rate.text(), self.rate_reason.currentText()))
-            self.stop_button.clicked.connect(
-                lambda: self.stop_requested.emit(not self.stop_early.isChecked(), self.stop_reason.text()))
+            self.stop_button.clicked.connect(lambda: self.stop_requested.emit(self.stop_reason.text()))
         layout.addStretch(1)
 
-    def update_state(self, timeline: Timeline, hold: HoldCheck | None, hold_resolved: bool,
+    def update_state(self, timeline: Timeline, holds: list[Hold], start_refusal: str | None,
                      gate: DeviceGate | None, rate_ml_h: float | None, now: float) -> None:
-        """Enable what may be done now; say why the rest is not possible."""
-        held = hold is not None and hold.hold and not hold_resolved
-        self.hold_box.setVisible(held and not timeline.started)
-        if held:
-            self.hold_label.setText(hold.message)
+        """Enable what may be done now; say why the rest is not possible (the controller's own words)."""
+        open_hold = next((h for h in holds if not h.blocking and not h.resolved), None)
+        held = start_refusal is not None and not timeline.started
+        self.hold_box.setVisible(open_hold is not None and not timeline.started and
+                                 not any(h.blocking for h in holds))
+        if open_hold is not None:
+            self.hold_key = open_hold.key
+            self.hold_label.setText(open_hold.message)
         if self.protocol.uses_devices:
             assert gate is not None
             given = gate.devices_given
             self.device_button.setText(f"Give device {min(given + 1, gate.devices_planned)} of "
                                        f"{gate.devices_planned} ({self.plan.device_mg:g} mg)")
-            allowed = gate.allowed and not held
-            self.device_button.setEnabled(allowed)
-            self.block_label.setText("" if allowed else (hold.message if held and given == 0 else gate.reason))
+            # the first device is the start of dosing: a tap on it while held says why
+            self.device_button.setEnabled(gate.allowed)
+            if held and given == 0:
+                self.block_label.setText(start_refusal or "")
+            else:
+                self.block_label.setText("" if gate.allowed else gate.reason)
             if given:
                 mins = (now - timeline.start) / 60.0 if timeline.start else 0
                 self.state_label.setText(f"{given} of {gate.devices_planned} devices given; "
                                          f"{mins:.0f} min since the first")
             return
         started = timeline.started
-        self.start_button.setEnabled(not started and not held)
-        self.block_label.setText(hold.message if held and not started else "")
+        # enabled while not started: a tap on a held start says why (a disabled button says nothing)
+        self.start_button.setEnabled(not started)
+        self.block_label.setText((start_refusal or "") if not started else "")
         running = timeline.running and not timeline.paused
         self.pause_button.setEnabled(running)
         self.resume_button.setEnabled(timeline.running and timeline.paused)
         self.rate_button.setEnabled(timeline.running)
         self.stop_button.setEnabled(timeline.running)
-        if not started:
+        if timeline.start is None:
             self.state_label.setText("Not started")
         elif self.protocol.mode == "bolus":
             self.state_label.setText(f"Injection given {(now - timeline.start) / 60.0:.0f} min ago")
@@ -186,4 +203,3 @@ class DosingControls(QWidget):
         self.rate_reason.setCurrentIndex(-1)
         self.rate_reason.setEditText("")
         self.stop_reason.clear()
-        self.stop_early.setChecked(False)

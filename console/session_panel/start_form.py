@@ -7,12 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.clinical.protocols import DosePlan, Protocol, ProtocolLibrary
+from console.session.controller import age_in_years
 from widgets.form_util import enlarge_labels
-
 
 DEFAULT_PROTOCOL = "iv-ketamine-0.5"
 
@@ -31,12 +41,8 @@ class StartRequest:
     chair: str
 
 
-def age_on(birth: _dt.date | None, day: _dt.date) -> float | None:
-    """Age in whole years on ``day``."""
-    if birth is None:
-        return None
-    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-    return float(years)
+#: age in whole years on a day (one implementation, shared with the session controller)
+age_on = age_in_years
 
 
 class StartSessionForm(QWidget):
@@ -163,7 +169,8 @@ class StartSessionForm(QWidget):
         weight = self._number(self.weight)
         if isinstance(weight, str):
             raise ValueError(f"weight {weight!r} is not a number")
-        birth = self.birth.date().toPython() if self.birth_known.isChecked() else None
+        picked = self.birth.date().toPython() if self.birth_known.isChecked() else None
+        birth = picked if isinstance(picked, _dt.date) else None
         return StartRequest(code, self.name.text().strip() or None, birth, self.sex.currentText() or None,
                             weight, self.selected_protocol(), plan, self.chair.text().strip())
 

@@ -17,6 +17,8 @@ KIND_WORDS: dict[str, str] = {
     "signature": "Signed", "session_interrupted": "Interrupted", "session_resumed": "Resumed",
 }
 
+#: how a rating's schedule point reads in the entry list (numbers read "at 40 min")
+POINT_WORDS = {"baseline": "baseline", "end": "at end of dosing", "discharge": "before discharge"}
 
 def local_hhmm(at: Any) -> str:
     """Local wall-clock ``HH:MM`` of an entry time (floats, aware datetimes or ISO text)."""
@@ -44,6 +46,9 @@ def entry_summary(entry: Any) -> str:
         if kind in ("observation", "questionnaire"):
             title = data.get("title") or data.get("scale", "?")
             text = f"{title} {data.get('total', '?')}"
+            point = data.get("point")
+            if kind == "observation" and point not in (None, ""):
+                text += " " + POINT_WORDS.get(str(point), f"at {point} min")
             if data.get("band"):
                 text += f" ({data['band']})"
             if kind == "observation" and data.get("vitals"):
@@ -69,7 +74,12 @@ def entry_summary(entry: Any) -> str:
         if kind in ("infusion_pause", "infusion_resume", "hold_override"):
             return head + f"{word}: {data.get('reason', '')}".rstrip(": ")
         if kind == "infusion_stop":
-            return head + word + ("" if data.get("completed", True) else f" early: {data.get('reason', '')}")
+            text = word + ("" if data.get("completed", True) else f" early: {data.get('reason', '')}")
+            if data.get("dose_given_mg") is not None:
+                text += f"; {data['dose_given_mg']:g} mg given"
+                if data.get("volume_given_ml") is not None:
+                    text += f" ({data['volume_given_ml']:g} mL)"
+            return head + text
         if kind == "esketamine_dose":
             return head + f"{word} {data.get('device_number', '?')} of {data.get('devices_planned', '?')} " \
                           f"({data.get('device_mg', 28):g} mg)"

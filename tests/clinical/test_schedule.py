@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from console.clinical import ProtocolLibrary
-from console.clinical.schedule import (device_gate, format_wait, schedule_from_entries, timeline_from_entries)
+from console.clinical.schedule import device_gate, format_wait, schedule_from_entries, timeline_from_entries
 
 T0 = 1_700_000_000.0  # infusion start
 MIN = 60.0
@@ -143,3 +143,57 @@ def test_esketamine_monitoring_runs_two_hours_from_first_device(lib):
 
 def test_format_wait():
     assert (format_wait(45.2), format_wait(192), format_wait(-3)) == ("46 s", "3 min 12 s", "0 s")
+
+
+# -- observations matched by the point they were saved for --------------------------------------------------------
+def pobs(scale, minute, point):
+    return e("observation", minute, scale=scale, point=point)
+
+
+def test_a_rating_saved_for_its_point_does_that_check_whenever_it_was_taken(lib):
+    """The compressed simulation: the 40-minute rating taken at minute 20 is not "missed" at minute 60."""
+    p = lib.get("iv-ketamine-0.5")
+    ents = [pobs("moaas", -5, "baseline"), e("infusion_start", 0), pobs("moaas", 20, "40"),
+            e("infusion_stop", 21)]
+    s = schedule_from_entries(p, ents, T0 + 60 * MIN, titles=TITLES)
+    assert states(s)["moaas@40"] == "done" and s.get("moaas@40").done_at == T0 + 20 * MIN
+    # saved for "40", it is not counted again by its time for the end of dosing (due at minute 21)
+    assert states(s)["moaas@end"] == "missed"
+    # without the point the same reading is judged by its time only: it answers the end, and 40 is missed
+    ents[2] = obs("moaas", 20)
+    s = schedule_from_entries(p, ents, T0 + 60 * MIN, titles=TITLES)
+    assert states(s)["moaas@40"] == "missed" and states(s)["moaas@end"] == "done"
+
+
+def test_a_rating_for_one_point_answers_another_due_at_the_same_moment(lib):
+    p = lib.get("iv-ketamine-0.5")
+    ents = [pobs("moaas", -5, "baseline"), e("infusion_start", 0), e("infusion_stop", 40),
+            pobs("moaas", 46, 40)]  # late, and the point stored as a number
+    s = schedule_from_entries(p, ents, T0 + 50 * MIN, titles=TITLES)
+    assert states(s)["moaas@40"] == states(s)["moaas@end"] == "done"
+    assert s.get("moaas@end").done_at == T0 + 46 * MIN
+
+
+def test_a_point_not_in_the_schedule_falls_back_to_the_time(lib):
+    p = lib.get("iv-ketamine-0.5")
+    ents = [e("infusion_start", 0), pobs("moaas", -4, "before"), pobs("cadss6", 39, "extra")]
+    s = schedule_from_entries(p, ents, T0 + 41 * MIN, titles=TITLES)
+    assert states(s)["moaas@baseline"] == "done" and states(s)["cadss6@40"] == "done"
+
+
+def test_point_keys_are_one_text():
+    from console.clinical.schedule import point_key
+
+    assert point_key(40) == point_key(40.0) == point_key("40") == point_key(" 40.0 ") == "40"
+    assert point_key("baseline") == "baseline" and point_key(12.5) == "12.5"
+
+
+def test_flagged_checks_once_the_session_is_finished(lib):
+    from console.clinical.schedule import flagged_checks
+
+    p = lib.get("iv-ketamine-0.5")
+    ents = [pobs("moaas", -5, "baseline"), pobs("cadss6", -5, "baseline"), e("infusion_start", 0)]
+    s = schedule_from_entries(p, ents, T0 + 12 * MIN, bp_times=[T0 - 6 * MIN], titles=TITLES)
+    assert [c.key for c in flagged_checks(s, finished=False)] == []  # the 10-min BP is within its grace
+    finished = {c.key for c in flagged_checks(s, finished=True)}
+    assert "bp@10" in finished and "moaas@40" in finished and "moaas@baseline" not in finished

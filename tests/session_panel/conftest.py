@@ -84,3 +84,38 @@ def start(panel, protocol_id: str = "iv-ketamine-0.5", weight: str = "70", code:
     form.protocol.setCurrentIndex(form.protocol.findData(protocol_id))
     form.weight.setText(weight)
     form.start_button.click()
+
+
+CADSS6_ITEMS = ("1", "2", "6", "7", "15", "22")
+
+
+def save_precheck(panel, *, unticked: tuple[str, ...] = ()) -> None:
+    """Tick identity, consent, fasting and escort (except ``unticked``) and save the pre-check."""
+    pc = panel.precheck
+    for name in ("identity", "consent", "fasting", "escort"):
+        getattr(pc, name).setChecked(name not in unticked)
+    pc.save_button.click()
+
+
+def rate(panel, scale: str, **answers: int) -> None:
+    """Open a rating (MOAA/S 5 / CADSS-6 all 0 by default), answer and save it through the panel."""
+    panel.trigger(scale)
+    form = panel.current_form()
+    if not answers:
+        answers = {"score": 5} if scale == "moaas" else dict.fromkeys(CADSS6_ITEMS, 0)
+    for item, value in answers.items():
+        form.select(item, value)
+    panel.save_button.click()
+
+
+def ready(panel) -> None:
+    """The steps before dosing: a saved pre-check with every check confirmed, and the baseline ratings."""
+    save_precheck(panel)
+    rate(panel, "moaas")
+    rate(panel, "cadss6")
+
+
+def confirm(panel) -> None:
+    """Press the confirm strip's big button (start, stop, a device)."""
+    assert not panel.confirm.isHidden(), panel.message()
+    panel.confirm.confirm_button.click()

@@ -54,7 +54,7 @@ class FakeService:
         self._ids = itertools.count(1)
 
     def _now(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
 
     def _write(self, action: str) -> None:
         if self.user.role != "clinician":

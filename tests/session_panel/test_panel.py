@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 
 from console.record.errors import StorageUnavailable
-from console.session_panel.panel import PAGE_FORM, PAGE_SESSION, PAGE_START
+from console.session_panel.panel import PAGE_FORM, PAGE_SESSION, PAGE_SIGN, PAGE_START
 from devices import mdc
-from tests.session_panel.conftest import T0, start
+from tests.session_panel.conftest import T0, confirm, rate, ready, save_precheck, start
 from tests.session_panel.fake_service import FakeService
 from widgets.scale_form import ScaleForm
 from widgets.side_effect_form import SideEffectForm
@@ -59,7 +59,7 @@ def test_moaas_entry_stores_score_and_vitals(make_panel, svc):
     assert e.data["point"] == "baseline"
     assert e.data["vitals"][str(mdc.NIBP_SYS)]["value"] == 128
     assert panel.stack.currentIndex() == PAGE_SESSION
-    assert panel.entry_list.item(0).text().endswith("MOAA/S 4, BP 128/82")
+    assert panel.entry_list.item(0).text().endswith("MOAA/S 4 baseline, BP 128/82")
 
 
 def test_cadss6_entry_stores_items_and_subscales(make_panel, svc):
@@ -128,15 +128,17 @@ def test_hold_limit_override_requires_a_reason(make_panel, svc, monitor):
     monitor.set_bp(152, 96)
     panel = make_panel(svc)
     start(panel)
+    ready(panel)
     dosing = panel.dosing
-    assert not dosing.start_button.isEnabled()
     assert not dosing.hold_box.isHidden()
+    dosing.start_button.click()  # held: the tap says why, nothing is stored
+    assert panel.message() == "Pre-dose BP 152/96 is above the hold limit 140/90: record a reason to proceed"
+    assert "infusion_start" not in svc.kinds() and panel.confirm.isHidden()
     assert dosing.hold_label.text() == \
         "Pre-dose BP 152/96 is above the hold limit 140/90: record a reason to proceed"
     dosing.override_button.click()  # no reason typed
     assert "hold_override" not in svc.kinds()
-    assert "Reason for proceeding above the hold limit is required" in panel.message()
-    assert not dosing.start_button.isEnabled()
+    assert panel.message() == "Give a reason for proceeding (at least 5 characters)."
     dosing.hold_reason.setText("repeat BP 138/88 after 10 min rest; discussed with Dr B")
     dosing.override_button.click()
     e = svc.last("hold_override")
@@ -144,15 +146,19 @@ def test_hold_limit_override_requires_a_reason(make_panel, svc, monitor):
     assert e.data["sbp"] == 152 and e.data["limit"] == "140/90"
     assert dosing.start_button.isEnabled() and dosing.hold_box.isHidden()
     dosing.start_button.click()
+    assert "infusion_start" not in svc.kinds()  # not before the confirmation
+    confirm(panel)
     assert svc.last("infusion_start").data["dose_mg"] == 35.0
 
 
 def test_infusion_controls(make_panel, svc, clock):
     panel = make_panel(svc)
     start(panel)
+    ready(panel)
     d = panel.dosing
     assert not d.pause_button.isEnabled()
     d.start_button.click()
+    confirm(panel)
     assert d.pause_button.isEnabled() and not d.resume_button.isEnabled() and not d.start_button.isEnabled()
     clock.advance(5)
     d.pause_reason.setEditText("Nausea")
@@ -166,7 +172,16 @@ def test_infusion_controls(make_panel, svc, clock):
     d.rate_reason.setEditText("Side effects")
     d.rate_button.click()
     assert svc.last("infusion_rate").data == {"rate_ml_h": 40.0, "reason": "Side effects", "previous_rate_ml_h": 52.5}
+    clock.advance(30)  # 4.4 mL before the pause, then 20 mL at 40 mL/h: not the planned 35 mL
     d.stop_button.click()
+    assert panel.confirm.isHidden() and "infusion_stop" not in svc.kinds()
+    assert panel.message() == ("Stopped early: 24.4 of 35 mg given (24.4 of 35 mL) after 35 min running: give "
+                               "the reason for stopping early, then Stop.")
+    clock.advance(16)
+    d.stop_button.click()
+    assert panel.confirm.question.text() == ("Stop the infusion now? Planned dose given: 35.0 of 35 mg given "
+                                             "(35.0 of 35 mL) after 51 min running.")
+    confirm(panel)
     assert svc.last("infusion_stop").data["completed"] is True
     assert not d.stop_button.isEnabled()
 
@@ -174,10 +189,13 @@ def test_infusion_controls(make_panel, svc, clock):
 def test_esketamine_device_button_enforces_spacing(make_panel, svc, clock):
     panel = make_panel(svc)
     start(panel, "esketamine-56", weight="")
+    ready(panel)
     d = panel.dosing
     assert d.device_button.isEnabled() and d.device_button.text() == "Give device 1 of 2 (28 mg)"
     d.lot.setText("LOT7")
     d.device_button.click()
+    assert panel.confirm.question.text() == "Give device 1 of 2 now (lot LOT7)?"
+    confirm(panel)
     assert svc.last("esketamine_dose").data == {"device_number": 1, "devices_planned": 2, "device_mg": 28.0,
                                                 "lot": "LOT7"}
     assert not d.device_button.isEnabled()
@@ -186,11 +204,13 @@ def test_esketamine_device_button_enforces_spacing(make_panel, svc, clock):
     panel.refresh()
     assert not d.device_button.isEnabled()
     assert d.block_label.text() == "Device 2 of 2 allowed in 2 min 00 s: devices must be 5 min apart"
-    assert panel.give_device("LOT7") is None  # refused even if called directly
+    assert panel.give_device("LOT7") is False  # refused even if called directly
+    assert panel.confirm.isHidden()
     clock.advance(2)
     panel.refresh()
     assert d.device_button.isEnabled() and d.block_label.text() == ""
     d.device_button.click()
+    confirm(panel)
     assert [e.data["device_number"] for e in svc.only_session().entries if e.kind == "esketamine_dose"] == [1, 2]
     assert not d.device_button.isEnabled() and d.block_label.text() == "All 2 devices given (56 mg)"
 
@@ -209,14 +229,13 @@ def test_esketamine_over_65_uses_the_higher_hold_limit(make_panel, svc, monitor)
 def test_overdue_check_stands_out_and_is_logged_once(make_panel, svc, clock, monitor):
     panel = make_panel(svc)
     start(panel)
+    ready(panel)
     panel.dosing.start_button.click()
-    clock.advance(4)
-    panel.tick()  # baseline ratings not done: due now (amber), not yet overdue
-    assert panel.countdown.state == "soon" and panel.countdown.text() == "CADSS-6 baseline due now"
-    clock.advance(2)
-    panel.tick()  # their window closed: missed, listed, and logged
-    assert panel.overdue_label.text() == "missed: CADSS-6 baseline\nmissed: MOAA/S baseline"
+    confirm(panel)
+    clock.advance(6)
+    panel.tick()
     assert panel.countdown.state == "due" and panel.countdown.text() == "BP at 10 min in 04:00"
+    assert panel.overdue_label.isHidden()
     clock.advance(3.5)
     panel.tick()
     assert panel.countdown.state == "soon"
@@ -231,7 +250,7 @@ def test_overdue_check_stands_out_and_is_logged_once(make_panel, svc, clock, mon
     clock.advance(0.1)
     panel.tick()
     overdue = [e.data["key"] for e in svc.only_session().entries if e.kind == "check_overdue"]
-    assert sorted(overdue) == ["bp@10", "cadss6@baseline", "moaas@baseline"]
+    assert overdue == ["bp@10"]
     monitor.set_bp(130, 84)  # the BP arrives: no longer overdue
     panel.tick()
     assert panel.status.get("bp@10").state == "done"
@@ -335,16 +354,27 @@ def test_entry_list_latest_first(make_panel, svc, clock):
     assert panel.entry_list.item(1).text().endswith("Note: first")
 
 
-def test_discharge_and_signoff(make_panel, svc, qtbot):
+def test_discharge_and_signoff(make_panel, svc, clock):
     panel = make_panel(svc)
     start(panel)
+    ready(panel)
     dis = panel.discharge
+    assert panel.open_signoff() is None  # no discharge yet
+    assert panel.message().startswith("Record the discharge first")
+    assert dis.signoff_hint.text().startswith("Record the discharge first")
+    panel.dosing.start_button.click()
+    confirm(panel)
+    dis.discharge_button.click()
+    assert panel.message() == "Dosing is still in progress: stop the infusion first."
+    clock.advance(40)
+    panel.dosing.stop_button.click()
+    confirm(panel)
     dis.discharge_button.click()  # nothing confirmed, no reason: refused
     assert "discharge" not in svc.kinds()
     assert "Reason for discharge with criteria not met is required" in panel.message()
-    panel.trigger("moaas")
-    panel.current_form().buttons[("score", 5)].click()
-    panel.save_button.click()
+    rate(panel, "moaas")
+    assert svc.last("observation").data["point"] == "40"  # due with "end" at the same moment: answers both
+    assert panel.status.get("moaas@end").state == "done"
     for key in ("alert_oriented", "able_to_walk", "escort_present", "instructions_given"):
         dis.checks[key].setChecked(True)
     panel.refresh()
@@ -353,8 +383,10 @@ def test_discharge_and_signoff(make_panel, svc, qtbot):
     dis.checks["vitals_near_baseline"].setChecked(True)
     dis.discharge_button.click()
     assert svc.last("discharge").data["all_met"] is True
+    assert dis.signoff_hint.isHidden()
     dlg = panel.open_signoff()
-    qtbot.addWidget(dlg)
+    assert panel.stack.currentIndex() == PAGE_SIGN and dlg.isVisibleTo(panel)  # a page, not a window
+    assert not dlg.isWindow()
     assert dlg.name_label.text() == "Ada Byron"
     dlg.password.setText("wrong")
     assert dlg.try_sign() is False
@@ -366,6 +398,17 @@ def test_discharge_and_signoff(make_panel, svc, qtbot):
     assert svc.signatures == [(svc.only_session().id, "reviewed")]
     assert panel.signed and panel.message().startswith("Session signed and sealed")
     assert not panel.quick["moaas"].isEnabled()
+    assert panel.stack.currentIndex() == PAGE_SESSION and panel.countdown.text() == "Session signed: no checks due"
+    # the way to the next patient: state cleared, countdown cleared, the start form
+    assert not panel.next_patient_button.isHidden()
+    panel.next_patient_button.click()
+    assert panel.session is None and panel.stack.currentIndex() == PAGE_START
+    assert panel.title_label.text() == "No session" and panel.countdown.text() == ""
+    assert panel.entry_list.count() == 0 and panel.next_patient_button.isHidden()
+    assert panel.quick["moaas"].isEnabled()
+    start(panel, code="P-002")
+    assert panel.title_label.text() == "P-002 - chair 2" and panel.phase.value == "patient and protocol chosen"
+    assert len(svc.sessions) == 2
 
 
 def test_timer_runs_only_while_visible(make_panel, svc):
@@ -387,9 +430,12 @@ def test_started_at_is_recorded_at_clock(svc, make_panel):
 def test_im_injection_is_one_button(make_panel, svc, clock):
     panel = make_panel(svc)
     start(panel, "im-ketamine", weight="80")
+    ready(panel)
     d = panel.dosing
     assert d.start_button.text() == "Give IM injection" and d.infusion_box.isHidden()
     d.start_button.click()
+    assert panel.confirm.confirm_button.text() == "Give the IM injection"
+    confirm(panel)
     data = svc.last("infusion_start").data
     assert (data["route"], data["dose_mg"], data["volume_ml"]) == ("IM", 40.0, 0.8)
     assert "rate_ml_h" not in data
@@ -406,7 +452,9 @@ def test_esketamine_rems_status_on_the_discharge_tab(make_panel, clock, monitor)
     start(panel, "esketamine-56", weight="")
     assert not panel.discharge.rems_label.isHidden()
     assert "Patient name" in panel.discharge.rems_label.text()
+    ready(panel)
     panel.dosing.device_button.click()
+    confirm(panel)
     form = panel.rems_form()
     assert form.values["bp_before_administration"] == "128/82"
     assert form.values["provider_email"] == "a@x.org"
@@ -422,8 +470,10 @@ def test_non_esketamine_has_no_rems_status(make_panel, svc):
 def test_missed_list_is_capped(make_panel, svc, clock):
     panel = make_panel(svc)
     start(panel)
+    ready(panel)
     panel.dosing.start_button.click()
-    clock.advance(39)
+    confirm(panel)
+    clock.advance(49)  # BP at 10, 20, 30 and 40 min missed
     panel.tick()
     lines = panel.overdue_label.text().split("\n")
     assert lines[-1].startswith("(and ") and lines[-1].endswith("earlier missed checks)")
@@ -462,6 +512,10 @@ def test_correction_after_signing_asks_for_a_new_signature(make_panel, svc):
     panel.trigger("note")
     panel.current_form().text.setText("first note")
     panel.save_button.click()
+    panel.discharge.departure.setCurrentIndex(panel.discharge.departure.findData("transferred"))
+    panel.discharge.departure_details.setText("to the ward")
+    panel.discharge.departure_button.click()
+    assert svc.last("discharge").data["override_reason"] == "Transferred: to the ward"
     dlg = panel.open_signoff()
     dlg.password.setText("secret")
     assert dlg.try_sign()
@@ -471,7 +525,7 @@ def test_correction_after_signing_asks_for_a_new_signature(make_panel, svc):
     signature_row = panel.entry_list.item(0)
     panel.entry_list.itemDoubleClicked.emit(signature_row)
     assert panel.message() == "A signature entry cannot be corrected."
-    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(1))
+    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(2))
     form = panel.current_form()
     assert form.text.text() == "first note"
     form.text.setText("first note, corrected")
@@ -481,15 +535,17 @@ def test_correction_after_signing_asks_for_a_new_signature(make_panel, svc):
     assert panel.message() == "Correction saved. The session was signed: sign it again."
     assert panel.state_label.text() == "Corrected after signing: sign again"
     assert not panel.signed and panel.sealed and not panel.quick["note"].isEnabled()
+    assert panel.next_patient_button.isHidden()
+    assert panel.next_patient() is False and panel.message() == \
+        "The session was corrected after signing: sign it again first."
 
 
 def test_reopening_a_session_restores_its_state(make_panel, svc, clock):
     first = make_panel(svc)
     start(first)
-    first.trigger("moaas")
-    first.current_form().select("score", 5)
-    first.save_button.click()
+    ready(first)
     first.dosing.start_button.click()
+    confirm(first)
     clock.advance(12)
     session = svc.only_session()
     patient = svc.patients[session.patient_id]
@@ -498,7 +554,7 @@ def test_reopening_a_session_restores_its_state(make_panel, svc, clock):
     assert again.plan.rate_ml_h == 52.5 and again.dosing.plan_label.text().startswith("35.0 mg")
     assert again.state_label.text() == "Infusing  12 min"
     assert not again.dosing.start_button.isEnabled() and again.dosing.pause_button.isEnabled()
-    assert again.entry_list.count() == 2
+    assert again.entry_list.count() == 4 and again.phase.value == "dosing"
     assert again.status.get("moaas@baseline").state == "done"
 
 
@@ -524,11 +580,14 @@ def test_other_ratings_are_one_click_away(make_panel, svc):
 def test_esketamine_header_says_dosing_until_the_last_device(make_panel, svc, clock):
     panel = make_panel(svc)
     start(panel, "esketamine-56", weight="")
+    ready(panel)
     panel.dosing.device_button.click()
+    confirm(panel)
     assert panel.state_label.text() == "Dosing: 1 of 2 devices given"
     clock.advance(5)
     panel.refresh()
     panel.dosing.device_button.click()
+    confirm(panel)
     clock.advance(1)
     panel.refresh()
     assert panel.state_label.text() == "Monitoring  6 min since dosing"
@@ -562,3 +621,143 @@ def test_a_second_correction_starts_from_the_first_one(make_panel, svc):
         panel.save_button.click()
         assert svc.last("amendment").amends == original.id
         assert svc.last("amendment").data["data"] == {"text": text}
+
+
+# -- the workflow, as the clinician meets it ---------------------------------------------------------------------
+def test_start_without_a_saved_precheck_says_so_and_stores_nothing(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    assert panel.next_label.text().startswith("Next: the pre-check")
+    panel.dosing.start_button.click()
+    expected = "Save the pre-check first: identity and consent must be confirmed before dosing."
+    assert panel.message() == expected and panel.dosing.block_label.text() == expected
+    assert panel.confirm.isHidden() and svc.kinds() == []
+
+
+def test_missing_consent_is_shown_and_blocks_until_a_new_precheck_confirms_it(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    save_precheck(panel, unticked=("consent",))
+    assert panel.message() == ("Pre-check saved. Dosing cannot start:\n"
+                               "No consent on file in the saved pre-check: dosing cannot start.")
+    assert panel.message_kind == "error"
+    rate(panel, "moaas")
+    rate(panel, "cadss6")
+    panel.dosing.start_button.click()
+    assert panel.message() == "No consent on file in the saved pre-check: dosing cannot start."
+    assert panel.dosing.hold_box.isHidden()  # nothing to override: it is not a hold a reason can lift
+    assert "infusion_start" not in svc.kinds()
+    save_precheck(panel)  # saved again, consent ticked
+    assert [e.data["consent_on_file"] for e in svc.only_session().entries if e.kind == "precheck"] == [False, True]
+    panel.dosing.start_button.click()
+    confirm(panel)
+    assert svc.last("infusion_start").data["dose_mg"] == 35.0
+
+
+def test_no_escort_needs_a_reason_in_the_dosing_tab(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    save_precheck(panel, unticked=("escort",))
+    assert panel.message() == "Pre-check saved with: No escort or transport home arranged: record a reason to proceed."
+    rate(panel, "moaas")
+    rate(panel, "cadss6")
+    d = panel.dosing
+    assert not d.hold_box.isHidden() and d.hold_key == "escort"
+    d.start_button.click()
+    assert panel.confirm.isHidden() and "No escort" in panel.message()
+    d.hold_reason.setText("partner collects at 14:00, confirmed by phone")
+    d.override_button.click()
+    assert svc.last("hold_override").data["limit"] == "escort"
+    assert d.hold_box.isHidden()
+    d.start_button.click()
+    confirm(panel)
+    assert "infusion_start" in svc.kinds()
+
+
+def test_baseline_ratings_are_asked_for_before_dosing(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    save_precheck(panel)
+    assert panel.next_label.text() == "Next: baseline ratings before dosing (MOAA/S F2, CADSS-6 F3)."
+    panel.dosing.start_button.click()
+    assert panel.message() == "Baseline ratings due before dosing: CADSS-6 baseline, MOAA/S baseline."
+    panel.shortcut_actions["F2"].trigger()
+    assert panel.form_title.text() == "MOAA/S - baseline"
+    panel.current_form().select("score", 5)
+    panel.save_button.click()
+    panel.dosing.start_button.click()
+    assert panel.message() == "Baseline ratings due before dosing: CADSS-6 baseline."
+    rate(panel, "cadss6")
+    assert panel.next_label.text() == "Next: start dosing on the Dosing tab."
+
+
+def test_ratings_after_the_start_are_never_the_baseline(make_panel, svc, clock):
+    panel = make_panel(svc)
+    start(panel)
+    ready(panel)
+    panel.dosing.start_button.click()
+    confirm(panel)
+    clock.advance(2)
+    panel.shortcut_actions["F2"].trigger()
+    assert panel.form_title.text() == "MOAA/S - extra rating"
+    panel.current_form().select("score", 4)
+    panel.save_button.click()
+    assert "point" not in svc.last("observation").data
+    clock.advance(37)
+    rate(panel, "moaas", score=3)
+    assert svc.last("observation").data["point"] == "40"
+    assert panel.status.get("moaas@40").state == "done"
+
+
+def test_stop_at_minute_zero_asks_for_a_reason_and_records_stopped_early(make_panel, svc):
+    panel = make_panel(svc)
+    start(panel)
+    ready(panel)
+    d = panel.dosing
+    d.start_button.click()
+    assert panel.confirm.question.text().startswith("Start the infusion now? 35.0 mg")
+    panel.confirm.cancel_button.click()  # changed their mind: nothing stored
+    assert "infusion_start" not in svc.kinds() and panel.confirm.isHidden()
+    d.start_button.click()
+    confirm(panel)
+    d.stop_button.click()
+    assert panel.message().startswith("Stopped early: 0.0 of 35 mg given (0.0 of 35 mL) after 0 min running")
+    assert panel.confirm.isHidden() and "infusion_stop" not in svc.kinds()
+    d.stop_reason.setText("patient request")
+    d.stop_button.click()
+    assert panel.confirm.question.text() == ("Stop the infusion now? Stopped early: 0.0 of 35 mg given (0.0 of "
+                                             "35 mL) after 0 min running.")
+    confirm(panel)
+    assert svc.last("infusion_stop").data == {"completed": False, "reason": "patient request",
+                                              "dose_given_mg": 0.0, "volume_given_ml": 0.0}
+    assert panel.state_label.text() == "Monitoring  0 min since dosing"
+
+
+def test_escape_cancels_the_confirm_strip(make_panel, svc, qtbot):
+    from PySide6.QtCore import Qt
+
+    panel = make_panel(svc)
+    start(panel)
+    ready(panel)
+    panel.dosing.start_button.click()
+    assert panel.confirm.pending
+    qtbot.keyClick(panel.confirm, Qt.Key.Key_Escape)
+    assert not panel.confirm.pending and "infusion_start" not in svc.kinds()
+    assert panel.confirm.confirm_button.minimumHeight() >= 44 and panel.confirm.cancel_button.minimumHeight() >= 44
+
+
+def test_a_resumed_session_with_consent_missing_lets_the_precheck_be_saved_again(make_panel, svc):
+    first = make_panel(svc)
+    start(first)
+    save_precheck(first, unticked=("consent", "fasting"))
+    session = svc.only_session()
+    again = make_panel(svc)
+    again.open_session(session, svc.patients[session.patient_id])
+    assert "precheck" not in again.precheck.saved
+    rate(again, "moaas")
+    rate(again, "cadss6")
+    assert again.next_label.text() == \
+        "Before dosing: No consent on file in the saved pre-check: dosing cannot start."
+    save_precheck(again, unticked=("fasting",))
+    assert again.next_label.text() == "Before dosing: Not fasting as instructed: record a reason to proceed."
+    assert "precheck" in again.precheck.saved and not again.dosing.hold_box.isHidden()

@@ -10,7 +10,7 @@ import pytest
 from console.record import open_database, passwords
 from devices import mdc
 from devices.model import State
-from tests.session_panel.conftest import start
+from tests.session_panel.conftest import confirm, ready, start
 
 PASSWORD = "correct horse 1"
 
@@ -49,21 +49,28 @@ def test_entries_and_signature_reach_the_record(qtbot, db):
     info = svc.session(session_id)
     assert (info.protocol_id, info.protocol_version) == ("iv-ketamine-0.5", "1")
     assert info.details["dose_plan"]["dose_mg"] == 40.0
-    panel.trigger("moaas")
-    panel.current_form().buttons[("score", 5)].click()
-    panel.save_button.click()
-    panel.trigger("cadss6")
-    form = panel.current_form()
-    for item in ("1", "2", "6", "7", "15", "22"):
-        form.select(item, 0)
-    panel.save_button.click()
+    ready(panel)
     panel.dosing.start_button.click()
+    confirm(panel)
     stored = svc.entries(session_id)
-    assert [e.kind for e in stored] == ["observation", "observation", "infusion_start"]
-    assert stored[0].data["items"] == {"score": 5} and stored[0].data["scale"] == "moaas"
-    assert stored[1].data["subscales"] == {"depersonalization": 0, "derealization": 0, "amnesia": 0}
-    assert stored[2].data["rate_ml_h"] == 60.0
-    assert panel.entry_list.count() == 3
+    assert [e.kind for e in stored] == ["precheck", "observation", "observation", "infusion_start"]
+    assert stored[0].data["identity_confirmed"] is True and stored[0].data["consent_on_file"] is True
+    assert stored[1].data["items"] == {"score": 5} and stored[1].data["scale"] == "moaas"
+    assert stored[1].data["point"] == stored[2].data["point"] == "baseline"
+    assert stored[2].data["subscales"] == {"depersonalization": 0, "derealization": 0, "amnesia": 0}
+    assert stored[3].data["rate_ml_h"] == 60.0
+    assert panel.entry_list.count() == 4
+    assert panel.open_signoff() is None  # no discharge yet
+    panel.dosing.stop_reason.setText("patient request")
+    panel.dosing.stop_button.click()
+    confirm(panel)
+    stop = svc.entries(session_id)[-1]
+    assert stop.kind == "infusion_stop" and stop.data["completed"] is False
+    assert stop.data["reason"] == "patient request" and stop.data["dose_given_mg"] < 1.0
+    panel.discharge.departure_details.setText("declined to stay for monitoring")
+    panel.discharge.departure_button.click()
+    assert svc.entries(session_id)[-1].data["override_reason"] == \
+        "Left against medical advice: declined to stay for monitoring"
     dlg = panel.open_signoff()
     dlg.password.setText("nope")
     assert not dlg.try_sign()
@@ -74,14 +81,14 @@ def test_entries_and_signature_reach_the_record(qtbot, db):
     assert svc.session(session_id).status == "signed"
     assert db.verify(session_id).ok
     # a correction after signing: the original stays, the session needs a new signature
-    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(panel.entry_list.count() - 1))
+    panel.entry_list.itemDoubleClicked.emit(panel.entry_list.item(panel.entry_list.count() - 2))
     form = panel.current_form()
     form.scale_form.select("score", 4)
     form.reason.setText("re-assessed: slow to respond")
     panel.save_button.click()
     stored = svc.entries(session_id)
-    assert stored[-1].kind == "amendment" and stored[-1].amends == stored[0].id
-    assert stored[0].data["total"] == 5 and stored[-1].data["data"]["total"] == 4
+    assert stored[-1].kind == "amendment" and stored[-1].amends == stored[1].id
+    assert stored[1].data["total"] == 5 and stored[-1].data["data"]["total"] == 4
     assert svc.session(session_id).status == "amended"
     assert db.verify(session_id).ok
 
