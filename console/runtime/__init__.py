@@ -5,7 +5,7 @@ The console window, ``chairside chair --headless`` and ``chairside simulate-sess
 """
 
 from console.runtime.chair import ChairRuntime, ChairSnapshot, LinkStatus, default_alarm_limits
-from console.runtime.clock import Clock, ManualClock, ScaledClock, WallClock, record_clock
+from console.runtime.clock import Clock, ManualClock, ScaledClock, WallClock, as_clock, record_clock
 
 __all__ = ["ChairRuntime", "ChairSnapshot", "Clock", "LinkStatus", "ManualClock", "ScaledClock", "WallClock",
-           "default_alarm_limits", "record_clock"]
+           "as_clock", "default_alarm_limits", "record_clock"]

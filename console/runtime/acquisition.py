@@ -48,7 +48,13 @@ class DeviceThread:
         """True while the thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    isRunning = is_running  # noqa: N815 (the name the technician screens knew from the QThread version)
+    def is_finished(self) -> bool:
+        """True once the thread was started and has ended."""
+        return self._thread is not None and not self._thread.is_alive()
+
+    # the names the technician screens and older tests knew from the QThread version
+    isRunning = is_running  # noqa: N815
+    isFinished = is_finished  # noqa: N815
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Ask the loop to end and wait for the thread; True when it has finished."""

@@ -96,7 +96,8 @@ class ChairSnapshot:
 class ChairRuntime:
     """One chair's live pipeline and its writes (see the module docstring).
 
-    ``db``: the open record. ``clock``: real time by default. ``on_change``: called with one line per state
+    ``db``: the open record, or ``None`` for a chair that only shows (no sessions, no entries: a window
+    without a record, a test). ``clock``: real time by default. ``on_change``: called with one line per state
     change (link state, alarm start/end/acknowledgement, session opened/closed, entry kept unsaved), from the
     thread where it happened; it must be quick and thread-safe (a log call; never a Qt signal).
     """
@@ -126,8 +127,12 @@ class ChairRuntime:
         self._session: tuple[int, UserContext] | None = None
         self._recorder: Any = None
 
+        self._consumers: list[Callable[[list[Sample]], None]] = []
+        #: batches an extra consumer failed on (logged; acquisition carries on)
+        self.consumer_errors = 0
         # the chair's own identity for the outbox; every entry names the user it is written for
-        self.outbox = EntryOutbox(db.service(db.system_user(f"chair:{chair}")), journal_path)
+        self.outbox: EntryOutbox | None = (
+            EntryOutbox(db.service(db.system_user(f"chair:{chair}")), journal_path) if db is not None else None)
         self.writer = StorageWriter(f"chair-writer:{chair}")
         self.writer.every("heartbeat", heartbeat_interval, self._heartbeat)
         self.writer.every("outbox retry", outbox_retry_interval, self._retry_outbox)
@@ -210,6 +215,17 @@ class ChairRuntime:
             recorder.submit(samples)
         for event in events:
             self._link_event(event)
+        for consumer in list(self._consumers):
+            try:
+                consumer(samples)
+            except Exception:  # one broken consumer must not stop acquisition or the others
+                self.consumer_errors += 1
+                if self.consumer_errors <= 5:
+                    log.exception("sample consumer %r failed", consumer)
+
+    def add_consumer(self, consumer: Callable[[list[Sample]], None]) -> None:
+        """Also hand every batch to ``consumer``, on the device thread: it must be thread-safe and quick."""
+        self._consumers.append(consumer)  # list.append is atomic; ingest iterates over a copy
 
     def tick(self, now: float | None = None) -> None:
         """Evaluate queued samples and the time-driven alarm checks (the alarm thread calls this)."""
@@ -251,6 +267,8 @@ class ChairRuntime:
     def open_session(self, session_id: int, user: UserContext, *, limits: AlarmLimits | None = None) -> None:
         """Record this chair's vitals and alarm events into ``session_id`` (written for ``user``, the session's
         clinician) until :meth:`close_session`. Returns at once; the recorder starts on the writer thread."""
+        if self.db is None:
+            raise RuntimeError(f"chair {self.chair} has no record to write a session into")
         self.close_session()
         with self._state_lock:
             self._session = (session_id, user)
@@ -312,6 +330,8 @@ class ChairRuntime:
         ``at`` (the moment the entry describes) defaults to now on the record's clock.
         """
         who = user or self.session_user
+        if self.db is None or self.outbox is None:
+            raise RuntimeError(f"chair {self.chair} has no record to write entries into")
         if who is None:
             raise ValueError("an entry needs the user it is written for (no session is open at this chair)")
         when = at or self.db.now()
@@ -319,6 +339,7 @@ class ChairRuntime:
         future: Future[EntryResult] = Future()
 
         def write() -> None:
+            assert self.outbox is not None
             try:
                 result = self.outbox.add_entry(session_id, kind, data, at=when, user=who)
             except BaseException as exc:
@@ -360,8 +381,12 @@ class ChairRuntime:
         except StorageUnavailable as exc:  # only other consoles miss it; say so, carry on
             log.warning("session heartbeat not written: %s", exc)
 
+    def retry_unsaved(self) -> None:
+        """Ask the writer to retry the entries kept unsaved now (it also does every few seconds); never waits."""
+        self.writer.submit(self._retry_outbox)
+
     def _retry_outbox(self) -> None:
-        if not self.outbox.pending:
+        if self.outbox is None or not self.outbox.pending:
             return
         try:
             self.outbox.flush()
@@ -379,7 +404,7 @@ class ChairRuntime:
         return ChairSnapshot(
             self.chair, now, session[0] if session else None, self.live.numerics.snapshot(), links,
             self.alarms.visible(), self.alarms.audible_priority(now),
-            len(self.outbox.pending) + self.writer.backlog,
+            (len(self.outbox.pending) if self.outbox is not None else 0) + self.writer.backlog,
             recorder.status() if recorder is not None else None)
 
     def link_states(self) -> tuple[int, dict[str, LinkStatus]]:

@@ -103,3 +103,28 @@ def record_clock(clock: Clock) -> Callable[[], datetime]:
         return datetime.fromtimestamp(clock.now(), UTC)
 
     return now
+
+
+class FunctionClock:
+    """A plain ``() -> float`` function (a test's fake clock) as a :class:`Clock`; waits are real time."""
+
+    def __init__(self, fn: Callable[[], float]) -> None:
+        self._fn = fn
+
+    def now(self) -> float:
+        return float(self._fn())
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        return stop.wait(max(0.0, seconds))
+
+    def __call__(self) -> float:
+        return self.now()
+
+
+def as_clock(clock: Clock | Callable[[], float]) -> Clock:
+    """``clock`` as a :class:`Clock`: itself if it is one, else a plain time function wrapped."""
+    if hasattr(clock, "now") and hasattr(clock, "wait"):
+        return clock  # type: ignore[return-value]
+    if clock is time.time:
+        return WallClock()
+    return FunctionClock(clock)  # type: ignore[arg-type]
