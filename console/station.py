@@ -26,7 +26,7 @@ from console.main_window import MainWindow
 from console.record.outbox import EntryOutbox, PendingEntry
 from console.record.records import EntryRecord, UserContext
 from console.runtime import ChairRuntime
-from console.runtime.chair import default_alarm_limits
+from console.runtime.chair import baseline_bp, default_alarm_limits
 from devices import mdc
 from devices.model import Sample
 
@@ -203,17 +203,3 @@ class ChairStation(QObject):
         self._closed = True
         self.alarms.shutdown()
         self.panel.close()
-
-
-def baseline_bp(snapshot: dict[str, Any]) -> tuple[float, float] | None:
-    """Systolic/diastolic from a vitals snapshot (``{"150021": {"value": ...}, ...}``), if both are there."""
-    try:
-        sbp = snapshot[str(mdc.NIBP_SYS)]["value"]
-        dbp = snapshot[str(mdc.NIBP_DIA)]["value"]
-    except (KeyError, TypeError):
-        return None
-    if isinstance(sbp, (int, float)) and isinstance(dbp, (int, float)):
-        return float(sbp), float(dbp)
-    return None
-
-

@@ -42,6 +42,7 @@ from console.runtime.acquisition import DeviceThread
 from console.runtime.alarms import GuardedEngine
 from console.runtime.clock import Clock, WallClock
 from console.runtime.writer import StorageWriter
+from devices import mdc
 from devices.acquisition import DeviceLink
 from devices.driver import Driver
 from devices.model import AlarmPriority, LinkEvent, Sample
@@ -421,3 +422,15 @@ class ChairRuntime:
             self._on_change(f"chair {self.chair}: {line}")
         except Exception:  # a broken log sink must not stop the chair
             log.exception("state-change consumer failed")
+
+
+def baseline_bp(snapshot: dict[str, Any]) -> tuple[float, float] | None:
+    """Systolic/diastolic from a vitals snapshot (``{"150021": {"value": ...}, ...}``), if both are there."""
+    try:
+        sbp = snapshot[str(mdc.NIBP_SYS)]["value"]
+        dbp = snapshot[str(mdc.NIBP_DIA)]["value"]
+    except (KeyError, TypeError):
+        return None
+    if isinstance(sbp, (int, float)) and isinstance(dbp, (int, float)):
+        return float(sbp), float(dbp)
+    return None
