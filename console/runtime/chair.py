@@ -56,6 +56,8 @@ ALARM_INTERVAL_S = 0.125
 HEARTBEAT_INTERVAL_S = 15.0
 #: real seconds between retries of entries the record could not take
 OUTBOX_RETRY_S = 5.0
+#: most sample batches kept while a session's recorder is starting (about a minute of four devices)
+MAX_EARLY_BATCHES = 12_000
 
 EntryResult = EntryRecord | PendingEntry
 
@@ -127,6 +129,9 @@ class ChairRuntime:
         self._links_version = 0
         self._session: tuple[int, UserContext] | None = None
         self._recorder: Any = None
+        # batches that arrive between open_session() and the recorder's start on the writer thread: kept so
+        # the record starts with the session, not a moment later
+        self._early: list[list[Sample]] | None = None
 
         self._consumers: list[Callable[[list[Sample]], None]] = []
         #: batches an extra consumer failed on (logged; acquisition carries on)
@@ -211,7 +216,15 @@ class ChairRuntime:
         """
         events = self.live.ingest(samples)
         self._engine.submit(samples)  # a deque append: no lock, evaluated by tick()
-        recorder = self._recorder
+        with self._state_lock:  # decides between the recorder and the early list, so the order is kept
+            recorder = self._recorder
+            if recorder is None and self._early is not None:
+                if len(self._early) < MAX_EARLY_BATCHES:
+                    self._early.append(list(samples))
+                elif len(self._early) == MAX_EARLY_BATCHES:
+                    self._early.append([])  # marks the overflow: said once, below
+                    log.error("chair %s: the vitals recorder has not started; samples are not recorded",
+                              self.chair)
         if recorder is not None:
             recorder.submit(samples)
         for event in events:
@@ -273,6 +286,7 @@ class ChairRuntime:
         self.close_session()
         with self._state_lock:
             self._session = (session_id, user)
+            self._early = []
         if limits is not None:
             with self._engine_lock:
                 self._engine.set_limits(limits)
@@ -284,6 +298,7 @@ class ChairRuntime:
         with self._state_lock:
             session, self._session = self._session, None
             recorder, self._recorder = self._recorder, None
+            self._early = None
         if session is None:
             return
         self._say(f"session {session[0]}: recording stopped")
@@ -303,6 +318,9 @@ class ChairRuntime:
         recorder = self.db.vitals_recorder(session_id, **self._recorder_options)
         with self._state_lock:
             if self._session is not None and self._session[0] == session_id and self._recorder is None:
+                for batch in self._early or []:
+                    recorder.submit(batch)  # a queue put each: the lock is held only briefly
+                self._early = None
                 self._recorder = recorder
                 return
         self._stop_recorder(recorder)  # the session was closed meanwhile
