@@ -29,15 +29,14 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from devices import mdc
-from devices.driver import Driver
-from devices.model import Sample, State
-from devices.transport import PortSettings
-
 from console.app import Theme, load_theme
 from console.live.buffers import DEFAULT_SWEEP_SECONDS, NumericRecord
 from console.runtime import ChairRuntime, as_clock
 from console.runtime.acquisition import DeviceThread
+from devices import mdc
+from devices.driver import Driver
+from devices.model import Sample, State
+from devices.transport import PortSettings
 from widgets.numeric_tile import NibpTile, NumericTile, TileColours
 from widgets.status_bar import DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
@@ -147,10 +146,10 @@ class MainWindow(QMainWindow):
             monitor.setRowStretch(row, 1)
 
         self.tiles: dict[str, NumericTile] = {}
-        for spec in TILES:
-            self.tiles[spec.key] = NumericTile(spec.label, spec.unit, t.colour(spec.key), decimals=spec.decimals,
-                                               template=spec.template, stale_after=stale_after, colours=colours,
-                                               font_family=t.font_family)
+        for tile_spec in TILES:
+            self.tiles[tile_spec.key] = NumericTile(
+                tile_spec.label, tile_spec.unit, t.colour(tile_spec.key), decimals=tile_spec.decimals,
+                template=tile_spec.template, stale_after=stale_after, colours=colours, font_family=t.font_family)
         self.nibp_tile = NibpTile(t.colour("NIBP"), stale_after=nibp_stale_after, colours=colours,
                                   font_family=t.font_family)
         self.tiles["NIBP"] = self.nibp_tile
@@ -227,7 +226,7 @@ class MainWindow(QMainWindow):
     def frame_timer(self) -> QTimer:
         return self._timer
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
 

@@ -136,7 +136,7 @@ class ChairStation(QObject):
         self.engine = runtime.alarms
 
         self.panel = SessionPanel(self.service, latest_vitals=window.latest_vitals, take_bp=take_bp,
-                                  chair=chair, devices=devices or (lambda: []), demo=bool(user.demo),
+                                  chair=chair, devices=devices or (list), demo=bool(user.demo),
                                   outbox=self.outbox)
         window.set_session_panel(self.panel)
         self.panel.session_started.connect(self._on_session_started)

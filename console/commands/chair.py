@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from console.record.cli_support import EXIT_ERROR, fail
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "chair", help="run one chair without a window (--headless): devices, alarms, recording",
         description="Run a chair's runtime headless until SIGINT/SIGTERM, logging one line per state change. "

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from devices.acquisition import DeviceLink
-from devices.model import Sample
-
 from console.live.buffers import LiveData
 from console.runtime.acquisition import DeviceThread
+from devices.acquisition import DeviceLink
+from devices.model import Sample
 
 log = logging.getLogger(__name__)
 

@@ -117,16 +117,15 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
 
     ``speed``: simulated seconds per real second (``None``: as fast as possible).
     """
+    from console.alarms import AlarmLimits
     from console.clinical import ProtocolLibrary, ScaleLibrary
     from console.clinical import discharge as discharge_mod
     from console.clinical import entries as payload
     from console.clinical.schedule import schedule_from_entries
     from console.clinical.vitals import vitals_snapshot
-    from devices.simulator import Simulator
-
-    from console.alarms import AlarmLimits
     from console.runtime import ChairRuntime, ManualClock, record_clock
     from console.runtime.chair import baseline_bp
+    from devices.simulator import Simulator
 
     # everything is checked before anything is created: a refused run leaves no patient, session or file
     if not 5 <= minutes <= 24 * 60:
@@ -202,7 +201,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
 
         def cadss(level: int) -> dict[str, int]:
             items = ["1", "2", "6", "7", "15", "22"]
-            return {i: int(min(4, max(0, level + rng.integers(-1, 2)))) if level else 0 for i in items}
+            return {i: min(4, max(0, level + int(rng.integers(-1, 2)))) if level else 0 for i in items}
 
         def precheck() -> None:
             state["baseline"] = snap()
@@ -271,7 +270,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
         monitoring_min = float(protocol.schedule.get("monitoring", {}).get("min", 30)) * f
         # the protocol's "before discharge" checks fall due at the end of its monitoring period
         discharge_checks = min(start + infusion_min + monitoring_min, minutes - 6 * f)
-        script: list[tuple[float, Callable[[], None]]] = [
+        script: list[tuple[float, Callable[[], object]]] = [
             (0.5 * f, precheck),
             (0.0, lambda: sim.measure_nibp_now()),
             (2.0 * f, questionnaires),

@@ -53,8 +53,8 @@ class DeviceThread:
         return self._thread is not None and not self._thread.is_alive()
 
     # the names the technician screens and older tests knew from the QThread version
-    isRunning = is_running  # noqa: N815
-    isFinished = is_finished  # noqa: N815
+    isRunning = is_running
+    isFinished = is_finished
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Ask the loop to end and wait for the thread; True when it has finished."""

@@ -407,10 +407,7 @@ class ChairRuntime:
     def _retry_outbox(self) -> None:
         if self.outbox is None or not self.outbox.pending:
             return
-        try:
-            self.outbox.flush()
-        except Exception as exc:  # keep the entries, try again next time
-            log.error("unsaved entries not written yet: %s", exc)
+        self.outbox.flush()  # keeps what it cannot write; an unexpected error is logged by the writer
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> ChairSnapshot:

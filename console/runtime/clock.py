@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -124,7 +124,7 @@ class FunctionClock:
 def as_clock(clock: Clock | Callable[[], float]) -> Clock:
     """``clock`` as a :class:`Clock`: itself if it is one, else a plain time function wrapped."""
     if hasattr(clock, "now") and hasattr(clock, "wait"):
-        return clock  # type: ignore[return-value]
+        return clock
     if clock is time.time:
         return WallClock()
-    return FunctionClock(clock)  # type: ignore[arg-type]
+    return FunctionClock(clock)

@@ -90,7 +90,7 @@ def test_acknowledgement_is_recorded_with_the_user(station) -> None:
 
 
 def test_alarms_before_a_session_are_shown_but_not_recorded(station) -> None:
-    st, db, clock = station
+    st, _db, clock = station
     st._consume(_bp(200, 120, clock.now()))
     st.runtime.tick()
     st.refresh_alarms()
@@ -201,7 +201,7 @@ def test_a_note_entered_while_the_database_is_locked_is_kept_and_written_later(q
     """The clinician types a note while another program holds the database: it is not refused or lost."""
     from tests.session_panel.conftest import start
 
-    db, clock, runtime, window, user = _rig(qtbot, tmp_path, busy_timeout_ms=100)
+    db, _clock, runtime, window, user = _rig(qtbot, tmp_path, busy_timeout_ms=100)
     st = ChairStation(window, db, user)
     try:
         start(st.panel)
