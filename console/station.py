@@ -36,6 +36,8 @@ __all__ = ["ALARM_TILES", "AlarmDisplay", "ChairStation", "UserOutbox", "baselin
 
 #: banner, list and tile colours are refreshed this often; fast enough for a 2 Hz flash
 ALARM_REFRESH_MS = 125
+#: the recording line in the status bar is refreshed this often
+RECORDING_REFRESH_MS = 1000
 #: tiles the alarm engine colours: (tile's main code, every code whose alarm lights it)
 ALARM_TILES: tuple[tuple[int, ...], ...] = (
     (mdc.HEART_RATE, mdc.PULSE_RATE_OXIM, mdc.PULSE_RATE),
@@ -142,7 +144,18 @@ class ChairStation(QObject):
         self.panel.session_started.connect(self._on_session_started)
         self.panel.entry_added.connect(self._on_entry_added)
         self.panel.session_signed.connect(self._on_session_signed)
+        self._recording_timer = QTimer(self)
+        self._recording_timer.setObjectName("stationRecordingStatus")
+        self._recording_timer.setInterval(RECORDING_REFRESH_MS)
+        self._recording_timer.timeout.connect(self.refresh_recording)
+        self._recording_timer.start()
         self._closed = False
+
+    def refresh_recording(self) -> str:
+        """Show what the chair records and what waits to be written (pulled from the runtime); returns it."""
+        text = self.runtime.snapshot().recording_text()
+        self.window.statusBar().showMessage(text)
+        return text
 
     def user_name(self) -> str:
         """The signed-in user's printed name, as alarm acknowledgements and pauses record it."""
@@ -201,5 +214,6 @@ class ChairStation(QObject):
         if self._closed:
             return
         self._closed = True
+        self._recording_timer.stop()
         self.alarms.shutdown()
         self.panel.close()

@@ -95,6 +95,18 @@ class ChairSnapshot:
     pending_entries: int  # entries submitted or kept and not yet in the record
     recorder: Any  # the vitals recorder's status (None without an open session)
 
+    def recording_text(self) -> str:
+        """One line for a status bar: what is being recorded and what still waits to be written."""
+        if self.session_id is None:
+            text = "No session open: alarms are shown, nothing is recorded"
+        else:
+            # the recorder's own one-line status (its message), whatever shape the recorder gives it
+            detail = getattr(self.recorder, "message", "") if self.recorder is not None else "recorder starting"
+            text = f"Recording session {self.session_id}" + (f" \u2014 {detail}" if detail else "")
+        if self.pending_entries:
+            text += f"; {self.pending_entries} entries not yet saved"
+        return text
+
 
 class ChairRuntime:
     """One chair's live pipeline and its writes (see the module docstring).

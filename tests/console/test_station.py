@@ -224,3 +224,31 @@ def test_a_note_entered_while_the_database_is_locked_is_kept_and_written_later(q
         window.shutdown()
         assert runtime.shutdown()
         db.close()
+
+
+def test_the_status_bar_says_what_is_recorded_and_what_waits(qtbot, tmp_path) -> None:
+    db, clock, runtime, window, user = _rig(qtbot, tmp_path, busy_timeout_ms=100)
+    st = ChairStation(window, db, user)
+    try:
+        assert st.refresh_recording().startswith("No session open")
+        session = _open_session(st)
+        t = clock.now()
+        st._consume([Numeric(mdc.HEART_RATE, "HR", 70.0, "/min", State.NONE, t, t)])
+        assert st.recorder is not None and st.recorder.flush(timeout=30)
+        text = st.refresh_recording()
+        assert text.startswith(f"Recording session {session.id}") and "1 numeric rows" in text
+        assert window.statusBar().currentMessage() == text
+        lock = sqlite3.connect(tmp_path / "record.db", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            runtime.submit_entry(session.id, "note", {"text": "while locked"})
+            assert wait_for(lambda: "1 entries not yet saved" in st.refresh_recording())
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert wait_for(lambda: "not yet saved" not in st.refresh_recording())
+    finally:
+        st.shutdown()
+        window.shutdown()
+        assert runtime.shutdown()
+        db.close()
