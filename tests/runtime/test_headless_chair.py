@@ -119,3 +119,34 @@ def test_a_demo_chair_never_writes_into_a_real_record(tmp_path, capsys) -> None:
     assert main(["chair", "--headless", "--chair", "1", "--db", url, "--demo"]) == 2
     assert "real (non-demo)" in capsys.readouterr().err
     assert (tmp_path / "real.db").read_bytes() == before
+
+
+def test_a_headless_chair_with_an_absent_monitor_reports_it_lost_and_records_nothing(tmp_path) -> None:
+    """A real-device chair whose monitor does not answer: the link goes lost (one line, not one per retry),
+    the disconnection is an alarm in the log, no session is invented, and SIGTERM still ends it cleanly."""
+    import socket
+
+    with socket.socket() as probe:  # a local port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"sqlite:///{tmp_path / 'chair.db'}"
+    proc = _chair("--chair", "Bay 1", "--db", url, "--device", f"datex:socket://127.0.0.1:{port}")
+    try:
+        lines = _read_until(proc, "alarm start")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    lines += out.splitlines()
+    assert proc.returncode == 0, err
+    assert any("no session open" in line for line in lines)
+    lost = [line for line in lines if ": lost (" in line]
+    assert len(lost) == 1, lines  # retries failing for the same reason are not news
+    assert lines[-1].endswith("chair Bay 1: stopped")
+    db = open_database(url)
+    try:
+        assert db.service(db.system_user()).sessions() == []
+    finally:
+        db.close()
