@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from console.alarms import AlarmEngine, AlarmLimits
-from console.alarms.model import Alarm
+from console.alarms.model import Alarm, priority_name
 from console.live.buffers import DEFAULT_SWEEP_SECONDS, LiveData, NumericRecord
 from console.record.errors import RecordError, StorageUnavailable
 from console.record.outbox import EntryOutbox, PendingEntry
@@ -94,6 +94,23 @@ class ChairSnapshot:
     audible: AlarmPriority
     pending_entries: int  # entries submitted or kept and not yet in the record
     recorder: Any  # the vitals recorder's status (None without an open session)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The snapshot as JSON types, for a log, a status row or a central board: numerics keyed by MDC code
+        (``value``, ``unit``, ``age_s`` since measured), active and latched alarms, link states."""
+        numerics = {str(r.mdc): {"value": r.value, "unit": r.unit, "age_s": round(self.time - r.measured_at, 1)}
+                    for r in self.numerics.values() if r.mdc}
+        return {
+            "chair": self.chair, "time": self.time, "session_id": self.session_id, "numerics": numerics,
+            "alarms": [{"priority": priority_name(a.priority), "mdc": a.mdc, "text": a.message,
+                        "active": a.active, "acknowledged": a.acknowledged, "technical": a.technical}
+                       for a in self.alarms],
+            "audible": priority_name(self.audible),
+            "links": {name: {"state": link.state, "message": link.message,
+                             "age_s": round(self.time - link.time, 1)} for name, link in self.links.items()},
+            "pending_entries": self.pending_entries,
+            "recording": self.recording_text(),
+        }
 
     def recording_text(self) -> str:
         """One line for a status bar: what is being recorded and what still waits to be written."""

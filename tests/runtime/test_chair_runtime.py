@@ -148,3 +148,19 @@ def test_shutdown_writes_what_is_pending_and_joins_every_thread(db, clock, tmp_p
     assert not [t for t in threading.enumerate() if t.name.startswith(("acquisition:", "chair-", "vitals-"))]
     with pytest.raises(RuntimeError):
         rt.writer.submit(lambda: None)
+
+
+def test_the_snapshot_is_plain_json_for_logs_and_boards(db, runtime, clock) -> None:
+    import json
+
+    session, _user, _svc = open_session(db, runtime)
+    for _ in range(30):  # a low SpO2 each second, past the persistence delay: the alarm is confirmed
+        clock.advance(1)
+        runtime.ingest([Numeric(mdc.SPO2, "SpO2", 84.0, "%", State.DEMO, clock.now(), clock.now())])
+        runtime.tick()
+    data = json.loads(json.dumps(runtime.snapshot().as_dict()))
+    assert data["chair"] == "7" and data["session_id"] == session.id
+    assert data["numerics"][str(mdc.SPO2)] == {"value": 84.0, "unit": "%", "age_s": 0.0}
+    assert data["alarms"] and data["alarms"][0]["priority"] == "high" and data["alarms"][0]["mdc"] == mdc.SPO2
+    assert data["audible"] == "high"
+    assert data["recording"].startswith(f"Recording session {session.id}")
