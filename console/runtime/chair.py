@@ -344,7 +344,11 @@ class ChairRuntime:
             self._engine.set_limits(limits)
 
     def _start_recorder(self, session_id: int) -> None:
-        recorder = self.db.vitals_recorder(session_id, **self._recorder_options)
+        try:
+            recorder = self.db.vitals_recorder(session_id, **self._recorder_options)
+        except RecordError as exc:  # said plainly; the alarms and entries of the session carry on
+            self._say(f"session {session_id}: vitals are NOT recorded, the recorder did not start: {exc}")
+            return
         with self._state_lock:
             if self._session is not None and self._session[0] == session_id and self._recorder is None:
                 for batch in self._early or []:
