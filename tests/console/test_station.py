@@ -252,3 +252,24 @@ def test_the_status_bar_says_what_is_recorded_and_what_waits(qtbot, tmp_path) ->
         window.shutdown()
         assert runtime.shutdown()
         db.close()
+
+
+def test_the_console_shows_a_technician_the_chairs_alarms(qtbot, tmp_path) -> None:
+    """gui.py gives every role without the session panel the chair's banner and alarm list."""
+    from console.commands import gui
+
+    db, clock, runtime, window, _ = _rig(qtbot, tmp_path)
+    try:
+        db.service(db.system_user("test")).add_user("tess", "Tess Tech", "technician", "correct horse battery")
+        tech = db.authenticate("tess", "correct horse battery")
+        display = gui._alarm_display(window, tech)
+        runtime.ingest(_bp(200, 120, clock.now()))
+        runtime.tick()
+        display.refresh()
+        assert display.banner.top_alarm is not None
+        assert window.tile_for(mdc.NIBP_SYS).alarm_priority == AlarmPriority.HIGH
+        display.shutdown()
+    finally:
+        window.shutdown()
+        assert runtime.shutdown()
+        db.close()
