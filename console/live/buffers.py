@@ -52,7 +52,7 @@ class WaveRing:
             raise ValueError(f"sample rate and sweep length must be positive (fs={fs}, seconds={seconds})")
         self.fs = float(fs)
         self.seconds = float(seconds)
-        self.capacity = max(2, round(fs * seconds))
+        self.capacity = max(2, int(round(fs * seconds)))
         self.jitter = jitter
         self._data = np.full(self.capacity, np.nan, dtype=np.float64)
         self._lock = threading.Lock()
@@ -71,15 +71,15 @@ class WaveRing:
             return
         with self._lock:
             if self._next_t is None:
-                self._cursor = round(t0 * self.fs) % self.capacity
+                self._cursor = int(round(t0 * self.fs)) % self.capacity
             else:
-                missing = round((t0 - self._next_t) * self.fs)
+                missing = int(round((t0 - self._next_t) * self.fs))
                 if missing > self.jitter * self.fs:
                     self.gaps += 1
                     if missing >= self.capacity:
                         # the whole sweep is older than the new block: nothing left to show
                         self._data.fill(np.nan)
-                        self._cursor = round(t0 * self.fs) % self.capacity
+                        self._cursor = int(round(t0 * self.fs)) % self.capacity
                     else:
                         self._fill_nan(missing)
                 elif gap or missing < -self.jitter * self.fs:
