@@ -14,6 +14,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 
+#: the shortest real wait of a scaled clock (see ScaledClock)
+MIN_REAL_WAIT_S = 0.01
+
+
 class Clock(Protocol):
     """What the runtime needs of a clock: POSIX seconds now, and a stoppable wait of clock seconds."""
 
@@ -43,7 +47,8 @@ class ScaledClock:
     """Time that runs ``speed`` times faster than real time from ``start`` (default: now).
 
     Waits are shortened by the same factor, so a loop that ticks every 0.125 clock-seconds ticks eight times a
-    clock-second whatever the speed (but never faster than every millisecond of real time).
+    clock-second whatever the speed, but never more often than every 10 ms of real time (at high speeds a loop
+    spinning faster would only take CPU from the simulator it waits for).
     """
 
     def __init__(self, speed: float, start: float | None = None) -> None:
@@ -57,7 +62,7 @@ class ScaledClock:
         return self.start + (time.monotonic() - self._origin) * self.speed
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
-        return stop.wait(max(0.001, seconds / self.speed))
+        return stop.wait(max(MIN_REAL_WAIT_S, seconds / self.speed))
 
     def __call__(self) -> float:
         return self.now()

@@ -164,3 +164,25 @@ def test_the_snapshot_is_plain_json_for_logs_and_boards(db, runtime, clock) -> N
     assert data["alarms"] and data["alarms"][0]["priority"] == "high" and data["alarms"][0]["mdc"] == mdc.SPO2
     assert data["audible"] == "high"
     assert data["recording"].startswith(f"Recording session {session.id}")
+
+
+def test_clocks_run_at_their_speed_and_never_backwards() -> None:
+    from console.runtime import ManualClock, as_clock
+    from console.runtime.clock import WallClock
+
+    fast = ScaledClock(600.0, start=1000.0)
+    stop = threading.Event()
+    before = fast.now()
+    fast.wait(stop, 60.0)  # a simulated minute is a tenth of a real second
+    assert fast.now() - before >= 59.0
+    manual = ManualClock(50.0)
+    manual.set(40.0)  # never backwards: what was stamped stays in order
+    assert manual.now() == 50.0
+    manual.advance(5)
+    assert manual.now() == 55.0
+    with pytest.raises(ValueError):
+        manual.advance(-1)
+    with pytest.raises(ValueError):
+        ScaledClock(0)
+    assert isinstance(as_clock(__import__("time").time), WallClock)
+    assert as_clock(lambda: 7.0).now() == 7.0 and as_clock(manual) is manual
