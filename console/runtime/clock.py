@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-
 #: the shortest real wait of a scaled clock (see ScaledClock)
 MIN_REAL_WAIT_S = 0.01
 
