@@ -1,19 +1,21 @@
 """The live monitor window: waveform strips, numeric tiles, device status, and slots for what comes later.
 
-Data flow (see docs/DESIGN.md): one :class:`~console.live.acquisition_thread.AcquisitionThread` per device writes
-into the shared Qt-free :class:`~console.live.buffers.LiveData`; ONE 30 Hz QTimer in this window pulls from it and
-updates every strip and tile (:meth:`MainWindow.refresh`). Signals carry only link-state changes.
+The window is a view on a Qt-free :class:`~console.runtime.ChairRuntime` (see docs/DESIGN.md): the runtime's
+device threads write into its :class:`~console.live.buffers.LiveData`, and ONE 30 Hz QTimer in this window pulls
+from it and updates every strip and tile, and the status bar when a link state changed (:meth:`MainWindow.refresh`).
+Nothing is pushed into the window from the runtime's threads (no Qt signal is emitted from a plain thread).
 
 Hooks for the integrator:
 
 * :meth:`MainWindow.set_session_panel` puts the session panel into the side area (a placeholder until then);
 * :meth:`MainWindow.set_alarm_banner` puts the alarm banner above the strips;
 * :meth:`MainWindow.set_extra_widget` fills the free space right of the NIBP tile;
-* :meth:`MainWindow.add_sample_consumer` sends every sample batch of every device to e.g. the recorder and the
-  alarm engine, *called from the acquisition threads*;
+* :meth:`MainWindow.add_sample_consumer` sends every sample batch of every device to another consumer,
+  *called from the acquisition threads* (the runtime already feeds its alarm engine and recorder);
 * :meth:`MainWindow.latest_vitals` gives the latest value of every parameter for the panel and the alarms;
 * :meth:`MainWindow.tile_for` finds the tile of a parameter, to colour it with ``tile.set_alarm(priority, flash)``;
-* :attr:`MainWindow.link_state_changed` re-emits every device's link state change in the GUI thread.
+* :attr:`MainWindow.link_state_changed` is emitted in the GUI thread for every link state change the frame timer
+  finds in the runtime.
 """
 
 from __future__ import annotations
@@ -27,15 +29,14 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from console.app import Theme, load_theme
+from console.live.buffers import DEFAULT_SWEEP_SECONDS, NumericRecord
+from console.runtime import ChairRuntime, as_clock
+from console.runtime.acquisition import DeviceThread
 from devices import mdc
-from devices.acquisition import DeviceLink
 from devices.driver import Driver
 from devices.model import Sample, State
 from devices.transport import PortSettings
-
-from console.app import Theme, load_theme
-from console.live.acquisition_thread import AcquisitionThread, SampleConsumer
-from console.live.buffers import DEFAULT_SWEEP_SECONDS, LiveData, NumericRecord
 from widgets.numeric_tile import NibpTile, NumericTile, TileColours
 from widgets.status_bar import DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
@@ -86,23 +87,28 @@ NIBP_CODES = (mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN)
 class MainWindow(QMainWindow):
     """The chair's live monitor. Call :meth:`add_device` for each device, then :meth:`start`.
 
-    ``clock`` gives the host time used for ages and staleness (a fake one in tests); ``stale_after`` is how old
-    (s) a continuous parameter may be before it greys out; NIBP uses ``nibp_stale_after``.
+    ``runtime``: the chair this window shows (its clock is then the window's); without one the window makes its
+    own, record-less runtime on ``clock`` and shuts it down with itself. ``clock`` gives the host time used for
+    ages and staleness (a fake one in tests); ``stale_after`` is how old (s) a continuous parameter may be
+    before it greys out; NIBP uses ``nibp_stale_after``.
     """
 
-    #: (source, state, message) of any device, re-emitted in the GUI thread
+    #: (source, state, message) of any device, emitted in the GUI thread when the frame timer sees a change
     link_state_changed = Signal(str, str, str)
 
     def __init__(self, *, demo: bool = False, theme: Theme | None = None, clock: Callable[[], float] = time.time,
                  sweep_seconds: float = DEFAULT_SWEEP_SECONDS, stale_after: float = 10.0,
-                 nibp_stale_after: float = 900.0, parent: QWidget | None = None) -> None:
+                 nibp_stale_after: float = 900.0, runtime: ChairRuntime | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = theme or load_theme()
-        self.clock = clock
+        self._owns_runtime = runtime is None
+        self.runtime = runtime or ChairRuntime(None, clock=as_clock(clock), sweep_seconds=sweep_seconds)
+        self.clock: Callable[[], float] = self.runtime.clock.now
         self.demo = demo
-        self.live = LiveData(sweep_seconds)
-        self._threads: list[AcquisitionThread] = []
-        self._consumers: list[SampleConsumer] = []
+        self.live = self.runtime.live
+        self._links_version = -1
+        self._link_shown: dict[str, tuple[str, str]] = {}
         self._frame = 0
         self._numerics_version = -1
         self._tile_second = -1
@@ -140,10 +146,10 @@ class MainWindow(QMainWindow):
             monitor.setRowStretch(row, 1)
 
         self.tiles: dict[str, NumericTile] = {}
-        for spec in TILES:
-            self.tiles[spec.key] = NumericTile(spec.label, spec.unit, t.colour(spec.key), decimals=spec.decimals,
-                                               template=spec.template, stale_after=stale_after, colours=colours,
-                                               font_family=t.font_family)
+        for tile_spec in TILES:
+            self.tiles[tile_spec.key] = NumericTile(
+                tile_spec.label, tile_spec.unit, t.colour(tile_spec.key), decimals=tile_spec.decimals,
+                template=tile_spec.template, stale_after=stale_after, colours=colours, font_family=t.font_family)
         self.nibp_tile = NibpTile(t.colour("NIBP"), stale_after=nibp_stale_after, colours=colours,
                                   font_family=t.font_family)
         self.tiles["NIBP"] = self.nibp_tile
@@ -189,43 +195,38 @@ class MainWindow(QMainWindow):
     # --- devices and threads -----------------------------------------------------------------------
 
     def add_device(self, driver: Driver, url: str | None = None, settings: PortSettings | None = None, *,
-                   name: str = "", interval: float = 0.02) -> AcquisitionThread:
-        """Create the acquisition thread of one device (``url=None`` for port-less drivers: the simulator)."""
-        link = DeviceLink(driver, url, settings, name=name, clock=self.clock, interval=interval)
-        thread = AcquisitionThread(link, self.live, self._consumers, parent=self)
-        thread.link_state_changed.connect(self._on_link_state)
-        self._threads.append(thread)
-        self.status.set_link_state(link.name, "connecting", "starting")
-        if self._running:
-            thread.start()
+                   name: str = "", interval: float = 0.02) -> DeviceThread:
+        """Add a device to the runtime (``url=None`` for port-less drivers: the simulator)."""
+        thread = self.runtime.add_device(driver, url, settings, name=name, interval=interval)
+        self.status.set_link_state(thread.source, "connecting", "starting")
+        self._link_shown[thread.source] = ("connecting", "starting")
         return thread
 
     def start(self) -> None:
-        """Start every acquisition thread and the frame timer."""
+        """Start the runtime (its device, alarm and writer threads; once) and the frame timer."""
         self._running = True
-        for thread in self._threads:
-            if not thread.isRunning():
-                thread.start()
+        self.runtime.start()
         self._timer.start()
 
     def shutdown(self) -> None:
-        """Stop the frame timer and every acquisition thread (waits for them); safe to call twice."""
+        """Stop the frame timer and, when the window made its own runtime, the runtime (waits for its
+        threads); a runtime handed in is shut down by whoever made it. Safe to call twice."""
         self._running = False
         self._timer.stop()
-        for thread in self._threads:
-            if not thread.stop():
-                log.error("acquisition thread of %s did not stop within 5 s", thread.source)
+        if self._owns_runtime and not self.runtime.shutdown():
+            log.error("a thread of the chair runtime did not stop")
+        self._refresh_links()
 
     @property
-    def threads(self) -> list[AcquisitionThread]:
-        """The acquisition threads, one per device."""
-        return list(self._threads)
+    def threads(self) -> list[DeviceThread]:
+        """The device threads, one per device."""
+        return self.runtime.devices
 
     @property
     def frame_timer(self) -> QTimer:
         return self._timer
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
 
@@ -238,7 +239,7 @@ class MainWindow(QMainWindow):
         device): it must be thread-safe and quick (hand the batch to a queue, never block on I/O or touch
         widgets). An exception in a consumer is logged and does not stop acquisition.
         """
-        self._consumers.append(consumer)
+        self.runtime.add_consumer(consumer)
 
     def latest_vitals(self) -> dict[int, tuple[float | None, State, float]]:
         """``{mdc code: (value, state flags, measured_at host time)}`` of the latest value of every parameter.
@@ -295,6 +296,7 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         """One frame: pull the newest samples into every strip and, when due, every tile."""
         now = self.clock()
+        self._refresh_links()
         for code, strip in self.strips.items():
             strip.update_from(self.live.wave(code), now)
         version = self.live.numerics.version
@@ -334,9 +336,18 @@ class MainWindow(QMainWindow):
 
     # --- internals ---------------------------------------------------------------------------------
 
-    def _on_link_state(self, source: str, state: str, message: str) -> None:
-        self.status.set_link_state(source, state, message)
-        self.link_state_changed.emit(source, state, message)
+    def _refresh_links(self) -> None:
+        """Show link states that changed since the last frame (pulled from the runtime, cheap when none did)."""
+        version, links = self.runtime.link_states()
+        if version == self._links_version:
+            return
+        self._links_version = version
+        for source, link in links.items():
+            shown = (link.state, link.message)
+            if self._link_shown.get(source) != shown:
+                self._link_shown[source] = shown
+                self.status.set_link_state(source, link.state, link.message)
+                self.link_state_changed.emit(source, link.state, link.message)
 
     def _placeholder(self, text: str) -> QWidget:
         frame = QFrame()

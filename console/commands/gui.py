@@ -90,8 +90,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         db.close()
         return 0  # the log-in was cancelled: nothing was opened, nothing to save
     profiles = [] if (args.demo or args.device) else _chair_profiles(db, user, args.chair)
-    window, simulator = build_window(args, profiles)
+    from console.runtime import ChairRuntime
+
+    # the chair's runtime (devices, alarms, recording, the storage writer) runs whoever is logged in; the
+    # window and the station are views on it
+    runtime = ChairRuntime(db, chair=args.chair)
+    window, simulator = build_window(args, profiles, runtime=runtime)
     station = _attach_station(window, db, user, simulator, args)
+    alarm_display = station.alarms if station is not None else _alarm_display(window, user)
     _add_menus(window, db, user, station)
     if user.role == "auditor" and args.screenshot is None:
         window.open_review()  # auditors come to review; the live monitor stays behind it, read-only
@@ -140,7 +146,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         tool.close()  # their test/auto-detect threads and recordings stop with them
     if station is not None:
         station.shutdown()
+    alarm_display.shutdown()
     window.shutdown()
+    if not runtime.shutdown():  # writes what is pending, closes the recorder, joins every thread
+        print("chairside: a chair thread did not stop in time", file=sys.stderr)
     window.close()
     window.deleteLater()
     db.close()
@@ -217,6 +226,14 @@ def _login(db):
     return dialog.user if dialog.exec() else None
 
 
+def _alarm_display(window, user):
+    """The chair's alarms for a user without the session panel (technician, auditor, admin): they run and
+    sound for every role, and an acknowledgement records this user's name."""
+    from console.station import AlarmDisplay
+
+    return AlarmDisplay(window, lambda: user.full_name or user.username)
+
+
 def _attach_station(window, db, user, simulator, args: argparse.Namespace):
     """Join the window to the record for a clinician; other roles see the monitor without the session panel."""
     if user.role != "clinician":
@@ -256,8 +273,11 @@ def _offer_interrupted_sessions(station) -> None:
                 station.service.close_interrupted(info.id, reason.strip())
 
 
-def build_window(args: argparse.Namespace, profiles: list | None = None):
+def build_window(args: argparse.Namespace, profiles: list | None = None, runtime=None):
     """The main window with its device: the simulator (demo-marked) or the ``--device`` monitor.
+
+    ``runtime``: the chair runtime the window shows (the devices are added to it); without one the window makes
+    its own, without a record.
 
     Returns ``(window, simulator)``; ``simulator`` is the running :class:`~devices.simulator.Simulator` (for
     demo controls such as starting an infusion or an NIBP measurement) or ``None`` with a real device. The
@@ -270,7 +290,7 @@ def build_window(args: argparse.Namespace, profiles: list | None = None):
     if profiles:
         from console.technician.profiles import NO_PORT, needs_port, settings_of
 
-        window = MainWindow(demo=False)
+        window = MainWindow(demo=False, runtime=runtime)
         for profile in profiles:
             driver = registry.create_driver(profile.protocol, source=profile.name)
             url = profile.port if needs_port(profile.protocol) and profile.port != NO_PORT else None
@@ -284,10 +304,10 @@ def build_window(args: argparse.Namespace, profiles: list | None = None):
         simulator = Simulator(scenario=args.scenario, seed=args.seed, speed=args.speed, waves=True,
                               start=time.time() - DEMO_PREROLL_SECONDS / args.speed, mark_demo=True,
                               auto_infusion=args.demo, source="Simulator")
-        window = MainWindow(demo=True)
+        window = MainWindow(demo=True, runtime=runtime)
         window.add_device(SimulatorDriver(source="Simulator", simulator=simulator), None, name="Simulator")
         return window, simulator
-    window = MainWindow(demo=False)
+    window = MainWindow(demo=False, runtime=runtime)
     driver = registry.create_driver(protocol, source=url)
     window.add_device(driver, url, name=f"{protocol} on {url}")
     return window, None

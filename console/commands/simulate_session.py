@@ -19,7 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Run the physiological simulator at full speed into the record, with a scripted "
                     "simulation clinician following the IV ketamine protocol schedule (pre-checks, "
                     "questionnaires, infusion, MOAA/S and CADSS-6 observations, side effects, discharge, "
-                    "sign-off). Prints the new session id on the last line.")
+                    "sign-off) through the same chair runtime as the console, so alarms are recorded too. "
+                    "Writes only to a database that holds demo data only. Prints the new session id on the "
+                    "last line.")
     add_db_argument(parser)
     parser.add_argument("--minutes", type=float, default=120.0, help="session length in minutes (5-1440)")
     parser.add_argument("--scenario", default="stable",
@@ -46,10 +48,17 @@ def _speed(text: str) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.record.simulation import simulate_session
+    from console.record.simulation import check_scenario, simulate_session
 
+    # refused before anything is opened or created: a wrong argument leaves nothing behind
     if args.seed < 0:
         return fail("--seed must be a non-negative integer")
+    if not 5 <= args.minutes <= 24 * 60:
+        return fail(f"a simulated session lasts 5 to 1440 minutes, not {args.minutes:g}")
+    try:
+        check_scenario(args.scenario)
+    except ValueError as err:
+        return fail(str(err))
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr))
     try:
         result = simulate_session(args.db, minutes=args.minutes, scenario=args.scenario, seed=args.seed,

@@ -1,5 +1,5 @@
-"""Live data path of the console: Qt-free ring buffers and numerics store, and the acquisition thread.
+"""Live data path of the console: Qt-free ring buffers and numerics store, and a stand-alone device thread.
 
-Acquisition threads write into :class:`~console.live.buffers.LiveData`; the main window pulls from it on one
-30 Hz timer. Nothing here emits a signal per sample.
+Device threads write into :class:`~console.live.buffers.LiveData` (one per chair, owned by the
+:class:`~console.runtime.ChairRuntime`); views pull from it on their own timers. Nothing here emits a signal.
 """

@@ -51,6 +51,8 @@ class PendingEntry:
     last_error: str = ""
     attempts: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: True once its "add" line is in the journal (entries written at the first try never need one)
+    journaled: bool = False
 
 
 def default_journal_path(url: str) -> Path:
@@ -71,73 +73,105 @@ class EntryOutbox:
         self._db = service._db
         self.journal_path = (Path(journal_path) if journal_path
                              else default_journal_path(str(self._db.engine.url)))
-        self._lock = threading.RLock()
+        # _lock guards the lists only and is never held during a database write; _flush_lock lets one flush run
+        # at a time (order per session); _journal_lock orders the journal file's appends and its removal
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._journal_lock = threading.Lock()
         self._pending: list[PendingEntry] = []
+        self._refused: dict[str, RecordError] = {}
         self._load()
 
     # ------------------------------------------------------------------ API
     @property
     def pending(self) -> list[PendingEntry]:
-        """Entries not yet in the record, oldest first."""
+        """Entries not yet in the record, oldest first. Never waits for a write in progress."""
         with self._lock:
             return list(self._pending)
 
-    def add_entry(self, session_id: int, kind: str, data: dict[str, Any],
-                  at: datetime | None = None) -> EntryRecord | PendingEntry:
+    def add_entry(self, session_id: int, kind: str, data: dict[str, Any], at: datetime | None = None,
+                  *, user: UserContext | None = None) -> EntryRecord | PendingEntry:
         """Write an entry now if possible, else keep it; errors other than storage ones (bad input, no
-        permission) are raised at once, as the service would."""
+        permission) are raised at once, as the service would. ``user``: who makes the entry (default: the
+        outbox's own user); the chair runtime writes alarm entries for the clinician of the open session."""
+        service = self._service_for(user)
         # refuse now what the record would refuse later (bad kind or data, wrong role): only entries that can
         # be written wait in the outbox
-        data_json, entry_at = self._service.check_entry(kind, data, at)
+        data_json, entry_at = service.check_entry(kind, data, at)
         item = PendingEntry(uuid.uuid4().hex, session_id, kind, json.loads(data_json), entry_at,
-                            self._db.now(), self._service.user)
+                            self._db.now(), service.user)
         with self._lock:
-            if any(p.session_id == session_id for p in self._pending):
-                self._keep(item)
-                self.flush()
-                return self._result_of(item)
-            try:
-                return self._service.add_entry(session_id, kind, data, at=entry_at, client_id=item.client_id)
-            except StorageUnavailable as err:
-                item.last_error = str(err)
-                item.attempts = 1
-                self._keep(item)
-                return item
+            queued_behind = any(p.session_id == session_id for p in self._pending)
+            self._pending.append(item)
+        if queued_behind:
+            self._journal_kept(item)  # it waits behind unsaved ones: on disk before anything else
+        self.flush()
+        with self._lock:
+            done = self._done.get(item.client_id)
+            if done is not None:
+                return done
+            refused = self._refused.pop(item.client_id, None)
+            if refused is not None and not queued_behind and item in self._pending:
+                # written at once and refused (e.g. the session was closed meanwhile): the caller hears it now,
+                # as from the service itself, and nothing is kept
+                self._pending.remove(item)
+                raise refused
+        if not item.journaled:
+            self._journal_kept(item)
+        return item
 
     def flush(self) -> int:
-        """Try to write every pending entry (in order per session); returns how many were written."""
+        """Try to write every pending entry (in order per session); returns how many were written.
+
+        The list is copied under the lock and written outside it, so reading :attr:`pending` or adding an entry
+        never waits for the database; one flush runs at a time, which keeps each session's order.
+        """
         written = 0
-        with self._lock:
+        with self._flush_lock:
+            with self._lock:
+                batch = list(self._pending)
             blocked: set[int] = set()
-            for item in list(self._pending):
+            for item in batch:
                 if item.session_id in blocked:
                     continue
                 item.attempts += 1
                 try:
-                    svc = (self._service if item.user == self._service.user
-                           else self._db.service(item.user))
-                    rec = svc.add_entry(item.session_id, item.kind, item.data, at=item.at,
-                                        client_id=item.client_id)
+                    rec = self._service_for(item.user).add_entry(item.session_id, item.kind, item.data,
+                                                                 at=item.at, client_id=item.client_id)
                 except StorageUnavailable as err:
-                    item.last_error = str(err)
+                    item.last_error = self._with_note(item, str(err))
                     break  # the database is down: no point trying the others now
                 except RecordError as err:
-                    item.last_error = str(err)
+                    item.last_error = self._with_note(item, str(err))
+                    with self._lock:
+                        self._refused[item.client_id] = err
                     blocked.add(item.session_id)
                     continue
-                self._pending.remove(item)
-                self._done[item.client_id] = rec
-                try:
-                    self._journal_done(item, rec)
-                except OSError:
-                    pass  # written; a replay after a crash is recognised by its client id, never doubled
+                with self._lock:
+                    if item in self._pending:
+                        self._pending.remove(item)
+                    self._done[item.client_id] = rec
+                    self._refused.pop(item.client_id, None)
+                if item.journaled:
+                    try:
+                        self._journal_done(item, rec)
+                    except OSError:
+                        pass  # written; a replay after a crash is recognised by its client id, never doubled
                 written += 1
-            if not self._pending:
-                self._compact()
+            with self._lock:
+                if not self._pending:
+                    self._compact()
         return written
 
-    def _result_of(self, item: PendingEntry) -> EntryRecord | PendingEntry:
-        return self._done.get(item.client_id, item)
+    def _service_for(self, user: UserContext | None) -> SessionService:
+        if user is None or user == self._service.user:
+            return self._service
+        return self._db.service(user)
+
+    @staticmethod
+    def _with_note(item: PendingEntry, error: str) -> str:
+        note = item.extra.get("journal_error")
+        return f"{error} {note}" if note else error
 
     # ------------------------------------------------------------------ journal
     def _load(self) -> None:
@@ -156,22 +190,23 @@ class EntryOutbox:
                     added[rec["client_id"]] = PendingEntry(
                         rec["client_id"], int(rec["session_id"]), rec["kind"], rec["data"],
                         datetime.fromisoformat(rec["at"]), datetime.fromisoformat(rec["queued_at"]),
-                        UserContext(u["id"], u["username"], u["full_name"], u["role"], u["demo"]))
+                        UserContext(u["id"], u["username"], u["full_name"], u["role"], u["demo"]),
+                        journaled=True)
                 elif rec.get("op") == "done":
                     added.pop(rec["client_id"], None)
         self._pending = list(added.values())
 
     def _append(self, record: dict[str, Any]) -> None:
-        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.journal_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        with self._journal_lock:
+            self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.journal_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
 
-    def _keep(self, item: PendingEntry) -> None:
-        """Hold the entry in memory first, then journal it; a journal that cannot be written (the same full
-        disk that stopped the database) leaves it in memory, said plainly, rather than losing it."""
-        self._pending.append(item)
+    def _journal_kept(self, item: PendingEntry) -> None:
+        """Journal an entry that waits; a journal that cannot be written (the same full disk that stopped the
+        database) leaves it in memory, said plainly, rather than losing it."""
         try:
             self._journal_add(item)
         except OSError as err:
@@ -179,6 +214,8 @@ class EntryOutbox:
                     "it is lost if Chairside is closed before the record is back.")
             item.extra["journal_error"] = note
             item.last_error = f"{item.last_error} {note}".strip()
+            return
+        item.journaled = True
 
     def _journal_add(self, item: PendingEntry) -> None:
         u = item.user
@@ -192,8 +229,10 @@ class EntryOutbox:
         self._append({"op": "done", "client_id": item.client_id, "entry_id": rec.id})
 
     def _compact(self) -> None:
-        """Everything is written: the journal can go (it is recreated on the next failure)."""
+        """Everything is written (called with ``_lock`` held, so nothing new is pending): the journal can go
+        (it is recreated on the next failure)."""
         try:
-            self.journal_path.unlink(missing_ok=True)
+            with self._journal_lock:
+                self.journal_path.unlink(missing_ok=True)
         except OSError:
             pass  # harmless: a journal of only 'done' lines replays to nothing

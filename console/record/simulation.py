@@ -1,10 +1,13 @@
-"""A complete, realistic session recorded headless: the physiological simulator feeds a VitalsRecorder while a
-scripted "simulation" clinician makes the entries a clinician would, following the protocol's schedule.
+"""A complete, realistic session recorded headless: the physiological simulator feeds a chair runtime (the same
+:class:`~console.runtime.ChairRuntime` as the console's: live buffers, the alarm engine, the vitals recorder and
+the storage writer) while a scripted "simulation" clinician makes the entries a clinician would, following the
+protocol's schedule. Alarms therefore fire and are recorded exactly as at a real chair.
 
 Used by ``chairside simulate-session`` (demos, reviews, exports) and ``benchmarks/bench_record.py``.
-Everything is flagged DEMO. Times are simulated: the session is placed so that it ends about now (a simulated
-clock drives entry and vitals times; the record accepts such a clock only for demo accounts), so the entries
-are neither late nor in the future.
+Everything is flagged DEMO, and only a database holding demo data only is written to (checked before anything
+is created). Times are simulated: the session is placed so that it ends about now (one stepped clock drives the
+simulator, the runtime and the record, which accepts such a clock only for demo accounts), so the entries are
+neither late nor in the future.
 
 The clinical content comes from :mod:`console.clinical` (protocol ``iv-ketamine-0.5``, the MOAA/S, CADSS-6,
 PHQ-9 and GAD-7 scales, entry payload builders, the discharge checklist and the schedule engine, which logs a
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from console.record.database import DEMO_PASSWORD, open_database
+from console.record.errors import RecordError
 from console.record.vitals import RecorderStatus
 from devices import mdc
 from devices.model import Numeric
@@ -43,14 +47,67 @@ class SimulationResult:
 
 
 class SimClock:
-    """The simulated wall clock (POSIX seconds, settable) handed to ``open_database(clock=...)``: the record
-    stamps entries with it."""
+    """A settable simulated wall clock (POSIX seconds in ``t``) in the form ``open_database(clock=...)`` takes,
+    for scripts that build records without a runtime (the review tests' sample sessions)."""
 
     def __init__(self, t: float) -> None:
         self.t = float(t)
 
     def __call__(self) -> datetime:
         return datetime.fromtimestamp(self.t, UTC)
+
+
+class NotADemoDatabase(RecordError):
+    """A simulation was pointed at a database holding real (non-demo) records."""
+
+
+def require_demo_database(url: str | None) -> str | None:
+    """The database a simulation may write to: ``url`` unless it holds real (non-demo) users, patients or
+    sessions, checked without writing to it. Uses the record's demo policy (``console.record.demo``) when it is
+    there; until then this local check answers the same question."""
+    try:
+        from console.record import demo as policy  # type: ignore[attr-defined]
+    except ImportError:
+        policy = None
+    if policy is not None and hasattr(policy, "resolve_demo_database"):
+        return str(policy.resolve_demo_database(url))
+    return _local_demo_check(url)
+
+
+def _local_demo_check(url: str | None) -> str | None:
+    from sqlalchemy import create_engine, inspect, text
+
+    from console.record.engine import resolve_url, sqlite_path
+
+    resolved = resolve_url(url)
+    path = sqlite_path(resolved)
+    if path is not None and not path.exists():
+        return url  # a new file: it will hold only what the simulation writes
+    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true") if path is not None \
+        else create_engine(resolved)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            for table in ("users", "patients", "sessions"):  # constants, never user input
+                if table in tables and conn.execute(
+                        text(f"SELECT 1 FROM {table} WHERE demo = :f LIMIT 1"), {"f": False}).first():
+                    raise NotADemoDatabase(f"{path or resolved} holds real (non-demo) records; a simulation "
+                                           "never writes to one. Give a separate demo database with --db.")
+    except RecordError:
+        raise
+    except Exception as err:  # not a database, unreadable, server gone
+        raise NotADemoDatabase(f"cannot read {path or resolved} as a Chairside record: {err}") from err
+    finally:
+        engine.dispose()
+    return url
+
+
+def check_scenario(scenario: str) -> None:
+    """Refuse an unknown simulator scenario with the list of known ones (before anything is created)."""
+    from devices.simulator import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
 
 
 def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "stable", seed: int = 0,
@@ -60,15 +117,25 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
 
     ``speed``: simulated seconds per real second (``None``: as fast as possible).
     """
+    from console.alarms import AlarmLimits
     from console.clinical import ProtocolLibrary, ScaleLibrary
     from console.clinical import discharge as discharge_mod
     from console.clinical import entries as payload
     from console.clinical.schedule import schedule_from_entries
     from console.clinical.vitals import vitals_snapshot
+    from console.runtime import ChairRuntime, ManualClock, record_clock
+    from console.runtime.chair import baseline_bp
     from devices.simulator import Simulator
 
+    # everything is checked before anything is created: a refused run leaves no patient, session or file
     if not 5 <= minutes <= 24 * 60:
         raise ValueError(f"a simulated session lasts 5 to 1440 minutes, not {minutes:g}")
+    check_scenario(scenario)
+    if isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"the seed must be a non-negative integer, not {seed!r}")
+    if speed is not None and not speed > 0:
+        raise ValueError(f"speed must be positive, not {speed:g}")
+    url = require_demo_database(url)
     say = log or (lambda _m: None)
     wall_start = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -78,9 +145,13 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
     infusion_min = float(protocol.dose["duration_min"]) * f
 
     t0 = time.time() - minutes * 60.0 - 60.0
-    clock = SimClock(t0)
-    db = open_database(url, clock=clock)
+    # one stepped clock for the simulator, the chair runtime (alarm timing) and the record (entry times)
+    clock = ManualClock(t0)
+    db = open_database(url, clock=record_clock(clock))
+    runtime = ChairRuntime(db, chair=chair, clock=clock,
+                           on_change=lambda line: say(line) if " alarm " in f" {line} " else None)
     try:
+        runtime.start(alarm_thread=False)  # the script ticks the alarms after every step: reproducible
         user = db.simulation_login()
         svc = db.service(user)
         weight = round(float(rng.uniform(55, 95)), 1)
@@ -98,17 +169,22 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
         sid = session.id
         say(f"session {sid}: patient {patient.code}, {weight} kg, {plan.summary()}")
         sim = Simulator(scenario, seed, waves=True, start=t0, mark_demo=True, source="simulator")
-        recorder = db.vitals_recorder(sid)
-        latest: dict[int, tuple[float | None, Any, float]] = {}
+        runtime.open_session(sid, user, limits=AlarmLimits.from_dict(protocol.alarm_limits,
+                                                                      protocol.version_tag))
+        runtime.drain()  # the recorder is started by the writer thread
         bp_times: list[float] = []
         written: list[Any] = []
         state: dict[str, Any] = {"baseline": None, "moaas": None, "cadss_base": None}
 
+        def latest() -> dict[int, tuple[float | None, Any, float]]:
+            return runtime.live.latest_vitals()  # what the console's panel reads too
+
         def add(kind: str, data: dict[str, Any]) -> None:
-            written.append(svc.add_entry(sid, kind, data, at=clock()))
+            # through the chair's writer, in order with the alarm entries; the scripted clinician waits
+            written.append(runtime.submit_entry(sid, kind, data, user=user).result())
 
         def snap() -> dict[str, Any]:
-            return vitals_snapshot(latest)
+            return vitals_snapshot(latest())
 
         def observe(point: str, moaas: int, cadss: dict[str, int]) -> None:
             m = scales.get("moaas")
@@ -125,14 +201,17 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
 
         def cadss(level: int) -> dict[str, int]:
             items = ["1", "2", "6", "7", "15", "22"]
-            return {i: int(min(4, max(0, level + rng.integers(-1, 2)))) if level else 0 for i in items}
+            return {i: min(4, max(0, level + int(rng.integers(-1, 2)))) if level else 0 for i in items}
 
         def precheck() -> None:
             state["baseline"] = snap()
             add("precheck", payload.precheck_data(
                 identity_confirmed=True, consent_on_file=True, fasting=True, escort_arranged=True,
                 medication_changes="none", weight_kg=weight, iv_site="left antecubital fossa, 22G",
-                concomitant={k: False for k in payload.CONCOMITANT_KEYS}, baseline_vitals=latest))
+                concomitant={k: False for k in payload.CONCOMITANT_KEYS}, baseline_vitals=latest()))
+            baseline = baseline_bp(state["baseline"])
+            if baseline is not None:  # the rise rules compare against it, as at the console
+                runtime.set_baseline(*baseline)
 
         def questionnaires() -> None:
             phq = {str(i): int(rng.integers(0, 3)) for i in range(1, 10)}
@@ -142,7 +221,8 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
             add("questionnaire", payload.questionnaire_data(scales.get("gad7"), gad, timing="before"))
 
         def predose_and_start() -> None:
-            bp = latest.get(mdc.NIBP_SYS), latest.get(mdc.NIBP_DIA)
+            now_vitals = latest()
+            bp = now_vitals.get(mdc.NIBP_SYS), now_vitals.get(mdc.NIBP_DIA)
             sbp = bp[0][0] if bp[0] else None
             dbp = bp[1][0] if bp[1] else None
             check = protocol.check_predose_bp(sbp, dbp)
@@ -155,7 +235,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
                                                               protocol_tag=protocol.version_tag))
 
         def side_effect_nausea() -> None:
-            when = clock()
+            when = datetime.fromtimestamp(clock.now(), UTC)
             add("side_effect", payload.side_effect_data(
                 "Nausea", onset=when, grade=2, outcome="improving",
                 intervention={"type": "drug", "drug": "ondansetron", "dose": "4 mg", "route": "IV",
@@ -165,7 +245,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
                                  "effect": "nausea settling"})
 
         def side_effect_dissociation() -> None:
-            when = clock()
+            when = datetime.fromtimestamp(clock.now(), UTC)
             add("side_effect", payload.side_effect_data(
                 "Dissociation", onset=when, grade=1, outcome="resolved",
                 intervention={"type": "non_drug", "action": "reassurance, lights dimmed", "time": when}))
@@ -181,7 +261,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
                 current_vitals=snap(), last_moaas=state["moaas"], tolerances=protocol.discharge)
             unmet = discharge_mod.unmet(results)
             add("discharge", payload.discharge_data(
-                results, ready_minutes=round(discharge_checks - start), vitals=latest,
+                results, ready_minutes=round(discharge_checks - start), vitals=latest(),
                 override_reason="" if not unmet else "Reviewed at the chair: trending to baseline, "
                                                       "asymptomatic, escort present",
                 notes="Written instructions given: no driving until tomorrow."))
@@ -190,7 +270,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
         monitoring_min = float(protocol.schedule.get("monitoring", {}).get("min", 30)) * f
         # the protocol's "before discharge" checks fall due at the end of its monitoring period
         discharge_checks = min(start + infusion_min + monitoring_min, minutes - 6 * f)
-        script: list[tuple[float, Callable[[], None]]] = [
+        script: list[tuple[float, Callable[[], object]]] = [
             (0.5 * f, precheck),
             (0.0, lambda: sim.measure_nibp_now()),
             (2.0 * f, questionnaires),
@@ -223,33 +303,43 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
             step = min(STEP_S, end_s - elapsed)
             samples = sim.advance_sim(step)
             elapsed += step
-            clock.t = t0 + elapsed
+            clock.set(t0 + elapsed)
             for s in samples:
-                if isinstance(s, Numeric):
-                    latest[s.mdc] = (s.value, s.state, s.host_time)
-                    if s.mdc == mdc.NIBP_SYS and s.value is not None and (
-                            not bp_times or s.device_time != bp_times[-1]):
-                        bp_times.append(s.device_time if s.device_time is not None else s.host_time)
-            recorder.submit(samples)
+                if isinstance(s, Numeric) and s.mdc == mdc.NIBP_SYS and s.value is not None and (
+                        not bp_times or s.device_time != bp_times[-1]):
+                    bp_times.append(s.device_time if s.device_time is not None else s.host_time)
+            runtime.ingest(samples)  # live buffers, the alarm engine's inbox, the recorder
+            runtime.tick()  # the alarm thread's job at a real chair
+            if runtime.writer.backlog:
+                runtime.drain()  # alarm entries are written at the simulated moment, not minutes later
             while i < len(script) and script[i][0] * 60.0 <= elapsed:
                 script[i][1]()
                 i += 1
             if elapsed >= next_check:  # what the console's schedule panel would flag as overdue
                 next_check += 60.0
-                status = schedule_from_entries(protocol, written, clock.t, bp_times=bp_times)
+                status = schedule_from_entries(protocol, written, clock.now(), bp_times=bp_times)
                 for cp in status.unlogged:
                     add("check_overdue", payload.check_overdue_data(cp))
-            if int(elapsed) % 600 == 0:
+            recorder = runtime.recorder
+            if int(elapsed) % 600 == 0 and recorder is not None:
                 recorder.flush()  # keeps memory flat when the simulation runs far ahead of the disk
             if speed:
                 ahead = elapsed / speed - (time.perf_counter() - wall_start)
                 if ahead > 0:
                     time.sleep(ahead)
-        rec_status = recorder.close()
+        recorder = runtime.recorder
+        runtime.close_session()  # the recorder writes what it holds, on the writer thread
+        runtime.drain()
+        if recorder is None:
+            raise RecordError("the vitals recorder did not start (see the log); the session stays unsigned")
+        rec_status = recorder.status()
         svc.sign(sid, DEMO_PASSWORD, meaning="authored")
         entries = svc.session(sid).entry_count
-        say(f"session {sid}: {entries} entries, {rec_status.numerics_written} numeric rows, "
-            f"{rec_status.wave_chunks_written} wave chunks")
+        alarms = sum(1 for e in svc.entries(sid) if e.kind == "alarm")
+        say(f"session {sid}: {entries} entries ({alarms} alarm events), {rec_status.numerics_written} numeric "
+            f"rows, {rec_status.wave_chunks_written} wave chunks")
         return SimulationResult(sid, entries, minutes, time.perf_counter() - wall_start, rec_status)
     finally:
+        if not runtime.shutdown():
+            say("a chair thread did not stop in time")
         db.close()

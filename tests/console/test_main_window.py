@@ -248,7 +248,24 @@ def test_consumers_get_every_batch_from_the_acquisition_thread(qtbot) -> None:
     w.close()
     assert all(ident != threading.get_ident() for ident, _ in seen)
     assert sum(n for _, n in seen) > 100
-    assert w.threads[0].consumer_errors >= 3
+    assert w.runtime.consumer_errors >= 3
+
+
+def test_the_window_is_a_view_on_its_chair_runtime(qtbot) -> None:
+    """Devices run in the runtime's plain threads (no QThread, no signal from them); the window pulls."""
+    from PySide6.QtCore import QThread
+
+    w = _simulated_window(qtbot)
+    w.start()
+    qtbot.waitUntil(lambda: w.tiles["HR"].value_text().isdigit(), timeout=10_000)
+    assert w.findChildren(QThread) == []
+    assert [t.source for t in w.runtime.devices] == ["Simulator"]
+    assert w.live is w.runtime.live
+    qtbot.waitUntil(lambda: w.runtime.link_states()[1]["Simulator"].state == "associated", timeout=10_000)
+    w.refresh()  # what the 30 Hz timer does: the status bar shows the state it pulled
+    assert w.status.link_state("Simulator") == "associated"
+    w.close()
+    assert all(not t.is_running() for t in w.runtime.devices)
 
 
 class LosingDriver(Driver):

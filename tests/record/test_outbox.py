@@ -41,7 +41,7 @@ class ExclusiveLock:
 
 
 def test_locked_sqlite_gives_a_plain_storage_unavailable(sqlite_url, locked_db):
-    db, svc, s = locked_db
+    _db, svc, s = locked_db
     lock = ExclusiveLock(sqlite_url)
     try:
         with pytest.raises(StorageUnavailable, match="busy") as exc:
@@ -84,7 +84,7 @@ def test_outbox_keeps_entries_through_a_lock_and_a_restart(sqlite_url, tmp_path,
 
 
 def test_a_retried_entry_is_never_recorded_twice(locked_db):
-    db, svc, s = locked_db
+    _db, svc, s = locked_db
     one = svc.add_entry(s.id, "note", {"text": "x"}, client_id="abc123")
     again = svc.add_entry(s.id, "note", {"text": "x"}, client_id="abc123")
     assert again == one and len(svc.entries(s.id)) == 1
@@ -198,7 +198,7 @@ def test_vitals_recorder_keeps_rows_while_the_database_is_locked(sqlite_url, loc
     from devices import mdc
     from devices.model import Numeric
 
-    db, svc, s = locked_db
+    db, _svc, s = locked_db
     rec = db.vitals_recorder(s.id, flush_interval=0.05, max_retry_pause=0.1)
     lock = ExclusiveLock(sqlite_url)
     try:
@@ -219,7 +219,7 @@ def test_vitals_recorder_keeps_rows_while_the_database_is_locked(sqlite_url, loc
 
 def test_an_unwritable_journal_keeps_the_entry_in_memory_and_says_so(sqlite_url, tmp_path, locked_db):
     """The journal shares the database's disk: when neither can be written the entry is still kept."""
-    db, svc, s = locked_db
+    _db, svc, s = locked_db
     journal = tmp_path / "no-such-folder-possible" / "outbox.jsonl"
     journal.parent.write_text("a file where the journal's folder should be")  # every journal write fails
     outbox = EntryOutbox(svc, journal)
@@ -232,3 +232,41 @@ def test_an_unwritable_journal_keeps_the_entry_in_memory_and_says_so(sqlite_url,
     assert "Kept in memory only" in kept.last_error and "busy" in kept.last_error
     assert outbox.flush() == 1
     assert [e.data["text"] for e in svc.entries(s.id)] == ["kept although nothing can be written"]
+
+
+def test_the_outbox_lock_is_not_held_through_a_database_write(locked_db, tmp_path, monkeypatch):
+    """While one thread's write waits on the database, another thread can read what is pending and queue
+    more; the queued entries are then written in order, once each."""
+    import threading
+
+    _db, svc, s = locked_db
+    outbox = EntryOutbox(svc, tmp_path / "outbox.jsonl")
+    in_write, release = threading.Event(), threading.Event()
+    real_add = type(svc).add_entry
+
+    def slow_add(self, session_id, kind, data, at=None, *, client_id=None):
+        if data.get("text") == "slow":
+            in_write.set()
+            assert release.wait(60), "the test never released the write"
+        return real_add(self, session_id, kind, data, at, client_id=client_id)
+
+    monkeypatch.setattr(type(svc), "add_entry", slow_add)
+    writer = threading.Thread(target=outbox.add_entry, args=(s.id, "note", {"text": "slow"}), name="slow-writer")
+    writer.start()
+    seen: list[list[str]] = []
+    reader = threading.Thread(target=lambda: seen.append([p.data["text"] for p in outbox.pending]), name="reader")
+    try:
+        assert in_write.wait(60)
+        reader.start()
+        reader.join(30)  # a liveness bound: with the lock held through the write this would never finish
+        assert not reader.is_alive() and seen == [["slow"]]
+    finally:
+        release.set()
+        writer.join(60)
+        if reader.is_alive():
+            reader.join(60)
+    assert not writer.is_alive()
+    outbox.add_entry(s.id, "note", {"text": "after"})
+    outbox.flush()
+    assert [e.data["text"] for e in svc.entries(s.id) if e.kind == "note"] == ["slow", "after"]
+    assert outbox.pending == []

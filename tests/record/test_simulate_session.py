@@ -78,3 +78,80 @@ def test_a_simulated_clock_is_for_demo_accounts_only(sqlite_url):
         assert demo.add_entry(s.id, "note", {"text": "x"}).entered_at == fake
     finally:
         db.close()
+
+
+def test_a_hypertensive_session_records_its_high_bp_alarms(sqlite_url, capsys):
+    """The simulated session runs the chair runtime: the infusion's BP peak raises a high-priority alarm, and
+    the stored, signed session has it like a real one (with its end, written by the same writer)."""
+    code = main(["simulate-session", "--minutes", "60", "--scenario", "hypertensive", "--db", sqlite_url,
+                 "--seed", "3", "--quiet"])
+    out, _err = capsys.readouterr()
+    assert code == 0
+    session_id = int(out.strip().splitlines()[-1])
+    db = open_database(sqlite_url)
+    try:
+        entries = db.service(db.system_user()).entries(session_id)
+        alarms = [e for e in entries if e.kind == "alarm"]
+        starts = [e.data for e in alarms if e.data["event"] == "start"]
+        high_bp = [d for d in starts if d["priority"] == "high" and d["mdc"] in (mdc.NIBP_SYS, mdc.NIBP_DIA)]
+        assert high_bp, [(d["priority"], d["message"]) for d in starts]
+        assert all(d["demo"] for d in starts)  # alarms from simulated data are marked demo
+        assert all(e.username == "simulation" and not e.late for e in alarms)
+        start_at = {e.data["alarm_id"]: e.at for e in alarms if e.data["event"] == "start"}
+        infusion = next(e.at for e in entries if e.kind == "infusion_start")
+        assert min(start_at.values()) > infusion  # the rise follows the infusion, as in the scenario
+        assert entries[-1].kind == "signature" and db.verify(session_id).ok
+    finally:
+        db.close()
+
+
+def test_a_stable_session_raises_no_physiological_alarm(sqlite_url, capsys):
+    assert main(["simulate-session", "--minutes", "6", "--db", sqlite_url, "--quiet"]) == 0
+    session_id = int(capsys.readouterr().out.strip().splitlines()[-1])
+    db = open_database(sqlite_url)
+    try:
+        alarms = [e for e in db.service(db.system_user()).entries(session_id) if e.kind == "alarm"]
+        assert [a.data["message"] for a in alarms if a.data["category"] != "technical"] == []
+    finally:
+        db.close()
+
+
+def test_an_unknown_scenario_exits_2_with_one_line_and_leaves_nothing(tmp_path, capsys):
+    path = tmp_path / "demo.db"
+    assert main(["simulate-session", "--scenario", "bogus", "--db", f"sqlite:///{path}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bogus" in err and "hypertensive" in err
+    assert list(tmp_path.iterdir()) == []  # no database, no journal, no backup
+
+
+def test_an_unknown_scenario_creates_no_patient_in_an_existing_demo_database(sqlite_url, capsys):
+    assert main(["simulate-session", "--minutes", "6", "--db", sqlite_url, "--quiet"]) == 0
+    capsys.readouterr()
+    db = open_database(sqlite_url)
+    try:
+        before = len(db.service(db.demo_login()).patients())
+    finally:
+        db.close()
+    assert main(["simulate-session", "--scenario", "bogus", "--db", sqlite_url]) == 2
+    db = open_database(sqlite_url)
+    try:
+        assert len(db.service(db.demo_login()).patients()) == before
+    finally:
+        db.close()
+
+
+def test_a_simulation_never_writes_into_a_real_record(sqlite_url, capsys):
+    db = open_database(sqlite_url)
+    try:
+        carla = make_user(db, "carla", "clinician")
+    finally:
+        db.close()
+    assert main(["simulate-session", "--minutes", "6", "--db", sqlite_url]) == 2
+    err = capsys.readouterr().err
+    assert "real (non-demo)" in err and err.count("\n") == 1
+    db = open_database(sqlite_url)
+    try:
+        svc = db.service(carla)
+        assert svc.patients() == [] and svc.sessions() == []
+    finally:
+        db.close()
