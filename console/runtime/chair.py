@@ -56,6 +56,9 @@ ALARM_INTERVAL_S = 0.125
 HEARTBEAT_INTERVAL_S = 15.0
 #: real seconds between retries of entries the record could not take
 OUTBOX_RETRY_S = 5.0
+#: real seconds between checkpoints of the open session (the record's promise: vitals, waves and device
+#: events come under the hash chain at least once a minute)
+CHECKPOINT_INTERVAL_S = 60.0
 #: most sample batches kept while a session's recorder is starting (about a minute of four devices)
 MAX_EARLY_BATCHES = 12_000
 
@@ -138,6 +141,7 @@ class ChairRuntime:
                  limits: AlarmLimits | None = None, sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
                  alarm_interval: float = ALARM_INTERVAL_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
                  outbox_retry_interval: float = OUTBOX_RETRY_S, journal_path: str | Path | None = None,
+                 checkpoint_interval: float = CHECKPOINT_INTERVAL_S,
                  on_change: Callable[[str], None] | None = None,
                  recorder_options: dict[str, Any] | None = None) -> None:
         self.db = db
@@ -171,6 +175,7 @@ class ChairRuntime:
         self.writer = StorageWriter(f"chair-writer:{chair}")
         self.writer.every("heartbeat", heartbeat_interval, self._heartbeat)
         self.writer.every("outbox retry", outbox_retry_interval, self._retry_outbox)
+        self.writer.every("checkpoint", checkpoint_interval, self._checkpoint)
 
         self._devices: list[DeviceThread] = []
         self._stop = threading.Event()
@@ -206,6 +211,9 @@ class ChairRuntime:
             return
         self._started = True
         self.writer.start()
+        if self.db is not None:
+            # vitals a chair that crashed left in its journal go to the record first (off the caller's thread)
+            self.writer.submit(self._replay_journals)
         for device in self.devices:
             device.start()
         if alarm_thread:
@@ -345,7 +353,12 @@ class ChairRuntime:
 
     def _start_recorder(self, session_id: int) -> None:
         try:
-            recorder = self.db.vitals_recorder(session_id, **self._recorder_options)
+            options = dict(self._recorder_options)
+            user = self.session_user
+            if self.outbox is not None and user is not None:
+                # a gap in the vitals is said in the record as a note of the session's clinician
+                options.setdefault("outbox", _SessionOutbox(self.outbox, user))
+            recorder = self.db.vitals_recorder(session_id, **options)
         except RecordError as exc:  # said plainly; the alarms and entries of the session carry on
             self._say(f"session {session_id}: vitals are NOT recorded, the recorder did not start: {exc}")
             return
@@ -433,6 +446,33 @@ class ChairRuntime:
         except StorageUnavailable as exc:  # only other consoles miss it; say so, carry on
             log.warning("session heartbeat not written: %s", exc)
 
+    def _checkpoint(self) -> None:
+        session_id = self.session_id
+        if session_id is None or self.db is None:
+            return
+        from console.record.checkpoints import append_checkpoint
+
+        try:
+            # what the recorder still buffers (an open numeric block) comes under the next checkpoint; flushing
+            # here would cut blocks short and cost storage
+            append_checkpoint(self.db, session_id, only_new_rows=True)
+        except StorageUnavailable as exc:  # the next one covers these rows too
+            log.warning("checkpoint of session %s not written: %s", session_id, exc)
+        except RecordError as exc:  # closed or signed meanwhile: sign-off wrote its own checkpoint
+            log.info("checkpoint of session %s skipped: %s", session_id, exc)
+
+    def _replay_journals(self) -> None:
+        from console.record.vitals import replay_orphaned_journals
+
+        try:
+            status = replay_orphaned_journals(self.db)
+        except (RecordError, OSError) as exc:
+            self._say(f"vitals journals of earlier sessions not written yet: {exc}")
+            return
+        if status is not None and status.journal_rows:
+            self._say(f"vitals journals of earlier sessions: {status.pending_rows} rows still waiting for the "
+                      "record")
+
     def retry_unsaved(self) -> None:
         """Ask the writer to retry the entries kept unsaved now (it also does every few seconds); never waits."""
         self.writer.submit(self._retry_outbox)
@@ -470,6 +510,18 @@ class ChairRuntime:
             self._on_change(f"chair {self.chair}: {line}")
         except Exception:  # a broken log sink must not stop the chair
             log.exception("state-change consumer failed")
+
+
+class _SessionOutbox:
+    """The chair's outbox as the vitals recorder sees it: entries written for the session's clinician."""
+
+    def __init__(self, outbox: EntryOutbox, user: UserContext) -> None:
+        self._outbox = outbox
+        self._user = user
+
+    def add_entry(self, session_id: int, kind: str, data: dict[str, Any],
+                  at: datetime | None = None) -> EntryResult:
+        return self._outbox.add_entry(session_id, kind, data, at, user=self._user)
 
 
 def baseline_bp(snapshot: dict[str, Any]) -> tuple[float, float] | None:
