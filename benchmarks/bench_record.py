@@ -135,6 +135,7 @@ def _postgres_rows(admin_url: str, seconds: float) -> list[Row]:
                 size = conn.execute(text(
                     "SELECT sum(pg_total_relation_size(c)) FROM "
                     "unnest(ARRAY['vital_numerics', 'vital_waves', 'vital_events']) AS c")).scalar()
+                assert size is not None, "the vitals tables are missing"
         finally:
             engine.dispose()
         hours = seconds / 3600.0

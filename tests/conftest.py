@@ -9,11 +9,10 @@
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
-
 import tempfile
+import threading
 from collections.abc import MutableMapping
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -34,14 +33,17 @@ def isolate_environment(environ: MutableMapping[str, str], data_dir: str) -> Non
     for name in [n for n in environ if n.startswith("CHAIRSIDE_") and n not in TEST_ONLY_VARIABLES]:
         del environ[name]
     environ["CHAIRSIDE_DB"] = f"sqlite:///{data_dir}/record.db"
+    # the site trust folder (site key, key registry, witness) must not be a clinic's either
+    environ["CHAIRSIDE_TRUST_DIR"] = f"{data_dir}/trust"
     environ["XDG_DATA_HOME"] = f"{data_dir}/xdg-data"
 
 
 # Never touch a real clinic record from tests: the record is a throwaway file for this run.
 TEST_DATA_DIR = tempfile.mkdtemp(prefix="chairside-tests-")
+_TEST_DATA = TEST_DATA_DIR
 isolate_environment(os.environ, TEST_DATA_DIR)
 
-import pytest  # noqa: E402  (after the environment is isolated, before any product import)
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = PROJECT_ROOT.parent / "shared" / "captures"

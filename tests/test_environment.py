@@ -1,4 +1,4 @@
-"""Tests never inherit a record from the environment: a real CHAIRSIDE_DB exported on the machine is ignored."""
+"""Tests never inherit a record from the environment: an exported CHAIRSIDE_DB is ignored, not written to."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def test_an_exported_record_and_unknown_chairside_settings_are_overridden(tmp_pa
            "CHAIRSIDE_TEST_PG_URL": "postgresql+psycopg://test@127.0.0.1/t", "PATH": "/usr/bin"}
     isolate_environment(env, str(tmp_path))
     assert env == {"CHAIRSIDE_DB": f"sqlite:///{tmp_path}/record.db", "XDG_DATA_HOME": f"{tmp_path}/xdg-data",
+                   "CHAIRSIDE_TRUST_DIR": f"{tmp_path}/trust",
                    "CHAIRSIDE_TEST_PG_URL": "postgresql+psycopg://test@127.0.0.1/t", "PATH": "/usr/bin"}
 
 
@@ -30,7 +31,7 @@ def test_a_pytest_run_started_with_a_real_record_exported_never_sees_it(tmp_path
     probe = tmp_path / "test_probe.py"
     probe.write_text("import os\n"
                      "def test_probe():\n"
-                     f"    assert 'clinic' not in os.environ['CHAIRSIDE_DB'], os.environ['CHAIRSIDE_DB']\n"
+                     "    assert 'clinic' not in os.environ['CHAIRSIDE_DB'], os.environ['CHAIRSIDE_DB']\n"
                      "    assert 'CHAIRSIDE_RECORD_DIR' not in os.environ\n")
     env = {**os.environ, "CHAIRSIDE_DB": f"sqlite:///{real}", "CHAIRSIDE_RECORD_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from console.alarms import AlarmEngine, AlarmLimits
-from devices import mdc
+from devices import (
+    mdc,
+    simulator,
+)
 from devices.model import AlarmPriority, Numeric, State
 from tests.alarms.helpers import DEFAULTS
-
-from devices import simulator  # noqa: E402
 
 START = 1_750_000_000.0
 SESSION_S = 100 * 60  # baseline, 40 min infusion, observation to discharge

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -79,7 +79,7 @@ class Rig:
             self.samples.extend(samples)
             self._cond.notify_all()
 
-    def __enter__(self) -> Rig:
+    def __enter__(self) -> Self:
         self.server.start()
         self._thread.start()
         return self
@@ -163,7 +163,7 @@ def test_port_vanishes_and_comes_back(protocol: str, transport: str, tmp_path: P
         rig.server.vanish()
         gone = rig.mark()
         assert rig.wait_for(lambda s: LinkState.LOST in states(s[gone:]))
-        lost = [e for e in rig.since(gone) if isinstance(e, LinkEvent) and e.state is LinkState.LOST][0]
+        lost = next(e for e in rig.since(gone) if isinstance(e, LinkEvent) and e.state is LinkState.LOST)
         assert str(rig.server.url) in lost.message
         time.sleep(1.0)  # stays away for a while: the link keeps retrying
         rig.server.restore()

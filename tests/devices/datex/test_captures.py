@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -203,6 +204,6 @@ def test_db01_corrupt_capture_counts_add_up() -> None:
     assert len(waves) == 2 * 975
     # the capture replays the same session over and over: every jump back in time is a gap, never a splice
     pleth = [w for w in waves if w.label == "Pleth"]
-    for prev, cur in zip(pleth, pleth[1:], strict=False):
+    for prev, cur in itertools.pairwise(pleth):
         if not cur.gap:
             assert cur.t0 == prev.t0 + 1.0

@@ -46,7 +46,7 @@ def test_silent_until_asked_then_displayed_values_at_the_interval() -> None:
     emulator = make_emulator(QuietSimulator())
     assert emulator.outgoing(NOW) == b"" and emulator.outgoing(NOW + 30) == b""
     emulator.receive(phdb_request_frame(PH_DISPL, 10, 0x02), NOW)
-    sent = b"".join(emulator.outgoing(NOW + k) for k in range(0, 31))
+    sent = b"".join(emulator.outgoing(NOW + k) for k in range(31))
     # basic class plus the one extended class asked for, at 0, 10, 20, 30 s
     assert records(sent) == [(MT_PHDB, (PH_DISPL, PH_DISPL), int(NOW) + k) for k in (0, 10, 20, 30)]
     emulator.receive(phdb_cancel_frame(PH_DISPL), NOW + 31)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -51,7 +52,7 @@ class FakeSimulator:
         out: list[Sample] = []
         elapsed = now - START
         for code, fs, unit, fn in self.CHANNELS:
-            i0, i1 = self._next_index[code], int(math.floor(elapsed * fs)) + 1
+            i0, i1 = self._next_index[code], math.floor(elapsed * fs) + 1
             if i1 > i0:
                 t = START + np.arange(i0, i1) / fs
                 out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(t), unit,
@@ -78,7 +79,7 @@ def run(driver: DatexDriver, emulator: DatexEmulator, seconds: float, start_step
         events: dict[int, object] | None = None) -> list[Sample]:
     """Step both sides every 0.1 s; ``events`` maps a step number to a callable run before that step."""
     out: list[Sample] = []
-    for i in range(start_step, start_step + int(round(seconds / STEP))):
+    for i in range(start_step, start_step + round(seconds / STEP)):
         if events and i in events:
             events[i]()
         now = START + i * STEP
@@ -176,7 +177,7 @@ def test_silence_triggers_rerequests_and_data_resumes_with_a_gap() -> None:
     display_requests = [t for t, what in sent if what == "displayed"]
     # waveforms re-requested 5 s after the last one (29 s) and every 5 s after, until they flow again
     assert wave_requests[:2] == [0.0, 34.1]
-    assert all(5.0 < b - a < 5.5 for a, b in zip(wave_requests[1:], wave_requests[2:], strict=False))
+    assert all(5.0 < b - a < 5.5 for a, b in itertools.pairwise(wave_requests[1:]))
     assert 50.0 < wave_requests[-1] < 56.0 and len(wave_requests) >= 5
     # displayed values (last at 25 s) re-requested after 2 × interval + 5 s without them; the periodic
     # renewal starts counting again from there

@@ -19,7 +19,7 @@ from devices.protocols.intellivue import DRIVER, make_emulator, messages
 from devices.protocols.intellivue.emulator import IntelliVueEmulator
 from devices.protocols.intellivue.framing import encode_frame
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = 1_750_000_000.0
 STEP = 0.05
 BLOCK = 0.256
@@ -119,7 +119,7 @@ def events(samples: list) -> list[LinkState]:
 
 @pytest.fixture(scope="module")
 def minute() -> tuple:
-    driver, emulator, sim = make_pair()
+    driver, emulator, _sim = make_pair()
     out = run(driver, emulator, T0, 60.0)
     return driver, emulator, out
 
