@@ -34,7 +34,7 @@ class FrameRecord:
 
 @dataclass(frozen=True, slots=True)
 class Troubleshooting:
-    """A protocol's plain-words advice for a technician whose link does not work (text only: no Qt, no console).
+    """A protocol's plain-words advice for a technician whose link does not work (text only: no Qt, no console)
 
     The technician screen (:mod:`console.technician.advice`) reads the link's counters and picks the case; the
     words for each case live here, with the driver that knows the monitor's menus, cables and line settings.
@@ -61,7 +61,8 @@ class Troubleshooting:
 GENERIC_TROUBLESHOOTING = Troubleshooting(
     first_data_wait_s=5.0,
     no_answer="Nothing arrives from the device.",
-    no_answer_fix="Check that it is on, its data output is enabled, the cable, and the line settings ({settings}).",
+    no_answer_fix=("Check that it is on, its data output is enabled, the cable, and the line settings "
+                   "({settings})."),
     undecodable=".",
     undecodable_fix="Check the line settings ({settings}) and the device's output mode.",
 )

@@ -6,8 +6,8 @@ Three steps, each configured in ``pyproject.toml`` and explained in ``docs/check
   ``[tool.ruff.lint.per-file-ignores]``;
 * ``mypy``: every package and the tests (``[tool.mypy] files``); ``devices`` strictly; the per-module
   exceptions in ``[[tool.mypy.overrides]]``;
-* ``lint-imports``: the layer contracts in ``[tool.importlinter]`` (``devices`` free of the console, the widgets
-  and Qt; the Qt-free console packages free of Qt and the widgets; the widgets off the console's Qt modules).
+* ``lint-imports``: the layer contracts in ``[tool.importlinter]`` (``devices`` free of the console, the
+  widgets and Qt; the Qt-free console packages free of Qt and the widgets; the widgets off the console's Qt modules).
 
 Every step runs even when an earlier one failed, so one CI run shows every finding; the exit status is 1 when
 any step failed. ``python -m tests.checks ruff imports`` runs only the named steps.
@@ -80,7 +80,8 @@ def imports() -> int:
     with tempfile.TemporaryDirectory(prefix="chairside-contracts-") as tmp:
         ini = Path(tmp) / ".importlinter"
         ini.write_text(text, encoding="utf-8")
-        script = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+        script = ("import sys; from importlinter.cli import lint_imports_command; "
+                  "sys.exit(lint_imports_command())")
         return _run([sys.executable, "-c", script, "--no-cache", "--no-logo", str(ini)])
 
 

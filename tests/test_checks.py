@@ -23,7 +23,8 @@ def test_every_layer_contract_reaches_import_linter() -> None:
 
 
 def test_the_qt_free_console_packages_are_all_named() -> None:
-    qt_free = next(c for c in _contracts()["contracts"] if c["id"] == "qt-free-console")  # type: ignore[attr-defined]
+    contracts: list[dict[str, list[str]]] = _contracts()["contracts"]  # type: ignore[assignment]
+    qt_free = next(c for c in contracts if c["id"] == "qt-free-console")
     assert {"console.record", "console.clinical", "console.alarms", "console.runtime",
             "console.session"} <= set(qt_free["source_modules"])
     assert {"PySide6", "pyqtgraph", "widgets"} <= set(qt_free["forbidden_modules"])

@@ -34,6 +34,7 @@ The console is a secondary alarm display: it never suppresses or replaces the be
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import deque
@@ -361,11 +362,12 @@ class AlarmEngine:
             if tr is None:
                 onset, hold = (0.0, 0.0) if episodic else (self._limits.delay_for(rule), CLEAR_HOLD_S)
                 tr = self._trackers[key] = _Tracker(onset, hold)
-            # _step calls the factory at once (or not at all), so binding the loop values here is safe
-            self._step(tr, evidence, t, n.value,
-                       lambda r=rule, x=x, lim=limit: self._physio_alarm(r, n, x, lim, src, t))
+            # partial binds this rule's values now, so the factory describes this rule whenever it is called
+            make = functools.partial(self._physio_alarm, rule, n, x, limit, src, t)
+            self._step(tr, evidence, t, n.value, make)
 
-    def _physio_alarm(self, rule: AlarmRule, n: Numeric, x: float, limit: float, src: _Source, t: float) -> Alarm:
+    def _physio_alarm(self, rule: AlarmRule, n: Numeric, x: float, limit: float, src: _Source,
+                      t: float) -> Alarm:
         label = mdc.label_of(n.mdc, n.label)
         unit = _unit_text(n.unit or (mdc.PARAMETERS[n.mdc].unit if n.mdc in mdc.PARAMETERS else ""))
         values: dict[str, float] = {}

@@ -1,4 +1,4 @@
-"""The physiological alarm rules (one table) and the site-configurable limits, validated from a protocol's JSON.
+"""The physiological alarm rules (one table) and the site-configurable limits from a protocol's JSON.
 
 :data:`RULES` is the one place a physiological alarm rule is defined: the parameter(s) it watches (MDC codes),
 the condition (above or below a limit, or a rise over the session baseline), the default threshold, the sane

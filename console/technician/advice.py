@@ -127,9 +127,9 @@ def advise(snap: LinkSnapshot, elapsed: float) -> Advice:
         return Advice("warning", "The device ended the link; Chairside is connecting again.",
                       "If this repeats, check the cable and that no other program talks to the device.")
     if snap.state is LinkState.SILENT:
-        return Advice("warning", "The device stopped sending.",
-                      f"Check it is still on and the cable is in; {words.silent_hint}Chairside keeps asking and "
-                      "resumes on its own.")
+        fix = (f"Check it is still on and the cable is in; {words.silent_hint}Chairside keeps asking and "
+               "resumes on its own.")
+        return Advice("warning", "The device stopped sending.", fix)
     if snap.frames_bad > max(3, snap.frames_ok // 10):
         return Advice("warning", f"Data arrives, but {snap.frames_bad} of {snap.frames_ok + snap.frames_bad} "
                                  "frames were bad.",

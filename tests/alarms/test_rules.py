@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from console.alarms import AlarmEngine, AlarmLimits
-from console.alarms.limits import LIMIT_KEYS, RULES, RULES_BY_ID, SETTINGS, Condition, default_limits
+from console.alarms.limits import (
+    LIMIT_KEYS,
+    RULES,
+    RULES_BY_ID,
+    SETTINGS,
+    AlarmRule,
+    Condition,
+    default_limits,
+)
 from devices import mdc
 from tests.alarms.helpers import DEFAULTS, VERSION, events, num
 
@@ -16,7 +24,7 @@ def test_the_template_keys_are_the_rule_ids_then_the_settings() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_every_rule_is_complete_and_its_default_is_sane(rule) -> None:  # type: ignore[no-untyped-def]
+def test_every_rule_is_complete_and_its_default_is_sane(rule: AlarmRule) -> None:
     lo, hi = rule.sane
     assert lo <= rule.default <= hi and rule.hysteresis > 0 and rule.parameters
     assert (rule.condition is Condition.RISE) == (rule.baseline is not None)
@@ -25,13 +33,13 @@ def test_every_rule_is_complete_and_its_default_is_sane(rule) -> None:  # type: 
         assert rule.default < RULES_BY_ID[other].default and why
 
 
-def _violating(rule, limit: float, base: float) -> float:  # type: ignore[no-untyped-def]
+def _violating(rule: AlarmRule, limit: float, base: float) -> float:
     beyond = limit + 3 if rule.above else limit - 3
     return beyond + base if rule.condition is Condition.RISE else beyond
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
-def test_the_engine_raises_every_rule_of_the_table_with_its_priority_and_message(rule) -> None:  # type: ignore[no-untyped-def]
+def test_the_engine_raises_every_rule_of_the_table_with_its_priority_and_message(rule: AlarmRule) -> None:
     """Adding an entry to RULES is all the engine needs: each one is evaluated on each of its parameters."""
     limits = AlarmLimits.from_dict({**DEFAULTS}, VERSION)
     for code in sorted(rule.parameters):

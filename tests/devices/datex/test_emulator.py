@@ -8,7 +8,7 @@ from devices import registry
 from devices.protocols.datex import DRIVER, DatexDriver, make_emulator
 from devices.protocols.datex.framing import FrameSplitter, encode_frame
 from devices.protocols.datex.records import MT_PHDB, MT_WAVE, PH_DISPL, build_record, parse_header
-from devices.protocols.datex.requests import phdb_cancel_frame, phdb_request_frame
+from devices.protocols.datex.requests import PhdbRequest, WaveRequest, phdb_cancel_frame, phdb_request_frame
 from devices.transport import PortSettings
 
 NOW = 1_700_000_000.0
@@ -99,4 +99,6 @@ def test_driver_accepts_wave_names_and_short_intervals_for_carescape() -> None:
     emulator = make_emulator(QuietSimulator())
     emulator.receive(driver.outgoing(NOW + 100), NOW + 100)  # the periodic renewal, and waves after silence
     assert [type(r).__name__ for r in emulator.requests] == ["PhdbRequest", "WaveRequest"]
-    assert emulator.requests[0].interval == 1 and emulator.requests[1].types == (8, 9)
+    phdb, wave = emulator.requests
+    assert isinstance(phdb, PhdbRequest) and isinstance(wave, WaveRequest)
+    assert phdb.interval == 1 and wave.types == (8, 9)

@@ -48,7 +48,7 @@ RECORDS = {r.record for r in FrameSplitter().feed(STREAM)}
 
 
 def _summary(samples: list) -> list[tuple]:
-    out = []
+    out: list[tuple] = []
     for s in samples:
         if isinstance(s, Numeric):
             out.append(("n", s.label, s.value, s.state, s.device_time))

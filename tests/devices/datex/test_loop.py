@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -54,14 +55,14 @@ class FakeSimulator:
         for code, fs, unit, fn in self.CHANNELS:
             i0, i1 = self._next_index[code], math.floor(elapsed * fs) + 1
             if i1 > i0:
-                t = START + np.arange(i0, i1) / fs
-                out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(t), unit,
+                times = START + np.arange(i0, i1) / fs
+                out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(times), unit,
                                      host_time=now))
                 self._next_index[code] = i1
         while self._next_second <= elapsed:
             s = self._next_second
             t = START + s
-            values = [(mdc.HEART_RATE, 72.0, State.NONE), (mdc.SPO2, 97.0, State.NONE),
+            values: list[tuple[int, float | None, State]] = [(mdc.HEART_RATE, 72.0, State.NONE), (mdc.SPO2, 97.0, State.NONE),
                       (mdc.PULSE_RATE_OXIM, 71.0, State.NONE), (mdc.RESP_RATE, 15.0, State.NONE),
                       (mdc.ETCO2, 38.0, State.NONE), (mdc.TEMP, 36.6, State.NONE),
                       (mdc.AWAY_RESP_RATE, 14.0, State.NONE)]
@@ -76,7 +77,7 @@ class FakeSimulator:
 
 
 def run(driver: DatexDriver, emulator: DatexEmulator, seconds: float, start_step: int = 0,
-        events: dict[int, object] | None = None) -> list[Sample]:
+        events: dict[int, Callable[[], None]] | None = None) -> list[Sample]:
     """Step both sides every 0.1 s; ``events`` maps a step number to a callable run before that step."""
     out: list[Sample] = []
     for i in range(start_step, start_step + round(seconds / STEP)):
@@ -88,7 +89,7 @@ def run(driver: DatexDriver, emulator: DatexEmulator, seconds: float, start_step
     return out
 
 
-def by_label(samples: list[Sample], kind: type) -> dict[str, list]:
+def by_label(samples: list[Sample], kind: type[Numeric | WaveBlock]) -> dict[str, list]:
     found: dict[str, list] = {}
     for s in samples:
         if isinstance(s, kind):

@@ -29,7 +29,7 @@ def _decode_raw(name: str, chunk: int = 4096) -> tuple[DRIVER, list]:
     return driver, out
 
 
-def _by_code(samples: list, kind: type) -> dict[int, list]:
+def _by_code(samples: list, kind: type[Numeric | WaveBlock]) -> dict[int, list]:
     grouped: dict[int, list] = defaultdict(list)
     for s in samples:
         if isinstance(s, kind):
