@@ -7,7 +7,8 @@ Three steps, each configured in ``pyproject.toml`` and explained in ``docs/check
 * ``mypy``: every package and the tests (``[tool.mypy] files``); ``devices`` strictly; the per-module
   exceptions in ``[[tool.mypy.overrides]]``;
 * ``lint-imports``: the layer contracts in ``[tool.importlinter]`` (``devices`` free of the console, the
-  widgets and Qt; the Qt-free console packages free of Qt and the widgets; the widgets off the console's Qt modules).
+  widgets and Qt; the Qt-free console packages free of Qt and the widgets; the widgets off the console's
+  Qt modules).
 
 Every step runs even when an earlier one failed, so one CI run shows every finding; the exit status is 1 when
 any step failed. ``python -m tests.checks ruff imports`` runs only the named steps.
@@ -34,31 +35,38 @@ def module_exists(name: str, root: Path = ROOT) -> bool:
 def contracts_ini(config: dict[str, object], root: Path = ROOT) -> tuple[str, list[str]]:
     """The ``[tool.importlinter]`` table as an INI file for ``lint-imports``, and a note per skipped module.
 
-    A contract's source module that does not exist in this tree (a package named in the contract before the
-    branch that creates it is merged) is left out with a note, because import-linter stops at the first
-    missing module and would check nothing at all. Forbidden modules need not exist.
+    A project module named in a contract that does not exist in this tree (a package named before the branch
+    that creates it is merged, a module another branch removed) is left out with a note, because
+    import-linter stops at the first missing module and would check nothing at all. External modules (Qt)
+    are always kept.
     """
     notes: list[str] = []
+    ours = set(config["root_packages"])  # type: ignore[call-overload]
+
+    def present(module: str) -> bool:
+        return module.split(".")[0] not in ours or module_exists(module, root)
+
     lines = ["[importlinter]", "root_packages ="]
     lines += [f"    {p}" for p in config["root_packages"]]  # type: ignore[attr-defined]
     lines.append(f"include_external_packages = {config.get('include_external_packages', False)}")
     for contract in config["contracts"]:  # type: ignore[attr-defined]
-        sources = [m for m in contract["source_modules"] if module_exists(m, root)]
-        notes += [f"contract {contract['id']}: {m} not in this tree yet, not checked"
-                  for m in contract["source_modules"] if m not in sources]
-        if not sources:
+        sources = [m for m in contract["source_modules"] if present(m)]
+        forbidden = [m for m in contract["forbidden_modules"] if present(m)]
+        notes += [f"contract {contract['id']}: {m} not in this tree, not checked"
+                  for m in (*contract["source_modules"], *contract["forbidden_modules"]) if not present(m)]
+        if not sources or not forbidden:
             continue
         lines += ["", f"[importlinter:contract:{contract['id']}]", f"name = {contract['name']}",
                   f"type = {contract['type']}", "source_modules ="]
         lines += [f"    {m}" for m in sources]
         lines.append("forbidden_modules =")
-        lines += [f"    {m}" for m in contract["forbidden_modules"]]
+        lines += [f"    {m}" for m in forbidden]
     return "\n".join(lines) + "\n", notes
 
 
-def _run(cmd: Sequence[str]) -> int:
+def _run(cmd: Sequence[str], cwd: Path = ROOT) -> int:
     print("$ " + " ".join(cmd), flush=True)
-    return subprocess.run(list(cmd), cwd=ROOT, check=False).returncode
+    return subprocess.run(list(cmd), cwd=cwd, check=False).returncode
 
 
 def ruff() -> int:
@@ -71,10 +79,10 @@ def mypy() -> int:
     return _run([sys.executable, "-m", "mypy"])
 
 
-def imports() -> int:
-    """import-linter over the project's layer contracts."""
+def imports(root: Path = ROOT) -> int:
+    """import-linter over the project's layer contracts (those in ``pyproject.toml``, applied to ``root``)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    text, notes = contracts_ini(pyproject["tool"]["importlinter"])
+    text, notes = contracts_ini(pyproject["tool"]["importlinter"], root)
     for note in notes:
         print(f"note: {note}")
     with tempfile.TemporaryDirectory(prefix="chairside-contracts-") as tmp:
@@ -82,7 +90,7 @@ def imports() -> int:
         ini.write_text(text, encoding="utf-8")
         script = ("import sys; from importlinter.cli import lint_imports_command; "
                   "sys.exit(lint_imports_command())")
-        return _run([sys.executable, "-c", script, "--no-cache", "--no-logo", str(ini)])
+        return _run([sys.executable, "-c", script, "--no-cache", "--no-logo", str(ini)], cwd=root)
 
 
 STEPS: dict[str, Callable[[], int]] = {"ruff": ruff, "mypy": mypy, "imports": imports}
