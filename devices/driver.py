@@ -34,7 +34,7 @@ class FrameRecord:
 
 @dataclass(frozen=True, slots=True)
 class Troubleshooting:
-    """A protocol's plain-words advice for a technician whose link does not work (text only: no Qt, no console)
+    """A protocol's plain-words advice for a technician whose link does not work (text only, no Qt)
 
     The technician screen (:mod:`console.technician.advice`) reads the link's counters and picks the case; the
     words for each case live here, with the driver that knows the monitor's menus, cables and line settings.

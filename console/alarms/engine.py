@@ -9,10 +9,10 @@ Every start, end, acknowledgement and audio pause becomes a dict for an ``alarm`
 
 Physiological rules: the table :data:`~console.alarms.limits.RULES` (one entry per rule: the parameters it
 watches, above / below / rise over the session baseline, default threshold, priority, delay, hysteresis and
-message), with the thresholds of :class:`~console.alarms.limits.AlarmLimits`. Defaults (CLINICAL.md): SBP >= 180
-or DBP >= 110 (high); a rise over baseline of >= 40 / 25 mmHg (medium); SpO2 < 92 (medium) and < 88 (high); HR
-or pulse rate > 120 or < 45, RR < 8, EtCO2 < 20 or > 60 mmHg (medium). On each parameter the more urgent rule is
-evaluated first.
+message), with the thresholds of :class:`~console.alarms.limits.AlarmLimits`. Defaults (CLINICAL.md):
+SBP >= 180 or DBP >= 110 (high); a rise over baseline of >= 40 / 25 mmHg (medium); SpO2 < 92 (medium) and
+< 88 (high); HR or pulse rate > 120 or < 45, RR < 8, EtCO2 < 20 or > 60 mmHg (medium). On each parameter the
+more urgent rule is evaluated first.
 
 Timing: a NIBP result is one validated measurement, so it alarms at once and the next result inside the clear
 margin ends the alarm (a value re-sent with ``MEASURING`` while the cuff inflates is the previous result and
@@ -73,7 +73,7 @@ _UNIT_TEXT = {"mm[Hg]": "mmHg", "Cel": "°C", "1": ""}
 _DEMO = State.DEMO | State.TEST
 
 
-#: the rules watching each parameter, the more urgent first so that its alarm starts first (RULES is the table)
+#: the rules watching each parameter (from the table RULES), the more urgent first so its alarm starts first
 _RULES_BY_CODE: dict[int, tuple[AlarmRule, ...]] = {
     code: tuple(sorted((r for r in RULES if code in r.parameters), key=lambda r: -r.priority))
     for code in sorted({c for r in RULES for c in r.parameters})

@@ -5,9 +5,10 @@ A template is a JSON file (``resources/protocols/*.json``, format ``chairside-pr
 the effective template then carries a version tag such as ``iv-ketamine-0.5@1+site-3`` that the session records,
 so an auditor sees which rule applied at the time.
 
-The ``alarm_limits`` section overrides thresholds of the alarm rule table (:data:`console.alarms.limits.RULES`)
-by rule id; a key it leaves out takes the rule's default, and the effective template always holds every key in
-:data:`ALARM_LIMIT_KEYS`, so a new rule needs no edit of any template.
+The ``alarm_limits`` section overrides thresholds of the alarm rule table
+(:data:`console.alarms.limits.RULES`) by rule id; a key it leaves out takes the rule's default, and the
+effective template always holds every key in :data:`ALARM_LIMIT_KEYS`, so a new rule needs no edit of any
+template.
 """
 
 from __future__ import annotations

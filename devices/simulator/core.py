@@ -170,7 +170,8 @@ class Simulator:
         self.waves: bool = bool(waves)
         self.source: str = source
         self._flags: State = State.DEMO if mark_demo else State.NONE
-        self.nibp_interval: float | None = _check_seconds("nibp_interval", nibp_interval, allow_none=True, minimum=10.0)
+        self.nibp_interval: float | None = _check_seconds("nibp_interval", nibp_interval, allow_none=True,
+                                                          minimum=10.0)
         first = _check_seconds("nibp_first_at", nibp_first_at, allow_none=True)
         self.nibp_duration: float = float(_check_seconds("nibp_duration", nibp_duration, minimum=1.0) or 30.0)
         if self.nibp_duration > 180.0:
@@ -181,15 +182,17 @@ class Simulator:
 
         self.physiology: Physiology = Physiology(self.scenario, self.seed, baseline, drift)
         self._trend: rhythm.TrendGrid = rhythm.TrendGrid(self.physiology)
-        self._breaths: rhythm.Breaths = rhythm.Breaths(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BREATH))
-        self._beats: rhythm.Beats = rhythm.Beats(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BEAT),
-                                   self._breaths)
-        self._noise: dict[str, rhythm.NoiseStream] = {name: rhythm.NoiseStream(self.seed, stream) for name, stream in (
+        self._breaths: rhythm.Breaths = rhythm.Breaths(self._trend,
+                                                       rhythm.NoiseStream(self.seed, rhythm.STREAM_BREATH))
+        beat_noise = rhythm.NoiseStream(self.seed, rhythm.STREAM_BEAT)
+        self._beats: rhythm.Beats = rhythm.Beats(self._trend, beat_noise, self._breaths)
+        self._noise: dict[str, rhythm.NoiseStream] = {
+            name: rhythm.NoiseStream(self.seed, stream) for name, stream in (
             ("ecg", rhythm.STREAM_ECG), ("pleth", rhythm.STREAM_PLETH), ("resp", rhythm.STREAM_RESP),
             ("co2", rhythm.STREAM_CO2), ("numeric", rhythm.STREAM_NUMERIC), ("nibp", rhythm.STREAM_NIBP),
             ("artifact", rhythm.STREAM_ARTIFACT))}
-        self._artifact_phases: np.ndarray = np.random.default_rng([self.seed, rhythm.STREAM_ARTIFACT]).uniform(
-            0.0, 2.0 * math.pi, size=6)
+        phases_rng = np.random.default_rng([self.seed, rhythm.STREAM_ARTIFACT])
+        self._artifact_phases: np.ndarray = phases_rng.uniform(0.0, 2.0 * math.pi, size=6)
 
         if auto_infusion_at is not None or auto_infusion:
             at = _check_seconds("auto_infusion_at", auto_infusion_at if auto_infusion_at is not None

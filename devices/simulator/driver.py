@@ -33,7 +33,8 @@ class SimulatorDriver(Driver):
         no_answer_fix=("No port or cable is involved, so this is a software fault: restart Chairside and "
                        "report it if it happens again."),
         undecodable=" from the simulator.",
-        undecodable_fix="The simulator takes no bytes from a port: choose a device protocol for this profile.",
+        undecodable_fix=("The simulator takes no bytes from a port: choose a device protocol for this "
+                         "profile."),
     )
 
     def __init__(self, source: str = "", simulator: Simulator | None = None) -> None:

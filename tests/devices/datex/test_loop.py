@@ -62,10 +62,11 @@ class FakeSimulator:
         while self._next_second <= elapsed:
             s = self._next_second
             t = START + s
-            values: list[tuple[int, float | None, State]] = [(mdc.HEART_RATE, 72.0, State.NONE), (mdc.SPO2, 97.0, State.NONE),
-                      (mdc.PULSE_RATE_OXIM, 71.0, State.NONE), (mdc.RESP_RATE, 15.0, State.NONE),
-                      (mdc.ETCO2, 38.0, State.NONE), (mdc.TEMP, 36.6, State.NONE),
-                      (mdc.AWAY_RESP_RATE, 14.0, State.NONE)]
+            values: list[tuple[int, float | None, State]] = [
+                (mdc.HEART_RATE, 72.0, State.NONE), (mdc.SPO2, 97.0, State.NONE),
+                (mdc.PULSE_RATE_OXIM, 71.0, State.NONE), (mdc.RESP_RATE, 15.0, State.NONE),
+                (mdc.ETCO2, 38.0, State.NONE), (mdc.TEMP, 36.6, State.NONE),
+                (mdc.AWAY_RESP_RATE, 14.0, State.NONE)]
             if 10 <= s < 40:
                 values.append((mdc.NIBP_SYS, None, State.MEASURING))
             elif s >= 40:
