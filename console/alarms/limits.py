@@ -185,6 +185,10 @@ class AlarmLimits:
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.to_dict().items())), self.protocol_version))
 
+    def __reduce__(self) -> tuple[Any, tuple[str, dict[str, float]]]:
+        # copy, deepcopy and pickle rebuild through __init__ (the slots cannot be set after construction)
+        return (_rebuild, (self.protocol_version, self.to_dict()))
+
     def __repr__(self) -> str:
         return f"AlarmLimits({self.to_dict()!r}, protocol_version={self.protocol_version!r})"
 
@@ -259,3 +263,7 @@ class AlarmLimits:
     def to_dict(self) -> dict[str, float]:
         """The limits as the template's dict (exactly the documented keys, no protocol version)."""
         return {k: self.threshold(k) for k in LIMIT_KEYS}
+
+
+def _rebuild(protocol_version: str, values: dict[str, float]) -> AlarmLimits:
+    return AlarmLimits(protocol_version, **values)

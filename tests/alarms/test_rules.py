@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from console.alarms import AlarmEngine, AlarmLimits
@@ -71,3 +74,6 @@ def test_limits_are_immutable_and_refuse_unknown_rules() -> None:
         AlarmLimits(spo2_lo=90)
     with pytest.raises(AttributeError, match="no limit 'spo2_lo'"):
         _ = limits.spo2_lo
+    # a copy (a session's settings copied for another thread, a pickled configuration) is equal and separate
+    for twin in (copy.copy(limits), copy.deepcopy(limits), pickle.loads(pickle.dumps(limits))):
+        assert twin == limits and twin.protocol_version == "p" and twin.spo2_low == 90
