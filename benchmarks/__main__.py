@@ -45,7 +45,8 @@ def run_child(name: str, quick: bool, timeout: float) -> tuple[list[Row], float]
     start = time.monotonic()
     short = name.removeprefix("bench_")
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
     except subprocess.TimeoutExpired:
         return [Row(short, "failed", float("nan"), note=f"timed out after {timeout:.0f} s")], timeout
     took = time.monotonic() - start
@@ -63,7 +64,7 @@ def child(name: str, quick: bool) -> int:
     module = importlib.import_module(f"benchmarks.{name}")
     try:
         rows = module.run(quick)
-    except Exception:
+    except Exception:  # noqa: BLE001 (any failure becomes a 'failed' row; the parent reports it)
         traceback.print_exc()
         return 1
     print(MARKER + json.dumps([r.as_dict() for r in rows]), flush=True)
@@ -71,15 +72,15 @@ def child(name: str, quick: bool) -> int:
 
 
 def markdown(rows: list[Row], skipped: list[str], quick: bool, took: dict[str, float]) -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cpu = os.cpu_count()
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `python -m benchmarks{' --quick' if quick else ''}` on {now}: Python "
+        (f"Written by `python -m benchmarks{' --quick' if quick else ''}` on {now}: Python "
         f"{platform.python_version()}, {platform.system()} {platform.machine()}, {cpu} CPU(s), Qt platform "
         f"`{os.environ.get('QT_QPA_PLATFORM') or ('xcb' if os.environ.get('DISPLAY') else 'offscreen')}`. "
-        "The machine is shared, so figures vary between runs; each module's docstring says how it measures.",
+        "The machine is shared, so figures vary between runs; each module's docstring says how it measures."),
         "",
         table(rows, markdown=True),
         "",

@@ -25,6 +25,7 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,12 @@ class WriteStamps:
 def _paint_filter(label: Any, paints: list[tuple[float, str]]) -> Any:
     from PySide6.QtCore import QEvent, QObject
 
+    shown: Callable[[], str] = label.text
+
     class PaintStamps(QObject):
         def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
             if obj is label and event.type() == QEvent.Type.Paint:
-                paints.append((time.perf_counter(), label.text()))
+                paints.append((time.perf_counter(), shown()))
             return False  # the label paints as always
 
     f = PaintStamps()
@@ -118,10 +121,9 @@ def match(writes: list[tuple[float, int]], paints: list[tuple[float, str]]) -> l
 
 def measure(app: Any, transport: str, seconds: float, tmp: Path) -> tuple[list[float], int, str]:
     """Run one transport for ``seconds``; (latencies ms, lines written, note)."""
+    from console.main_window import MainWindow
     from devices.emulation import EmulationServer, PtyEndpoint, TcpEndpoint
     from devices.protocols.masimo import DRIVER, MasimoEmulator
-
-    from console.main_window import MainWindow
 
     endpoint = PtyEndpoint(tmp / "tty-latency") if transport == "pty" else TcpEndpoint()
     stamps = WriteStamps(endpoint)
@@ -173,7 +175,7 @@ def run(quick: bool) -> list[Row]:
                 rows.append(row(BENCH, "pty: write to paint, p99", math.nan, "ms",
                                 note="skipped: pseudo-terminals need a POSIX system"))
                 continue
-            latencies, lines, url = measure(app, transport, seconds, Path(tmp))
+            latencies, lines, _url = measure(app, transport, seconds, Path(tmp))
             shown = len(latencies)
             name = "pty" if transport == "pty" else "socket:// loopback"
             note = f"{shown}/{lines} lines seen painted in {seconds:g} s, Masimo emulator, 30 Hz frames"

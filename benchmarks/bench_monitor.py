@@ -33,10 +33,9 @@ BLOCK = 30  # frames per interleaved block
 
 
 def _demo_window():
+    from console.main_window import MainWindow
     from devices.simulator import Simulator
     from devices.simulator.driver import SimulatorDriver
-
-    from console.main_window import MainWindow
 
     window = MainWindow(demo=True)
     simulator = Simulator(seed=0, start=time.time() - 65.0, mark_demo=True, auto_infusion=True,

@@ -235,6 +235,7 @@ def _postgres_rows(admin_url: str, seconds: float, folder: Path) -> list[Row]:
                 size = conn.execute(text(
                     "SELECT sum(pg_total_relation_size(c::regclass)) FROM unnest(CAST(:t AS text[])) AS c"),
                     {"t": list(VITALS_TABLES)}).scalar()
+                assert size is not None, "the vitals tables are missing"
         finally:
             engine.dispose()
         hours = seconds / 3600.0

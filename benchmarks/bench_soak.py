@@ -189,7 +189,11 @@ def run(quick: bool) -> list[Row]:
         window.show()
         alarm_timer = QTimer()
         alarm_timer.setInterval(ALARM_TICK_MS)
-        alarm_timer.timeout.connect(lambda: (engine.tick(clock()), engine.drain_events()))
+        def alarm_tick() -> None:
+            engine.tick(clock())
+            engine.drain_events()
+
+        alarm_timer.timeout.connect(alarm_tick)
         alarm_timer.start()
         window.start()
         wall0 = time.perf_counter()

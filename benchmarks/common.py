@@ -79,7 +79,7 @@ def format_value(value: float) -> str:
     if math.isnan(value):
         return "n/a"
     if value == 0 or 0.01 <= abs(value) < 1e6:
-        digits = max(0, 2 - int(math.floor(math.log10(abs(value))))) if value else 0
+        digits = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 0
         return f"{value:,.{digits}f}"
     return f"{value:.3g}"
 

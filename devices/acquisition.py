@@ -140,7 +140,7 @@ class DeviceLink:
         is quiet), then takes whatever else is already there without waiting."""
         port = self._port
         assert port is not None
-        data = port.read(max(1, port.in_waiting))
+        data: bytes = port.read(max(1, port.in_waiting))  # pyserial is untyped
         if data and self._socket:
             # pyserial's socket:// reports at most 1 byte waiting (it asks select(), not the queue), so one read
             # would deliver a byte per step and never keep up with a fast monitor; drain without blocking instead

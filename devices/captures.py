@@ -14,7 +14,7 @@ from pathlib import Path
 _DOCBOX_STAMP = re.compile(rb"(\d{4})/(\d{2})/(\d{2})T(\d{2}):(\d{2}):(\d{2}),(\d{3})")
 
 
-def parse_docbox(data: bytes, tz: dt.tzinfo = dt.timezone.utc) -> list[tuple[float, bytes]]:
+def parse_docbox(data: bytes, tz: dt.tzinfo = dt.UTC) -> list[tuple[float, bytes]]:
     """Split docbox log bytes into ``(POSIX time, frame bytes)`` records.
 
     Each record's frame runs from the first ``C0`` after its timestamp to the last ``C1`` before the next
@@ -39,6 +39,6 @@ def parse_docbox(data: bytes, tz: dt.tzinfo = dt.timezone.utc) -> list[tuple[flo
     return records
 
 
-def read_docbox(path: str | Path, tz: dt.tzinfo = dt.timezone.utc) -> list[tuple[float, bytes]]:
+def read_docbox(path: str | Path, tz: dt.tzinfo = dt.UTC) -> list[tuple[float, bytes]]:
     """Read a docbox log file into ``(POSIX time, frame bytes)`` records (see :func:`parse_docbox`)."""
     return parse_docbox(Path(path).read_bytes(), tz)

@@ -32,6 +32,42 @@ class FrameRecord:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Troubleshooting:
+    """A protocol's plain-words advice for a technician whose link does not work (text only, no Qt)
+
+    The technician screen (:mod:`console.technician.advice`) reads the link's counters and picks the case; the
+    words for each case live here, with the driver that knows the monitor's menus, cables and line settings.
+    In the texts, ``{settings}`` becomes the profile's line settings (e.g. ``9600 8N1``) and ``{requests}``
+    becomes `` (3 sent)`` when the driver counted association requests (``stats.extra``), else nothing.
+    """
+
+    #: seconds an open port may stay quiet before "no answer" is called (how often the device talks)
+    first_data_wait_s: float
+    #: the problem and the fix when nothing at all arrives
+    no_answer: str
+    no_answer_fix: str
+    #: completes "N bytes arrived but none decoded" (e.g. ``" as Datex records."``), and the fix
+    undecodable: str
+    undecodable_fix: str
+    #: problem and fix when the device refuses the host (``stats.extra["refusals"]``); empty when it cannot
+    refused: str = ""
+    refused_fix: str = ""
+    #: added to "Check it is still on and the cable is in; " when a working link goes silent
+    silent_hint: str = ""
+
+
+#: the advice for a driver that gives none of its own (the registry meta-test requires every driver to)
+GENERIC_TROUBLESHOOTING = Troubleshooting(
+    first_data_wait_s=5.0,
+    no_answer="Nothing arrives from the device.",
+    no_answer_fix=("Check that it is on, its data output is enabled, the cable, and the line settings "
+                   "({settings})."),
+    undecodable=".",
+    undecodable_fix="Check the line settings ({settings}) and the device's output mode.",
+)
+
+
 class Driver(abc.ABC):
     """Host side of a monitor protocol.
 
@@ -51,6 +87,8 @@ class Driver(abc.ABC):
     setup_help: ClassVar[str] = ""
     #: seconds without a decodable frame before the link counts as silent
     silence_timeout: ClassVar[float] = 10.0
+    #: what to tell a technician when the link fails, in this protocol's terms (see :class:`Troubleshooting`)
+    troubleshooting: ClassVar[Troubleshooting] = GENERIC_TROUBLESHOOTING
 
     def __init__(self, source: str = "") -> None:
         self.source = source

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
 from devices.transport import PortSettings
 
@@ -480,7 +480,7 @@ class EmulationServer:
             self._opened = True
         return self.url
 
-    def start(self) -> EmulationServer:
+    def start(self) -> Self:
         """Open the port and serve in a background thread."""
         self.open()
         self._stop.clear()
@@ -496,7 +496,7 @@ class EmulationServer:
             self._thread.join(timeout)
             self._thread = None
 
-    def __enter__(self) -> EmulationServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self
 
 #: default limit of both files together; an hour of IntelliVue waves at full rate is about 40 MB
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -41,7 +41,7 @@ ByteTap = Callable[[str, float, bytes], None]
 
 def docbox_stamp(posix: float) -> bytes:
     """The docbox timestamp of a POSIX time, in UTC: ``b"2026/11/25T15:33:22,123"``."""
-    when = dt.datetime.fromtimestamp(posix, dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(posix, dt.UTC)
     return when.strftime("%Y/%m/%dT%H:%M:%S,").encode("ascii") + f"{when.microsecond // 1000:03d}".encode()
 
 
@@ -58,7 +58,7 @@ def read_recording(path: str | Path) -> list[tuple[float, bytes]]:
         end = stamps[i + 1].start() if i + 1 < len(stamps) else len(data)
         try:
             year, month, day, hour, minute, second, millis = (int(g) for g in match.groups())
-            when = dt.datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=dt.timezone.utc)
+            when = dt.datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=dt.UTC)
         except ValueError:
             continue
         records.append((when.timestamp(), bytes(data[match.end():end])))
@@ -199,7 +199,7 @@ class RawRecorder:
             self.message = (f"recording stopped: {self.bytes_written} bytes in {self.paths[0].name} and "
                             f"{self.paths[1].name}")
 
-    def __enter__(self) -> RawRecorder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

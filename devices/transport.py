@@ -94,7 +94,7 @@ def open_port(url: str, settings: PortSettings, timeout: float = 0.05) -> serial
 
 def _explain_open_error(url: str, exc: BaseException) -> str:
     text = str(exc)
-    if url.startswith("socket://") or url.startswith("rfc2217://"):
+    if url.startswith(("socket://", "rfc2217://")):
         return (f"cannot connect to {url}: {text}. Check that the terminal server is on, "
                 "its address and port are right, and no other program holds the port.")
     if "Permission denied" in text or "PermissionError" in text:

@@ -9,18 +9,39 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
+from collections.abc import MutableMapping
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-# Never touch a real clinic record from tests: the default record is a throwaway file for this run.
-import tempfile  # noqa: E402
 
-_TEST_DATA = tempfile.mkdtemp(prefix="chairside-tests-")
-os.environ.setdefault("CHAIRSIDE_DB", f"sqlite:///{_TEST_DATA}/record.db")
-# ... and the site trust folder (site key, key registry, witness) is a throwaway folder too
-os.environ.setdefault("CHAIRSIDE_TRUST_DIR", f"{_TEST_DATA}/trust")
+#: CHAIRSIDE_* variables a test run may take from its environment: they name throwaway test services, never a
+#: clinic's record. Every other CHAIRSIDE_* variable is dropped, so a machine with a real record configured
+#: (CHAIRSIDE_DB exported in a shell profile) cannot leak it into the tests.
+TEST_ONLY_VARIABLES = frozenset({"CHAIRSIDE_TEST_PG_URL", "CHAIRSIDE_TEST_PG_DATA"})
+
+
+def isolate_environment(environ: MutableMapping[str, str], data_dir: str) -> None:
+    """Point every place the product looks for a record at ``data_dir``, whatever the environment said.
+
+    ``CHAIRSIDE_DB`` is always overridden (not ``setdefault``); other ``CHAIRSIDE_*`` variables are removed;
+    ``XDG_DATA_HOME`` moves ``platformdirs.user_data_dir`` (the default record, the outbox and recordings when
+    no URL is given) into ``data_dir`` too.
+    """
+    for name in [n for n in environ if n.startswith("CHAIRSIDE_") and n not in TEST_ONLY_VARIABLES]:
+        del environ[name]
+    environ["CHAIRSIDE_DB"] = f"sqlite:///{data_dir}/record.db"
+    # the site trust folder (site key, key registry, witness) must not be a clinic's either
+    environ["CHAIRSIDE_TRUST_DIR"] = f"{data_dir}/trust"
+    environ["XDG_DATA_HOME"] = f"{data_dir}/xdg-data"
+
+
+# Never touch a real clinic record from tests: the record is a throwaway file for this run.
+TEST_DATA_DIR = tempfile.mkdtemp(prefix="chairside-tests-")
+_TEST_DATA = TEST_DATA_DIR
+isolate_environment(os.environ, TEST_DATA_DIR)
 
 import pytest
 

@@ -20,7 +20,7 @@ DUE_SOON_S = 60.0
 
 def format_clock(seconds: float) -> str:
     """``"03:12"`` / ``"1:05:00"`` for a countdown (absolute value, rounded up so 0.2 s shows as 00:01)."""
-    s = int(math.ceil(abs(seconds)))
+    s = math.ceil(abs(seconds))
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"

@@ -15,6 +15,7 @@ touched when their text or colour actually changes, so an unchanged tile costs n
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -70,7 +71,7 @@ def format_age(seconds: float) -> str:
 
 def format_value(value: float | None, decimals: int = 0) -> str:
     """The value as the tile shows it; dashes for none."""
-    if value is None or value != value:  # None or NaN
+    if value is None or math.isnan(value):
         return DASHES
     return f"{value:.{decimals}f}"
 

@@ -12,8 +12,20 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDateTimeEdit, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDateTimeEdit,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.clinical.entries import OUTCOMES, side_effect_data
 from console.clinical.side_effects import Catalogue
@@ -51,7 +63,9 @@ class SideEffectForm(QWidget):
         for e in catalogue.for_route(route):
             self.effect.addItem(e.label, e.id)
         self.effect.setCurrentIndex(-1)
-        self.effect.lineEdit().setPlaceholderText("Choose or type the side effect")
+        editor = self.effect.lineEdit()
+        assert editor is not None  # an editable combo box always has its line edit
+        editor.setPlaceholderText("Choose or type the side effect")
         form.addRow("Side effect", self.effect)
 
         now = clock()

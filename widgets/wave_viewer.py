@@ -24,6 +24,8 @@ class WaveViewer(QWidget):
 
     #: the start (POSIX s) of the window the user scrolled to
     windowRequested = Signal(float)
+    #: the horizontal scroll bar (its name hides QWidget.scroll(), which this widget never uses)
+    scroll: QScrollBar  # type: ignore[assignment]
 
     def __init__(
         self,

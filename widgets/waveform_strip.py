@@ -59,6 +59,12 @@ class StripSpec:
 class WaveformStrip(QWidget):
     """One sweep display of ``sweep_seconds`` seconds."""
 
+    # pacing state, (re)set by _reset_pacing(); declared here so that methods above it type-check
+    _last_written: int
+    _drawn_written: int
+    _last_hidden: int
+    _last_change: float | None
+
     def __init__(self, spec: StripSpec, sweep_seconds: float = 8.0, *, background: str = "#000000",
                  text_colour: str = "#e8e8e8", dim_colour: str = "#9aa3ad", font_family: str = "",
                  parent: QWidget | None = None) -> None:

@@ -7,21 +7,12 @@ on the thread that owns it, or from acquisition threads with :meth:`AlarmEngine.
 Every start, end, acknowledgement and audio pause becomes a dict for an ``alarm`` record entry, delivered to
 ``on_event`` or kept for :meth:`AlarmEngine.drain_events`.
 
-Physiological rules (limits from :class:`~console.alarms.limits.AlarmLimits`):
-
-==============  ===========================================  ========  =================
-rule            condition                                    priority  clears when
-==============  ===========================================  ========  =================
-sbp_high        SBP >= sbp_high (NIBP or arterial)           high      <= limit - 5
-dbp_high        DBP >= dbp_high                              high      <= limit - 5
-sbp_rise        SBP - baseline SBP >= sbp_rise               medium    rise <= limit - 5
-dbp_rise        DBP - baseline DBP >= dbp_rise               medium    rise <= limit - 5
-spo2_low        SpO2 < spo2_low                              medium    >= limit + 2
-spo2_critical   SpO2 < spo2_critical                         high      >= limit + 2
-hr_high/low     HR or pulse rate > hr_high, < hr_low         medium    5 /min inside
-rr_low          RR < rr_low                                  medium    >= limit + 2
-etco2_low/high  EtCO2 (mmHg) < etco2_low or > etco2_high     medium    3 mmHg inside
-==============  ===========================================  ========  =================
+Physiological rules: the table :data:`~console.alarms.limits.RULES` (one entry per rule: the parameters it
+watches, above / below / rise over the session baseline, default threshold, priority, delay, hysteresis and
+message), with the thresholds of :class:`~console.alarms.limits.AlarmLimits`. Defaults (CLINICAL.md):
+SBP >= 180 or DBP >= 110 (high); a rise over baseline of >= 40 / 25 mmHg (medium); SpO2 < 92 (medium) and
+< 88 (high); HR or pulse rate > 120 or < 45, RR < 8, EtCO2 < 20 or > 60 mmHg (medium). On each parameter the
+more urgent rule is evaluated first.
 
 Timing: a NIBP result is one validated measurement, so it alarms at once and the next result inside the clear
 margin ends the alarm (a value re-sent with ``MEASURING`` while the cuff inflates is the previous result and
@@ -43,6 +34,7 @@ The console is a secondary alarm display: it never suppresses or replaces the be
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import deque
@@ -50,7 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.alarms.limits import AlarmLimits
+from console.alarms.limits import RULES, AlarmLimits, AlarmRule
 from console.alarms.model import Alarm, Category, EventKind, event_dict, priority_name
 from devices import mdc
 from devices.model import (
@@ -76,54 +68,19 @@ AUDIO_PAUSE_S = 120.0
 HISTORY_LIMIT = 5000
 
 _NIBP = frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA})
-_SYS = frozenset({mdc.NIBP_SYS, mdc.ABP_SYS})
-_DIA = frozenset({mdc.NIBP_DIA, mdc.ABP_DIA})
-_HR = frozenset({mdc.HEART_RATE, mdc.PULSE_RATE_OXIM, mdc.PULSE_RATE})
-_RR = frozenset({mdc.RESP_RATE, mdc.AWAY_RESP_RATE})
+_BP = frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.ABP_SYS, mdc.ABP_DIA})
 _UNIT_TEXT = {"mm[Hg]": "mmHg", "Cel": "°C", "1": ""}
 _DEMO = State.DEMO | State.TEST
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    name: str  # also the limit key
-    codes: frozenset[int]
-    above: bool  # alarm when above the limit (else below)
-    inclusive: bool  # >= / <= rather than > / <
-    priority: AlarmPriority
-    margin: float  # how far back inside the limit a value must be to clear
-    baseline: str | None = None  # "sbp" / "dbp": the limit is a rise over the session baseline
-
-    def violates(self, x: float, limit: float) -> bool:
-        if self.above:
-            return x >= limit if self.inclusive else x > limit
-        return x <= limit if self.inclusive else x < limit
-
-    def clear(self, x: float, limit: float) -> bool:
-        return x <= limit - self.margin if self.above else x >= limit + self.margin
-
-
-_RULES: tuple[_Rule, ...] = (
-    _Rule("sbp_high", _SYS, True, True, AlarmPriority.HIGH, 5),
-    _Rule("dbp_high", _DIA, True, True, AlarmPriority.HIGH, 5),
-    _Rule("sbp_rise", _SYS, True, True, AlarmPriority.MEDIUM, 5, baseline="sbp"),
-    _Rule("dbp_rise", _DIA, True, True, AlarmPriority.MEDIUM, 5, baseline="dbp"),
-    _Rule("spo2_critical", frozenset({mdc.SPO2}), False, False, AlarmPriority.HIGH, 2),
-    _Rule("spo2_low", frozenset({mdc.SPO2}), False, False, AlarmPriority.MEDIUM, 2),
-    _Rule("hr_high", _HR, True, False, AlarmPriority.MEDIUM, 5),
-    _Rule("hr_low", _HR, False, False, AlarmPriority.MEDIUM, 5),
-    _Rule("rr_low", _RR, False, False, AlarmPriority.MEDIUM, 2),
-    _Rule("etco2_low", frozenset({mdc.ETCO2}), False, False, AlarmPriority.MEDIUM, 3),
-    _Rule("etco2_high", frozenset({mdc.ETCO2}), True, False, AlarmPriority.MEDIUM, 3),
-)
-_RULES_BY_CODE: dict[int, tuple[_Rule, ...]] = {}
-for _r in _RULES:
-    for _c in _r.codes:
-        _RULES_BY_CODE[_c] = _RULES_BY_CODE.get(_c, ()) + (_r,)
+#: the rules watching each parameter (from the table RULES), the more urgent first so its alarm starts first
+_RULES_BY_CODE: dict[int, tuple[AlarmRule, ...]] = {
+    code: tuple(sorted((r for r in RULES if code in r.parameters), key=lambda r: -r.priority))
+    for code in sorted({c for r in RULES for c in r.parameters})
+}
 
 _COMPOUND = {mdc.NIBP: frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN})}
-_ABOVE = frozenset(r.name for r in _RULES if r.above)
-_BP = _SYS | _DIA
+_ABOVE = frozenset(r.id for r in RULES if r.above)
 
 # Condition evidence from one sample.
 _VIOLATING, _NEUTRAL, _CLEAR = "violating", "neutral", "clear"
@@ -391,7 +348,7 @@ class AlarmEngine:
             return  # the cuff is inflating and the value is the previous result, already evaluated
         src.latest[n.mdc] = (n.value, t)
         for rule in rules:
-            limit = getattr(self._limits, rule.name)
+            limit = self._limits.threshold(rule.id)
             if rule.baseline is not None:
                 base = self._baseline.get(rule.baseline)
                 if base is None:
@@ -400,16 +357,17 @@ class AlarmEngine:
             else:
                 x = n.value
             evidence = _VIOLATING if rule.violates(x, limit) else _CLEAR if rule.clear(x, limit) else _NEUTRAL
-            key = (rule.name, n.mdc, n.source)
+            key = (rule.id, n.mdc, n.source)
             tr = self._trackers.get(key)
             if tr is None:
-                onset, hold = (0.0, 0.0) if episodic else (self._limits.persistence_s, CLEAR_HOLD_S)
+                onset, hold = (0.0, 0.0) if episodic else (self._limits.delay_for(rule), CLEAR_HOLD_S)
                 tr = self._trackers[key] = _Tracker(onset, hold)
-            # _step calls the factory at once (or not at all), so binding the loop values here is safe
-            self._step(tr, evidence, t, n.value,
-                       lambda r=rule, x=x, lim=limit: self._physio_alarm(r, n, x, lim, src, t))
+            # partial binds this rule's values now, so the factory describes this rule whenever it is called
+            make = functools.partial(self._physio_alarm, rule, n, x, limit, src, t)
+            self._step(tr, evidence, t, n.value, make)
 
-    def _physio_alarm(self, rule: _Rule, n: Numeric, x: float, limit: float, src: _Source, t: float) -> Alarm:
+    def _physio_alarm(self, rule: AlarmRule, n: Numeric, x: float, limit: float, src: _Source,
+                      t: float) -> Alarm:
         label = mdc.label_of(n.mdc, n.label)
         unit = _unit_text(n.unit or (mdc.PARAMETERS[n.mdc].unit if n.mdc in mdc.PARAMETERS else ""))
         values: dict[str, float] = {}
@@ -423,19 +381,17 @@ class AlarmEngine:
                     values[name] = got[0]
             for name, v in self._baseline.items():
                 values[f"baseline_{name}"] = v
-        if rule.baseline is not None:
-            base = self._baseline[rule.baseline]
-            limit_text = f"rise ≥ {_fmt(limit)} over {_fmt(base)}"
-            message = (f"{label} {_fmt(n.value)} {unit}: +{_fmt(x)} over baseline {_fmt(base)} "
-                       f"(limit +{_fmt(limit)})")
+        base = self._baseline[rule.baseline] if rule.baseline is not None else None
+        if base is not None:
+            limit_text = f"rise {rule.operator} {_fmt(limit)} over {_fmt(base)}"
         else:
-            op = ("≥" if rule.inclusive else ">") if rule.above else ("≤" if rule.inclusive else "<")
-            limit_text = f"{op} {_fmt(limit)}"
-            message = f"{label} {_fmt(n.value)} {op} {_fmt(limit)} {unit}".rstrip()
+            limit_text = f"{rule.operator} {_fmt(limit)}"
+        message = rule.message.format(label=label, value=_fmt(n.value), unit=unit, op=rule.operator,
+                                      limit=_fmt(limit), rise=_fmt(x), baseline=_fmt(base)).rstrip()
         demo = bool(n.state & _DEMO)
         if demo:
             message += " (DEMO data)"
-        return self._new_alarm(f"{rule.name}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority,
+        return self._new_alarm(f"{rule.id}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority,
                                n.mdc, label, message, unit, limit, limit_text, n.value, t, n.source, demo,
                                values)
 

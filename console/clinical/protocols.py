@@ -5,7 +5,10 @@ A template is a JSON file (``resources/protocols/*.json``, format ``chairside-pr
 the effective template then carries a version tag such as ``iv-ketamine-0.5@1+site-3`` that the session records,
 so an auditor sees which rule applied at the time.
 
-The ``alarm_limits`` section has exactly the keys in :data:`ALARM_LIMIT_KEYS`; the alarm engine reads them.
+The ``alarm_limits`` section overrides thresholds of the alarm rule table
+(:data:`console.alarms.limits.RULES`) by rule id; a key it leaves out takes the rule's default, and the
+effective template always holds every key in :data:`ALARM_LIMIT_KEYS`, so a new rule needs no edit of any
+template.
 """
 
 from __future__ import annotations
@@ -17,17 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.alarms.limits import LIMIT_KEYS, default_limits
 from console.clinical._common import (ClinicalDataError, is_int, is_number, load_json, require,
                                       resource_dir)
 
 PROTOCOL_FORMAT = "chairside-protocol/1"
 SITE_FORMAT = "chairside-site/1"
 
-#: The alarm-limit keys every template defines (units: mmHg, %, /min, seconds).
-ALARM_LIMIT_KEYS: tuple[str, ...] = (
-    "sbp_high", "dbp_high", "sbp_rise", "dbp_rise", "spo2_low", "spo2_critical", "hr_high", "hr_low",
-    "rr_low", "etco2_low", "etco2_high", "persistence_s", "stale_s",
-)
+#: The alarm-limit keys of an effective template: one per alarm rule, then the timing settings.
+ALARM_LIMIT_KEYS: tuple[str, ...] = LIMIT_KEYS
 DOSE_MODES = ("infusion", "bolus", "devices")
 #: schedule time points other than minutes after the start
 AT_TOKENS = ("baseline", "end", "discharge")
@@ -289,13 +290,12 @@ def parse_protocol(data: Any, where: str = "protocol") -> Protocol:
         for key in ("min_age", "sbp_max", "dbp_max"):
             _number(r, key, f"{w} age rule {n}")
 
-    alarms = data.get("alarm_limits")
+    overrides = data.get("alarm_limits", {})
     w = f"{where} alarm_limits"
-    require(isinstance(alarms, dict), w, "must be an object")
-    missing = [k for k in ALARM_LIMIT_KEYS if k not in alarms]
-    extra = [k for k in alarms if k not in ALARM_LIMIT_KEYS]
-    require(not missing, w, f"missing keys: {', '.join(missing)}")
+    require(isinstance(overrides, dict), w, "must be an object")
+    extra = [k for k in overrides if k not in ALARM_LIMIT_KEYS]
     require(not extra, w, f"unknown keys: {', '.join(extra)}")
+    alarms = {**default_limits(), **overrides}  # a rule the template does not mention keeps its default
     for k in ALARM_LIMIT_KEYS:
         _number(alarms, k, w)
     require(alarms["spo2_critical"] <= alarms["spo2_low"], w, "'spo2_critical' must not be above 'spo2_low'")

@@ -92,9 +92,10 @@ class SessionBrowser(QWidget):
 
     def _build(self) -> None:
         self.use_dates = QCheckBox("Dates from")
-        self.date_from = QDateEdit(calendarPopup=True)
-        self.date_to = QDateEdit(calendarPopup=True)
+        self.date_from = QDateEdit()
+        self.date_to = QDateEdit()
         for d in (self.date_from, self.date_to):
+            d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")
             d.setDate(QDate.currentDate())
             d.dateChanged.connect(self.apply_filter)

@@ -115,16 +115,19 @@ def baseline_bp(
 def _dose(entries: Sequence[EffectiveEntry]) -> tuple[float | None, str]:
     """(mg, basis): ``given`` (infusion stop), ``devices`` (nasal devices given) or ``planned`` (only the
     start was recorded, e.g. an interrupted session: the planned dose is not proof it was all given)."""
-    given = [e.data.get("dose_given_mg") for e in entries if e.kind == "infusion_stop"]
-    given = [g for g in given if isinstance(g, (int, float))]
+    given = _numbers(e.data.get("dose_given_mg") for e in entries if e.kind == "infusion_stop")
     if given:
-        return float(given[-1]), "given"
+        return given[-1], "given"
     devices = [e.data.get("device_mg", 28.0) for e in entries if e.kind == "esketamine_dose"]
     if devices:
         return float(sum(d for d in devices if isinstance(d, (int, float)))), "devices"
-    planned = [e.data.get("dose_mg") for e in entries if e.kind == "infusion_start"]
-    planned = [p for p in planned if isinstance(p, (int, float))]
-    return (float(planned[0]), "planned") if planned else (None, "")
+    planned = _numbers(e.data.get("dose_mg") for e in entries if e.kind == "infusion_start")
+    return (planned[0], "planned") if planned else (None, "")
+
+
+def _numbers(values: Iterable[object]) -> list[float]:
+    """The numeric values among ``values`` (entries written by older versions may hold anything)."""
+    return [float(v) for v in values if isinstance(v, (int, float))]
 
 
 def course_row(info: Any, entries: Sequence[Any], nibp: NibpReadings | None = None) -> CourseRow:

@@ -4,21 +4,20 @@
 and fix, per protocol, the way an experienced technician would read the counters: a port that will not open, a
 monitor that does not answer, bytes that never decode (wrong line settings or output mode), many bad frames
 (noise), a link that keeps dropping.
+
+This module decides which case applies; the words for a protocol's cases (its menus, cables, line settings)
+live with its driver as :attr:`devices.driver.Driver.troubleshooting`, looked up through the driver registry,
+so a new driver brings its own advice and this module needs no edit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.technician.model import LinkSnapshot
+from devices.driver import GENERIC_TROUBLESHOOTING, Troubleshooting
 from devices.model import LinkState
 from devices.transport import PortSettings
-
-from console.technician.model import LinkSnapshot
-
-#: seconds of an open port with nothing arriving before it counts as "no answer": a Masimo prints every
-#: second; Datex answers a request at once; IntelliVue is asked again every 5 s, so give it one retry
-WAIT_FOR_FIRST_DATA = {"masimo": 3.0, "datex": 4.0, "intellivue": 7.0}
-DEFAULT_WAIT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,48 +61,36 @@ def port_advice(error: str, url: str | None) -> Advice | None:
     return Advice("error", f"The port cannot be used: {error}", "Check the port name in the profile.")
 
 
+def troubleshooting(protocol: str) -> Troubleshooting:
+    """The protocol's own advice texts, from its driver in the registry (generic ones for an unknown name)."""
+    from devices import registry
+
+    try:
+        return registry.get(protocol).driver.troubleshooting
+    except (KeyError, ImportError):
+        return GENERIC_TROUBLESHOOTING
+
+
+def first_data_wait(protocol: str) -> float:
+    """Seconds an open port of ``protocol`` may stay quiet before "no answer" is called."""
+    return troubleshooting(protocol).first_data_wait_s
+
+
+def _fill(text: str, settings: PortSettings, snap: LinkSnapshot) -> str:
+    asked = snap.extra.get("association_requests", 0)
+    return text.format(settings=settings, requests=f" ({asked} sent)" if asked else "")
+
+
 def _nothing_arrived(protocol: str, settings: PortSettings, snap: LinkSnapshot) -> Advice:
-    if protocol == "intellivue":
-        asked = snap.extra.get("association_requests", 0)
-        asked_text = f" ({asked} sent)" if asked else ""
-        fix = ("Check the cable (Philips MIB/RS232 cable or a null-modem adapter in the MIB/RS232 port) and "
-               "that the monitor's data export is set to \"Fix 115200\" (Main Setup > Hardware > "
-               f"Interfaces, protocol MIB/RS232 Data Export); this profile uses {settings}, which must match "
-               "the monitor's speed. Only one computer can be associated with a monitor at a time.")
-        return Advice("error", f"No answer to the IntelliVue association request{asked_text}.", fix)
-    if protocol == "datex":
-        fix = ("Check the line is 19200 8E1 with RTS/CTS (CARESCAPE v3+: 115200 8E1; this profile uses "
-               f"{settings}), that the null-modem cable carries RTS and CTS, and that it is plugged into the "
-               "monitor's Computer Interface port (CARESCAPE: the USB-serial adapter in the monitor's USB "
-               "port).")
-        return Advice("error", "Nothing arrives from the Datex monitor.", fix)
-    if protocol == "masimo":
-        fix = ("Check the cable (null-modem or the Masimo RS-232 adapter), that the oximeter is on, and that "
-               "its serial output (Setup > Device Output) is set to ASCII 1 at 9600 8N1 "
-               f"(this profile uses {settings}).")
-        problem = "Nothing arrives from the oximeter (it should print a line every second)."
-        return Advice("error", problem, fix)
-    return Advice("error", "Nothing arrives from the device.",
-                  f"Check that it is on, its data output is enabled, the cable, and the line settings "
-                  f"({settings}).")
+    words = troubleshooting(protocol)
+    return Advice("error", _fill(words.no_answer, settings, snap), _fill(words.no_answer_fix, settings, snap))
 
 
 def _garbage(protocol: str, settings: PortSettings, snap: LinkSnapshot) -> Advice:
+    words = troubleshooting(protocol)
     head = f"{snap.bytes_in} bytes arrived but none decoded"
-    if protocol == "intellivue":
-        fix = ("The speed is most likely wrong: set the monitor's interface and this profile to the same "
-               "speed (\"Fix 115200\", or 19200), 8 data bits, no parity, 1 stop bit, no flow control "
-               f"(this profile uses {settings}). Check the port is set to Data Export, not another protocol.")
-        return Advice("error", head + " as IntelliVue frames.", fix)
-    if protocol == "datex":
-        fix = (f"Check 19200 8E1 (even parity) with RTS/CTS (this profile uses {settings}); only "
-               "CARESCAPE v3+ monitors run at 115200.")
-        return Advice("error", head + " as Datex records.", fix)
-    if protocol == "masimo":
-        fix = (f"Check 9600 8N1 (this profile uses {settings}) and that the oximeter's output mode is "
-               "ASCII 1: the \"Masimo\" and \"HP\" modes send other formats.")
-        return Advice("error", head + " as ASCII 1 lines (garbage).", fix)
-    return Advice("error", head + ".", f"Check the line settings ({settings}) and the device's output mode.")
+    return Advice("error", head + _fill(words.undecodable, settings, snap),
+                  _fill(words.undecodable_fix, settings, snap))
 
 
 def advise(snap: LinkSnapshot, elapsed: float) -> Advice:
@@ -126,26 +113,23 @@ def advise(snap: LinkSnapshot, elapsed: float) -> Advice:
         return Advice("info", "Not started.")
     if snap.frames_ok == 0:
         if snap.bytes_in == 0:
-            if elapsed < WAIT_FOR_FIRST_DATA.get(protocol, DEFAULT_WAIT):
+            if elapsed < first_data_wait(protocol):
                 return Advice("info",
                               f"Port {snap.url} open at {settings}; waiting for the device to answer ...")
             return _nothing_arrived(protocol, settings, snap)
-        if snap.bytes_in < 64 and elapsed < WAIT_FOR_FIRST_DATA.get(protocol, DEFAULT_WAIT):
+        if snap.bytes_in < 64 and elapsed < first_data_wait(protocol):
             return Advice("info", f"{snap.bytes_in} bytes arrived; waiting for a whole frame ...")
         return _garbage(protocol, settings, snap)
-    if protocol == "intellivue" and snap.extra.get("refusals") and snap.state is not LinkState.ASSOCIATED:
-        return Advice("error", "The IntelliVue monitor refused the association.",
-                      "Another computer (or another Chairside) is associated with this monitor port: close "
-                      "it, or wait until the monitor drops it. Check that the port is set to Data Export.")
+    words = troubleshooting(protocol)
+    if words.refused and snap.extra.get("refusals") and snap.state is not LinkState.ASSOCIATED:
+        return Advice("error", _fill(words.refused, settings, snap), _fill(words.refused_fix, settings, snap))
     if snap.state is LinkState.LOST:
         return Advice("warning", "The device ended the link; Chairside is connecting again.",
                       "If this repeats, check the cable and that no other program talks to the device.")
     if snap.state is LinkState.SILENT:
-        other = ("another computer may have taken the monitor's association. "
-                 if protocol == "intellivue" else "")
-        return Advice("warning", "The device stopped sending.",
-                      f"Check it is still on and the cable is in; {other}Chairside keeps asking and resumes "
-                      "on its own.")
+        fix = (f"Check it is still on and the cable is in; {words.silent_hint}Chairside keeps asking and "
+               "resumes on its own.")
+        return Advice("warning", "The device stopped sending.", fix)
     if snap.frames_bad > max(3, snap.frames_ok // 10):
         return Advice("warning", f"Data arrives, but {snap.frames_bad} of {snap.frames_ok + snap.frames_bad} "
                                  "frames were bad.",

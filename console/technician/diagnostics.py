@@ -35,16 +35,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from devices import registry
-from devices.model import LinkState
-from devices.raw_recorder import DEFAULT_MAX_BYTES, RawRecorder
 from console.record.errors import PermissionDenied, RecordError
 from console.record.raw_captures import RawCaptureWriter, start_raw_capture
 from console.record.roles import allowed
-from widgets.hex_view import HexView
-
 from console.technician.advice import Advice, advise
 from console.technician.model import LatestValues, LinkSnapshot, format_numeric, snapshot
+from devices import registry
+from devices.model import LinkState
+from devices.raw_recorder import DEFAULT_MAX_BYTES, RawRecorder
+from widgets.hex_view import HexView
 
 REFRESH_MS = 333
 STATE_COLOURS = {

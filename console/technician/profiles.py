@@ -184,7 +184,8 @@ def available_ports() -> list[tuple[str, str]]:
 
         ports = sorted(list_ports.comports(), key=lambda p: p.device)
         return [(p.device, p.description or "") for p in ports]
-    except Exception:  # listing ports is a convenience: a broken udev or driver must not stop the dialog
+    # listing ports is a convenience: a broken udev or driver must not stop the dialog
+    except Exception:  # noqa: BLE001
         return []
 
 

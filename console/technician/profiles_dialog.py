@@ -42,10 +42,6 @@ from PySide6.QtWidgets import (
 
 from console.record.errors import PermissionDenied, RecordError
 from console.record.roles import allowed
-from devices import registry
-from devices.autodetect import Result
-from devices.transport import PortSettings
-
 from console.technician.profiles import (
     COMMON_BAUD_RATES,
     NO_PORT,
@@ -58,6 +54,9 @@ from console.technician.profiles import (
     validate,
 )
 from console.technician.workers import AutodetectThread, ProbeThread, probe_seconds
+from devices import registry
+from devices.autodetect import Result
+from devices.transport import PortSettings
 
 PARITY_CHOICES = (("N", "None (N)"), ("E", "Even (E)"), ("O", "Odd (O)"), ("M", "Mark (M)"),
                   ("S", "Space (S)"))
@@ -169,7 +168,7 @@ class DeviceProfilesWidget(QWidget):
         self.port_combo = QComboBox()
         self.port_combo.setEditable(True)
         self.port_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.port_combo.lineEdit().setPlaceholderText(PORT_EXAMPLES)
+        self._placeholder(self.port_combo, PORT_EXAMPLES)
         self.port_combo.setMinimumWidth(260)
         self.refresh_ports_button = QPushButton("Refresh ports")
         self.refresh_ports_button.clicked.connect(self.refresh_ports)
@@ -215,7 +214,7 @@ class DeviceProfilesWidget(QWidget):
         self.chair_combo = QComboBox()
         self.chair_combo.setEditable(True)
         self.chair_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.chair_combo.lineEdit().setPlaceholderText("not assigned")
+        self._placeholder(self.chair_combo, "not assigned")
         form.addRow("Chair", self.chair_combo)
         right.addWidget(form_box)
 
@@ -295,6 +294,12 @@ class DeviceProfilesWidget(QWidget):
         self.refresh_ports()
         self._on_protocol_changed()
 
+    @staticmethod
+    def _placeholder(combo: QComboBox, text: str) -> None:
+        editor = combo.lineEdit()
+        assert editor is not None  # an editable combo box always has its line edit
+        editor.setPlaceholderText(text)
+
     def _apply_permissions(self) -> None:
         edit_widgets = [self.new_button, self.duplicate_button, self.delete_button, self.save_button,
                         self.name_edit, self.protocol_combo, self.port_combo, self.baud_combo,
@@ -346,7 +351,7 @@ class DeviceProfilesWidget(QWidget):
             self._loading = False
         names = [p.name for p in self.profiles]
         if keep in names or names:
-            chosen = keep if keep in names else names[0]
+            chosen = keep if keep is not None and keep in names else names[0]
             self._loading = True
             self.list.setCurrentRow(names.index(chosen))
             self._loading = False

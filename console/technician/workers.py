@@ -12,13 +12,12 @@ import time
 
 from PySide6.QtCore import QThread, Signal
 
+from console.technician.advice import Advice, advise, first_data_wait
+from console.technician.model import LatestValues, format_numeric, snapshot
 from devices import registry
 from devices.acquisition import DeviceLink
 from devices.autodetect import Result, candidate_settings, try_one
 from devices.transport import PortSettings
-
-from console.technician.advice import WAIT_FOR_FIRST_DATA, Advice, advise
-from console.technician.model import LatestValues, format_numeric, snapshot
 
 #: a test ends early once this many frames decoded and a value arrived: the answer is clear
 ENOUGH_FRAMES = 3
@@ -26,7 +25,7 @@ ENOUGH_FRAMES = 3
 
 def probe_seconds(protocol: str) -> float:
     """How long a connection test listens: 5 s, or long enough for the protocol to be asked twice."""
-    return max(5.0, WAIT_FOR_FIRST_DATA.get(protocol, 0.0) + 1.0)
+    return max(5.0, first_data_wait(protocol) + 1.0)
 
 
 class _Cancelled(Exception):
@@ -69,7 +68,7 @@ class ProbeThread(QThread):
                     break  # the port itself cannot be opened: waiting longer will not change that
                 if wait > 0:
                     self._stop.wait(min(wait, self.seconds - elapsed))
-        except Exception as exc:  # a driver bug must be reported, not kill the thread silently
+        except Exception as exc:  # noqa: BLE001 (a driver bug must be reported, not kill the thread silently)
             link.last_error = f"internal error: {exc}"
         finally:
             link.shutdown()

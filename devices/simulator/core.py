@@ -63,6 +63,10 @@ RR_WINDOW = 30.0
 _ORDER_LINK, _ORDER_WAVE, _ORDER_NUMERIC = 0, 1, 2
 
 
+#: a sample with its sort key: (simulated time, kind order, order within the kind, sample)
+_Timed = tuple[float, int, int, Sample]
+
+
 @dataclass(slots=True)
 class _Nibp:
     """Run-time state of the NIBP cycle."""
@@ -161,31 +165,34 @@ class Simulator:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"simulator seed must be a non-negative integer, not {seed!r}")
         self.seed = int(seed)
-        self._speed = _check_speed(speed)
-        self._start = _check_seconds("start", start, allow_none=True, minimum=-math.inf)
-        self.waves = bool(waves)
-        self.source = source
-        self._flags = State.DEMO if mark_demo else State.NONE
-        self.nibp_interval = _check_seconds("nibp_interval", nibp_interval, allow_none=True, minimum=10.0)
+        self._speed: float = _check_speed(speed)
+        self._start: float | None = _check_seconds("start", start, allow_none=True, minimum=-math.inf)
+        self.waves: bool = bool(waves)
+        self.source: str = source
+        self._flags: State = State.DEMO if mark_demo else State.NONE
+        self.nibp_interval: float | None = _check_seconds("nibp_interval", nibp_interval, allow_none=True,
+                                                          minimum=10.0)
         first = _check_seconds("nibp_first_at", nibp_first_at, allow_none=True)
-        self.nibp_duration = float(_check_seconds("nibp_duration", nibp_duration, minimum=1.0) or 30.0)
+        self.nibp_duration: float = float(_check_seconds("nibp_duration", nibp_duration, minimum=1.0) or 30.0)
         if self.nibp_duration > 180.0:
             raise ValueError(f"nibp_duration must be at most 180 s, not {self.nibp_duration:g}")
-        self._nibp = _Nibp(next_auto=first)
+        self._nibp: _Nibp = _Nibp(next_auto=first)
         if baseline is not None and not isinstance(baseline, Baseline):
             raise ValueError(f"baseline must be a devices.simulator.Baseline, not {type(baseline).__name__}")
 
-        self.physiology = Physiology(self.scenario, self.seed, baseline, drift)
-        self._trend = rhythm.TrendGrid(self.physiology)
-        self._breaths = rhythm.Breaths(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BREATH))
-        self._beats = rhythm.Beats(self._trend, rhythm.NoiseStream(self.seed, rhythm.STREAM_BEAT),
-                                   self._breaths)
-        self._noise = {name: rhythm.NoiseStream(self.seed, stream) for name, stream in (
+        self.physiology: Physiology = Physiology(self.scenario, self.seed, baseline, drift)
+        self._trend: rhythm.TrendGrid = rhythm.TrendGrid(self.physiology)
+        self._breaths: rhythm.Breaths = rhythm.Breaths(self._trend,
+                                                       rhythm.NoiseStream(self.seed, rhythm.STREAM_BREATH))
+        beat_noise = rhythm.NoiseStream(self.seed, rhythm.STREAM_BEAT)
+        self._beats: rhythm.Beats = rhythm.Beats(self._trend, beat_noise, self._breaths)
+        self._noise: dict[str, rhythm.NoiseStream] = {
+            name: rhythm.NoiseStream(self.seed, stream) for name, stream in (
             ("ecg", rhythm.STREAM_ECG), ("pleth", rhythm.STREAM_PLETH), ("resp", rhythm.STREAM_RESP),
             ("co2", rhythm.STREAM_CO2), ("numeric", rhythm.STREAM_NUMERIC), ("nibp", rhythm.STREAM_NIBP),
             ("artifact", rhythm.STREAM_ARTIFACT))}
-        self._artifact_phases = np.random.default_rng([self.seed, rhythm.STREAM_ARTIFACT]).uniform(
-            0.0, 2.0 * math.pi, size=6)
+        phases_rng = np.random.default_rng([self.seed, rhythm.STREAM_ARTIFACT])
+        self._artifact_phases: np.ndarray = phases_rng.uniform(0.0, 2.0 * math.pi, size=6)
 
         if auto_infusion_at is not None or auto_infusion:
             at = _check_seconds("auto_infusion_at", auto_infusion_at if auto_infusion_at is not None
@@ -194,12 +201,12 @@ class Simulator:
             assert at is not None and minutes is not None
             self.physiology.infusions.append(Infusion(at, minutes * 60.0))
 
-        self._elapsed = 0.0
+        self._elapsed: float = 0.0
         self._anchor: tuple[float, float] | None = None  # (host time, elapsed) that advance() counts from
         self._last_now: float | None = None
-        self._next_tick = 1
-        self._next_block = 0
-        self._last_block_dropped = False
+        self._next_tick: int = 1
+        self._next_block: int = 0
+        self._last_block_dropped: bool = False
         self._segments: dict[int, dict[int, np.ndarray]] = {}
 
     # ----------------------------------------------------------------------------------------------- clocks
@@ -342,11 +349,11 @@ class Simulator:
     def _advance_to(self, target: float, host_time: float | None, with_links: bool) -> list[Sample]:
         if target <= self._elapsed:
             return []
-        items: list[tuple[float, int, int, Sample]] = []
+        items: list[_Timed] = []
         if self.waves:
             self._emit_blocks(target, host_time, items)
         else:
-            self._next_block = int(math.floor((target + _EPS) / waves.BLOCK_SECONDS))
+            self._next_block = math.floor((target + _EPS) / waves.BLOCK_SECONDS)
         self._emit_numerics(target, host_time, items)
         if with_links:
             self._emit_links(self._elapsed, target, host_time, items)
@@ -365,8 +372,8 @@ class Simulator:
                 nibp.next_auto = None
             else:
                 nibp.next_auto += math.ceil((t - nibp.next_auto) / self.nibp_interval) * self.nibp_interval
-        self._next_tick = int(math.floor(t + _EPS)) + 1
-        self._next_block = int(math.ceil(t / waves.BLOCK_SECONDS - _EPS))
+        self._next_tick = math.floor(t + _EPS) + 1
+        self._next_block = math.ceil(t / waves.BLOCK_SECONDS - _EPS)
         self._last_block_dropped = True
         self._segments.clear()
         self._elapsed = t
@@ -375,7 +382,7 @@ class Simulator:
         return host_time if host_time is not None else self._start + t  # type: ignore[operator]
 
     # -------------------------------------------------------------------------------------------- waves
-    def _emit_blocks(self, target: float, host_time: float | None, items: list) -> None:
+    def _emit_blocks(self, target: float, host_time: float | None, items: list[_Timed]) -> None:
         block = waves.BLOCK_SECONDS
         sc = self.scenario
         start = self._start
@@ -456,9 +463,9 @@ class Simulator:
         return Numeric(code, mdc.label_of(code), value, mdc.PARAMETERS[code].unit, state | self._flags,
                        self._start + t, host, self.source)  # type: ignore[operator]
 
-    def _emit_numerics(self, target: float, host_time: float | None, items: list) -> None:
+    def _emit_numerics(self, target: float, host_time: float | None, items: list[_Timed]) -> None:
         first = self._next_tick
-        last = int(math.floor(target + _EPS))
+        last = math.floor(target + _EPS)
         ticks = np.arange(first, last + 1, dtype=float)
         values = self._tick_values(ticks) if ticks.size else {}
         sc = self.scenario
@@ -550,7 +557,7 @@ class Simulator:
             out.append(self._numeric(mdc.NIBP_SYS, previous, State.MEASURING, t, host))
         return out
 
-    def _finish_nibp(self, t: float, host_time: float | None, items: list) -> None:
+    def _finish_nibp(self, t: float, host_time: float | None, items: list[_Timed]) -> None:
         nibp = self._nibp
         nibp.measuring = None
         state = self.physiology.scalar_state(t)
@@ -578,7 +585,7 @@ class Simulator:
         return (*nibp.last, self._start + nibp.last_time)
 
     # -------------------------------------------------------------------------------------------- links
-    def _emit_links(self, a: float, b: float, host_time: float | None, items: list) -> None:
+    def _emit_links(self, a: float, b: float, host_time: float | None, items: list[_Timed]) -> None:
         for s, e in self.scenario.silent.occurrences(a, b + _EPS):
             if a < s <= b:
                 lost = LinkEvent(LinkState.LOST, "simulated disconnect: device silent",

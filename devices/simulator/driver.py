@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from devices.driver import Driver
+from devices.driver import Driver, Troubleshooting
 from devices.model import LinkEvent, LinkState, Sample
 from devices.simulator.core import Simulator
 from devices.transport import PortSettings
@@ -26,6 +26,15 @@ class SimulatorDriver(Driver):
         "No monitor or cable needed: a simulated patient with ECG, pleth, respiration and CO2 waves, "
         "SpO2, HR, RR, EtCO2, temperature and a 5-minute NIBP cycle. Scenarios: stable, hypertensive, "
         "desaturation, artifact, disconnect, noise. Never use simulated data for a patient."
+    )
+    troubleshooting: ClassVar[Troubleshooting] = Troubleshooting(
+        first_data_wait_s=2.0,  # the simulator produces data from its first step
+        no_answer="The built-in simulator produced nothing.",
+        no_answer_fix=("No port or cable is involved, so this is a software fault: restart Chairside and "
+                       "report it if it happens again."),
+        undecodable=" from the simulator.",
+        undecodable_fix=("The simulator takes no bytes from a port: choose a device protocol for this "
+                         "profile."),
     )
 
     def __init__(self, source: str = "", simulator: Simulator | None = None) -> None:

@@ -9,6 +9,7 @@ whether the simulator is advanced in one call or a thousand.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from devices.simulator.physiology import Physiology

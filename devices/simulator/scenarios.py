@@ -138,7 +138,8 @@ class Desaturation:
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    smooth: np.ndarray = x * x * (3.0 - 2.0 * x)
+    return smooth
 
 
 @dataclass(frozen=True, slots=True)

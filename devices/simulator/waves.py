@@ -50,7 +50,8 @@ _NEIGHBOURS = np.array([-2, -1, 0, 1])
 def _near_beats(t: np.ndarray, beat_times: np.ndarray) -> np.ndarray:
     """Indices (4, n) of the beats around each time; the caller guarantees enough beats on both sides."""
     j = np.searchsorted(beat_times, t, side="right") - 1
-    return j[np.newaxis, :] + _NEIGHBOURS[:, np.newaxis]
+    near: np.ndarray = j[np.newaxis, :] + _NEIGHBOURS[:, np.newaxis]
+    return near
 
 
 def ecg(t: np.ndarray, beat_times: np.ndarray, beat_intervals: np.ndarray, resp_phase: np.ndarray,
@@ -81,7 +82,8 @@ def pleth(t: np.ndarray, beat_times: np.ndarray, beat_amplitudes: np.ndarray,
     systolic = np.exp(-0.5 * ((x - peak) / width) ** 2)
     dicrotic = 0.32 * np.exp(-0.5 * ((x - 0.38) / 0.075) ** 2)
     out = (beat_amplitudes[idx] * (systolic + dicrotic)).sum(axis=0)
-    return out + 0.004 * noise
+    ecg: np.ndarray = out + 0.004 * noise
+    return ecg
 
 
 def resp(phase: np.ndarray, amplitude: np.ndarray, noise: np.ndarray, inspiration: float) -> np.ndarray:
@@ -110,7 +112,8 @@ def co2(t: np.ndarray, breath_start: np.ndarray, breath_duration: np.ndarray, br
     te = d - ti
     expiring = et * (0.93 + 0.07 * np.minimum(xe / te, 1.0)) * (1.0 - np.exp(-xe / 0.09))
     out = np.where(x < ti, inspiring, expiring) + 0.12 * noise
-    return np.maximum(out, 0.0)
+    clipped: np.ndarray = np.maximum(out, 0.0)
+    return clipped
 
 
 def motion_artifact(t: np.ndarray, phases: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -118,4 +121,5 @@ def motion_artifact(t: np.ndarray, phases: np.ndarray, noise: np.ndarray) -> np.
     swing = (0.6 * np.sin(2.0 * np.pi * 0.7 * t + phases[0])
              + 0.4 * np.sin(2.0 * np.pi * 1.9 * t + phases[1])
              + 0.3 * np.sin(2.0 * np.pi * 3.3 * t + phases[2]))
-    return swing + 0.25 * noise
+    resp: np.ndarray = swing + 0.25 * noise
+    return resp

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from console.alarms import AlarmEngine, AlarmLimits
+from collections.abc import Sequence
+
+from console.alarms import Alarm, AlarmEngine, AlarmLimits
 from devices import mdc
 from devices.model import Numeric, State
 
@@ -22,7 +24,7 @@ def num(code: int, value: float | None, t: float, state: State = State.NONE, sou
     return Numeric(code, mdc.label_of(code), value, UNITS.get(code, ""), state, host_time=t, source=source)
 
 
-def series(eng: AlarmEngine, code: int, values: list[float], t0: float, dt: float = 1.0,
+def series(eng: AlarmEngine, code: int, values: Sequence[float], t0: float, dt: float = 1.0,
            state: State = State.NONE) -> float:
     """Feed one value per ``dt`` seconds from ``t0``; return the time of the last one."""
     t = t0
@@ -35,3 +37,10 @@ def series(eng: AlarmEngine, code: int, values: list[float], t0: float, dt: floa
 def events(eng: AlarmEngine, kind: str | None = None) -> list[dict]:
     evs = eng.drain_events()
     return [e for e in evs if kind is None or e["event"] == kind]
+
+
+def top(eng: AlarmEngine) -> Alarm:
+    """The alarm the banner shows first; fails the test when there is none."""
+    alarm = eng.top()
+    assert alarm is not None, "no visible alarm"
+    return alarm

@@ -49,7 +49,7 @@ class FakePopen:
 
 
 @pytest.fixture
-def player(qapp):  # noqa: ARG001 (QApplication needed for QObject)
+def player(qapp):
     popen = FakePopen()
     audio = AlarmAudio(which=lambda name: f"/usr/bin/{name}" if name == "aplay" else None, popen=popen,
                        beep=lambda: pytest.fail("must not beep when a player exists"))
@@ -97,7 +97,7 @@ def test_pause_silences_at_once(player) -> None:
     assert [(t, p) for t, p, _ in audio.played][-1] == (132.0, MEDIUM)
 
 
-def test_without_a_player_it_beeps_and_says_so(qapp) -> None:  # noqa: ARG001
+def test_without_a_player_it_beeps_and_says_so(qapp) -> None:
     beeps: list[int] = []
     audio = AlarmAudio(which=lambda name: None, beep=lambda: beeps.append(1))
     assert not audio.available
@@ -108,7 +108,7 @@ def test_without_a_player_it_beeps_and_says_so(qapp) -> None:  # noqa: ARG001
     audio.close()
 
 
-def test_a_failing_player_falls_back_to_beep(qapp) -> None:  # noqa: ARG001
+def test_a_failing_player_falls_back_to_beep(qapp) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("no such device")
 
@@ -119,7 +119,7 @@ def test_a_failing_player_falls_back_to_beep(qapp) -> None:  # noqa: ARG001
     audio.close()
 
 
-def test_a_real_player_process_is_started_stopped_and_reaped(qapp, tmp_path) -> None:  # noqa: ARG001
+def test_a_real_player_process_is_started_stopped_and_reaped(qapp, tmp_path) -> None:
     # a stand-in "player" that would play for a minute: stop() must cut it off without waiting for it
     script = tmp_path / "player"
     script.write_text("#!/bin/sh\nexec sleep 60\n")

@@ -48,7 +48,7 @@ def flash_sequence(banner: AlarmBanner, n: int) -> list[bool]:
 
 
 def test_quiet_banner_shows_no_alarm_the_secondary_notice_and_runs_no_timer(setup) -> None:
-    eng, banner, clock, _ = setup
+    _eng, banner, _clock, _ = setup
     banner.refresh(1000.0)
     assert banner.message_text == "No active alarms"
     assert not banner.flash_timer_active and not banner.ack_button.isEnabled()

@@ -32,7 +32,7 @@ def filled(qtbot):
 
 
 def test_rows_show_times_priority_parameter_value_limit_and_ack(filled) -> None:
-    eng, view, _ = filled
+    _eng, view, _ = filled
     rows = view.row_texts()
     assert COLUMNS[:7] == ("Start", "End", "Priority", "Parameter", "Value", "Limit", "Ack by")
     assert [r[:7] for r in rows] == [

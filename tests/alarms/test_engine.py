@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from console.alarms import AlarmEngine, AlarmLimits, Category
 from devices import mdc
 from devices.model import AlarmPriority, DeviceAlarm, LinkEvent, LinkState, State, WaveBlock
-from tests.alarms.helpers import VERSION, engine, events, num, series
+from tests.alarms.helpers import VERSION, engine, events, num, series, top
 
 HIGH, MEDIUM, LOW, NONE = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW, AlarmPriority.NONE
 
@@ -49,7 +50,7 @@ def test_diastolic_limit_alone_raises_a_high_alarm() -> None:
     nibp(eng, 170, 112, 50.0)
     assert [(a.parameter, a.priority) for a in eng.visible()] == [("NBP dia", HIGH)]
     # the record pairs it with the systolic of the same measurement, never an older one
-    assert eng.top().values == {"sbp": 170, "dbp": 112}
+    assert top(eng).values == {"sbp": 170, "dbp": 112}
 
 
 def test_next_nibp_inside_the_margin_ends_the_alarm_and_one_in_between_does_not() -> None:
@@ -138,7 +139,7 @@ def test_gap_in_data_restarts_the_delay() -> None:
     series(eng, mdc.RESP_RATE, [6] * 6, 30.0)  # t=30..35 after a 25 s hole
     assert eng.visible() == []
     series(eng, mdc.RESP_RATE, [6] * 5, 36.0)  # t=36..40: 10 s since the restart
-    assert eng.top() is not None and eng.top().started == 40.0
+    assert top(eng).started == 40.0
 
 
 def test_etco2_alarms_only_when_present_and_on_both_sides() -> None:
@@ -218,20 +219,20 @@ def test_sensor_off_is_an_immediate_low_inop_and_clears_when_the_flag_goes() -> 
 def test_lead_off_flag() -> None:
     eng = engine()
     eng.feed(num(mdc.HEART_RATE, None, 5.0, State.LEAD_OFF))
-    assert eng.top() is not None and eng.top().message == "HR lead off (mon)"
+    assert top(eng).message == "HR lead off (mon)"
 
 
 def test_monitor_alarms_pass_through_with_their_priority() -> None:
     eng = engine()
-    low_spo2 = {"code": "masimo.spo2_low", "text": "SpO2 low", "priority": MEDIUM, "mdc": mdc.SPO2,
-                "source": "rad"}
-    eng.feed(DeviceAlarm(active=True, host_time=3.0, **low_spo2))
-    eng.feed(DeviceAlarm(active=True, host_time=4.0, **low_spo2))  # repeated: still one alarm
+    low_spo2 = functools.partial(DeviceAlarm, code="masimo.spo2_low", text="SpO2 low", priority=MEDIUM,
+                                 mdc=mdc.SPO2, source="rad")
+    eng.feed(low_spo2(active=True, host_time=3.0))
+    eng.feed(low_spo2(active=True, host_time=4.0))  # repeated: still one alarm
     eng.feed(DeviceAlarm("masimo.no_sensor", "No sensor", LOW, True, technical=True, host_time=4.0,
                          source="rad"))
     assert [(a.message, a.priority, a.technical) for a in eng.visible()] == [
         ("SpO2 low (rad) [monitor alarm]", MEDIUM, False), ("No sensor (rad) [monitor alarm]", LOW, True)]
-    eng.feed(DeviceAlarm(active=False, host_time=9.0, **low_spo2))
+    eng.feed(low_spo2(active=False, host_time=9.0))
     assert [(e["event"], e["time"]) for e in events(eng)] == [("start", 3.0), ("start", 4.0), ("end", 9.0)]
 
 
@@ -244,7 +245,7 @@ def test_priority_ordering_puts_the_most_urgent_first() -> None:
     series(eng, mdc.HEART_RATE, [130] * 11, 1.0)  # medium
     nibp(eng, 190, 100, 20.0)  # high
     assert [a.priority for a in eng.visible()] == [HIGH, MEDIUM, LOW]
-    assert eng.top().parameter == "NBP sys"
+    assert top(eng).parameter == "NBP sys"
     assert eng.audible_priority(21.0) == HIGH
 
 
@@ -270,7 +271,7 @@ def test_high_alarm_latches_until_acknowledged_and_ack_is_logged_with_the_user()
 def test_acknowledging_an_active_alarm_silences_it_but_keeps_it_visible() -> None:
     eng = engine()
     series(eng, mdc.HEART_RATE, [130] * 11, 0.0)
-    alarm = eng.top()
+    alarm = top(eng)
     eng.acknowledge(alarm.id, "dr.lee", 12.0)
     assert eng.visible() == [alarm] and alarm.acknowledged_by == "dr.lee"
     assert eng.audible_priority(12.0) == NONE
@@ -280,7 +281,7 @@ def test_ack_without_a_user_is_refused() -> None:
     eng = engine()
     series(eng, mdc.HEART_RATE, [130] * 11, 0.0)
     with pytest.raises(ValueError, match="must name the user"):
-        eng.acknowledge(eng.top().id, "  ", 12.0)
+        eng.acknowledge(top(eng).id, "  ", 12.0)
 
 
 def test_audio_pause_for_two_minutes_is_logged_and_new_high_alarm_stays_visible() -> None:
@@ -292,9 +293,9 @@ def test_audio_pause_for_two_minutes_is_logged_and_new_high_alarm_stays_visible(
     [pause] = events(eng)
     assert pause == {"event": "pause", "time": 20.0, "user": "nurse.kim", "duration_s": 120.0, "until": 140.0,
                      "protocol_version": VERSION, "priority": "medium",
-                     "active_alarm_ids": [eng.top().id]}
+                     "active_alarm_ids": [top(eng).id]}
     nibp(eng, 200, 100, 30.0)  # new high alarm during the pause
-    assert eng.top().priority == HIGH and eng.top().active
+    assert top(eng).priority == HIGH and top(eng).active
     assert eng.audible_priority(30.0) == NONE
     eng.tick(139.9)
     assert eng.audio_paused(139.9)
@@ -352,7 +353,11 @@ def test_batches_submitted_from_other_threads_are_evaluated_in_order_on_tick() -
 
     eng = engine()
     batches = [[num(mdc.SPO2, 85.0, 100.0 + i)] for i in range(11)]
-    worker = threading.Thread(target=lambda: [eng.submit(b) for b in batches])
+    def submit_all() -> None:
+        for b in batches:
+            eng.submit(b)
+
+    worker = threading.Thread(target=submit_all)
     worker.start()
     worker.join()
     assert eng.visible() == []  # nothing evaluated on the submitting thread

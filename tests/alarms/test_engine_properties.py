@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +24,7 @@ def test_hr_alarms_alternate_and_only_start_after_the_full_delay(values: list[fl
         by_key.setdefault(e["key"], []).append(e["event"])
     for seq in by_key.values():
         assert seq == ["start", "end"] * (len(seq) // 2) + ["start"] * (len(seq) % 2)
-    finite = [(100.0 + i, v) for i, v in enumerate(values) if v == v and v != float("inf")]
+    finite = [(100.0 + i, v) for i, v in enumerate(values) if not math.isnan(v) and v != float("inf")]
     for e in evs:
         if e["event"] != "start":
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from console.alarms.presentation import FLASH_TICK_S, TECHNICAL_BACKGROUND, flash_hz, flash_on, style_for
 from devices.model import AlarmPriority
 
@@ -11,7 +13,7 @@ HIGH, MEDIUM, LOW = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW
 def measured(priority: AlarmPriority, technical: bool = False) -> tuple[float, float]:
     """Frequency (Hz) and duty cycle counted from the on/off sequence over 240 ticks (30 s)."""
     seq = [flash_on(priority, i, technical) for i in range(240)]
-    rises = sum(1 for a, b in zip(seq, seq[1:], strict=False) if b and not a)
+    rises = sum(1 for a, b in itertools.pairwise(seq) if b and not a)
     return rises / (240 * FLASH_TICK_S), sum(seq) / len(seq)
 
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 import pytest
 
 from console.alarms import AlarmEngine, AlarmLimits
-from devices import mdc
+from devices import (
+    mdc,
+    simulator,
+)
 from devices.model import AlarmPriority, Numeric, State
 from tests.alarms.helpers import DEFAULTS
-
-from devices import simulator  # noqa: E402
 
 START = 1_750_000_000.0
 SESSION_S = 100 * 60  # baseline, 40 min infusion, observation to discharge
 
 
-def run_session(scenario: str, seed: int) -> tuple[AlarmEngine, list[Numeric], object]:
+def run_session(scenario: str, seed: int) -> tuple[AlarmEngine, list[Numeric], simulator.Simulator]:
     """Baseline from the first NIBP, then a 40 min infusion, fed to the engine in 5 s chunks, ticking each."""
     sim = simulator.Simulator(scenario, seed, waves=False, start=START)
     eng = AlarmEngine(AlarmLimits.from_dict(DEFAULTS, f"test-{scenario}"))
@@ -30,8 +31,8 @@ def run_session(scenario: str, seed: int) -> tuple[AlarmEngine, list[Numeric], o
             eng.tick(START + sim.elapsed)
 
     step(120)  # the first NIBP completes at 60 s
-    first = {n.mdc: n.value for n in seen if n.mdc in (mdc.NIBP_SYS, mdc.NIBP_DIA) and n.usable
-             and not n.state & State.MEASURING}
+    first = {n.mdc: n.value for n in seen if n.mdc in (mdc.NIBP_SYS, mdc.NIBP_DIA) and n.value is not None
+             and n.usable and not n.state & State.MEASURING}
     eng.set_baseline(first[mdc.NIBP_SYS], first[mdc.NIBP_DIA])
     assert sim.start_infusion(40.0)
     step(SESSION_S - 120)
@@ -46,7 +47,8 @@ def test_hypertensive_infusion_raises_a_high_bp_alarm_when_the_bp_crosses_the_li
     assert first.mdc in (mdc.NIBP_SYS, mdc.NIBP_DIA)
     # the alarm starts exactly at the first completed measurement over the limit, not later
     crossing = next(n for n in seen if not n.state & State.MEASURING and (
-        (n.mdc == mdc.NIBP_SYS and n.value >= 180) or (n.mdc == mdc.NIBP_DIA and n.value >= 110)))
+        (n.mdc == mdc.NIBP_SYS and (n.value or 0) >= 180)
+        or (n.mdc == mdc.NIBP_DIA and (n.value or 0) >= 110)))
     assert first.started == crossing.host_time
     assert first.value == crossing.value
     # and that is when the patient's true pressure is at the limit (measurement noise is ~1.5 mmHg)
@@ -91,6 +93,7 @@ def test_desaturation_scenario_raises_spo2_alarms_after_the_delay() -> None:
     critical = next(a for a in eng.history() if a.key.startswith("spo2_critical"))
     assert critical.priority == AlarmPriority.HIGH
     # every displayed SpO2 value in the 10 s before the alarm was already below 88 %
-    window = [n.value for n in seen if critical.started - 10 <= n.host_time <= critical.started]
+    window = [n.value for n in seen
+              if critical.started - 10 <= n.host_time <= critical.started and n.value is not None]
     assert len(window) == 11 and max(window) < 88
     assert critical.ended is not None and critical.ended - START < 420

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import wave
 
 import numpy as np
@@ -14,7 +15,7 @@ from devices.model import AlarmPriority
 
 def gaps(priority: AlarmPriority) -> list[float]:
     p = PATTERNS[priority].pulses
-    return [round(b.start_s - a.end_s, 3) for a, b in zip(p, p[1:], strict=False)]
+    return [round(b.start_s - a.end_s, 3) for a, b in itertools.pairwise(p)]
 
 
 def test_pulse_counts_per_priority() -> None:

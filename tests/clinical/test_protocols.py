@@ -129,12 +129,22 @@ def test_bad_site_overrides_are_refused_clearly(tmp_path, overrides, message):
         ProtocolLibrary.for_site(site)
 
 
-def test_template_missing_an_alarm_key_is_refused(tmp_path, lib):
+def test_template_leaving_out_an_alarm_key_gets_the_rule_default(tmp_path, lib):
+    """Protocol files override the alarm rule table by rule id: a new rule needs no edit of every template."""
     d = lib.get("iv-ketamine-0.5").to_dict()
-    del d["alarm_limits"]["stale_s"]
+    d["alarm_limits"] = {"sbp_high": 170}
     p = tmp_path / "t.json"
     p.write_text(json.dumps(d), encoding="utf-8")
-    with pytest.raises(ClinicalDataError, match="alarm_limits: missing keys: stale_s"):
+    limits = load_protocol_file(p).alarm_limits
+    assert limits == {**EXPECTED_ALARMS, "sbp_high": 170}
+
+
+def test_template_with_an_unknown_alarm_key_is_refused(tmp_path, lib):
+    d = lib.get("iv-ketamine-0.5").to_dict()
+    d["alarm_limits"]["spo2_lo"] = 90
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps(d), encoding="utf-8")
+    with pytest.raises(ClinicalDataError, match="alarm_limits: unknown keys: spo2_lo"):
         load_protocol_file(p)
 
 

@@ -134,7 +134,7 @@ def test_bytes_flow_to_the_driver_and_requests_to_the_port() -> None:
 def test_open_failure_reports_lost_once_in_plain_words_and_retries_with_backoff() -> None:
     clock = Clock(0.0)
     opener = Opener(clock, [FakePort()], failing=True)
-    link, driver, sink, _ = make_link(clock, opener)
+    link, _driver, sink, _ = make_link(clock, opener)
     while clock.t < 8.0:
         wait = link.step()
         clock.t += max(wait, 0.01)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -64,7 +64,9 @@ class Rig:
         assert info.make_emulator is not None
         self.simulator = SwitchableSimulator(Simulator(scenario, seed=0, speed=1.0))
         endpoint = PtyEndpoint(tmp_path / f"tty-{protocol}") if transport == "pty" else TcpEndpoint()
-        self.server = EmulationServer(info.make_emulator(self.simulator), endpoint, name=protocol)
+        # the emulators only call the simulator's public methods, which SwitchableSimulator forwards
+        self.server = EmulationServer(info.make_emulator(self.simulator), endpoint,  # type: ignore[arg-type]
+                                      name=protocol)
         self.driver = info.driver(source=protocol, **DRIVER_OPTIONS.get(protocol, {}))
         self.samples: list[Sample] = []
         self._cond = threading.Condition()
@@ -79,7 +81,7 @@ class Rig:
             self.samples.extend(samples)
             self._cond.notify_all()
 
-    def __enter__(self) -> Rig:
+    def __enter__(self) -> Self:
         self.server.start()
         self._thread.start()
         return self
@@ -121,7 +123,7 @@ def test_values_arrive_and_decode(protocol: str, transport: str, tmp_path: Path)
     with Rig(protocol, transport, tmp_path) as rig:
         assert rig.wait_for(has_spo2(3)), f"no SpO2 in {PATIENCE} s; events {states(rig.samples)}"
     values = spo2_values(rig.samples)
-    assert all(90 <= n.value <= 100 for n in values)  # the stable patient (SpO2 ~97-98 %)
+    assert all(n.value is not None and 90 <= n.value <= 100 for n in values)  # the stable patient (~97-98 %)
     assert rig.driver.stats.frames_bad == 0
     assert LinkState.CONNECTED in states(rig.samples) and LinkState.ASSOCIATED in states(rig.samples)
     assert states(rig.samples)[-1] is LinkState.STOPPED
@@ -132,7 +134,8 @@ def test_values_arrive_and_decode(protocol: str, transport: str, tmp_path: Path)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_device_falls_silent_and_comes_back(protocol: str, transport: str, tmp_path: Path) -> None:
     with Rig(protocol, transport, tmp_path) as rig:
-        rig.driver.silence_timeout = 1.0  # the drivers' 5-10 s, shortened with the silence itself
+        # the drivers' 5-10 s, shortened with the silence itself (an instance value shadows the class's)
+        rig.driver.silence_timeout = 1.0  # type: ignore[misc]
         assert rig.wait_for(has_spo2(2))
         rig.simulator.silenced = True
         start = rig.mark()
@@ -149,7 +152,7 @@ def test_device_falls_silent_and_comes_back(protocol: str, transport: str, tmp_p
 def test_line_noise_costs_frames_not_the_link(protocol: str, transport: str, tmp_path: Path) -> None:
     with Rig(protocol, transport, tmp_path, scenario="noise") as rig:
         assert rig.wait_for(has_spo2(4)), f"no SpO2 through the noise; stats {rig.driver.stats}"
-    assert all(90 <= n.value <= 100 for n in spo2_values(rig.samples))
+    assert all(n.value is not None and 90 <= n.value <= 100 for n in spo2_values(rig.samples))
     stats = rig.driver.stats
     assert stats.frames_bad + stats.resyncs > 0, "the noise scenario's garbage went unnoticed"
 
@@ -163,7 +166,7 @@ def test_port_vanishes_and_comes_back(protocol: str, transport: str, tmp_path: P
         rig.server.vanish()
         gone = rig.mark()
         assert rig.wait_for(lambda s: LinkState.LOST in states(s[gone:]))
-        lost = [e for e in rig.since(gone) if isinstance(e, LinkEvent) and e.state is LinkState.LOST][0]
+        lost = next(e for e in rig.since(gone) if isinstance(e, LinkEvent) and e.state is LinkState.LOST)
         assert str(rig.server.url) in lost.message
         time.sleep(1.0)  # stays away for a while: the link keeps retrying
         rig.server.restore()

@@ -170,7 +170,8 @@ def test_pty_vanishes_and_comes_back_under_the_same_link(tmp_path: Path) -> None
 
 def test_socket_serves_a_host_and_the_next_one_after_it_leaves() -> None:
     device = Echo()
-    with EmulationServer(device, TcpEndpoint("127.0.0.1", 0)) as server:
+    endpoint = TcpEndpoint("127.0.0.1", 0)
+    with EmulationServer(device, endpoint) as server:
         assert server.url.startswith("socket://127.0.0.1:") and not server.url.endswith(":0")
         with serial.serial_for_url(server.url, timeout=0.05) as port:
             port.write(b"one")  # (the greeting went out before any host connected: into the void)
@@ -178,7 +179,7 @@ def test_socket_serves_a_host_and_the_next_one_after_it_leaves() -> None:
         with serial.serial_for_url(server.url, timeout=0.05) as port:  # a host reconnecting is served
             port.write(b"two")
             assert b"TWO" in read_until(port, b"TWO")
-        assert server.endpoint.connections == 2
+        assert endpoint.connections == 2
 
 
 def test_socket_vanishes_and_comes_back_on_the_same_port() -> None:
@@ -237,6 +238,7 @@ class Broken:
 def test_a_failing_source_stops_the_server_and_says_why() -> None:
     server = EmulationServer(Broken(), TcpEndpoint()).start()
     try:
+        assert server._thread is not None
         server._thread.join(5.0)  # ends on its own
         assert not server.running
         assert server.error == "RuntimeError: emulator bug"

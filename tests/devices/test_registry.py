@@ -92,3 +92,44 @@ def test_emulator_output_decodes_with_the_driver(name: str) -> None:
     assert spo2 and all(v is None or 80 <= v <= 100 for v in spo2)
     assert any(n.valid for n in numerics)
     assert all(not isinstance(s, WaveBlock) or len(s) > 0 for s in samples)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_driver_brings_its_own_troubleshooting_advice(name: str) -> None:
+    """A technician's advice lives with the driver: every case has words, with this protocol's settings."""
+    from devices.driver import GENERIC_TROUBLESHOOTING, Troubleshooting
+
+    info = protocol(name)
+    words = info.driver.troubleshooting
+    assert isinstance(words, Troubleshooting)
+    assert words is not GENERIC_TROUBLESHOOTING, f"{name} gives no advice of its own"
+    assert 0 < words.first_data_wait_s <= 30
+    for text in (words.no_answer, words.no_answer_fix, words.undecodable_fix):
+        assert text.strip()
+    assert words.undecodable.strip() and words.undecodable.rstrip().endswith((".", ")"))
+    assert bool(words.refused) == bool(words.refused_fix), "a refusal needs both the problem and the fix"
+    filled = [t.format(settings=PortSettings(), requests="") for t in (
+        words.no_answer, words.no_answer_fix, words.undecodable, words.undecodable_fix, words.refused,
+        words.refused_fix, words.silent_hint)]
+    assert not any("{" in t for t in filled), "only {settings} and {requests} may be filled in"
+
+
+def test_the_technician_advice_comes_from_the_driver_registry() -> None:
+    """A protocol's words reach the technician screen through the registry, not a list in the console."""
+    from dataclasses import replace
+
+    from console.technician.advice import advise, first_data_wait
+    from console.technician.model import LinkSnapshot
+    from devices.model import LinkState
+
+    for name in EMULATED:
+        words = protocol(name).driver.troubleshooting
+        settings = protocol(name).driver.default_settings
+        assert first_data_wait(name) == words.first_data_wait_s
+        snap = LinkSnapshot(name="chair 1", protocol=name, url="/dev/ttyUSB0", settings=settings,
+                            state=LinkState.CONNECTED, bytes_in=0, bytes_out=0, connects=1, disconnects=0,
+                            frames_ok=0, frames_bad=0, resyncs=0, port_error="", decode_error="")
+        quiet = advise(snap, elapsed=60)
+        assert quiet.fix == words.no_answer_fix.format(settings=settings, requests="")
+        garbage = advise(replace(snap, bytes_in=900), elapsed=60)
+        assert garbage.problem == "900 bytes arrived but none decoded" + words.undecodable

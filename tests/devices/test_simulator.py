@@ -351,7 +351,7 @@ def test_a_host_that_slept_gets_the_last_15_min_with_a_gap_not_hours_at_once():
         first, *rest = blocks(samples, code)
         assert first.gap and first.t0 - START >= 2710.0 and not any(b.gap for b in rest)
     # the NIBP cycle kept its 5-minute phase through the skip
-    measuring, results = nibp_events(samples)
+    _measuring, results = nibp_events(samples)
     assert [t for code, _, t in results if code == mdc.NIBP_SYS] == [2760.0, 3060.0, 3360.0]
 
 

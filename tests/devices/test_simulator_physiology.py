@@ -9,7 +9,13 @@ from devices import mdc
 from devices.model import Numeric, State, WaveBlock
 from devices.simulator import SCENARIOS, Simulator
 from devices.simulator.scenarios import (
-    DESAT_FALL, DESAT_HOLD, DESAT_NADIR, DESAT_START, MOTION_SPAN, SENSOR_OFF_SPAN, SILENT_SPAN,
+    DESAT_FALL,
+    DESAT_HOLD,
+    DESAT_NADIR,
+    DESAT_START,
+    MOTION_SPAN,
+    SENSOR_OFF_SPAN,
+    SILENT_SPAN,
 )
 
 START = 1_700_000_000.0

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devices import mdc
-from devices.driver import Driver
+from devices.driver import Driver, Troubleshooting
 from devices.model import LinkEvent, LinkState, Numeric, Sample, State, WaveBlock
 from devices.transport import PortSettings
 
@@ -122,6 +122,19 @@ class DatexDriver(Driver):
         "adapter and the baud rate."
     )
     silence_timeout = 10.0
+    troubleshooting = Troubleshooting(
+        first_data_wait_s=4.0,  # the monitor answers a request at once
+        no_answer="Nothing arrives from the Datex monitor.",
+        no_answer_fix=(
+            "Check the line is 19200 8E1 with RTS/CTS (CARESCAPE v3+: 115200 8E1; this profile uses "
+            "{settings}), that the null-modem cable carries RTS and CTS, and that it is plugged into the "
+            "monitor's Computer Interface port (CARESCAPE: the USB-serial adapter in the monitor's USB "
+            "port)."),
+        undecodable=" as Datex records.",
+        undecodable_fix=(
+            "Check 19200 8E1 (even parity) with RTS/CTS (this profile uses {settings}); only "
+            "CARESCAPE v3+ monitors run at 115200."),
+    )
 
     def __init__(self, source: str = "", *, interval: int = DEFAULT_INTERVAL,
                  waves: Iterable[int | str] = DEFAULT_WAVES, classes: int = CLASS_ALL_EXT,

@@ -265,7 +265,7 @@ class DatexEmulator(Emulator):
         subrecords = []
         for t in self.waves:
             wave = WAVE_TYPES[t]
-            n = int(round(wave.fs * WAVE_PERIOD))
+            n = round(wave.fs * WAVE_PERIOD)
             status = 0
             if t in self._wave_gap:
                 status |= WF_STATUS_GAP
@@ -277,7 +277,7 @@ class DatexEmulator(Emulator):
             subrecords.append((t, build_wave_subrecord(raw.astype("<i2").tobytes(), status)))
         # the record is sent when its last sample is taken
         record = build_record(MT_WAVE, subrecords, r_nbr=self._next_nbr(MT_WAVE), dri_level=self.dri_level,
-                              plug_id=self.plug_id, r_time=int(round(start + WAVE_PERIOD)))
+                              plug_id=self.plug_id, r_time=round(start + WAVE_PERIOD))
         return encode_frame(record)
 
     def _resample(self, wave_type: int, start: float, n: int, fs: float) -> np.ndarray:
@@ -290,7 +290,8 @@ class DatexEmulator(Emulator):
         wanted = start + np.arange(n) / fs
         assert source is not None
         raw = np.rint(np.interp(wanted, times, values) * source[1])
-        return np.clip(raw, -31999, 32767).astype(np.int32)
+        clipped: np.ndarray = np.clip(raw, -31999, 32767).astype(np.int32)
+        return clipped
 
     # --- simulator samples ----------------------------------------------------------------------------------
 

@@ -116,7 +116,7 @@ def parse_header(record: bytes) -> RecordHeader:
                                    "record")
         starts.append((sr_type, start))
     # a subrecord runs to the next one's start (descriptors ascend in practice; sorted to be sure)
-    ordered = sorted(set(s for _, s in starts)) + [len(record)]
+    ordered = sorted({s for _, s in starts}) + [len(record)]
     bounds = {s: ordered[k + 1] for k, s in enumerate(ordered[:-1])}
     subs = tuple((t, s, bounds[s]) for t, s in starts)
     return RecordHeader(r_len, r_nbr, level, plug, r_time, maintype, subs)
@@ -358,7 +358,9 @@ def build_basic(values: dict[str, float | None], *, nibp_label: int = NIBP_AUTO,
     _U16.pack_into(data, P1_LABEL, p1_label)
     for key, value in values.items():
         f = FIELDS_BY_KEY[key]
-        raw = DATA_INVALID if value is None else max(-32000, min(32767, int(round(value / f.scale))))
+        # int(): round() of a numpy scalar gives a float on numpy 1.x
+        scaled = None if value is None else int(round(value / f.scale))  # noqa: RUF046
+        raw = DATA_INVALID if scaled is None else max(-32000, min(32767, scaled))
         _S16.pack_into(data, f.offset, raw)
     return bytes(data)
 

@@ -10,6 +10,7 @@ counts the frame as bad and carries on.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import struct
 from dataclasses import dataclass, field
 
@@ -143,9 +144,9 @@ def decode_float(raw: int) -> float | None:
 
 def encode_float(value: float | None, decimals: int = 0) -> int:
     """Encode ``value`` as a FLOAT with ``decimals`` digits after the point (``None`` → NaN)."""
-    if value is None or value != value:
+    if value is None or math.isnan(value):
         return 0x007FFFFF
-    mantissa = int(round(value * 10 ** decimals))
+    mantissa = int(round(value * 10 ** decimals))  # noqa: RUF046 (numpy 1.x)
     while not -0x7FFFFD <= mantissa <= 0x7FFFFD and decimals > -127:
         mantissa = int(mantissa / 10)  # lose precision rather than overflow the 24-bit mantissa
         decimals -= 1
@@ -375,13 +376,15 @@ def decode_scale(value: bytes) -> ScaleRange | None:
 def decode_u16(value: bytes) -> int:
     if len(value) < 2:
         raise DecodeError("u16 attribute shorter than 2 bytes")
-    return struct.unpack_from(">H", value)[0]
+    number: int = struct.unpack_from(">H", value)[0]
+    return number
 
 
 def decode_u32(value: bytes) -> int:
     if len(value) < 4:
         raise DecodeError("u32 attribute shorter than 4 bytes")
-    return struct.unpack_from(">I", value)[0]
+    number: int = struct.unpack_from(">I", value)[0]
+    return number
 
 
 # --- messages ---------------------------------------------------------------------------------------------
@@ -610,7 +613,7 @@ def parse_user_info(message: bytes) -> UserInfo:
     if pos + 24 > len(message):
         raise DecodeError("association user information truncated")
     info = UserInfo(*struct.unpack_from(">IIIII", message, pos))
-    option_list, pos = parse_attributes(message, pos + 20)
+    _option_list, pos = parse_attributes(message, pos + 20)
     profiles, _ = parse_attributes(message, pos)
     profile = profiles.get(ATTR_POLL_PROFILE_SUPPORT)
     if profile is not None and len(profile) >= 24:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devices import mdc
-from devices.driver import Driver
+from devices.driver import Driver, Troubleshooting
 from devices.model import LinkEvent, LinkState, Numeric, Sample, State, WaveBlock
 from devices.protocols.intellivue import codec, labels, messages
 from devices.protocols.intellivue.framing import FrameSplitter, encode_frame
@@ -82,6 +82,11 @@ class _PollState:
 class IntelliVueDriver(Driver):
     """Host side of the IntelliVue MIB/RS232 Data Export protocol (see the module docstring)."""
 
+    # link state, (re)set by _reset_link(); declared here so that methods above it type-check
+    _phase: str
+    _assoc_sent_at: float
+    _last_rx: float | None
+
     name = "intellivue"
     title = "Philips IntelliVue (MIB/RS232 Data Export)"
     default_settings = PortSettings(115200, 8, "N", 1)
@@ -99,6 +104,26 @@ class IntelliVueDriver(Driver):
         "data are shown marked, never as patient data."
     )
     silence_timeout = 10.0
+    troubleshooting = Troubleshooting(
+        # the association request is repeated every 5 s (ASSOCIATION_RETRY): give it one retry
+        first_data_wait_s=7.0,
+        no_answer="No answer to the IntelliVue association request{requests}.",
+        no_answer_fix=(
+            "Check the cable (Philips MIB/RS232 cable or a null-modem adapter in the MIB/RS232 port) and "
+            "that the monitor's data export is set to \"Fix 115200\" (Main Setup > Hardware > "
+            "Interfaces, protocol MIB/RS232 Data Export); this profile uses {settings}, which must match "
+            "the monitor's speed. Only one computer can be associated with a monitor at a time."),
+        undecodable=" as IntelliVue frames.",
+        undecodable_fix=(
+            "The speed is most likely wrong: set the monitor's interface and this profile to the same "
+            "speed (\"Fix 115200\", or 19200), 8 data bits, no parity, 1 stop bit, no flow control "
+            "(this profile uses {settings}). Check the port is set to Data Export, not another protocol."),
+        refused="The IntelliVue monitor refused the association.",
+        refused_fix=(
+            "Another computer (or another Chairside) is associated with this monitor port: close "
+            "it, or wait until the monitor drops it. Check that the port is set to Data Export."),
+        silent_hint="another computer may have taken the monitor's association. ",
+    )
 
     #: seconds between association requests while the monitor does not answer
     ASSOCIATION_RETRY = 5.0
@@ -197,7 +222,7 @@ class IntelliVueDriver(Driver):
         self._mds_done = False
         self._priority_sent = False
         self._queue: list[bytes] = []
-        self._last_rx: float | None = None
+        self._last_rx = None
         self._last_tx = float("-inf")
         self._burst_start = float("-inf")
         self._burst_count = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from devices.driver import Driver
+from devices.driver import Driver, Troubleshooting
 from devices.model import DeviceAlarm, LinkEvent, LinkState, Numeric, Sample, State
 from devices.protocols.masimo.ascii1 import (
     BITS_BY_CODE,
@@ -45,6 +45,18 @@ class MasimoDriver(Driver):
         "this computer's local time, so set the oximeter's clock to local time."
     )
     silence_timeout = 5.0  # one line per second: five missing lines is a real silence
+    troubleshooting = Troubleshooting(
+        first_data_wait_s=3.0,  # the oximeter prints a line every second
+        no_answer="Nothing arrives from the oximeter (it should print a line every second).",
+        no_answer_fix=(
+            "Check the cable (null-modem or the Masimo RS-232 adapter), that the oximeter is on, and that "
+            "its serial output (Setup > Device Output) is set to ASCII 1 at 9600 8N1 "
+            "(this profile uses {settings})."),
+        undecodable=" as ASCII 1 lines (garbage).",
+        undecodable_fix=(
+            "Check 9600 8N1 (this profile uses {settings}) and that the oximeter's output mode is "
+            "ASCII 1: the \"Masimo\" and \"HP\" modes send other formats."),
+    )
 
     def __init__(self, source: str = "") -> None:
         super().__init__(source)

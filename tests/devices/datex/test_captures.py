@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from devices import mdc
 from devices.model import LinkEvent, LinkState, Numeric, Sample, State, WaveBlock
-from devices.protocols.datex import DRIVER
+from devices.protocols.datex import DRIVER, DatexDriver
 from devices.protocols.datex.framing import FrameSplitter
 from tests.conftest import capture
 
@@ -23,7 +24,7 @@ LAST_RECORD = datetime(2018, 7, 26, 17, 8, 23, tzinfo=UTC).timestamp()
 FIRST_WAVE_RECORD = datetime(2018, 7, 26, 17, 6, 38, tzinfo=UTC).timestamp()
 
 
-def _decode(name: str, chunk: int | None = None) -> tuple[object, list[Sample]]:
+def _decode(name: str, chunk: int | None = None) -> tuple[DatexDriver, list[Sample]]:
     data = capture(name).read_bytes()
     driver = DRIVER(source="b650")
     out: list[Sample] = []
@@ -46,7 +47,7 @@ def _values(items: list[Numeric]) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def db02() -> tuple[object, list[Sample]]:
+def db02() -> tuple[DatexDriver, list[Sample]]:
     return _decode(DB02)
 
 
@@ -83,6 +84,7 @@ def test_db02_first_displayed_values_exactly(db02) -> None:
         n = first[label]
         assert (n.mdc, n.value, n.unit, n.state) == (code, value, unit, State.NONE), label
         assert n.host_time == 1000.0 and n.source == "b650"
+    assert first["HR"].device_time is not None
     assert datetime.fromtimestamp(first["HR"].device_time, UTC).isoformat() == "2018-07-26T17:06:05+00:00"
 
 
@@ -120,7 +122,7 @@ def test_db02_invasive_pressure_and_temperatures_invalid(db02) -> None:
 
 def test_db02_nibp_becomes_stale_sixty_seconds_after_the_measurement(db02) -> None:
     _, out = db02
-    states = [(n.device_time, n.state) for n in _numerics(out)["NBP sys"]]
+    states = [(n.device_time or 0.0, n.state) for n in _numerics(out)["NBP sys"]]
     fresh = [t for t, s in states if s == State.NONE]
     stale = [t for t, s in states if s == State.STALE]
     assert max(fresh) < min(stale) == datetime(2018, 7, 26, 17, 6, 43, tzinfo=UTC).timestamp()
@@ -194,7 +196,7 @@ def test_db01_corrupt_capture_counts_add_up() -> None:
     assert (stats.extra["displayed_records"], stats.extra["wave_records"]) == (1151, 975)
     numerics = [s for s in out if isinstance(s, Numeric)]
     assert len([n for n in numerics if n.label == "HR"]) == 1151
-    hr = [n.value for n in numerics if n.label == "HR"]
+    hr = _values([n for n in numerics if n.label == "HR"])
     assert (min(hr), max(hr)) == (77.0, 80.0)  # the same patient as db02, replayed segments of its start
     assert len({n.device_time for n in numerics}) == 48
     # a loss of sync is counted once however many bad frames follow it
@@ -203,6 +205,6 @@ def test_db01_corrupt_capture_counts_add_up() -> None:
     assert len(waves) == 2 * 975
     # the capture replays the same session over and over: every jump back in time is a gap, never a splice
     pleth = [w for w in waves if w.label == "Pleth"]
-    for prev, cur in zip(pleth, pleth[1:], strict=False):
+    for prev, cur in itertools.pairwise(pleth):
         if not cur.gap:
             assert cur.t0 == prev.t0 + 1.0

@@ -8,7 +8,7 @@ from devices import registry
 from devices.protocols.datex import DRIVER, DatexDriver, make_emulator
 from devices.protocols.datex.framing import FrameSplitter, encode_frame
 from devices.protocols.datex.records import MT_PHDB, MT_WAVE, PH_DISPL, build_record, parse_header
-from devices.protocols.datex.requests import phdb_cancel_frame, phdb_request_frame
+from devices.protocols.datex.requests import PhdbRequest, WaveRequest, phdb_cancel_frame, phdb_request_frame
 from devices.transport import PortSettings
 
 NOW = 1_700_000_000.0
@@ -46,7 +46,7 @@ def test_silent_until_asked_then_displayed_values_at_the_interval() -> None:
     emulator = make_emulator(QuietSimulator())
     assert emulator.outgoing(NOW) == b"" and emulator.outgoing(NOW + 30) == b""
     emulator.receive(phdb_request_frame(PH_DISPL, 10, 0x02), NOW)
-    sent = b"".join(emulator.outgoing(NOW + k) for k in range(0, 31))
+    sent = b"".join(emulator.outgoing(NOW + k) for k in range(31))
     # basic class plus the one extended class asked for, at 0, 10, 20, 30 s
     assert records(sent) == [(MT_PHDB, (PH_DISPL, PH_DISPL), int(NOW) + k) for k in (0, 10, 20, 30)]
     emulator.receive(phdb_cancel_frame(PH_DISPL), NOW + 31)
@@ -99,4 +99,6 @@ def test_driver_accepts_wave_names_and_short_intervals_for_carescape() -> None:
     emulator = make_emulator(QuietSimulator())
     emulator.receive(driver.outgoing(NOW + 100), NOW + 100)  # the periodic renewal, and waves after silence
     assert [type(r).__name__ for r in emulator.requests] == ["PhdbRequest", "WaveRequest"]
-    assert emulator.requests[0].interval == 1 and emulator.requests[1].types == (8, 9)
+    phdb, wave = emulator.requests
+    assert isinstance(phdb, PhdbRequest) and isinstance(wave, WaveRequest)
+    assert phdb.interval == 1 and wave.types == (8, 9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import numpy as np
@@ -47,7 +48,7 @@ RECORDS = {r.record for r in FrameSplitter().feed(STREAM)}
 
 
 def _summary(samples: list) -> list[tuple]:
-    out = []
+    out: list[tuple] = []
     for s in samples:
         if isinstance(s, Numeric):
             out.append(("n", s.label, s.value, s.state, s.device_time))
@@ -124,7 +125,7 @@ def test_valid_stream_in_random_chunks_decodes_the_same(cuts: list[int]) -> None
     driver = DRIVER()
     out = []
     edges = [0, *sorted(cuts), len(STREAM)]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         out += driver.feed(STREAM[a:b], 0.0)
     assert _summary(out) == WHOLE
 

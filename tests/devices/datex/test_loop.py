@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -51,19 +53,20 @@ class FakeSimulator:
         out: list[Sample] = []
         elapsed = now - START
         for code, fs, unit, fn in self.CHANNELS:
-            i0, i1 = self._next_index[code], int(math.floor(elapsed * fs)) + 1
+            i0, i1 = self._next_index[code], math.floor(elapsed * fs) + 1
             if i1 > i0:
-                t = START + np.arange(i0, i1) / fs
-                out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(t), unit,
+                times = START + np.arange(i0, i1) / fs
+                out.append(WaveBlock(code, mdc.label_of(code), START + i0 / fs, fs, fn(times), unit,
                                      host_time=now))
                 self._next_index[code] = i1
         while self._next_second <= elapsed:
             s = self._next_second
             t = START + s
-            values = [(mdc.HEART_RATE, 72.0, State.NONE), (mdc.SPO2, 97.0, State.NONE),
-                      (mdc.PULSE_RATE_OXIM, 71.0, State.NONE), (mdc.RESP_RATE, 15.0, State.NONE),
-                      (mdc.ETCO2, 38.0, State.NONE), (mdc.TEMP, 36.6, State.NONE),
-                      (mdc.AWAY_RESP_RATE, 14.0, State.NONE)]
+            values: list[tuple[int, float | None, State]] = [
+                (mdc.HEART_RATE, 72.0, State.NONE), (mdc.SPO2, 97.0, State.NONE),
+                (mdc.PULSE_RATE_OXIM, 71.0, State.NONE), (mdc.RESP_RATE, 15.0, State.NONE),
+                (mdc.ETCO2, 38.0, State.NONE), (mdc.TEMP, 36.6, State.NONE),
+                (mdc.AWAY_RESP_RATE, 14.0, State.NONE)]
             if 10 <= s < 40:
                 values.append((mdc.NIBP_SYS, None, State.MEASURING))
             elif s >= 40:
@@ -75,10 +78,10 @@ class FakeSimulator:
 
 
 def run(driver: DatexDriver, emulator: DatexEmulator, seconds: float, start_step: int = 0,
-        events: dict[int, object] | None = None) -> list[Sample]:
+        events: dict[int, Callable[[], None]] | None = None) -> list[Sample]:
     """Step both sides every 0.1 s; ``events`` maps a step number to a callable run before that step."""
     out: list[Sample] = []
-    for i in range(start_step, start_step + int(round(seconds / STEP))):
+    for i in range(start_step, start_step + round(seconds / STEP)):
         if events and i in events:
             events[i]()
         now = START + i * STEP
@@ -87,7 +90,7 @@ def run(driver: DatexDriver, emulator: DatexEmulator, seconds: float, start_step
     return out
 
 
-def by_label(samples: list[Sample], kind: type) -> dict[str, list]:
+def by_label(samples: list[Sample], kind: type[Numeric | WaveBlock]) -> dict[str, list]:
     found: dict[str, list] = {}
     for s in samples:
         if isinstance(s, kind):
@@ -176,7 +179,7 @@ def test_silence_triggers_rerequests_and_data_resumes_with_a_gap() -> None:
     display_requests = [t for t, what in sent if what == "displayed"]
     # waveforms re-requested 5 s after the last one (29 s) and every 5 s after, until they flow again
     assert wave_requests[:2] == [0.0, 34.1]
-    assert all(5.0 < b - a < 5.5 for a, b in zip(wave_requests[1:], wave_requests[2:], strict=False))
+    assert all(5.0 < b - a < 5.5 for a, b in itertools.pairwise(wave_requests[1:]))
     assert 50.0 < wave_requests[-1] < 56.0 and len(wave_requests) >= 5
     # displayed values (last at 25 s) re-requested after 2 × interval + 5 s without them; the periodic
     # renewal starts counting again from there

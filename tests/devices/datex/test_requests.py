@@ -10,9 +10,9 @@ from devices.protocols.datex.requests import (
     PhdbRequest,
     WaveRequest,
     check_wave_selection,
+    parse_request,
     phdb_cancel_frame,
     phdb_request_frame,
-    parse_request,
     wave_request_frame,
     wave_stop_frame,
 )

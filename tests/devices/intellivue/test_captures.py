@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 
 import numpy as np
@@ -14,7 +15,7 @@ from devices.model import LinkEvent, LinkState, Numeric, State, WaveBlock
 from devices.protocols.intellivue import DRIVER
 from tests.conftest import capture
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 HOST_T0 = 1_700_000_000.0
 
 
@@ -28,7 +29,7 @@ def _decode_raw(name: str, chunk: int = 4096) -> tuple[DRIVER, list]:
     return driver, out
 
 
-def _by_code(samples: list, kind: type) -> dict[int, list]:
+def _by_code(samples: list, kind: type[Numeric | WaveBlock]) -> dict[int, list]:
     grouped: dict[int, list] = defaultdict(list)
     for s in samples:
         if isinstance(s, kind):
@@ -124,7 +125,7 @@ def test_docbox_frames_all_valid(docbox: tuple) -> None:
     records, driver, _ = docbox
     assert len(records) == 869
     assert records[0][0] == dt.datetime(2014, 5, 19, 19, 36, 43, 490000, tzinfo=UTC).timestamp()
-    assert all(a <= b for (a, _), (b, _) in zip(records, records[1:]))
+    assert all(a <= b for (a, _), (b, _) in itertools.pairwise(records))
     assert driver.stats.frames_ok == 869
     assert driver.stats.frames_bad == 0
 

@@ -42,9 +42,9 @@ def test_float_encode_none_is_nan() -> None:
 
 def test_bcd_absolute_time() -> None:
     raw = bytes.fromhex("20 21 04 22 11 47 26 00")
-    expected = dt.datetime(2021, 4, 22, 11, 47, 26, tzinfo=dt.timezone.utc).timestamp()
-    assert codec.decode_abs_time(raw, dt.timezone.utc) == expected
-    assert codec.encode_abs_time(expected, dt.timezone.utc) == raw
+    expected = dt.datetime(2021, 4, 22, 11, 47, 26, tzinfo=dt.UTC).timestamp()
+    assert codec.decode_abs_time(raw, dt.UTC) == expected
+    assert codec.encode_abs_time(expected, dt.UTC) == raw
     assert codec.decode_abs_time(b"\xff" * 8) is None
     assert codec.decode_abs_time(bytes.fromhex("20 21 13 22 11 47 26 00")) is None  # month 13
     assert codec.decode_abs_time(bytes.fromhex("20 2A 04 22 11 47 26 00")) is None  # not BCD

@@ -13,7 +13,7 @@ from devices.protocols.intellivue import DRIVER, codec, make_emulator, messages
 from devices.protocols.intellivue.framing import FrameSplitter, encode_frame
 from tests.conftest import capture
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ABS = bytes.fromhex("20 24 01 02 03 04 05 00")
 ABS_POSIX = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import struct
 
 from hypothesis import HealthCheck, given, settings
@@ -47,7 +48,7 @@ TAIL = encode_frame(_numeric_reply(77))
 
 def _driver() -> DRIVER:
     driver = DRIVER()
-    driver.device_tz = dt.timezone.utc
+    driver.device_tz = dt.UTC
     return driver
 
 
@@ -118,7 +119,7 @@ def test_stream_split_anywhere_into_many_pieces(cuts: list[int]) -> None:
     bounds = [0, *sorted(set(cuts)), len(STREAM)]
     driver = _driver()
     out: list = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         out += driver.feed(STREAM[a:b], 1.0)
     assert _hr_values(out) == [65.0]
     assert driver.stats.frames_ok == 4

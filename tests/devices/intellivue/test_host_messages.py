@@ -45,7 +45,7 @@ def _user_data(wire: bytes) -> list[bytes]:
 def _associated_driver(monitor_frames: list[bytes]) -> tuple[DRIVER, list[bytes]]:
     """A driver that sent its request at t=0 and got the real accept and MDS Create; what it sends next."""
     driver = DRIVER()
-    driver.device_tz = dt.timezone.utc
+    driver.device_tz = dt.UTC
     first = _user_data(driver.outgoing(0.0))
     driver.feed(monitor_frames[0], 0.1)
     driver.feed(monitor_frames[1], 0.2)

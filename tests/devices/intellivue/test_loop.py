@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
+from typing import TypeVar, overload
 
 import numpy as np
 import pytest
@@ -16,10 +17,11 @@ import pytest
 from devices import mdc
 from devices.model import LinkEvent, LinkState, Numeric, State, WaveBlock
 from devices.protocols.intellivue import DRIVER, make_emulator, messages
+from devices.protocols.intellivue.driver import IntelliVueDriver
 from devices.protocols.intellivue.emulator import IntelliVueEmulator
 from devices.protocols.intellivue.framing import encode_frame
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = 1_750_000_000.0
 STEP = 0.05
 BLOCK = 0.256
@@ -65,8 +67,8 @@ class FakeSimulator:
         while self.start + (self._block + 1) * BLOCK <= now + 1e-9:
             t0 = self.start + self._block * BLOCK
             for code, fs, n, unit in WAVES:
-                t = self._block * BLOCK + np.arange(n) / fs
-                samples = FUNCTIONS[code](t)
+                times = self._block * BLOCK + np.arange(n) / fs
+                samples = FUNCTIONS[code](times)
                 out.append(WaveBlock(code, mdc.label_of(code), t0, fs, samples, unit, host_time=now))
             self._block += 1
         while self.start + self._tick <= now + 1e-9:
@@ -84,7 +86,14 @@ class FakeSimulator:
         return out
 
 
-def make_pair(sim: object | None = None) -> tuple[DRIVER, IntelliVueEmulator, FakeSimulator]:
+_Sim = TypeVar("_Sim")
+
+
+@overload
+def make_pair() -> tuple[IntelliVueDriver, IntelliVueEmulator, FakeSimulator]: ...
+@overload
+def make_pair(sim: _Sim) -> tuple[IntelliVueDriver, IntelliVueEmulator, _Sim]: ...
+def make_pair(sim: object = None) -> tuple[IntelliVueDriver, IntelliVueEmulator, object]:
     sim = sim or FakeSimulator()
     emulator = make_emulator(sim)
     emulator.tz = UTC
@@ -93,7 +102,7 @@ def make_pair(sim: object | None = None) -> tuple[DRIVER, IntelliVueEmulator, Fa
     return driver, emulator, sim
 
 
-def run(driver: DRIVER, emulator: IntelliVueEmulator, start: float, seconds: float,
+def run(driver: IntelliVueDriver, emulator: IntelliVueEmulator, start: float, seconds: float,
         host_link_up: Callable[[float], bool] = lambda t: True,
         each_step: Callable[[float], None] | None = None) -> list:
     """Step both sides; ``host_link_up(now)`` False drops what the host sends (a cut TX wire)."""
@@ -109,7 +118,7 @@ def run(driver: DRIVER, emulator: IntelliVueEmulator, start: float, seconds: flo
     return out
 
 
-def of(samples: list, kind: type, code: int | None = None) -> list:
+def of(samples: list, kind: type[Numeric | WaveBlock], code: int | None = None) -> list:
     return [s for s in samples if isinstance(s, kind) and (code is None or s.mdc == code)]
 
 
@@ -119,7 +128,7 @@ def events(samples: list) -> list[LinkState]:
 
 @pytest.fixture(scope="module")
 def minute() -> tuple:
-    driver, emulator, sim = make_pair()
+    driver, emulator, _sim = make_pair()
     out = run(driver, emulator, T0, 60.0)
     return driver, emulator, out
 
@@ -157,7 +166,7 @@ def test_minute_numerics(minute: tuple) -> None:
     assert sys_[0].value is None and sys_[0].state == State.UNAVAILABLE
     assert any(State.MEASURING in n.state for n in sys_)
     after = [n for n in out if isinstance(n, Numeric) and n.mdc in (mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN)
-             and n.device_time > T0 + 12]
+             and (n.device_time or 0.0) > T0 + 12]
     assert {(n.label, n.value, n.state) for n in after} == {
         ("NBP sys", 120.0, State.NONE), ("NBP dia", 80.0, State.NONE), ("NBP mean", 93.0, State.NONE)}
 
@@ -251,7 +260,7 @@ def test_refusal_is_reported_once_and_retried_every_5_s() -> None:
     assert driver.outgoing(0.0)
     out = driver.feed(encode_frame(messages.REFUSE), 0.5)
     assert events(out) == [LinkState.LOST]
-    assert "refused" in out[0].message
+    assert isinstance(out[0], LinkEvent) and "refused" in out[0].message
     assert driver.outgoing(1.0) == b"" and driver.outgoing(5.0) == b""
     assert driver.outgoing(5.6)  # retry
     assert events(driver.feed(encode_frame(messages.REFUSE), 6.0)) == []
