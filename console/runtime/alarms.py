@@ -84,6 +84,12 @@ class GuardedEngine:
             else:
                 self._engine.pause_audio(user, now, duration_s)
 
+    def set_system_condition(self, key: str, message: str | None, now: float,
+                             priority: AlarmPriority = AlarmPriority.MEDIUM) -> None:
+        """Raise or clear a technical alarm about the console itself (e.g. no alarm sound output)."""
+        with self._lock:
+            self._engine.set_system_condition(key, message, now, priority)
+
     def resume_audio(self, user: str, now: float) -> bool:
         with self._lock:
             return self._engine.resume_audio(user, now)

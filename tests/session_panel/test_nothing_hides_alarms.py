@@ -11,18 +11,11 @@ from PySide6.QtWidgets import QApplication
 from console.main_window import MainWindow
 from console.record import open_database
 from console.session_panel.panel import PAGE_SIGN
+from console.runtime import ChairRuntime, ManualClock
 from console.station import ChairStation
 from devices import mdc
 from devices.model import Numeric, State
 from tests.session_panel.conftest import confirm, ready, start
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _bp(sys_: float, dia: float, t: float) -> list[Numeric]:
@@ -35,14 +28,18 @@ def _bp(sys_: float, dia: float, t: float) -> list[Numeric]:
 @pytest.fixture
 def station(qtbot, tmp_path):
     db = open_database(f"sqlite:///{tmp_path / 'record.db'}")
-    clock = FakeClock()
-    window = MainWindow(demo=True, clock=clock)
+    clock = ManualClock(float(int(time.time())))
+    runtime = ChairRuntime(db, chair="1", clock=clock, journal_path=tmp_path / "outbox.jsonl",
+                           outbox_retry_interval=0.1)
+    runtime.start(alarm_thread=False)  # alarms are evaluated with runtime.tick(), deterministically
+    window = MainWindow(demo=True, runtime=runtime)
     qtbot.addWidget(window)
-    st = ChairStation(window, db, db.demo_login(), clock=clock)
+    st = ChairStation(window, db, db.demo_login())
     window.show()
     yield st, clock
     st.shutdown()
     window.shutdown()
+    assert runtime.shutdown()
     db.close()
 
 
@@ -51,8 +48,9 @@ def _acks(st: ChairStation) -> list[str]:
             if e.kind == "alarm" and e.data["event"] == "ack"]
 
 
-def _acknowledge_with_a_click(qtbot, st: ChairStation, clock: FakeClock, sbp: float) -> None:
-    st._consume(_bp(sbp, 116, clock.t))
+def _acknowledge_with_a_click(qtbot, st: ChairStation, clock: ManualClock, sbp: float) -> None:
+    st._consume(_bp(sbp, 116, clock.now()))
+    st.runtime.tick()
     st.refresh_alarms()
     top = st.banner.top_alarm
     assert top is not None and not top.acknowledged
@@ -62,6 +60,7 @@ def _acknowledge_with_a_click(qtbot, st: ChairStation, clock: FakeClock, sbp: fl
     before = _acks(st)
     qtbot.mouseClick(ack, Qt.MouseButton.LeftButton)
     st.refresh_alarms()
+    assert st.runtime.drain()
     assert _acks(st) == [*before, top.key]  # the click reached the banner and was recorded
 
 
@@ -85,6 +84,6 @@ def test_acknowledge_works_while_a_start_confirmation_and_the_sign_off_page_are_
     panel.discharge.departure_button.click()
     page = panel.open_signoff()
     assert page is not None and panel.stack.currentIndex() == PAGE_SIGN and not page.isWindow()
-    clock.t += 120
+    clock.advance(120)
     _acknowledge_with_a_click(qtbot, st, clock, 192)
     assert panel.stack.currentIndex() == PAGE_SIGN  # the signature page is still there, password and all
