@@ -61,6 +61,19 @@ def _fast_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _silent_alarm_audio(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Alarm sound goes to a recorder in tests, so the suite is silent and the same on every machine; tests
+    marked ``real_audio`` play through the real platform output."""
+    if request.node.get_closest_marker("real_audio") is None:
+        import widgets.alarm_audio
+
+        from tests.audio_fakes import RecordingOutput
+
+        monkeypatch.setattr(widgets.alarm_audio, "QtAudioOutput", RecordingOutput)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_qt_threads_or_timers(request: pytest.FixtureRequest):
     """Fail the test if it leaves a running QThread, an active QTimer or a new non-daemon Python thread."""
     before_threads = {t.ident for t in threading.enumerate()}

@@ -37,6 +37,8 @@ from widgets.alarm_audio import AlarmAudio
 
 SECONDARY_NOTICE = "Secondary display: does not replace the bedside monitor's alarms"
 NO_ALARMS_TEXT = "No active alarms"
+#: the engine's system-condition key of the "no alarm sound output" technical alarm
+AUDIO_CONDITION = "audio"
 
 
 def format_countdown(seconds: float) -> str:
@@ -54,7 +56,8 @@ class AlarmBanner(QFrame):
 
     ``user`` returns the signed-in user's name (``None`` disables the buttons: acknowledgements and pauses are
     attributable entries in the record). ``clock`` gives POSIX seconds for button presses. ``audio`` is the
-    sound output; without one the banner is silent (and says so).
+    sound output; by default the platform's audio output (:class:`AlarmAudio`), so every console sounds its
+    alarms. When no output works the banner raises a technical alarm saying so.
     """
 
     #: an alarm was acknowledged from the banner (its id)
@@ -70,7 +73,7 @@ class AlarmBanner(QFrame):
         self._engine = engine
         self._user = user
         self._clock = clock
-        self._audio = audio
+        self._audio: AlarmAudio = audio if audio is not None else AlarmAudio(self)
         self._tick = 0
         self._top: Alarm | None = None
         self._shown: tuple[object, ...] = ()
@@ -135,6 +138,9 @@ class AlarmBanner(QFrame):
     def refresh(self, now: float) -> None:
         """Pull the engine's state: top alarm, pause countdown, buttons, sound (cheap if unchanged)."""
         self._now = now
+        self._audio.update(self._engine.audible_priority(now), now)
+        # an alarm system that cannot be heard is itself a technical alarm, not a grey footnote
+        self._engine.set_system_condition(AUDIO_CONDITION, self._audio.failure, now)
         alarms = self._engine.visible()
         self._top = alarms[0] if alarms else None
         flashing = any(style_for(a.priority, a.technical).flashing for a in alarms)
@@ -158,11 +164,7 @@ class AlarmBanner(QFrame):
         tip = "" if user else "Sign in to acknowledge or pause (the record names who did it)"
         self._ack_button.setToolTip(tip)
         self._pause_button.setToolTip(tip)
-        if self._audio is not None:
-            self._audio.update(self._engine.audible_priority(now), now)
-            self._audio_note.setText("" if self._audio.available else self._audio.description)
-        else:
-            self._audio_note.setText("No alarm sound output: visual alarms only")
+        self._audio_note.setText(self._audio.failure or self._audio.description)
         self._apply_colours()
 
     # ------------------------------------------------------------------ flashing
@@ -290,8 +292,7 @@ class AlarmBanner(QFrame):
     def shutdown(self) -> None:
         """Stop the flash timer and the sound (the window calls this on close)."""
         self._flash_timer.stop()
-        if self._audio is not None:
-            self._audio.close()
+        self._audio.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.shutdown()

@@ -7,7 +7,7 @@ bedside monitor's own alarms. Wiring in the app::
                          on_event=lambda data: service.add_entry(session_id, "alarm", data))
     engine.set_baseline(132, 84)                  # the pre-dose NIBP of this session
     window.add_sample_consumer(engine.submit)     # acquisition threads only queue batches
-    banner = AlarmBanner(engine, user=current_user_name, audio=AlarmAudio())
+    banner = AlarmBanner(engine, user=current_user_name)  # sounds through the platform audio output
     window.set_alarm_banner(banner)
 
     # in the window's display timer (GUI thread):

@@ -578,6 +578,20 @@ class AlarmEngine:
         if alarm is not None:
             self._end(alarm, t)
 
+    def set_system_condition(self, key: str, message: str | None, now: float,
+                             priority: AlarmPriority = AlarmPriority.MEDIUM) -> None:
+        """Raise (``message`` given) or clear (``None``) a technical alarm about the console itself, such as
+        "no alarm sound output": a fault of the alarm system must itself be an alarm. Raising an active key
+        again changes nothing; it is recorded like any other alarm."""
+        if not key or "|" in key:
+            raise ValueError(f"system condition key must be a non-empty word, got {key!r}")
+        full = f"system|{key}"
+        if message is None:
+            self._end_plain(full, now)
+        elif full not in self._plain:
+            self._start_plain(full, Category.TECHNICAL, priority, 0, "Console", message, "", None,
+                              "console check", None, now, "console")
+
     # ------------------------------------------------------------------ internals: bookkeeping
 
     def _new_alarm(self, key: str, category: Category, priority: AlarmPriority, code: int, parameter: str,

@@ -10,6 +10,7 @@ from console.alarms.presentation import TECHNICAL_BACKGROUND
 from devices import mdc
 from devices.model import AlarmPriority, LinkEvent, LinkState, State
 from tests.alarms.helpers import engine, events, num, series
+from tests.audio_fakes import RecordingOutput
 from widgets.alarm_audio import AlarmAudio
 from widgets.alarm_banner import SECONDARY_NOTICE, AlarmBanner, format_countdown
 
@@ -145,21 +146,45 @@ def test_audio_pause_shows_a_countdown_and_new_high_alarm_still_shows(setup) -> 
     assert banner.pause_text == ""
 
 
-def test_banner_drives_the_sound_and_says_when_there_is_no_output(setup, qtbot) -> None:
+def test_banner_drives_the_sound(setup, qtbot) -> None:
     eng, _, clock, _ = setup
-    beeps: list[int] = []
-    audio = AlarmAudio(which=lambda name: None, beep=lambda: beeps.append(1))
+    out = RecordingOutput()
+    audio = AlarmAudio(output=out, beep=lambda: pytest.fail("must not beep when an output works"))
     banner = AlarmBanner(eng, user=lambda: "nurse.kim", clock=clock, audio=audio)
     qtbot.addWidget(banner)
-    assert "system beep only" in banner.audio_note_text
+    assert banner.audio_note_text == "alarm sound on Test Output"
     nibp(eng, 190, 100, 1000.0)
     banner.refresh(1000.0)
-    assert audio.sounding == HIGH and beeps == [1]
+    assert audio.sounding == HIGH and len(out.plays) == 1
     clock.t = 1001.0
     banner.toggle_audio_pause()
     assert audio.sounding == NONE
     banner.refresh(1009.0)
-    assert beeps == [1]  # paused: the next burst did not sound
+    assert len(out.plays) == 1  # paused: the next burst did not sound
+    assert all(a.parameter != "Console" for a in eng.visible())
+
+
+def test_no_sound_output_is_a_technical_alarm_not_a_footnote(setup, qtbot) -> None:
+    eng, _, clock, _ = setup
+    beeps: list[int] = []
+    audio = AlarmAudio(output=RecordingOutput(working=False), beep=lambda: beeps.append(1))
+    banner = AlarmBanner(eng, user=lambda: "nurse.kim", clock=clock, audio=audio)
+    qtbot.addWidget(banner)
+    [alarm] = eng.visible()
+    assert alarm.technical and alarm.priority == MEDIUM
+    assert "No audio output device found" in alarm.message and "system beep only" in alarm.message
+    assert banner.top_alarm is alarm and "No audio output device found" in banner.message_text
+    # recorded like any alarm, so the record shows the console could not be heard
+    assert any(e["event"] == "start" and "No audio output" in e["message"] for e in eng.drain_events())
+    nibp(eng, 190, 100, 1000.0)
+    banner.refresh(1000.0)
+    # the beep is all that is left, and the patient alarm still comes first
+    assert beeps and audio.played[-1][1:] == (HIGH, "beep") and banner.top_alarm.priority == HIGH
+    # the device comes back: the technical alarm ends
+    audio._output.working = True  # type: ignore[attr-defined]
+    audio.update(AlarmPriority.NONE, 1001.0)
+    banner.refresh(1009.0)
+    assert not any(a.parameter == "Console" for a in eng.visible() if a.ended is None)
 
 
 def test_tile_style_follows_the_parameter_alarm_and_the_flash_phase(setup) -> None:
