@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export",
     "simulate_session",
     "db",
+    "central",
 )
 
 

@@ -7,6 +7,7 @@ board's 1 s refresh), whatever happened to notifications on the way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,10 +73,16 @@ def offline_alarm(chair: str, age_s: float, status: ChairStatus | None) -> Alarm
                        technical=True)
 
 
+def chair_order(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Natural order of chair names: "2" before "10", "Room 3" before "Room 12"."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part.lower())
+                 for part in re.findall(r"\d+|\D+", name))
+
+
 def board_snapshot(db_now: float, stored: list[StoredStatus]) -> list[BoardChair]:
-    """Every chair as the board shows it at ``db_now`` (the database's clock), in chair order."""
+    """Every chair as the board shows it at ``db_now`` (the database's clock), in natural chair order."""
     out: list[BoardChair] = []
-    for row in stored:
+    for row in sorted(stored, key=lambda r: chair_order(r.chair)):
         age = max(0.0, db_now - row.updated_at)
         online = age <= OFFLINE_AFTER_S and row.status is not None
         alarms: list[AlarmStatus] = []
