@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QFont
@@ -47,11 +48,14 @@ class CentralBoardWindow(QMainWindow):
     """The board. ``clock`` gives POSIX seconds (tests drive it); ``audio`` defaults to the platform output."""
 
     def __init__(self, reader: BoardReader, *, audio: AlarmAudio | None = None,
-                 clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+                 clock: Callable[[], float] = time.monotonic,
+                 on_open: Callable[[str, int], None] | None = None) -> None:
+        """``on_open(chair, session_id)`` opens a chair's session read-only when its tile is clicked."""
         super().__init__()
         self.setWindowTitle("Chairside — central board")
         self._reader = reader
         self._clock = clock
+        self._on_open = on_open
         self._audio = audio if audio is not None else AlarmAudio(self)
         self._tick = 0
         self._view: BoardView | None = None
@@ -188,6 +192,13 @@ class CentralBoardWindow(QMainWindow):
 
     def _select(self, chair: str) -> None:
         self.selected = chair
+        found = next((c for c in (self._view.chairs if self._view else []) if c.chair == chair), None)
+        session_id = found.status.session_id if found is not None and found.status is not None else None
+        if session_id is None:
+            self.storage.setText(f"Chair {chair} has no open session to show")
+            return
+        if self._on_open is not None:
+            self._on_open(chair, session_id)
 
     def tiles(self) -> list[ChairTile]:
         return list(self._tiles)

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 return fail(plain_message(err))
             print(json.dumps(board_json(now, rows), indent=1, ensure_ascii=False))
             return 0
-        return _run_window(db, args)
+        return _run_window(db, user, args)
     finally:
         db.close()
 
@@ -121,7 +121,11 @@ def _authenticate(db, username: str | None):  # type: ignore[no-untyped-def]
         return None
 
 
-def _run_window(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+#: how much of a chair's session the board's click shows first (the whole session stays a zoom away)
+DETAIL_WINDOW_S = 30 * 60
+
+
+def _run_window(db, user, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QEventLoop, QTimer
 
     from console.app import create_application
@@ -130,7 +134,28 @@ def _run_window(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
 
     app = create_application([sys.argv[0]])
     reader = BoardReader(db.engine, args.db).start()
-    window = CentralBoardWindow(reader)
+    opened: list = []  # keep the read-only session windows alive
+
+    def open_chair(chair: str, session_id: int) -> None:
+        """The chair's session, read-only, zoomed to its last 30 minutes (trends, entries, alarms)."""
+        import time as _time
+
+        from console.record.errors import RecordError
+        from console.review.review_window import ReviewWindow
+
+        try:
+            view = ReviewWindow(db, user, session_id)
+        except RecordError as err:
+            window.storage.setText(f"Chair {chair}: session {session_id} cannot be opened: {err}")
+            return
+        view.setWindowTitle(f"Chair {chair} — session {session_id} (read-only)")
+        now = _time.time()
+        view.trend.show_range(now - DETAIL_WINDOW_S, now)
+        view.setGeometry(window.screen().availableGeometry().adjusted(40, 40, -40, -40))
+        view.show()
+        opened.append(view)
+
+    window = CentralBoardWindow(reader, on_open=open_chair)
     code = {"value": 0}
     loop = QEventLoop()
     app.lastWindowClosed.connect(loop.quit)
@@ -159,6 +184,8 @@ def _run_window(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
         loop.exec()
     finally:
         app.lastWindowClosed.disconnect(loop.quit)
+        for view in opened:
+            view.close()
         window.shutdown()
         reader.close()
         window.deleteLater()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from console.alarms.presentation import TECHNICAL_BACKGROUND
 from console.board import AlarmStatus, ChairStatus, NumericStatus, Phase
@@ -129,3 +130,17 @@ def test_storage_trouble_says_how_old_the_board_is(board) -> None:
     reader.error = "The record database cannot be reached"
     window.refresh()
     assert "cannot be reached" in window.storage.text() and "12 s ago" in window.storage.text()
+
+
+def test_clicking_a_chair_opens_its_session(board, qtbot) -> None:
+    window, reader, *_ = board
+    opened: list[tuple[str, int]] = []
+    window._on_open = lambda chair, sid: opened.append((chair, sid))
+    reader.add("3", session_id=41)
+    reader.add("4", phase=Phase.IDLE)
+    window.refresh()
+    tile3, tile4 = window.tiles()
+    qtbot.mouseClick(tile3, Qt.MouseButton.LeftButton)
+    assert opened == [("3", 41)]
+    qtbot.mouseClick(tile4, Qt.MouseButton.LeftButton)
+    assert opened == [("3", 41)] and "no open session" in window.storage.text()
