@@ -65,7 +65,9 @@ class CentralBoardWindow(QMainWindow):
         self.selected: str | None = None
 
         central = QWidget(self)
-        central.setStyleSheet("background: #000000; color: #e8e8e8;")
+        central.setObjectName("boardCentral")
+        # selector-scoped: an unscoped sheet would cascade into every tile and re-polish it on each change
+        central.setStyleSheet("#boardCentral { background: #000000; } #boardSummary { color: #e8e8e8; }")
         self.setCentralWidget(central)
         header = QHBoxLayout()
         self.summary = QLabel("Waiting for the first chair…")
@@ -128,11 +130,17 @@ class CentralBoardWindow(QMainWindow):
         if view.error:
             self.storage.setText(f"Record unreachable ({view.error}); showing what was known "
                                  f"{view.data_age_s:.0f} s ago")
-            self.storage.setStyleSheet("color: #000000; background: #5ab4ff; padding: 4px;")
+            self._storage_style("#storageTrouble { color: #000000; background: #5ab4ff; padding: 4px; }",
+                                "storageTrouble")
         else:
             self.storage.setText("Live" + (" · notifications on" if view.notifications else ""))
-            self.storage.setStyleSheet("color: #9aa3ad;")
+            self._storage_style("#storageOk { color: #9aa3ad; }", "storageOk")
         self._sound(view)
+
+    def _storage_style(self, sheet: str, name: str) -> None:
+        if self.storage.objectName() != name:
+            self.storage.setObjectName(name)
+            self.storage.setStyleSheet(sheet)
 
     def _layout_tiles(self, n: int) -> None:
         if n == len(self._tiles):

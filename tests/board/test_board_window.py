@@ -82,7 +82,12 @@ def test_a_chair_alarm_colours_its_tile_and_a_new_high_alarm_sounds(board) -> No
     window.refresh()
     tile = window.tiles()[0]
     assert tile.alarm.text() == "NBP sys 186 ≥ 180 mmHg"
-    assert "#e8202a" in tile.styleSheet()  # IEC red
+    assert tile.border_colour == "#e8202a"  # IEC red
+    colours = set()
+    for _ in range(8):  # high priority flashes: the alarm line alternates within one 0.5 s period
+        window._advance_flash()
+        colours.add(tile.alarm_colours)
+    assert ("#ffffff", "#e8202a") in colours and len(colours) == 2
     assert len(out.plays) == 1 and window.audio.sounding == AlarmPriority.HIGH
     window.toggle_silence()  # the board only: the chair keeps its own sound
     assert window.audio.sounding == AlarmPriority.NONE and window.silence_button.text().startswith("Board silenced")
@@ -109,7 +114,7 @@ def test_medium_alarms_show_but_do_not_sound_at_the_board(board) -> None:
     window, reader, out, _ = board
     reader.add("3", alarms=(AlarmStatus("medium", mdc.HEART_RATE, "HR 124 > 120 /min"),))
     window.refresh()
-    assert "#f5c400" in window.tiles()[0].styleSheet() and out.plays == []
+    assert window.tiles()[0].border_colour == "#f5c400" and out.plays == []
 
 
 def test_a_silent_chair_turns_offline_in_technical_blue(board) -> None:
@@ -119,7 +124,7 @@ def test_a_silent_chair_turns_offline_in_technical_blue(board) -> None:
     window.refresh()
     tile = window.tiles()[0]
     assert tile.alarm.text().startswith("Chair 4 offline: no report for 10 s")
-    assert TECHNICAL_BACKGROUND in tile.styleSheet()
+    assert tile.border_colour == TECHNICAL_BACKGROUND and tile.alarm_colours[1] == TECHNICAL_BACKGROUND
     assert tile.values["HR"].text() == "—"  # stale numbers are not shown as if live
     assert window.summary.text() == "1 chairs · 1 alarm · 1 offline"
 
