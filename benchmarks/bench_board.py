@@ -33,11 +33,10 @@ CHAIRS = 16
 
 def _publishers(url: str, chairs: int, seconds: float) -> None:
     """Child process: ``chairs`` publishers for ``seconds`` (each status carries its publish time)."""
-    from devices import mdc
-
     from console.board import AlarmStatus, ChairStatus, NumericStatus, Phase
     from console.board.publisher import StatusPublisher
     from console.record.engine import make_engine
+    from devices import mdc
 
     engine = make_engine(url)
 
@@ -171,9 +170,8 @@ def run(quick: bool) -> list[Row]:
             wal0 = int(conn.execute(text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")).scalar_one())
         pg0 = _pg_cpu(os.environ.get("CHAIRSIDE_TEST_PG_DATA"))
         cpu0, wall0 = time.process_time(), time.monotonic()
-        child = subprocess.Popen([sys.executable, "-c",
-                                  "import sys; from benchmarks.bench_board import _publishers; "
-                                  f"_publishers({url!r}, {CHAIRS}, {seconds})"],
+        code = f"from benchmarks.bench_board import _publishers; _publishers({url!r}, {CHAIRS}, {seconds})"
+        child = subprocess.Popen([sys.executable, "-c", code],
                                  env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
         seen: dict[str, int] = {}
         latencies: list[float] = []

@@ -216,6 +216,6 @@ class CentralBoardWindow(QMainWindow):
         self._flash_timer.stop()
         self._audio.close()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)

@@ -201,7 +201,7 @@ class ChairTile(QFrame):
         """The tile's border colour: the worst alarm's colour, technical blue when offline (tests)."""
         return self._sheet.split("solid ")[1].split(";")[0] if self._sheet else ""
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         h = max(150, self.height())
         sizes = {"title": h * 0.11, "patient": h * 0.08, "phase": h * 0.075, "alarm": h * 0.085,
@@ -222,7 +222,7 @@ class ChairTile(QFrame):
         font.setPixelSize(max(11, int(px)))
         label.setFont(font)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt name)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self._chair:
             self.clicked.emit(self._chair)
         super().mousePressEvent(event)

@@ -65,7 +65,7 @@ class StatusPublisher:
             started = time.monotonic()
             try:
                 self._write(self._engine, self._snapshot())
-            except Exception as err:  # storage down, locked, a bug in a snapshot: keep the chair running
+            except Exception as err:  # noqa: BLE001 - storage down, locked, a bad snapshot: keep the chair running
                 message = plain_message(err) if not isinstance(err, ValueError) else str(err)
                 if message != self.last_error:
                     log.warning("board status not published: %s", message)

@@ -60,7 +60,7 @@ class BoardReader:
         """One read now (the ``--once`` path and the thread's loop)."""
         try:
             db_now, rows = read_all(self._engine)
-        except Exception as err:  # the database went away: keep the last rows, say how old they are
+        except Exception as err:  # noqa: BLE001 - the database went away: keep the last rows, say how old
             message = plain_message(err)
             if message != self._error:
                 log.warning("board could not read chair status: %s", message)

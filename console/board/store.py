@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, literal_column, select, text
+from sqlalchemy import Engine, Table, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +33,12 @@ class StoredStatus:
     seq: int
 
 
+def _table() -> Table:
+    table = ChairStatusRow.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _db_clock(engine: Engine) -> ColumnElement[float]:
     if engine.dialect.name == "postgresql":
         return literal_column("extract(epoch from clock_timestamp())::float8")
@@ -50,24 +56,22 @@ def publish(engine: Engine, status: ChairStatus) -> None:
     """Write ``status`` as its chair's latest (and notify listeners on PostgreSQL); raises on storage errors."""
     now = _db_clock(engine)
     values = {"chair": status.chair, "seq": 1, "status_json": status.to_json(), "updated_at": now}
-    table = ChairStatusRow.__table__
-    if engine.dialect.name == "postgresql":
-        stmt = pg_insert(table).values(**values)
-    else:
-        stmt = sqlite_insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
+    table = _table()
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(**values)
+    upsert = stmt.on_conflict_do_update(
         index_elements=[table.c.chair],
         set_={"seq": table.c.seq + 1, "status_json": stmt.excluded.status_json,
               "updated_at": stmt.excluded.updated_at})
     with engine.begin() as conn:
-        conn.execute(stmt)
+        conn.execute(upsert)
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_notify(:channel, :chair)"), {"channel": CHANNEL, "chair": status.chair})
 
 
 def read_all(engine: Engine) -> tuple[float, list[StoredStatus]]:
     """The database's clock and every chair's latest row (a damaged row is reported, not raised)."""
-    table = ChairStatusRow.__table__
+    table = _table()
     with engine.connect() as conn:
         now = float(conn.execute(select(_db_clock(engine))).scalar_one())
         rows = conn.execute(select(table.c.chair, table.c.status_json, table.c.updated_at, table.c.seq)
@@ -83,6 +87,6 @@ def read_all(engine: Engine) -> tuple[float, list[StoredStatus]]:
 
 def forget_chair(engine: Engine, chair: str) -> bool:
     """Remove a decommissioned chair from the board (an admin action); True when it was there."""
-    table = ChairStatusRow.__table__
+    table = _table()
     with engine.begin() as conn:
         return bool(conn.execute(table.delete().where(table.c.chair == chair)).rowcount)

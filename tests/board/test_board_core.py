@@ -19,12 +19,13 @@ from devices import mdc
 
 
 def status(chair: str = "3", **kw: object) -> ChairStatus:
-    base: dict[str, object] = dict(
-        chair=chair, phase=Phase.INFUSING, phase_detail="minute 12 of 40", patient="PT-0042",
-        protocol="iv-ketamine-0.5", session_id=7,
-        numerics={mdc.HEART_RATE: NumericStatus(84.0, "/min", 0.4), mdc.NIBP_SYS: NumericStatus(183.0, "mmHg", 40.0)},
-        alarms=(AlarmStatus("high", mdc.NIBP_SYS, "NBP sys 183 ≥ 180 mmHg"),),
-        next_check="MOAA/S at 15 min", devices={"monitor": "connected"}, published_at=1000.0)
+    base: dict[str, object] = {
+        "chair": chair, "phase": Phase.INFUSING, "phase_detail": "minute 12 of 40", "patient": "PT-0042",
+        "protocol": "iv-ketamine-0.5", "session_id": 7,
+        "numerics": {mdc.HEART_RATE: NumericStatus(84.0, "/min", 0.4),
+                     mdc.NIBP_SYS: NumericStatus(183.0, "mmHg", 40.0)},
+        "alarms": (AlarmStatus("high", mdc.NIBP_SYS, "NBP sys 183 ≥ 180 mmHg"),),
+        "next_check": "MOAA/S at 15 min", "devices": {"monitor": "connected"}, "published_at": 1000.0}
     base.update(kw)
     return ChairStatus(**base)  # type: ignore[arg-type]
 

@@ -100,7 +100,7 @@ def test_a_chair_alarm_colours_its_tile_and_a_new_high_alarm_sounds(board) -> No
 
 
 def test_a_new_high_alarm_ends_the_boards_silence(board) -> None:
-    window, reader, out, clock = board
+    window, reader, _, clock = board
     reader.add("3", alarms=(AlarmStatus("high", mdc.NIBP_SYS, "NBP sys 186 ≥ 180 mmHg"),))
     window.refresh()
     window.toggle_silence()

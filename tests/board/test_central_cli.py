@@ -22,7 +22,7 @@ PASSWORD = "correct horse battery 9"
 def central(*args: str, stdin: str = PASSWORD + "\n") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
     return subprocess.run([sys.executable, "-m", "console.cli", "central", *args], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def test_sqlite_is_refused_with_the_reason(tmp_path: Path) -> None:
