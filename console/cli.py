@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "simulate_session",
     "db",
     "chair",
+    "central",
 )
 
 

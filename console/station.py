@@ -25,6 +25,7 @@ from console.alarms import AlarmLimits
 from console.main_window import MainWindow
 from console.record.outbox import EntryOutbox, PendingEntry
 from console.record.records import EntryRecord, UserContext
+from console.board.chair_link import PhaseBox, board_phase
 from console.runtime import ChairRuntime
 from console.runtime.chair import baseline_bp, default_alarm_limits
 from devices import mdc
@@ -148,6 +149,9 @@ class ChairStation(QObject):
         self._recording_timer.setObjectName("stationRecordingStatus")
         self._recording_timer.setInterval(RECORDING_REFRESH_MS)
         self._recording_timer.timeout.connect(self.refresh_recording)
+        #: the workflow's phase for the board's publisher thread (set here on the GUI thread, read there)
+        self.board_phase = PhaseBox()
+        self._recording_timer.timeout.connect(self.refresh_board_phase)
         self._recording_timer.start()
         self._closed = False
 
@@ -156,6 +160,13 @@ class ChairStation(QObject):
         text = self.runtime.snapshot().recording_text()
         self.window.statusBar().showMessage(text)
         return text
+
+    def refresh_board_phase(self) -> None:
+        """Hand the session's phase, next check and overdue checks to the board publisher."""
+        try:
+            self.board_phase.set(board_phase(self.panel.ctl, self.clock()))
+        except Exception:  # the board is a convenience: a failure here must never disturb the chair
+            log.exception("board phase not updated")
 
     def user_name(self) -> str:
         """The signed-in user's printed name, as alarm acknowledgements and pauses record it."""

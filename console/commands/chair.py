@@ -100,19 +100,21 @@ def _say(line: str) -> None:
 
 
 def _run(args: argparse.Namespace, stop: threading.Event) -> int:
+    from console.board.chair_link import start_chair_publisher
     from console.record import open_database
     from console.runtime import ChairRuntime, ScaledClock, WallClock, record_clock
 
     if args.demo:
-        from console.record.simulation import require_demo_database
+        from console.record.demo import resolve_demo_database
 
-        url = require_demo_database(args.db)  # before anything is written: a real record is refused
+        url = resolve_demo_database(args.db)  # before anything is written: a real record is refused
         clock: Any = ScaledClock(args.speed or 1.0)
         db = open_database(url, clock=record_clock(clock))
     else:
         clock = WallClock()
         db = open_database(args.db)
     runtime = ChairRuntime(db, chair=args.chair, clock=clock, on_change=_say)
+    board = None
     try:
         if args.demo:
             _open_demo_session(runtime, args)  # before the devices start: recording from the first sample
@@ -121,11 +123,16 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
             _add_devices(runtime, args.device)
             _say(f"chair {args.chair}: no session open; alarms are logged here, nothing is recorded")
         runtime.start()
+        board = start_chair_publisher(db, runtime)
+        if board is not None:
+            _say(f"chair {args.chair}: publishing its status to the central board")
         _say(f"chair {args.chair}: running headless; SIGINT or SIGTERM stops it")
         while not stop.wait(0.5):
             pass
         _say(f"chair {args.chair}: stopping")
     finally:
+        if board is not None:
+            board.close()
         joined = runtime.shutdown()
         db.close()
     if not joined:

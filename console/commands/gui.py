@@ -98,6 +98,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     window, simulator = build_window(args, profiles, runtime=runtime)
     station = _attach_station(window, db, user, simulator, args)
     alarm_display = station.alarms if station is not None else _alarm_display(window, user)
+    from console.board.chair_link import start_chair_publisher
+
+    board = start_chair_publisher(db, runtime, phase=station.board_phase if station is not None else None)
     _add_menus(window, db, user, station)
     if user.role == "auditor" and args.screenshot is None:
         window.open_review()  # auditors come to review; the live monitor stays behind it, read-only
@@ -144,6 +147,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for child in getattr(tool, "_children", []):
             child.close()  # review windows opened from a browser
         tool.close()  # their test/auto-detect threads and recordings stop with them
+    if board is not None:
+        board.close()  # the board sees the chair go offline by its heartbeat's age
     if station is not None:
         station.shutdown()
     alarm_display.shutdown()

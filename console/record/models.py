@@ -300,3 +300,19 @@ class RecordMeta(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ChairStatusRow(Base):
+    """Each chair's latest live status for the central board (:mod:`console.board`).
+
+    NOT part of the clinical record: overwritten about once a second, never chained, signed or exported; what
+    happened at the chair is in its entries and vitals. ``updated_at`` is the database's clock (POSIX
+    seconds), so ages on the board do not depend on workstation clocks; ``seq`` counts publications.
+    """
+
+    __tablename__ = "chair_status"
+
+    chair: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    status_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[float] = mapped_column(Float)

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "disable_user": frozenset({Role.ADMIN}),
     "enable_user": frozenset({Role.ADMIN}),
     "set_password": frozenset({Role.ADMIN}),
+    # the central board shows every chair's patient code and live state: the nurses in charge of the chairs
+    # (clinicians, among them the charge nurse) and admins who set it up; auditors review the saved record
+    "view_board": frozenset({Role.CLINICIAN, Role.ADMIN}),
 }
 
 #: plain words for each action, used in PermissionDenied messages
@@ -62,6 +65,7 @@ ACTION_WORDS: dict[str, str] = {
     "disable_user": "disable users",
     "enable_user": "enable users",
     "set_password": "set passwords",
+    "view_board": "open the central board",
 }
 
 

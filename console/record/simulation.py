@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from console.record.database import DEMO_PASSWORD, open_database
+from console.record.demo import resolve_demo_database
 from console.record.errors import RecordError
 from console.record.vitals import RecorderStatus
 from devices import mdc
@@ -55,51 +56,6 @@ class SimClock:
 
     def __call__(self) -> datetime:
         return datetime.fromtimestamp(self.t, UTC)
-
-
-class NotADemoDatabase(RecordError):
-    """A simulation was pointed at a database holding real (non-demo) records."""
-
-
-def require_demo_database(url: str | None) -> str | None:
-    """The database a simulation may write to: ``url`` unless it holds real (non-demo) users, patients or
-    sessions, checked without writing to it. Uses the record's demo policy (``console.record.demo``) when it is
-    there; until then this local check answers the same question."""
-    try:
-        from console.record import demo as policy  # type: ignore[attr-defined]
-    except ImportError:
-        policy = None
-    if policy is not None and hasattr(policy, "resolve_demo_database"):
-        return str(policy.resolve_demo_database(url))
-    return _local_demo_check(url)
-
-
-def _local_demo_check(url: str | None) -> str | None:
-    from sqlalchemy import create_engine, inspect, text
-
-    from console.record.engine import resolve_url, sqlite_path
-
-    resolved = resolve_url(url)
-    path = sqlite_path(resolved)
-    if path is not None and not path.exists():
-        return url  # a new file: it will hold only what the simulation writes
-    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true") if path is not None \
-        else create_engine(resolved)
-    try:
-        with engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names())
-            for table in ("users", "patients", "sessions"):  # constants, never user input
-                if table in tables and conn.execute(
-                        text(f"SELECT 1 FROM {table} WHERE demo = :f LIMIT 1"), {"f": False}).first():
-                    raise NotADemoDatabase(f"{path or resolved} holds real (non-demo) records; a simulation "
-                                           "never writes to one. Give a separate demo database with --db.")
-    except RecordError:
-        raise
-    except Exception as err:  # not a database, unreadable, server gone
-        raise NotADemoDatabase(f"cannot read {path or resolved} as a Chairside record: {err}") from err
-    finally:
-        engine.dispose()
-    return url
 
 
 def check_scenario(scenario: str) -> None:
@@ -135,7 +91,7 @@ def simulate_session(url: str | None, minutes: float = 120.0, scenario: str = "s
         raise ValueError(f"the seed must be a non-negative integer, not {seed!r}")
     if speed is not None and not speed > 0:
         raise ValueError(f"speed must be positive, not {speed:g}")
-    url = require_demo_database(url)
+    url = resolve_demo_database(url)  # the record's one demo policy: a real record is refused
     say = log or (lambda _m: None)
     wall_start = time.perf_counter()
     rng = np.random.default_rng(seed)

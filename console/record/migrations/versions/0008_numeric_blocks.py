@@ -12,7 +12,7 @@ because a page then holds one 10-s group of chunks and wastes the rest. It is a 
 to rows written from now on; existing rows are not rewritten.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from console.record import protection
 
 revision = "0008"
-down_revision = "0006"  # becomes "0007" once the chair status table lands
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

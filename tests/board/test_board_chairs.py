@@ -1,0 +1,149 @@
+"""Real chairs on a real shared record: headless chair processes publish to one board on PostgreSQL, a killed
+chair goes offline by its heartbeat's age, a database restart is caught up, and publishing never holds up the
+chair (its alarms and entries go on while the board's writes hang)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from console.board import OFFLINE_AFTER_S, board_snapshot
+from console.board.chair_link import start_chair_publisher
+from console.board.store import read_all
+from console.runtime import ChairRuntime, ManualClock
+from tests.runtime.conftest import bp, open_session, wait_for
+from tests.runtime.test_headless_chair import _chair, _read_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _board(engine) -> dict[str, object]:
+    now, stored = read_all(engine)
+    return {c.chair: c for c in board_snapshot(now, stored)}
+
+
+def _restart_postgres() -> None:
+    """Stop the test cluster for a few seconds and start it again, as a server reboot would."""
+    data = os.environ.get("CHAIRSIDE_TEST_PG_DATA")
+    if not data:
+        pytest.skip("CHAIRSIDE_TEST_PG_DATA is not set: .ci/start-postgres starts the cluster this test restarts")
+    script = ROOT / ".ci" / "start-postgres"
+    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+    owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*owner, str(bin_dir / "pg_ctl"), "-D", f"{data}/data", "-m", "fast", "-w", "stop"],
+                   check=True, capture_output=True)
+    time.sleep(3.0)  # the chairs keep running meanwhile
+    port = os.environ["CHAIRSIDE_TEST_PG_URL"].rsplit(":", 1)[1].split("/")[0]
+    subprocess.run([*owner, str(bin_dir / "pg_ctl"), "-D", f"{data}/data", "-l", f"{data}/server.log", "-w",
+                    "-t", "60", "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
+                    "-c max_connections=200", "start"], check=True, capture_output=True)
+    assert script.exists()
+
+
+@pytest.mark.postgres
+def test_chairs_share_one_board_a_killed_chair_goes_offline_and_a_database_restart_is_caught_up(
+        pg_board_url) -> None:
+    names = ("Chair 1", "Chair 2", "Chair 3")
+    chairs: dict[str, subprocess.Popen[str]] = {}
+    engine = create_engine(pg_board_url, pool_pre_ping=True)
+    try:
+        for name in names:  # one after the other: the first one creates the demo user the others reuse
+            chairs[name] = _chair("--chair", name, "--db", pg_board_url, "--demo", "--speed", "5")
+            _read_until(chairs[name], "publishing its status to the central board")
+        assert wait_for(lambda: all(c in _board(engine) and _board(engine)[c].online for c in names), 60)
+        board = _board(engine)
+        for name in names:
+            status = board[name].status
+            assert status is not None and status.session_id is not None and status.demo
+            assert status.devices and status.patient and status.patient.startswith("DEMO-")
+
+        chairs["Chair 2"].send_signal(signal.SIGKILL)  # a crash: nothing says goodbye
+        chairs["Chair 2"].wait(30)
+        assert wait_for(lambda: not _board(engine)["Chair 2"].online, OFFLINE_AFTER_S + 30)
+        board = _board(engine)
+        assert board["Chair 1"].online and board["Chair 3"].online
+        assert any(a.technical for a in board["Chair 2"].alarms)  # offline is itself an alarm on the board
+
+        before = {name: read_seq(engine, name) for name in ("Chair 1", "Chair 3")}
+        _restart_postgres()
+        engine.dispose()
+        # the chairs outlived the outage and publish again, without being restarted
+        assert wait_for(lambda: all(read_seq(engine, n) > before[n] + 2 for n in before), 90)
+        assert all(chairs[n].poll() is None for n in ("Chair 1", "Chair 3"))
+        board = _board(engine)
+        assert board["Chair 1"].online and board["Chair 3"].online and not board["Chair 2"].online
+    finally:
+        for proc in chairs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in chairs.values():
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+        engine.dispose()
+    assert all(chairs[n].returncode == 0 for n in ("Chair 1", "Chair 3"))
+
+
+def read_seq(engine, chair: str) -> int:
+    _, stored = read_all(engine)
+    return next((s.seq for s in stored if s.chair == chair), -1)
+
+
+@pytest.mark.postgres
+def test_a_hanging_board_write_never_holds_up_the_chair(pg_board_url, tmp_path) -> None:
+    """The board's table is locked by someone else for as long as the test lasts: the chair's alarm still
+    fires, is shown and is written to the record, while the publisher waits on its own thread."""
+    from console.record import open_database
+
+    db = open_database(pg_board_url)
+    clock = ManualClock(float(int(time.time())))
+    runtime = ChairRuntime(db, chair="Chair 9", clock=clock, journal_path=tmp_path / "o.jsonl",
+                           outbox_retry_interval=0.1)
+    runtime.start(alarm_thread=False)
+    publisher = None
+    locker = create_engine(pg_board_url)
+    conn = locker.connect()
+    try:
+        session, _user, svc = open_session(db, runtime)
+        publisher = start_chair_publisher(db, runtime, interval_s=0.05)
+        assert publisher is not None
+        assert wait_for(lambda: publisher.published >= 1)
+        trans = conn.begin()
+        conn.exec_driver_sql("LOCK TABLE chair_status IN ACCESS EXCLUSIVE MODE")
+        time.sleep(0.3)  # the publisher is now stuck in its write
+        published = publisher.published
+        runtime.ingest(bp(200, 120, clock.now()))
+        runtime.tick()
+        assert runtime.alarms.top() is not None
+        assert wait_for(lambda: [e for e in svc.entries(session.id) if e.kind == "alarm"] != [], 30)
+        assert publisher.published == published  # it really was stuck all along
+        trans.rollback()
+        assert wait_for(lambda: publisher.published > published, 30)
+    finally:
+        conn.close()
+        locker.dispose()
+        if publisher is not None:
+            publisher.close()
+        assert runtime.shutdown()
+        db.close()
+
+
+def test_a_sqlite_record_publishes_nothing(tmp_path) -> None:
+    from console.record import open_database
+
+    db = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        runtime = ChairRuntime(db, chair="solo", journal_path=tmp_path / "o.jsonl")
+        assert start_chair_publisher(db, runtime) is None
+    finally:
+        db.close()
+
+
