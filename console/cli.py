@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export",
     "simulate_session",
     "db",
+    "review",
 )
 
 
