@@ -20,7 +20,10 @@ from PySide6.QtGui import QFont
 #: left axis width in px, the same on every row so the time axes line up
 AXIS_WIDTH = 84
 #: height of the marker lane row in px per lane (the trend rows share the rest)
-LANE_PX = 14
+LANE_PX = 11
+#: the least height of one trend row: room for its rotated label and two tick labels. Small enough that the
+#: review window fits a 1366x768 laptop screen; the rows grow with the window.
+ROW_MIN_PX = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for r in rows:
             p = self._add_plot(r.key, r.label, r.unit, r.y_range)
             self.ci.layout.setRowStretchFactor(len(self.plots) - 1, r.height)
-            p.setMinimumHeight(45 * r.height)
+            p.setMinimumHeight(ROW_MIN_PX * r.height)
             curve = p.plot([], [], pen=pg.mkPen(r.colour, width=1))
             self.curves[r.key] = curve
             self.layout_rows.append(r.key)
@@ -103,7 +106,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         if nibp_row is not None:
             p = self._add_plot(nibp_row.key, nibp_row.label, nibp_row.unit, nibp_row.y_range)
             self.ci.layout.setRowStretchFactor(len(self.plots) - 1, nibp_row.height)
-            p.setMinimumHeight(45 * nibp_row.height)
+            p.setMinimumHeight(ROW_MIN_PX * nibp_row.height)
             colour = pg.mkColor(nibp_row.colour)
             self.nibp_bars = pg.ErrorBarItem(
                 x=np.empty(0),
@@ -135,8 +138,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(
             LANE_PX * len(self._lanes)
             + 8
-            + sum(45 * r.height for r in rows)
-            + (45 * nibp_row.height if nibp_row else 0)
+            + sum(ROW_MIN_PX * r.height for r in rows)
+            + (ROW_MIN_PX * nibp_row.height if nibp_row else 0)
             + 30
         )
         # only the bottom row shows time labels

@@ -51,7 +51,7 @@ class WaveViewer(QWidget):
             p = self.graphics.addPlot(row=i, col=0)
             p.setMenuEnabled(False)
             p.hideButtons()
-            p.setMinimumHeight(45)  # room for the rotated channel name
+            p.setMinimumHeight(32)  # room for the rotated channel name; fits a 768-high screen
             p.setMouseEnabled(x=False, y=False)
             p.enableAutoRange(False)
             p.setXRange(0.0, self.window_s, padding=0)
@@ -65,12 +65,12 @@ class WaveViewer(QWidget):
                 p.getAxis("bottom").setStyle(showValues=False)
             else:
                 p.setLabel("bottom", "seconds from window start", color=text_colour)
-                p.setMinimumHeight(80)  # the time axis takes part of the last row
+                p.setMinimumHeight(64)  # the time axis takes part of the last row
             self.curves[code] = p.plot([], [], pen=pg.mkPen(colour, width=1))
             self.plots[code] = p
             self.labels[code] = label
         # Qt does not pass the plots' minimum heights up through the graphics view: say it here
-        self.graphics.setMinimumHeight(50 * len(channels) + 60)
+        self.graphics.setMinimumHeight(32 * len(channels) + 40)
         self.scroll = QScrollBar(Qt.Orientation.Horizontal)
         self.scroll.setEnabled(False)
         self.scroll.valueChanged.connect(self._on_scroll)

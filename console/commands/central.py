@@ -102,20 +102,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _authenticate(db, username: str | None):  # type: ignore[no-untyped-def]
-    """The user who opens the board (one line and None on failure)."""
+    """The user who opens the board, logged in as every command-line verb is (one line and None on failure)."""
+    from console.record.cli_support import authenticate_cli
     from console.record.errors import AuthError
 
-    if not username:
-        fail("say who opens the board: --user NAME (password on standard input or at the prompt)")
-        return None
-    if sys.stdin is not None and not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        import getpass
-
-        password = getpass.getpass(f"Password for {username}: ")
     try:
-        return db.authenticate(username, password)
+        return authenticate_cli(db, username, what="the board")
     except AuthError as err:
         fail(str(err))
         return None

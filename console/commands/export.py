@@ -10,7 +10,6 @@ no file.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
@@ -21,7 +20,7 @@ from console.record import cli_support
 from console.record.cli_support import add_db_argument, fail
 from console.record.database import Database, open_database
 from console.record.engine import resolve_url, sqlite_path
-from console.record.errors import AuthError, RecordError
+from console.record.errors import RecordError
 from console.record.records import UserContext
 
 
@@ -43,21 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def authenticate(db: Database, username: str | None) -> UserContext:
-    """Who exports. Uses ``console.record.cli_support.authenticate_cli`` (log-in with throttling and lockout,
-    no log-in for a demo-only database) when this copy has it; until then the same rule, directly."""
-    shared = getattr(cli_support, "authenticate_cli", None)
-    if shared is not None:
-        return shared(db, username, what="chairside export")  # type: ignore[no-any-return]
-    if not username:
-        raise AuthError("exporting a real record needs an authenticated user: give --user NAME (the password "
-                        "is read from standard input or asked for)")
-    if sys.stdin.isatty():
-        import getpass
-
-        password = getpass.getpass(f"Chairside password for {username}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    return db.authenticate(username, password)
+    """Who exports: :func:`console.record.cli_support.authenticate_cli` (log-in with throttling and lockout;
+    no log-in on a demo-only database)."""
+    return cli_support.authenticate_cli(db, username, what="chairside export")
 
 
 def _exporter(db: Database, session_id: int, username: str | None) -> UserContext | None:

@@ -198,6 +198,11 @@ class ReviewWindow(QWidget):
         self.demo_badge.setVisible(bool(info.demo))
         self.readonly_badge = QLabel(f"READ-ONLY REVIEW  ({self.user.username}, {self.user.role})")
         self.readonly_badge.setObjectName("readonly")
+        # long header lines wrap instead of widening the window past a laptop screen (1366 px)
+        for label in (self.header, self.subheader, self.demo_badge, self.readonly_badge):
+            label.setWordWrap(True)
+        self.demo_badge.setMaximumWidth(320)
+        self.readonly_badge.setMaximumWidth(260)
 
         top = QHBoxLayout()
         titles = QVBoxLayout()
@@ -224,18 +229,18 @@ class ReviewWindow(QWidget):
         self.status.setWordWrap(True)
         self.status.setVisible(False)  # shown once there is something to say (export, no further event)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verify_label = QLabel("Integrity not checked in this window yet.")
+        self.verify_label.setWordWrap(True)
+        self.verify_label.setStyleSheet(f"color: {th.dim_text}; font-size: 11pt;")
         bar = QHBoxLayout()
         for w in (self.prev_button, self.next_button, self.all_button):
             bar.addWidget(w)
-        bar.addStretch(1)
+        bar.addWidget(self.verify_label, 1)  # beside the buttons: one row less on a 768-high screen
         bar.addWidget(self.verify_button)
         bar.addWidget(QLabel("Export as"))
         bar.addWidget(self.format_combo)
         bar.addWidget(self.export_button)
         bar.addWidget(self.progress)
-        self.verify_label = QLabel("Integrity not checked in this window yet.")
-        self.verify_label.setWordWrap(True)
-        self.verify_label.setStyleSheet(f"color: {th.dim_text}; font-size: 11pt;")
 
         # timeline tab
         lanes = [
@@ -263,6 +268,7 @@ class ReviewWindow(QWidget):
             legend + f"  <span style='color:{th.colour('NIBP')}'>\u2502 NIBP sys-dia</span>"
             f"  <span style='color:{th.dim_text}'>\u00b7  units: {units}, NIBP mmHg</span>"
         )
+        self.legend.setWordWrap(True)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.trend)
         lower = QWidget()
@@ -305,7 +311,6 @@ class ReviewWindow(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(bar)
-        lay.addWidget(self.verify_label)
         lay.addWidget(self.status)
         lay.addWidget(self.tabs, 1)
 

@@ -1,0 +1,154 @@
+"""``chairside review``: the auditor's read-only review window, straight from the command line.
+
+    chairside review --db URL                         # log in, then the session browser
+    chairside review 42 --db URL --user audrey        # session 42 (password on standard input or asked for)
+    chairside review --db demo.sqlite3 --demo         # a database holding only demo data: a demo auditor
+    chairside review 42 --db URL --user audrey --screenshot review.png --quit-after 5
+
+The review is read-only for every role; who opened it, and every verify run and export from it, is in the
+audit trail. Without ``--user`` the log-in dialog asks (as the console does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from console.record.cli_support import EXIT_ERROR, add_db_argument, existing_database_problem, fail
+
+#: the window size of screenshots, so documentation images are reproducible
+SCREENSHOT_SIZE = (1366, 768)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("review", help="open the read-only session review (browser or one session)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("session", nargs="?", metavar="SESSION", default=None,
+                   help="a session number to open directly (default: the session browser)")
+    add_db_argument(p)
+    p.add_argument("--user", metavar="NAME", default=None,
+                   help="log in as NAME (password from standard input when it is not a terminal, else asked "
+                        "for); without it the log-in dialog asks")
+    p.add_argument("--demo", action="store_true",
+                   help="a database that holds only demo data: open it as a demo auditor, no log-in")
+    p.add_argument("--screenshot", metavar="PATH", type=Path, default=None,
+                   help="save a PNG of the window after --quit-after seconds, then exit")
+    p.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
+                   help="close after this many seconds (default 5 with --screenshot)")
+    p.set_defaults(run=run)
+
+
+def _check_args(args: argparse.Namespace) -> str | None:
+    if args.session is not None:
+        text = str(args.session).strip()
+        if not text.isdigit() or not 0 < int(text) < 2**31:
+            return f"SESSION must be a session number (1, 2, ...), not {args.session!r}"
+        args.session = int(text)
+    if args.demo and args.user:
+        return "--demo opens a demo record without a log-in; leave out --user"
+    if args.quit_after is not None and not args.quit_after > 0:
+        return f"--quit-after must be a positive number of seconds, not {args.quit_after:g}"
+    if args.screenshot is not None:
+        if args.screenshot.suffix.lower() != ".png":
+            return f"--screenshot saves a PNG; give a path ending in .png, not {str(args.screenshot)!r}"
+        if not args.screenshot.resolve().parent.is_dir():
+            return f"--screenshot: folder {str(args.screenshot.parent)!r} does not exist"
+        if args.quit_after is None:
+            args.quit_after = 5.0
+    return existing_database_problem(args.db)  # a review never creates a database
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _check_args(args)
+    if problem:
+        return fail(problem)
+    from console.record import open_database
+    from console.record.errors import RecordError
+
+    try:
+        db = open_database(args.db)
+    except RecordError as err:
+        return fail(f"cannot open the session record: {err}")
+    try:
+        return _run(db, args)
+    except RecordError as err:
+        return fail(str(err))
+    finally:
+        db.close()
+
+
+def _user(db, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Who reviews: a demo auditor (--demo, demo-only records), --user with a password, or the dialog."""
+    from console.record.cli_support import authenticate_cli
+    from console.record.demo import is_demo_only
+    from console.record.records import UserContext
+
+    if args.demo:
+        if not is_demo_only(db):
+            fail("this record holds real sessions: log in (--user NAME, or the dialog) instead of --demo")
+            return None
+        return UserContext(0, "demo-auditor", "Demo Auditor (DEMO)", "auditor", True)
+    if args.user:
+        return authenticate_cli(db, args.user, what="the review")
+    from console.login_dialog import LoginDialog
+
+    dialog = LoginDialog(db.authenticate)
+    return dialog.user if dialog.exec() else None
+
+
+def _run(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from console.app import create_application
+
+    app = create_application([sys.argv[0]])
+    user = _user(db, args)
+    if user is None:
+        return EXIT_ERROR if args.demo else 0  # refused, or the log-in was cancelled: nothing opened
+    if args.session is not None:
+        from console.review.review_window import ReviewWindow
+
+        try:
+            db.service(user).session(args.session)
+        except Exception as err:  # noqa: BLE001 - a missing session is a RecordError subclass; say it plainly
+            return fail(f"session {args.session}: {err}")
+        window = ReviewWindow(db, user, args.session)
+        extra: list = []
+    else:
+        from console.review import open_review
+
+        window = open_review(db, user)
+        extra = getattr(window, "_children", [])
+    available = window.screen().availableGeometry()
+    if args.screenshot is not None:
+        window.resize(min(SCREENSHOT_SIZE[0], available.width()), min(SCREENSHOT_SIZE[1], available.height()))
+    else:
+        window.resize(available.width() * 9 // 10, available.height() * 9 // 10)
+    window.show()
+    loop = QEventLoop()
+    app.lastWindowClosed.connect(loop.quit)
+    code = {"value": 0}
+    if args.quit_after is not None:
+        def finish() -> None:
+            if args.screenshot is not None:
+                if window.grab().save(str(args.screenshot), "PNG"):
+                    print(f"screenshot saved to {args.screenshot}")
+                else:
+                    code["value"] = fail(f"could not write {args.screenshot}", 1)
+            window.close()
+            loop.quit()
+
+        timer = QTimer(window)
+        timer.setSingleShot(True)
+        timer.timeout.connect(finish)
+        timer.start(int(args.quit_after * 1000))
+    try:
+        loop.exec()
+    finally:
+        app.lastWindowClosed.disconnect(loop.quit)
+        for child in extra:
+            child.close()
+        window.close()
+        window.deleteLater()
+    return code["value"]
