@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -29,6 +29,7 @@ from console.alarms.presentation import (
     FLASH_TICK_S,
     NORMAL_BACKGROUND,
     NORMAL_FOREGROUND,
+    current_text,
     flash_on,
     style_for,
 )
@@ -45,6 +46,10 @@ def format_countdown(seconds: float) -> str:
     """``119.2`` -> ``"2:00"``, ``59`` -> ``"0:59"``: rounded up so a running pause never reads 0:00."""
     s = max(0, math.ceil(seconds - 1e-9))
     return f"{s // 60}:{s % 60:02d}"
+
+
+def _short_clock(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%H:%M")
 
 
 def _clock_text(t: float) -> str:
@@ -100,6 +105,10 @@ class AlarmBanner(QFrame):
         self._message.setContentsMargins(12, 4, 12, 4)
         self._more = QLabel("")
         self._more.setObjectName("alarmMore")
+        self._more.setFont(button_font)  # as big as the buttons: other alarms must not hide behind the top one
+        self._more.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._more.setMinimumWidth(110)
+        self._more.setVisible(False)
         self._pause_label = QLabel("")
         self._pause_label.setObjectName("alarmPaused")
         self._pause_label.setFont(button_font)
@@ -129,7 +138,8 @@ class AlarmBanner(QFrame):
         layout.setContentsMargins(6, 6, 6, 4)
         layout.addLayout(top)
         layout.addLayout(bottom)
-        self.setStyleSheet(f"#secondaryNotice, #audioNote, #alarmMore {{ color: {NORMAL_FOREGROUND}; }}"
+        self.setStyleSheet(f"#secondaryNotice, #audioNote {{ color: {NORMAL_FOREGROUND}; }}"
+                           "#alarmMore { color: #000000; background: #e8e8e8; border-radius: 4px; padding: 4px; }"
                            f"#alarmPaused {{ color: #ffffff; }}")
         self.refresh(self._clock())
 
@@ -150,7 +160,9 @@ class AlarmBanner(QFrame):
             self._flash_timer.stop()
             self._tick = 0
         self._message.setText(self._text(self._top))
-        self._more.setText(f"+{len(alarms) - 1} more" if len(alarms) > 1 else "")
+        others = len(alarms) - 1
+        self._more.setText(f"+{others} more\nalarm{'s' if others > 1 else ''}" if others > 0 else "")
+        self._more.setVisible(others > 0)
         remaining = self._engine.pause_remaining(now)
         if remaining > 0:
             self._pause_label.setText(f"AUDIO PAUSED {format_countdown(remaining)}")
@@ -236,10 +248,11 @@ class AlarmBanner(QFrame):
         if alarm is None:
             return NO_ALARMS_TEXT
         style = style_for(alarm.priority, alarm.technical)
-        text = f"{style.tag} {alarm.message}"
         if alarm.latched:
-            text += f"  (ended {_clock_text(alarm.ended or 0)}: acknowledge to clear)"
-        elif alarm.acknowledged:
+            return (f"{style.tag} {alarm.message}  (ended {_clock_text(alarm.ended or 0)}: acknowledge to "
+                    "clear)")
+        text = f"{style.tag} {current_text(alarm, _short_clock)}"
+        if alarm.acknowledged:
             text += f"  (acknowledged by {alarm.acknowledged_by})"
         return text
 

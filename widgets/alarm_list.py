@@ -1,6 +1,10 @@
 """The session's alarm list: every alarm with start/end times, priority, parameter, value, limit and who
 acknowledged it, newest first, with per-alarm acknowledgement.
 
+It sits in a narrow column beside the NIBP tile (about 300 px), so each alarm is one two-line row in four
+columns (priority, time, what and limit, who acknowledged) rather than eight columns that only scroll into
+view: everything a clinician needs is visible without scrolling sideways.
+
 A view of :meth:`console.alarms.AlarmEngine.history`; :meth:`AlarmList.refresh` (from the app's display timer)
 rebuilds the table only when the engine's ``revision`` moved, so an unchanged list costs nothing.
 """
@@ -28,7 +32,7 @@ from console.alarms import AlarmEngine
 from console.alarms.model import Alarm, priority_name
 from console.alarms.presentation import style_for
 
-COLUMNS: tuple[str, ...] = ("Start", "End", "Priority", "Parameter", "Value", "Limit", "Ack by", "Message")
+COLUMNS: tuple[str, ...] = ("Priority", "Time", "Alarm", "Ack by")
 
 
 def _clock(t: float | None) -> str:
@@ -98,21 +102,16 @@ class AlarmTableModel(QAbstractTableModel):
             return None
         col = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == "Start":
-                return _clock(a.started)
-            if col == "End":
-                return _end_text(a)
             if col == "Priority":
-                return priority_name(a.priority) + (" INOP" if a.technical else "")
-            if col == "Parameter":
-                return a.parameter + (f" ({a.source})" if a.source else "")
-            if col == "Value":
-                return _value_text(a)
-            if col == "Limit":
-                return a.limit_text
+                return priority_name(a.priority).upper() + ("\nINOP" if a.technical else "")
+            if col == "Time":
+                return f"{_clock(a.started)}\n→ {_end_text(a)}"
+            if col == "Alarm":
+                what = " ".join(p for p in (a.parameter + (f" ({a.source})" if a.source else ""),
+                                            _value_text(a)) if p)
+                return f"{what}\n{('limit ' + a.limit_text) if a.limit_text else a.message}"
             if col == "Ack by":
-                return f"{a.acknowledged_by} {_clock(a.acknowledged_at)}" if a.acknowledged_by else ""
-            return a.message
+                return f"{a.acknowledged_by}\n{_clock(a.acknowledged_at)}" if a.acknowledged_by else "—"
         if col == "Priority" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             style = style_for(a.priority, a.technical)
             colour = style.background if role == Qt.ItemDataRole.BackgroundRole else style.foreground
@@ -140,9 +139,12 @@ class AlarmList(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(COLUMNS.index("Alarm"), QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self._ack = QPushButton("Acknowledge selected")
         self._ack.setMinimumHeight(40)
         self._ack.clicked.connect(self.acknowledge_selected)

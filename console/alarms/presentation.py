@@ -18,7 +18,9 @@ and the widgets do not need the theme file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from devices.model import AlarmPriority
 
@@ -77,3 +79,26 @@ def flash_on(priority: AlarmPriority, tick: int, technical: bool = False) -> boo
         return priority != AlarmPriority.NONE
     period = _PERIOD_TICKS[AlarmPriority(priority)]
     return (tick % period) < period // 2
+
+
+def _num(v: float) -> str:
+    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+
+def current_text(alarm: Any, clock_text: Callable[[float], str]) -> str:
+    """The banner's words for ``alarm`` now: its latest value (not the value at onset) against its limit, and
+    since when. Technical and device alarms keep their own message. ``clock_text`` formats a POSIX time.
+
+    >>> from console.alarms.model import Alarm, Category
+    >>> a = Alarm(1, "k", Category.PHYSIOLOGICAL, AlarmPriority.HIGH, 150021, "NBP sys", "NBP sys 182 ≥ 180 mmHg",
+    ...           "mmHg", 180.0, "≥ 180", 182.0, 0.0, last_value=186.0)
+    >>> current_text(a, lambda t: "14:21")
+    'NBP sys 186 ≥ 180 mmHg since 14:21'
+    """
+    since = f" since {clock_text(alarm.started)}"
+    value = alarm.last_value if alarm.last_value is not None else alarm.value
+    if alarm.technical or value is None or not alarm.limit_text:
+        return f"{alarm.message}{since}"
+    if alarm.limit_text.startswith("rise"):
+        return f"{alarm.parameter} {_num(value)} {alarm.unit}: {alarm.limit_text}{since}"
+    return f"{alarm.parameter} {_num(value)} {alarm.limit_text} {alarm.unit}".rstrip() + since

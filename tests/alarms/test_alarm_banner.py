@@ -12,7 +12,13 @@ from devices.model import AlarmPriority, LinkEvent, LinkState, State
 from tests.alarms.helpers import engine, events, num, series
 from tests.audio_fakes import RecordingOutput
 from widgets.alarm_audio import AlarmAudio
+from datetime import datetime
+
 from widgets.alarm_banner import SECONDARY_NOTICE, AlarmBanner, format_countdown
+
+def hm(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%H:%M")
+
 
 HIGH, MEDIUM, LOW, NONE = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriority.LOW, AlarmPriority.NONE
 
@@ -61,7 +67,7 @@ def test_high_alarm_is_red_and_flashes_at_2_hz(setup) -> None:
     eng, banner, *_ = setup
     nibp(eng, 190, 100, 1000.0)
     banner.refresh(1000.0)
-    assert banner.message_text == "*** NBP sys 190 ≥ 180 mmHg"
+    assert banner.message_text == f"*** NBP sys 190 ≥ 180 mmHg since {hm(1000.0)}"
     assert banner.flash_timer_active
     # 2 Hz at 125 ms ticks: on, on, off, off
     assert flash_sequence(banner, 8) == [True, True, False, False] * 2
@@ -84,7 +90,7 @@ def test_technical_alarm_is_light_blue_inop_and_steady(setup) -> None:
     eng, banner, *_ = setup
     eng.feed(LinkEvent(LinkState.LOST, "port vanished", host_time=1000.0, source="mon"))
     banner.refresh(1000.0)
-    assert banner.message_text == "INOP mon disconnected: port vanished"
+    assert banner.message_text.startswith("INOP mon disconnected: port vanished since ")
     assert banner.colours[0] == TECHNICAL_BACKGROUND
     assert not banner.flash_timer_active and flash_sequence(banner, 5) == [True] * 5
 
@@ -96,7 +102,7 @@ def test_the_most_urgent_alarm_wins_the_banner(setup) -> None:
     nibp(eng, 190, 100, 1011.0)
     banner.refresh(1011.0)
     assert banner.top_alarm.parameter == "NBP sys"
-    assert banner.findChild(QLabel, "alarmMore").text() == "+2 more"
+    assert banner.findChild(QLabel, "alarmMore").text() == "+2 more\nalarms"
 
 
 def test_acknowledge_button_logs_the_user_and_clears_a_latched_alarm(setup, qtbot) -> None:
@@ -223,3 +229,19 @@ def test_flash_timer_stops_when_alarms_end_and_on_close(setup) -> None:
 def test_countdown_format() -> None:
     assert [format_countdown(s) for s in (120, 119.2, 59, 0.3, 0)] == ["2:00", "2:00", "0:59", "0:01", "0:00"]
 
+
+
+def test_banner_shows_the_current_value_not_the_onset_and_other_alarms_plainly(setup) -> None:
+    eng, banner, *_ = setup
+    nibp(eng, 182, 100, 1000.0)
+    banner.refresh(1000.0)
+    assert banner.message_text == f"*** NBP sys 182 ≥ 180 mmHg since {hm(1000.0)}"
+    nibp(eng, 191, 100, 1300.0)  # the next measurement is higher: the banner says so
+    banner.refresh(1300.0)
+    assert banner.message_text == f"*** NBP sys 191 ≥ 180 mmHg since {hm(1000.0)}"
+    more = banner.findChild(QLabel, "alarmMore")
+    assert not more.isVisibleTo(banner)
+    series(eng, mdc.HEART_RATE, [130] * 11, 1300.0)
+    banner.refresh(1311.0)
+    assert more.isVisibleTo(banner) and more.text() == "+1 more\nalarm"
+    assert more.font().pointSize() >= 14

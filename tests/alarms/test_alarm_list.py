@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from PySide6.QtCore import Qt
 
 from devices import mdc
 from devices.model import LinkEvent, LinkState
@@ -34,13 +35,24 @@ def filled(qtbot):
 def test_rows_show_times_priority_parameter_value_limit_and_ack(filled) -> None:
     _eng, view, _ = filled
     rows = view.row_texts()
-    assert COLUMNS[:7] == ("Start", "End", "Priority", "Parameter", "Value", "Limit", "Ack by")
-    assert [r[:7] for r in rows] == [
-        [hms(T0 + 800), "active", "medium INOP", "Link (mon)", "", "link lost", ""],
-        [hms(T0 + 710), "active", "medium", "HR (mon)", "130 /min (worst 140)", "> 120", ""],
-        [hms(T0), hms(T0 + 600) + " (latched)", "high", "NBP sys (mon)", "186 mmHg", "≥ 180", ""],
+    assert COLUMNS == ("Priority", "Time", "Alarm", "Ack by")
+    assert rows == [
+        ["MEDIUM\nINOP", f"{hms(T0 + 800)}\n→ active", "Link (mon)\nlimit link lost", "—"],
+        ["MEDIUM", f"{hms(T0 + 710)}\n→ active", "HR (mon) 130 /min (worst 140)\nlimit > 120", "—"],
+        ["HIGH", f"{hms(T0)}\n→ {hms(T0 + 600)} (latched)", "NBP sys (mon) 186 mmHg\nlimit ≥ 180", "—"],
     ]
-    assert rows[2][7] == "NBP sys 186 ≥ 180 mmHg"
+    m = view.model
+    assert m.data(m.index(2, 0), Qt.ItemDataRole.ToolTipRole) == "NBP sys 186 ≥ 180 mmHg"
+
+
+def test_every_column_is_visible_in_the_narrow_space_beside_the_nibp_tile(filled) -> None:
+    _, view, _ = filled
+    view.resize(300, 400)
+    view.show()
+    header = view.table.horizontalHeader()
+    # no sideways scrolling: the four columns end inside the viewport
+    assert header.length() <= view.table.viewport().width() + 1
+    assert all(not view.table.isColumnHidden(c) for c in range(len(COLUMNS)))
 
 
 def test_acknowledge_selected_logs_the_user_and_shows_it(filled) -> None:
@@ -51,7 +63,7 @@ def test_acknowledge_selected_logs_the_user_and_shows_it(filled) -> None:
     [ack] = events(eng)
     assert (ack["event"], ack["user"], ack["priority"]) == ("ack", "dr.lee", "high")
     rows = view.row_texts()
-    assert rows[2][1] == hms(T0 + 600) and rows[2][6] == f"dr.lee {hms(T0 + 900)}"
+    assert rows[2][1] == f"{hms(T0)}\n→ {hms(T0 + 600)}" and rows[2][3] == f"dr.lee\n{hms(T0 + 900)}"
     assert view.selected_alarm().acknowledged  # selection kept across the rebuild
     assert view.acknowledge_selected() is False
 
@@ -71,4 +83,4 @@ def test_refresh_only_rebuilds_when_the_engine_changed(filled) -> None:
     assert view.model.sync() is False
     eng.feed(LinkEvent(LinkState.ASSOCIATED, host_time=T0 + 1001, source="mon"))
     view.refresh()
-    assert view.row_texts()[0][1] == hms(T0 + 1001)
+    assert view.row_texts()[0][1] == f"{hms(T0 + 800)}\n→ {hms(T0 + 1001)}"
