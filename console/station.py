@@ -39,6 +39,10 @@ __all__ = ["ALARM_TILES", "AlarmDisplay", "ChairStation", "UserOutbox", "baselin
 ALARM_REFRESH_MS = 125
 #: the recording line in the status bar is refreshed this often
 RECORDING_REFRESH_MS = 1000
+#: the longest the GUI thread waits for an entry's write (on the runtime's writer thread) before showing it as
+#: kept on this computer: long enough for a normal commit, short enough that a locked record never freezes
+#: the screen
+GUI_WRITE_WAIT_S = 0.5
 #: tiles the alarm engine colours: (tile's main code, every code whose alarm lights it)
 ALARM_TILES: tuple[tuple[int, ...], ...] = (
     (mdc.HEART_RATE, mdc.PULSE_RATE_OXIM, mdc.PULSE_RATE),
@@ -94,11 +98,14 @@ class AlarmDisplay(QObject):
 
 
 class UserOutbox:
-    """The runtime's entry outbox as one user's panel sees it: ``add_entry`` writes for that user."""
+    """The runtime's entry outbox as one user's panel sees it: ``add_entry`` writes for that user, on the
+    runtime's writer thread (the GUI thread waits :data:`GUI_WRITE_WAIT_S` at most, never for storage)."""
 
-    def __init__(self, outbox: EntryOutbox, user: UserContext) -> None:
+    def __init__(self, outbox: EntryOutbox, user: UserContext,
+                 write_soon: Callable[[], None] | None = None) -> None:
         self._outbox = outbox
         self.user = user
+        self._write_soon = write_soon
 
     @property
     def pending(self) -> list[PendingEntry]:
@@ -107,8 +114,12 @@ class UserOutbox:
 
     def add_entry(self, session_id: int, kind: str, data: dict[str, Any],
                   at: Any = None) -> EntryRecord | PendingEntry:
-        """As :meth:`EntryOutbox.add_entry`, for this user."""
-        return self._outbox.add_entry(session_id, kind, data, at, user=self.user)
+        """As :meth:`EntryOutbox.add_entry`, for this user; written by the runtime's writer thread when the
+        station gave one (the stored entry if written within :data:`GUI_WRITE_WAIT_S`, else the kept one)."""
+        if self._write_soon is None:
+            return self._outbox.add_entry(session_id, kind, data, at, user=self.user)
+        return self._outbox.add_entry_via(self._write_soon, session_id, kind, data, at, user=self.user,
+                                          wait_s=GUI_WRITE_WAIT_S)
 
     def flush(self) -> int:
         return self._outbox.flush()
@@ -132,7 +143,7 @@ class ChairStation(QObject):
         self.user = user
         self.clock = clock or window.clock
         self.service = db.service(user)
-        self.outbox = UserOutbox(runtime.outbox, user)
+        self.outbox = UserOutbox(runtime.outbox, user, runtime.retry_unsaved)
         self.alarms = AlarmDisplay(window, self.user_name, clock=self.clock, audio=audio)
         self.banner = self.alarms.banner
         self.alarm_list = self.alarms.alarm_list

@@ -89,7 +89,6 @@ def _silent_alarm_audio(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     marked ``real_audio`` play through the real platform output."""
     if request.node.get_closest_marker("real_audio") is None:
         import widgets.alarm_audio
-
         from tests.audio_fakes import RecordingOutput
 
         monkeypatch.setattr(widgets.alarm_audio, "QtAudioOutput", RecordingOutput)

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.clinical.entries import OUTCOMES, side_effect_data
+from console.clinical.entries import side_effect_data
+from console.clinical.entry_model import OUTCOMES
 from console.clinical.side_effects import Catalogue
 from widgets.form_util import enlarge_labels
 

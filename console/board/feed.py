@@ -22,10 +22,14 @@ _PRIORITY_NAMES = {AlarmPriority.HIGH: "high", AlarmPriority.MEDIUM: "medium", A
 class PhaseInfo(Protocol):
     """What the session workflow tells the board (see :mod:`console.session`)."""
 
-    phase: Phase
-    detail: str
-    next_check: str | None
-    overdue: tuple[str, ...]
+    @property
+    def phase(self) -> Phase: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def next_check(self) -> str | None: ...
+    @property
+    def overdue(self) -> tuple[str, ...]: ...
 
 
 def display_unit(ucum: str) -> str:

@@ -15,10 +15,7 @@ from typing import Any
 
 from console.clinical._common import is_int, is_number, iso_utc
 from console.clinical.discharge import CRITERION_KEYS, CriterionResult
-from console.clinical.entry_model import CONCOMITANT_KEYS as CONCOMITANT_KEYS
-from console.clinical.entry_model import GRADES as GRADES
-from console.clinical.entry_model import MAX_TEXT as MAX_TEXT
-from console.clinical.entry_model import OUTCOMES as OUTCOMES
+from console.clinical.entry_model import CONCOMITANT_KEYS, GRADES, MAX_TEXT, OUTCOMES
 from console.clinical.protocols import DosePlan, HoldCheck, check_weight
 from console.clinical.scales import Scale, ScaleResult
 from console.clinical.schedule import Checkpoint
@@ -89,7 +86,7 @@ def _snapshot(vitals: Mapping[Any, Any] | None) -> dict[str, Any]:
 
 # -- builders -----------------------------------------------------------------------------------------------------
 def precheck_data(*, identity_confirmed: bool, consent_on_file: bool, fasting: bool, escort_arranged: bool,
-                  medication_changes: str = "", weight_kg: float | None = None,
+                  medication_changes: str = "", weight_kg: float | str | None = None,
                   concomitant: Mapping[str, bool] | None = None, iv_site: str = "",
                   baseline_vitals: Mapping[Any, Any] | None = None, notes: str = "") -> dict[str, Any]:
     """Pre-treatment checks. Recorded as answered (a "no" is recorded, the panel warns about it)."""
@@ -205,7 +202,7 @@ def infusion_resume_data(reason: str = "", *, rate_ml_h: float | None = None) ->
     return data
 
 
-def infusion_rate_data(rate_ml_h: float, reason: str, *, previous_rate_ml_h: float | None = None) -> dict[str, Any]:
+def infusion_rate_data(rate_ml_h: float | str, reason: str, *, previous_rate_ml_h: float | None = None) -> dict[str, Any]:
     """A pump-rate change; the reason is required."""
     rate = _num(rate_ml_h, "New pump rate (mL/h)", hi=10_000)
     if previous_rate_ml_h is not None and abs(rate - previous_rate_ml_h) < 1e-9:

@@ -76,6 +76,8 @@ class EntryOutbox:
         # _lock guards the lists only and is never held during a database write; _flush_lock lets one flush run
         # at a time (order per session); _journal_lock orders the journal file's appends and its removal
         self._lock = threading.Lock()
+        #: notified (under _lock) whenever a flush has written or refused an entry
+        self._settled = threading.Condition(self._lock)
         self._flush_lock = threading.Lock()
         self._journal_lock = threading.Lock()
         self._pending: list[PendingEntry] = []
@@ -120,6 +122,38 @@ class EntryOutbox:
             self._journal_kept(item)
         return item
 
+    def add_entry_via(self, write_soon: Any, session_id: int, kind: str, data: dict[str, Any],
+                      at: datetime | None = None, *, user: UserContext | None = None,
+                      wait_s: float = 0.25) -> EntryRecord | PendingEntry:
+        """As :meth:`add_entry`, but the caller never writes to the database itself: the entry is checked
+        (no I/O), queued, and ``write_soon()`` asks another thread (the chair's writer) to :meth:`flush`. The
+        call waits at most ``wait_s`` for that write: the stored entry when it came in time; else the
+        :class:`PendingEntry`, now in the journal, which the writer stores as soon as the record lets it. An
+        entry the record refuses in that time is removed and its error raised, as from :meth:`add_entry`.
+
+        This is what a screen uses: a locked or vanished database costs the GUI thread ``wait_s`` at most,
+        never the database's busy timeout."""
+        service = self._service_for(user)
+        data_json, entry_at = service.check_entry(kind, data, at)
+        item = PendingEntry(uuid.uuid4().hex, session_id, kind, json.loads(data_json), entry_at,
+                            self._db.now(), service.user)
+        with self._lock:
+            self._pending.append(item)
+        write_soon()
+        with self._settled:
+            self._settled.wait_for(lambda: item.client_id in self._done or item.client_id in self._refused,
+                                   timeout=wait_s)
+            done = self._done.get(item.client_id)
+            if done is not None:
+                return done
+            refused = self._refused.pop(item.client_id, None)
+            if refused is not None and item in self._pending and not item.journaled:
+                self._pending.remove(item)
+                raise refused
+        if not item.journaled:
+            self._journal_kept(item)  # not written in time: on disk before the screen says "kept"
+        return item
+
     def flush(self) -> int:
         """Try to write every pending entry (in order per session); returns how many were written.
 
@@ -145,6 +179,7 @@ class EntryOutbox:
                     item.last_error = self._with_note(item, str(err))
                     with self._lock:
                         self._refused[item.client_id] = err
+                        self._settled.notify_all()
                     blocked.add(item.session_id)
                     continue
                 with self._lock:
@@ -152,6 +187,7 @@ class EntryOutbox:
                         self._pending.remove(item)
                     self._done[item.client_id] = rec
                     self._refused.pop(item.client_id, None)
+                    self._settled.notify_all()
                 if item.journaled:
                     try:
                         self._journal_done(item, rec)

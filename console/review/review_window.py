@@ -293,8 +293,8 @@ class ReviewWindow(QWidget):
         audit = QWidget()
         al = QVBoxLayout(audit)
         self.audit_kind = QComboBox()
-        for key, label in AUDIT_KINDS:
-            self.audit_kind.addItem(label, key)
+        for key, kind_label in AUDIT_KINDS:
+            self.audit_kind.addItem(kind_label, key)
         audit_bar = QHBoxLayout()
         audit_bar.addWidget(QLabel("Show"))
         audit_bar.addWidget(self.audit_kind)

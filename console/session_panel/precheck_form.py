@@ -9,7 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QGridLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
-from console.clinical.entries import CONCOMITANT_KEYS, CONCOMITANT_LABELS, precheck_data, questionnaire_data
+from console.clinical.entries import CONCOMITANT_LABELS, precheck_data, questionnaire_data
+from console.clinical.entry_model import CONCOMITANT_KEYS
 from console.clinical.scales import ScaleLibrary
 from console.clinical.vitals import bp_from_snapshot, snapshot_value, vitals_snapshot
 from devices import mdc

@@ -16,7 +16,7 @@ HIGH, MEDIUM, LOW, NONE = AlarmPriority.HIGH, AlarmPriority.MEDIUM, AlarmPriorit
 
 
 @pytest.fixture
-def player(qapp):  # noqa: ARG001 (QApplication needed for QObject)
+def player(qapp):
     out = RecordingOutput()
     audio = AlarmAudio(output=out, beep=lambda: pytest.fail("must not beep when an output works"))
     yield audio, out
@@ -74,7 +74,7 @@ def test_pause_silences_at_once(player) -> None:
     assert [(t, p) for t, p, _ in audio.played][-1] == (132.0, MEDIUM)
 
 
-def test_without_an_output_it_beeps_and_says_why(qapp) -> None:  # noqa: ARG001
+def test_without_an_output_it_beeps_and_says_why(qapp) -> None:
     beeps: list[int] = []
     audio = AlarmAudio(output=RecordingOutput(working=False), beep=lambda: beeps.append(1))
     assert not audio.available
@@ -86,7 +86,7 @@ def test_without_an_output_it_beeps_and_says_why(qapp) -> None:  # noqa: ARG001
     audio.close()
 
 
-def test_an_output_that_fails_to_start_falls_back_to_beep_and_reports_it(qapp) -> None:  # noqa: ARG001
+def test_an_output_that_fails_to_start_falls_back_to_beep_and_reports_it(qapp) -> None:
     beeps: list[int] = []
     audio = AlarmAudio(output=RecordingOutput(fail_on_play=True), beep=lambda: beeps.append(1))
     assert audio.available  # nothing known to be wrong until a burst is tried
@@ -94,7 +94,7 @@ def test_an_output_that_fails_to_start_falls_back_to_beep_and_reports_it(qapp) -
     assert beeps == [1] and not audio.available and audio.failure is not None
 
 
-def test_the_default_output_is_the_platform_one(qapp) -> None:  # noqa: ARG001
+def test_the_default_output_is_the_platform_one(qapp) -> None:
     # the suite swaps the platform class for a recorder; the default must come from that name, so the
     # console always uses the platform audio path without being handed one
     audio = AlarmAudio()

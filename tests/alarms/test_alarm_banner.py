@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
@@ -12,9 +14,8 @@ from devices.model import AlarmPriority, LinkEvent, LinkState, State
 from tests.alarms.helpers import engine, events, num, series
 from tests.audio_fakes import RecordingOutput
 from widgets.alarm_audio import AlarmAudio
-from datetime import datetime
-
 from widgets.alarm_banner import SECONDARY_NOTICE, AlarmBanner, format_countdown
+
 
 def hm(t: float) -> str:
     return datetime.fromtimestamp(t).astimezone().strftime("%H:%M")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from console.board import OFFLINE_AFTER_S, board_snapshot
+from console.board import OFFLINE_AFTER_S, BoardChair, board_snapshot
 from console.board.chair_link import start_chair_publisher
 from console.board.store import read_all
 from console.runtime import ChairRuntime, ManualClock
@@ -23,7 +23,7 @@ from tests.runtime.test_headless_chair import _chair, _read_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _board(engine) -> dict[str, object]:
+def _board(engine) -> dict[str, BoardChair]:
     now, stored = read_all(engine)
     return {c.chair: c for c in board_snapshot(now, stored)}
 
@@ -34,15 +34,15 @@ def _restart_postgres() -> None:
     if not data:
         pytest.skip("CHAIRSIDE_TEST_PG_DATA is not set: .ci/start-postgres starts the cluster this test restarts")
     script = ROOT / ".ci" / "start-postgres"
-    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+    bin_dir = max(Path("/usr/lib/postgresql").glob("*/bin"))
     owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     subprocess.run([*owner, str(bin_dir / "pg_ctl"), "-D", f"{data}/data", "-m", "fast", "-w", "stop"],
                    check=True, capture_output=True)
     time.sleep(3.0)  # the chairs keep running meanwhile
     port = os.environ["CHAIRSIDE_TEST_PG_URL"].rsplit(":", 1)[1].split("/")[0]
     subprocess.run([*owner, str(bin_dir / "pg_ctl"), "-D", f"{data}/data", "-l", f"{data}/server.log", "-w",
-                    "-t", "60", "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
-                    "-c max_connections=200", "start"], check=True, capture_output=True)
+                    "-t", "60", "-o", (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
+                           "-c max_connections=200"), "start"], check=True, capture_output=True)
     assert script.exists()
 
 

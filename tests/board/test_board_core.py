@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
@@ -31,7 +32,7 @@ def status(chair: str = "3", **kw: object) -> ChairStatus:
 
 
 @pytest.fixture
-def engine(board_url: str) -> Engine:
+def engine(board_url: str) -> Iterator[Engine]:
     eng = make_engine(board_url)
     yield eng
     eng.dispose()

@@ -14,7 +14,7 @@ from console.record import open_database
 from console.runtime import ChairRuntime, ManualClock
 from console.station import AlarmDisplay, ChairStation, baseline_bp
 from devices import mdc
-from devices.model import AlarmPriority, Numeric, State
+from devices.model import AlarmPriority, Numeric, Sample, State
 from tests.runtime.conftest import wait_for
 
 
@@ -48,7 +48,7 @@ def _open_session(st: ChairStation):
     return session
 
 
-def _bp(sys_: float, dia: float, t: float) -> list[Numeric]:
+def _bp(sys_: float, dia: float, t: float) -> list[Sample]:
     return [Numeric(mdc.NIBP_SYS, "NBP sys", sys_, "mm[Hg]", State.NONE, t, t),
             Numeric(mdc.NIBP_DIA, "NBP dia", dia, "mm[Hg]", State.NONE, t, t),
             Numeric(mdc.NIBP_MEAN, "NBP mean", (sys_ + 2 * dia) / 3, "mm[Hg]", State.NONE, t, t)]
@@ -220,6 +220,57 @@ def test_a_note_entered_while_the_database_is_locked_is_kept_and_written_later(q
         notes = [e.data["text"] for e in st.service.entries(session_id) if e.kind == "note"]
         assert notes == ["patient asks for a blanket"]
     finally:
+        st.shutdown()
+        window.shutdown()
+        assert runtime.shutdown()
+        db.close()
+
+
+def test_a_database_locked_for_an_hour_never_freezes_the_panel_and_no_entry_is_written_on_it(
+        qtbot, tmp_path, monkeypatch) -> None:
+    """The busy timeout is an hour: if the GUI thread ever waited on storage this test would hang. Every
+    entry is written by the chair's writer thread, never by the GUI thread."""
+    import threading
+
+    from console.record.service import SessionService
+    from tests.session_panel.conftest import start
+
+    writers: list[str] = []
+    real_add = SessionService.add_entry
+
+    def spy(self, *args, **kwargs):
+        writers.append(threading.current_thread().name)
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionService, "add_entry", spy)
+    db, _clock, runtime, window, user = _rig(qtbot, tmp_path, busy_timeout_ms=3_600_000)
+    st = ChairStation(window, db, user)
+    lock = None
+    try:
+        start(st.panel)
+        session_id = st.panel.session_id
+        st.panel.trigger("note")
+        st.panel.current_form().text.setText("first note, record reachable")
+        st.panel.save_button.click()
+        lock = sqlite3.connect(tmp_path / "record.db", isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        for text in ("patient asks for a blanket", "lights dimmed"):
+            st.panel.trigger("note")
+            st.panel.current_form().text.setText(text)
+            st.panel.save_button.click()
+            assert "kept on this computer" in st.panel.message()
+        assert [p.kind for p in st.outbox.pending] == ["note", "note"]
+        lock.execute("ROLLBACK")
+        lock.close()
+        lock = None
+        assert wait_for(lambda: not st.outbox.pending, 120)
+        notes = [e.data["text"] for e in st.service.entries(session_id) if e.kind == "note"]
+        assert notes == ["first note, record reachable", "patient asks for a blanket", "lights dimmed"]
+        assert writers and threading.main_thread().name not in writers
+    finally:
+        if lock is not None:
+            lock.execute("ROLLBACK")
+            lock.close()
         st.shutdown()
         window.shutdown()
         assert runtime.shutdown()

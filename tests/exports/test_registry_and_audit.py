@@ -65,7 +65,7 @@ class LockAfterWriting:
 
     def __call__(self, done: int, total: int, what: str) -> None:
         if done == total and what != "reading the record" and self.conn is None:
-            self.conn = sqlite3.connect(sqlite_path(self.url), isolation_level=None)
+            self.conn = sqlite3.connect(str(sqlite_path(self.url)), isolation_level=None)
             self.conn.execute("BEGIN EXCLUSIVE")
 
     def release(self) -> None:
@@ -182,7 +182,7 @@ def test_a_locked_database_fails_the_export_command_in_one_line(small: Any, tmp_
                                                                 capsys: pytest.CaptureFixture,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     _, sid, url = small
-    lock = sqlite3.connect(sqlite_path(url), isolation_level=None)
+    lock = sqlite3.connect(str(sqlite_path(url)), isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
         code, _, err = _cli(capsys, monkeypatch, "export", str(sid), "--db", url, "--out",
@@ -233,7 +233,7 @@ def test_a_real_record_needs_an_authenticated_user(small: Any, tmp_path: Path, c
 
 # ----------------------------------------------------------------------------------------- damaged record
 def _garble_an_entry(url: str, sid: int) -> None:
-    with sqlite3.connect(sqlite_path(url)) as conn:
+    with sqlite3.connect(str(sqlite_path(url))) as conn:
         conn.execute("DROP TRIGGER IF EXISTS entries_no_update")
         conn.execute("UPDATE entries SET data_json = '{\"text\": ' WHERE session_id = ? AND seq = 2", (sid,))
     conn.close()

@@ -48,7 +48,7 @@ class Recorded:
                 protection.install(conn, include_entries=True)
             dispose()
 
-        engine.dispose = restore_guards_then_dispose  # type: ignore[method-assign]
+        engine.dispose = restore_guards_then_dispose  # type: ignore[method-assign,assignment]
         return engine
 
 
@@ -325,7 +325,9 @@ def test_changing_the_dose_in_a_session_header_and_recomputing_everything(record
 def test_deleting_a_session_that_was_only_started(recorded: Recorded, capsys):
     db = open_database(recorded.url, trust_dir=recorded.trust)
     svc = db.service(db.authenticate("carla", PASSWORD))
-    sid = svc.start_session(svc.find_patient("PT-ATTACK").id, "iv-ketamine-0.5", "3", "chair 3").id
+    patient = svc.find_patient("PT-ATTACK")
+    assert patient is not None
+    sid = svc.start_session(patient.id, "iv-ketamine-0.5", "3", "chair 3").id
     witnessed = [json.loads(x) for x in TrustDir(recorded.trust).witness_path.read_text().splitlines()]
     assert [(w["session_id"], w["seq"]) for w in witnessed][-1] == (sid, 0)  # pinned at its start
     db.close()

@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 
 from console.record import EntryOutbox, EntryRecord, PendingEntry, StorageUnavailable, open_database
 from console.record.engine import sqlite_path
-from tests.record.conftest import PASSWORD, make_user, pg_admin_url
 from tests.payloads import moaas
+from tests.record.conftest import PASSWORD, make_user, pg_admin_url
 
 pytestmark = pytest.mark.faults
 

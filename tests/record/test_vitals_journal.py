@@ -36,7 +36,9 @@ class ExclusiveLock:
     """Another connection holding the SQLite write lock (as another program would)."""
 
     def __init__(self, url: str) -> None:
-        self.conn = sqlite3.connect(sqlite_path(url), isolation_level=None)
+        path = sqlite_path(url)
+        assert path is not None
+        self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("BEGIN EXCLUSIVE")
 
     def release(self) -> None:
@@ -102,14 +104,14 @@ def test_an_outage_of_hours_spills_to_disk_and_every_row_arrives_once(sqlite_url
         assert st.journal_rows == st.pending_rows == minutes * (60 * 2 + 6) + minutes // 10
         assert st.journal_seconds >= minutes * 60 - 2 and st.journal_bytes > 300_000  # 3 h of ECG, HR, SpO2
         assert f"{st.journal_rows} rows ({st.journal_seconds:.0f} s of vitals" in st.message
-        journals = list(Path(sqlite_path(sqlite_url)).parent.glob("*.journal"))  # type: ignore[union-attr]
+        journals = list(Path(str(sqlite_path(sqlite_url))).parent.glob("*.journal"))
         assert len(journals) == 1
     finally:
         lock.release()
     assert rec.flush(timeout=120) is True
     final = rec.close()
     assert final.pending_rows == 0 and final.lost_rows == 0 and final.journal_rows == 0
-    assert not list(Path(sqlite_path(sqlite_url)).parent.glob("*.journal"))  # type: ignore[union-attr]
+    assert not list(Path(str(sqlite_path(sqlite_url))).parent.glob("*.journal"))
     seconds = minutes * 60
     hr = db.numerics(s.id, mdc.HEART_RATE)
     assert len(hr) == seconds and np.array_equal(hr.host_time, T0 + np.arange(seconds))  # once, no hole

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def review(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([sys.executable, "-m", "console.cli", "review", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "console.cli", "review", *args], check=False, input=stdin,
                           capture_output=True, text=True, env=env, timeout=180)
 
 

@@ -10,7 +10,7 @@ import pytest
 from console.record import open_database
 from console.runtime import ChairRuntime, ManualClock
 from devices import mdc
-from devices.model import Numeric, State
+from devices.model import Numeric, Sample, State
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def open_session(db, runtime: ChairRuntime):
     return session, user, svc
 
 
-def bp(sys_: float, dia: float, t: float) -> list[Numeric]:
+def bp(sys_: float, dia: float, t: float) -> list[Sample]:
     return [Numeric(mdc.NIBP_SYS, "NBP sys", sys_, "mm[Hg]", State.NONE, t, t),
             Numeric(mdc.NIBP_DIA, "NBP dia", dia, "mm[Hg]", State.NONE, t, t),
             Numeric(mdc.NIBP_MEAN, "NBP mean", (sys_ + 2 * dia) / 3, "mm[Hg]", State.NONE, t, t)]

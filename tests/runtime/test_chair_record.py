@@ -56,6 +56,7 @@ def test_a_locked_database_postpones_checkpoints_and_nothing_else_stops(db, db_p
             lock.close()
         assert wait_for(lambda: any(c["tables"]["vital_numeric_blocks"]["rows"] for c in
                                     checkpoints(svc, session.id)))
+        assert rt.outbox is not None
         assert wait_for(lambda: not rt.outbox.pending)
     finally:
         assert rt.shutdown()

@@ -67,7 +67,9 @@ def begin(ctl: SessionController, protocol_id: str = "iv-ketamine-0.5", weight: 
 def precheck(ctl: SessionController, monitor: Monitor, **over: bool) -> None:
     answers = {"identity_confirmed": True, "consent_on_file": True, "fasting": True, "escort_arranged": True}
     answers.update(over)
-    ctl.save_precheck([("precheck", precheck_data(**answers, baseline_vitals=monitor()))])
+    ctl.save_precheck([("precheck", precheck_data(
+        identity_confirmed=answers["identity_confirmed"], consent_on_file=answers["consent_on_file"],
+        fasting=answers["fasting"], escort_arranged=answers["escort_arranged"], baseline_vitals=monitor()))])
 
 
 def baseline(ctl: SessionController) -> None:

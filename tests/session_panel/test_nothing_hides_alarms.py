@@ -10,15 +10,15 @@ from PySide6.QtWidgets import QApplication
 
 from console.main_window import MainWindow
 from console.record import open_database
-from console.session_panel.panel import PAGE_SIGN
 from console.runtime import ChairRuntime, ManualClock
+from console.session_panel.panel import PAGE_SIGN
 from console.station import ChairStation
 from devices import mdc
-from devices.model import Numeric, State
+from devices.model import Numeric, Sample, State
 from tests.session_panel.conftest import confirm, ready, start
 
 
-def _bp(sys_: float, dia: float, t: float) -> list[Numeric]:
+def _bp(sys_: float, dia: float, t: float) -> list[Sample]:
     """One finished NIBP measurement as the monitor sends it."""
     return [Numeric(mdc.NIBP_SYS, "NBP sys", sys_, "mm[Hg]", State.NONE, t, t),
             Numeric(mdc.NIBP_DIA, "NBP dia", dia, "mm[Hg]", State.NONE, t, t),
