@@ -197,12 +197,16 @@ def _add_menus(window, db, user, station) -> None:
 
 
 def _open_record(args: argparse.Namespace):
-    """Open the session record (``--db``, ``$CHAIRSIDE_DB`` or the embedded SQLite file); explain failures."""
+    """Open the session record (``--db``, ``$CHAIRSIDE_DB`` or the embedded SQLite file); explain failures.
+
+    ``--demo`` never opens a real record: without ``--db`` it uses the separate demo database, and a ``--db``
+    holding real patients is refused (the record's demo policy, :mod:`console.record.demo`)."""
     from console.record import open_database
+    from console.record.demo import resolve_demo_database
     from console.record.errors import RecordError
 
     try:
-        return open_database(args.db)
+        return open_database(resolve_demo_database(args.db) if args.demo else args.db)
     except RecordError as exc:
         message = f"chairside: cannot open the session record: {exc}"
         print(message, file=sys.stderr)
@@ -221,8 +225,9 @@ def _login(db):
     from console.login_dialog import LoginDialog
 
     if not db.service(db.system_user()).users():
-        message = ("This record has no users yet. Create the first one in a terminal, e.g.\n"
-                   "  chairside users add NAME --role clinician --name \"Full Name\"\n"
+        message = ("This record has no users yet. Create the first one, an administrator, in a terminal, e.g.\n"
+                   "  chairside users add NAME --role admin --name \"Full Name\"\n"
+                   "then the clinicians (chairside users add NAME --role clinician --user ADMIN).\n"
                    "(or start with --demo to look around with the simulator).")
         print(f"chairside: {message}", file=sys.stderr)
         _show_error("No users yet", message)

@@ -117,3 +117,50 @@ def test_version(capsys) -> None:
         cli.main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"chairside {__version__}"
+
+
+def _real_record(path: Path) -> str:
+    """A clinic's record: an admin and a real patient."""
+    from console.record import open_database
+
+    url = f"sqlite:///{path}"
+    db = open_database(url)
+    try:
+        svc = db.service(db.system_user("setup"))
+        svc.add_user("ada", "Ada Admin", "admin", "correct horse battery staple")
+        ada = db.authenticate("ada", "correct horse battery staple")
+        db.service(ada).add_user("carla", "Carla Clinician", "clinician", "another long passphrase")
+        carla = db.authenticate("carla", "another long passphrase")
+        db.service(carla).create_patient("PT-REAL", name="Real Patient")
+    finally:
+        db.close()
+    return url
+
+
+def test_demo_with_a_configured_clinic_record_never_touches_it(qtbot, tmp_path: Path, monkeypatch,
+                                                              capsys) -> None:
+    """A hurried user starts ``chairside --demo`` on the clinic computer (CHAIRSIDE_DB set): the simulator
+    runs against the separate demo database; the real record gains no demo login, patient or session."""
+    from console.record import open_database
+
+    real = _real_record(tmp_path / "clinic.db")
+    monkeypatch.setenv("CHAIRSIDE_DB", real)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert cli.main(["--demo", "--screenshot", str(tmp_path / "w.png"), "--quit-after", "0.5"]) == 0
+    db = open_database(real)
+    try:
+        svc = db.service(db.system_user())
+        assert sorted(u.username for u in svc.users()) == ["ada", "carla"]
+        assert [p.code for p in svc.patients()] == ["PT-REAL"] and svc.sessions() == []
+    finally:
+        db.close()
+    assert list((tmp_path / "xdg").rglob("*.db")) or list((tmp_path / "xdg").rglob("*.sqlite3"))
+
+
+def test_demo_pointed_at_a_real_record_is_refused_and_says_why(qtbot, tmp_path: Path, monkeypatch,
+                                                               capsys) -> None:
+    real = _real_record(tmp_path / "clinic.db")
+    monkeypatch.setattr("console.commands.gui._show_error", lambda title, message: None)
+    assert cli.main(["--demo", "--db", real, "--quit-after", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open the session record" in err and "real" in err
