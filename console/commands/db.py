@@ -1,7 +1,10 @@
-"""``chairside db upgrade|status``: bring a record database to this version's schema, or show its revision.
+"""``chairside db upgrade|status|rotate-site-key``: bring a record database to this version's schema, show its
+revision, or rotate this workstation's site key.
 
 Opening the database from the console upgrades it too; this command lets a technician do it ahead of time
-(SQLite: a backup copy is made next to the file first).
+(SQLite: a backup copy is made next to the file first). ``rotate-site-key`` is the procedure of
+docs/security.md ("Rotating keys"): an administrator logs in, the new key is endorsed by the old one, and the
+rotation is audited.
 """
 
 from __future__ import annotations
@@ -24,13 +27,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     verbs = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = verbs.add_parser("upgrade", help="create or upgrade the schema to this version's")
     st = verbs.add_parser("status", help="show the database's schema revision")
-    for p in (up, st):
+    rot = verbs.add_parser("rotate-site-key", help="replace this workstation's site key (admins; audited)")
+    for p in (up, st, rot):
         add_db_argument(p)
         p.set_defaults(run=run)
+    rot.add_argument("--user", metavar="NAME", default=None,
+                     help="the administrator doing it (password from standard input or asked for)")
+    rot.add_argument("--trust-dir", metavar="DIR", default=None,
+                     help="the site trust folder (default: $CHAIRSIDE_TRUST_DIR, else the user data folder)")
     parser.set_defaults(run=run)
 
 
+def _rotate_site_key(args: argparse.Namespace) -> int:
+    from console.record import open_database
+    from console.record.cli_support import authenticate_cli
+
+    try:
+        db = open_database(args.db, trust_dir=args.trust_dir)
+    except RecordError as err:
+        return fail(f"cannot open the record: {err}")
+    try:
+        admin = authenticate_cli(db, args.user, what="rotating the site key")
+        old, new = db.service(admin).rotate_site_key()
+    except RecordError as err:
+        return fail(str(err))
+    except OSError as err:  # the trust folder is not writable
+        return fail(f"cannot write the site trust folder {db.trust.path}: {err.strerror or err}")
+    finally:
+        db.close()
+    print(f"site key {old[:12]} retired (its signatures stay valid); new site key {new[:12]} in {db.trust.path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.db_command == "rotate-site-key":
+        return _rotate_site_key(args)
     url = resolve_url(args.db)
     path = sqlite_path(url)
     if args.db_command == "status" and path is not None and not path.exists():

@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "disable_user": frozenset({Role.ADMIN}),
     "enable_user": frozenset({Role.ADMIN}),
     "set_password": frozenset({Role.ADMIN}),
+    "rotate_site_key": frozenset({Role.ADMIN}),
     # the central board shows every chair's patient code and live state: the nurses in charge of the chairs
     # (clinicians, among them the charge nurse) and admins who set it up; auditors review the saved record
     "view_board": frozenset({Role.CLINICIAN, Role.ADMIN}),
@@ -65,6 +66,7 @@ ACTION_WORDS: dict[str, str] = {
     "disable_user": "disable users",
     "enable_user": "enable users",
     "set_password": "set passwords",
+    "rotate_site_key": "rotate the site key",
     "view_board": "open the central board",
 }
 

@@ -562,6 +562,20 @@ class SessionService:
 
         return self._write("add_user", do)
 
+    def rotate_site_key(self) -> tuple[str, str]:
+        """Replace this workstation's site key (docs/security.md, "Rotating keys"): the new key is endorsed by
+        the old one, which stays in the registry so everything it signed still verifies. Admins only; audited
+        with both key ids. Returns (old key id, new key id)."""
+        def do(s: OrmSession, actor: UserContext) -> tuple[str, str]:
+            old = self._db.trust.site_key().key_id
+            new = self._db.trust.rotate_site_key().key_id
+            # the audit row commits after the registry changed: a failed commit leaves a rotated key without
+            # its audit row, never an audit row claiming a rotation that did not happen
+            audit(s, actor, "site_key_rotate", f"site key {old[:12]}", {"key_id": old}, {"key_id": new})
+            return old, new
+
+        return self._write("rotate_site_key", do)
+
     def disable_user(self, username: str) -> UserInfo:
         def do(s: OrmSession, actor: UserContext) -> UserInfo:
             u = _user_by_name(s, username)
