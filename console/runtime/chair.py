@@ -59,6 +59,9 @@ OUTBOX_RETRY_S = 5.0
 #: real seconds between checkpoints of the open session (the record's promise: vitals, waves and device
 #: events come under the hash chain at least once a minute)
 CHECKPOINT_INTERVAL_S = 60.0
+#: real seconds between looks for vitals journals a crashed chair left (one at start; again later because the
+#: record may have been unreachable at start)
+JOURNAL_REPLAY_INTERVAL_S = 300.0
 #: most sample batches kept while a session's recorder is starting (about a minute of four devices)
 MAX_EARLY_BATCHES = 12_000
 
@@ -176,6 +179,8 @@ class ChairRuntime:
         self.writer.every("heartbeat", heartbeat_interval, self._heartbeat)
         self.writer.every("outbox retry", outbox_retry_interval, self._retry_outbox)
         self.writer.every("checkpoint", checkpoint_interval, self._checkpoint)
+        if db is not None:
+            self.writer.every("journal replay", JOURNAL_REPLAY_INTERVAL_S, self._replay_journals)
 
         self._devices: list[DeviceThread] = []
         self._stop = threading.Event()

@@ -17,6 +17,7 @@ from console.board import OFFLINE_AFTER_S, BoardChair, board_snapshot
 from console.board.chair_link import start_chair_publisher
 from console.board.store import read_all
 from console.runtime import ChairRuntime, ManualClock
+from devices import mdc
 from tests.runtime.conftest import bp, open_session, wait_for
 from tests.runtime.test_headless_chair import _chair, _read_until
 
@@ -46,22 +47,40 @@ def _restart_postgres() -> None:
     assert script.exists()
 
 
+#: chair name → (scenario, speed): a quiet chair, one whose BP climbs, and one that desaturates and recovers
+CHAIRS = {"Chair 1": ("stable", "5"), "Chair 2": ("hypertensive", "5"), "Chair 3": ("desaturation", "20")}
+
+
+def _spo2_alarm(engine, chair: str) -> bool:
+    entry = _board(engine).get(chair)
+    return entry is not None and any(a.mdc == mdc.SPO2 and a.priority == "high" for a in entry.alarms)
+
+
 @pytest.mark.postgres
 def test_chairs_share_one_board_a_killed_chair_goes_offline_and_a_database_restart_is_caught_up(
         pg_board_url) -> None:
-    names = ("Chair 1", "Chair 2", "Chair 3")
     chairs: dict[str, subprocess.Popen[str]] = {}
     engine = create_engine(pg_board_url, pool_pre_ping=True)
     try:
-        for name in names:  # one after the other: the first one creates the demo user the others reuse
-            chairs[name] = _chair("--chair", name, "--db", pg_board_url, "--demo", "--speed", "5")
+        for name, (scenario, speed) in CHAIRS.items():
+            # one after the other: the first one creates the demo user the others reuse
+            chairs[name] = _chair("--chair", name, "--db", pg_board_url, "--demo", "--scenario", scenario,
+                                  "--speed", speed)
             _read_until(chairs[name], "publishing its status to the central board")
-        assert wait_for(lambda: all(c in _board(engine) and _board(engine)[c].online for c in names), 60)
+        assert wait_for(lambda: all(c in _board(engine) and _board(engine)[c].online for c in CHAIRS), 60)
         board = _board(engine)
-        for name in names:
+        sessions = {}
+        for name in CHAIRS:
             status = board[name].status
             assert status is not None and status.session_id is not None and status.demo
             assert status.devices and status.patient and status.patient.startswith("DEMO-")
+            sessions[name] = status.session_id
+        assert len(set(sessions.values())) == 3
+
+        # Chair 3's desaturation (simulated minute 3, then back near baseline by minute 7) appears and clears
+        assert wait_for(lambda: _spo2_alarm(engine, "Chair 3"), 90)
+        assert not _spo2_alarm(engine, "Chair 1")
+        assert wait_for(lambda: not _spo2_alarm(engine, "Chair 3"), 120)
 
         chairs["Chair 2"].send_signal(signal.SIGKILL)  # a crash: nothing says goodbye
         chairs["Chair 2"].wait(30)
@@ -70,14 +89,18 @@ def test_chairs_share_one_board_a_killed_chair_goes_offline_and_a_database_resta
         assert board["Chair 1"].online and board["Chair 3"].online
         assert any(a.technical for a in board["Chair 2"].alarms)  # offline is itself an alarm on the board
 
-        before = {name: read_seq(engine, name) for name in ("Chair 1", "Chair 3")}
+        alive = ("Chair 1", "Chair 3")
+        before = {name: read_seq(engine, name) for name in alive}
+        rows_before = {name: _numeric_values(engine, sessions[name]) for name in alive}
         _restart_postgres()
         engine.dispose()
         # the chairs outlived the outage and publish again, without being restarted
-        assert wait_for(lambda: all(read_seq(engine, n) > before[n] + 2 for n in before), 90)
-        assert all(chairs[n].poll() is None for n in ("Chair 1", "Chair 3"))
+        assert wait_for(lambda: all(read_seq(engine, n) > before[n] + 2 for n in alive), 90)
+        assert all(chairs[n].poll() is None for n in alive)
         board = _board(engine)
         assert board["Chair 1"].online and board["Chair 3"].online and not board["Chair 2"].online
+        # and they kept recording: more vitals than before the outage
+        assert wait_for(lambda: all(_numeric_values(engine, sessions[n]) > rows_before[n] for n in alive), 90)
     finally:
         for proc in chairs.values():
             if proc.poll() is None:
@@ -90,6 +113,27 @@ def test_chairs_share_one_board_a_killed_chair_goes_offline_and_a_database_resta
                 proc.communicate()
         engine.dispose()
     assert all(chairs[n].returncode == 0 for n in ("Chair 1", "Chair 3"))
+    from console.record import open_database
+
+    db = open_database(pg_board_url)
+    try:
+        svc = db.service(db.system_user())
+        for name in ("Chair 1", "Chair 3"):
+            notes = [e.data["text"] for e in svc.entries(sessions[name]) if e.kind == "note"]
+            assert not [n for n in notes if n.startswith("Vitals not recorded")], notes  # nothing was lost
+            assert db.verify(sessions[name]).ok
+    finally:
+        db.close()
+
+
+def _numeric_values(engine, session_id: int) -> int:
+    """How many numeric values a session has in the record (both storage layouts)."""
+    with engine.connect() as conn:
+        blocks = conn.exec_driver_sql("SELECT coalesce(sum(n), 0) FROM vital_numeric_blocks WHERE session_id = "
+                                      f"{int(session_id)}").scalar()
+        rows = conn.exec_driver_sql(f"SELECT count(*) FROM vital_numerics WHERE session_id = {int(session_id)}"
+                                    ).scalar()
+    return int(blocks or 0) + int(rows or 0)
 
 
 def read_seq(engine, chair: str) -> int:

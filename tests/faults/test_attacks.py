@@ -32,6 +32,7 @@ from console.record.checkpoints import append_checkpoint
 from console.record.raw_captures import start_raw_capture
 from console.record.wavecodec import decode_numerics, encode_numerics
 from devices.simulator import Simulator
+from tests.payloads import moaas
 from tests.record.conftest import (
     PASSWORD,
     _drop_pg_database,
@@ -68,7 +69,7 @@ def record_session(url: str) -> dict[str, Any]:
                     "session_id": s.id, "kind": "alarm", "code": "SPO2_LOW", "text": "SpO2 low",
                     "priority": 2, "active": minute % 2 == 0, "mdc": 150456, "source": "simulator",
                     "host_time": time.time()}])
-            obs.append(svc.add_entry(s.id, "observation", {"scale": "MOAA/S", "score": 5 - minute}).id)
+            obs.append(svc.add_entry(s.id, "observation", moaas(5 - minute)).id)
             append_checkpoint(db, s.id)  # what the chair runtime does once a minute
         raw.close()
         rec.close()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from console.cli import main
 from console.record import chain, keys, open_database, protection, signing
 from console.record.trust import TrustDir
+from tests.payloads import moaas
 from tests.record.conftest import PASSWORD, backend, db_url, drop_append_only_guard  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.faults
@@ -64,7 +65,7 @@ def recorded(db_url: str, tmp_path: Path) -> Recorded:  # noqa: F811 (the import
     s = svc.start_session(p.id, "iv-ketamine-0.5", "3", "chair 2", devices=["simulator"],
                           details={"dose_mg": 35})
     svc.add_entry(s.id, "note", {"text": "calm"})
-    obs = svc.add_entry(s.id, "observation", {"scale": "MOAA/S", "score": 4})
+    obs = svc.add_entry(s.id, "observation", moaas(4))
     svc.add_entry(s.id, "note", {"text": "discharged"})
     svc.sign(s.id, PASSWORD)
     s2 = svc.start_session(p.id, "iv-ketamine-0.5", "3", "chair 2")

@@ -75,10 +75,11 @@ def test_vitals_a_crashed_chair_left_in_its_journal_are_written_at_start(db, db_
     journal.append(Batch(numerics=rows))
     journal.close()
     assert len(orphaned_journals(url, session.id)) == 1
-    rt = ChairRuntime(db, chair="6", clock=clock, journal_path=tmp_path / "o.jsonl")
+    said: list[str] = []
+    rt = ChairRuntime(db, chair="6", clock=clock, journal_path=tmp_path / "o.jsonl", on_change=said.append)
     rt.start(alarm_thread=False)
     try:
-        assert wait_for(lambda: orphaned_journals(url, session.id) == [])
+        assert wait_for(lambda: orphaned_journals(url, session.id) == [], 60), said
     finally:
         assert rt.shutdown()
     assert list(db.numerics(session.id, mdc.HEART_RATE).value) == [70.0 + i for i in range(10)]
