@@ -122,7 +122,7 @@ class _NibpCondition:
     """The one active NIBP alarm of a device and what it has broken so far."""
 
     alarm: Alarm
-    broken: set[str]  # rule ids this condition broke; each must clear before it ends
+    broken: set[tuple[str, int]]  # (rule id, part) this condition broke; each must clear before it ends
     primary: int  # the part whose number is the alarm's value (the most urgent one broken)
     above: bool  # whether that part's limit is a high one (for the worst value)
 
@@ -488,13 +488,13 @@ class AlarmEngine:
         # ends only when every limit it broke is back inside its clear margin in this reading; a part in the
         # hysteresis band, or not measured, keeps the alarm as it is. The end entry carries the reading that
         # ended it; the alarm's text keeps the last reading that alarmed (what a latched alarm must show).
-        if not breaches and all(evidence.get(rule_id) == nibp.CLEAR for rule_id in cond.broken):
+        if not breaches and all(evidence.get(part) == nibp.CLEAR for part in cond.broken):
             del self._nibp[source]
             self._end(alarm, t)
             return
         alarm.reading = nibp.reading_text(values)
         if breaches:
-            cond.broken.update(b.rule.id for b in breaches)
+            cond.broken.update((b.rule.id, b.code) for b in breaches)
             alarm.limit_text = nibp.limit_text(breaches)
             alarm.message = self._nibp_message(alarm, reading)
             worst = breaches[0]
@@ -513,7 +513,8 @@ class AlarmEngine:
                                 source, reading.demo, record)
         alarm.reading = nibp.reading_text(reading.values)
         alarm.message = self._nibp_message(alarm, reading)
-        self._nibp[source] = _NibpCondition(alarm, {b.rule.id for b in breaches}, worst.code, worst.rule.above)
+        self._nibp[source] = _NibpCondition(alarm, {(b.rule.id, b.code) for b in breaches}, worst.code,
+                                            worst.rule.above)
         self._start(alarm)
 
     def _escalate(self, cond: _NibpCondition, worst: nibp.Breach, t: float) -> None:

@@ -42,23 +42,18 @@ class Breach:
     baseline: float | None
 
 
-def part_of(rule: AlarmRule) -> int:
-    """The NIBP part a blood-pressure rule watches (each rule watches one part of the cuff reading)."""
-    return next(code for code in PARTS if code in rule.parameters)
-
-
 def assess(values: Mapping[int, float], limits: AlarmLimits,
-           baseline: Mapping[str, float]) -> tuple[list[Breach], dict[str, str]]:
-    """The rules ``values`` (part code -> mmHg) breaks, most urgent first, and each rule's evidence.
+           baseline: Mapping[str, float]) -> tuple[list[Breach], dict[tuple[str, int], str]]:
+    """The rules ``values`` (part code -> mmHg) breaks, most urgent first, and the evidence of each rule on
+    each part it watches (keyed ``(rule id, part code)``).
 
     A rule whose part is missing from the reading gives no evidence (absent from the dict): an unmeasured
     diastolic neither confirms nor clears a diastolic alarm. A rise rule without a session baseline no longer
     applies and counts as clear, so it cannot hold an alarm open after the baseline was reset.
     """
     breaches: list[Breach] = []
-    evidence: dict[str, str] = {}
-    for rule in NIBP_RULES:
-        code = part_of(rule)
+    evidence: dict[tuple[str, int], str] = {}
+    for rule, code in ((r, c) for r in NIBP_RULES for c in PARTS if c in r.parameters):
         if code not in values:
             continue
         value = values[code]
@@ -67,16 +62,16 @@ def assess(values: Mapping[int, float], limits: AlarmLimits,
         if rule.baseline is not None:
             base = baseline.get(rule.baseline)
             if base is None:
-                evidence[rule.id] = CLEAR
+                evidence[rule.id, code] = CLEAR
                 continue
             x = value - base
         else:
             x = value
         if rule.violates(x, limit):
-            evidence[rule.id] = VIOLATING
+            evidence[rule.id, code] = VIOLATING
             breaches.append(Breach(rule, code, value, x, limit, base))
         else:
-            evidence[rule.id] = CLEAR if rule.clear(x, limit) else NEUTRAL
+            evidence[rule.id, code] = CLEAR if rule.clear(x, limit) else NEUTRAL
     breaches.sort(key=lambda b: -int(b.rule.priority))  # stable: table order within one priority
     return breaches, evidence
 
@@ -86,11 +81,15 @@ def _num(v: float) -> str:
 
 
 def reading_text(values: Mapping[int, float]) -> str:
-    """``"186/112 (137)"``; a part the monitor did not send is ``-``, a missing mean is left out."""
-    sys_, dia = values.get(mdc.NIBP_SYS), values.get(mdc.NIBP_DIA)
-    text = f"{_num(sys_) if sys_ is not None else '-'}/{_num(dia) if dia is not None else '-'}"
-    mean = values.get(mdc.NIBP_MEAN)
-    return text + (f" ({_num(mean)})" if mean is not None else "")
+    """``"186/112 (137)"`` in whole mmHg as a monitor shows a cuff result (a computed mean of 136.7 is 137; the
+    record keeps the exact values); a part the monitor did not send is ``-``, a missing mean is left out."""
+
+    def whole(code: int) -> str:
+        v = values.get(code)
+        return "-" if v is None else f"{v:.0f}"
+
+    text = f"{whole(mdc.NIBP_SYS)}/{whole(mdc.NIBP_DIA)}"
+    return text + (f" ({whole(mdc.NIBP_MEAN)})" if mdc.NIBP_MEAN in values else "")
 
 
 def limit_text(breaches: list[Breach]) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from console.alarms import AlarmEngine, AlarmLimits
+from console.alarms import AlarmEngine, AlarmLimits, nibp
+from console.alarms.limits import AlarmRule, Condition
 from console.alarms.presentation import current_text
 from console.clinical.entry_model import EntryPayloadError, validate_payload
 from console.clinical.protocols import load_protocol_file
@@ -56,7 +57,7 @@ def test_one_reading_over_both_limits_is_one_high_alarm_naming_both_limits_and_o
 def test_a_reading_over_one_limit_says_which_part_broke_it() -> None:
     eng = engine()
     reading(eng, 150, 114, 126, 10.0)
-    assert eng.top() is not None and eng.top().message == "NBP 150/114 (126) dia ≥ 110 mmHg"  # type: ignore[union-attr]
+    assert [a.message for a in eng.visible()] == ["NBP 150/114 (126) dia ≥ 110 mmHg"]
     eng2 = engine()
     eng2.set_baseline(120, 70)
     # the systolic breaks the high limit, the diastolic only its rise limit: both said, the rise as a rise
@@ -187,3 +188,28 @@ def test_protocol_limits_and_the_baseline_rise_rules_apply_to_the_one_condition(
     assert alarm.priority == HIGH and alarm.message == "NBP 172/104 (127) sys ≥ 170; dia rise ≥ 20 over 80 mmHg"
     starts = events(eng, "start")
     assert len(starts) == 1 and starts[0]["protocol_version"] == protocol.version_tag
+
+
+class _WithMeanLimit(AlarmLimits):
+    """Default limits plus a low-mean threshold (no shipped template limits the mean pressure yet)."""
+
+    def threshold(self, rule_id: str) -> float:
+        return 65.0 if rule_id == "map_low" else super().threshold(rule_id)
+
+
+def test_a_rule_on_the_mean_alone_joins_the_same_one_condition(monkeypatch) -> None:
+    """docs/extending.md promises that a mean-pressure rule needs only its table entry: a mean-only breach is
+    the reading's one condition, named as the mean's, and ends like any other."""
+    map_low = AlarmRule("map_low", frozenset({mdc.NIBP_MEAN}), Condition.BELOW, 65.0, (30, 120), "mmHg",
+                        AlarmPriority.HIGH, 5)
+    monkeypatch.setattr(nibp, "NIBP_RULES", (*nibp.NIBP_RULES, map_low))
+    eng = AlarmEngine(_WithMeanLimit())
+    reading(eng, 96, 50, 60, 10.0)  # sys and dia within their limits, the mean below 65
+    [alarm] = eng.visible()
+    assert (alarm.priority, alarm.value, alarm.message) == (HIGH, 60, "NBP 96/50 (60) mean < 65 mmHg")
+    assert alarm.values["limit_map_low"] == 65
+    reading(eng, 190, 48, 62, 310.0)  # still low, and now the systolic too: one alarm, both said
+    [alarm] = eng.visible()
+    assert alarm.message == "NBP 190/48 (62) sys ≥ 180; mean < 65 mmHg" and len(events(eng, "start")) == 1
+    reading(eng, 150, 80, 103, 610.0)
+    assert [e["event"] for e in events(eng)] == ["end"]
