@@ -20,7 +20,8 @@ acknowledgement covers it, and its text is the whole reading, e.g. "NBP 186/112 
 reading is judged when it is complete (all three parts), when its device sends something with a later time, or
 at the end of a batch / :meth:`AlarmEngine.tick` (or before any query, so a display never lags a fed reading).
 A result is one validated measurement, so it alarms at once; a later reading still past a limit updates the
-same alarm (a worse limit raises its priority: an ``escalate`` event, and it must be acknowledged again); the
+same alarm (a worse limit raises its priority: an ``escalate`` event, and it must be acknowledged again; a
+lesser reading never quietly lowers it while the condition lasts); the
 next reading inside the clear margin of every limit the condition broke ends it (a value re-sent with
 ``MEASURING`` while the cuff inflates is the previous result and is not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable
 value has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only

@@ -213,3 +213,14 @@ def test_a_rule_on_the_mean_alone_joins_the_same_one_condition(monkeypatch) -> N
     assert alarm.message == "NBP 190/48 (62) sys ≥ 180; mean < 65 mmHg" and len(events(eng, "start")) == 1
     reading(eng, 150, 80, 103, 610.0)
     assert [e["event"] for e in events(eng)] == ["end"]
+
+
+def test_a_rise_alarm_ends_when_new_limits_clear_the_baseline_it_rose_from() -> None:
+    """A protocol change (next session) clears the baseline; a rise alarm must not then stay on for ever."""
+    eng = engine()
+    eng.set_baseline(120, 80)
+    reading(eng, 165, 95, 118, 100.0)
+    assert [a.priority for a in eng.visible()] == [MEDIUM]
+    eng.set_limits(AlarmLimits(protocol_version="next"))
+    reading(eng, 165, 95, 118, 400.0)  # nothing to rise from now, and under the high limits
+    assert eng.visible() == [] and [e["event"] for e in events(eng)] == ["start", "end"]
