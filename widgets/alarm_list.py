@@ -46,6 +46,8 @@ def _num(v: float | None) -> str:
 
 
 def _value_text(a: Alarm) -> str:
+    if a.reading:  # one NIBP condition: the whole latest reading
+        return f"{a.reading} {a.unit}"
     if a.value is None:
         return ""
     text = f"{_num(a.value)} {a.unit}".strip()

@@ -14,9 +14,16 @@ SBP >= 180 or DBP >= 110 (high); a rise over baseline of >= 40 / 25 mmHg (medium
 < 88 (high); HR or pulse rate > 120 or < 45, RR < 8, EtCO2 < 20 or > 60 mmHg (medium). On each parameter the
 more urgent rule is evaluated first.
 
-Timing: a NIBP result is one validated measurement, so it alarms at once and the next result inside the clear
-margin ends the alarm (a value re-sent with ``MEASURING`` while the cuff inflates is the previous result and
-is not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable
+NIBP: one cuff reading (systolic, diastolic, mean: the parts arriving with one time from one device) is ONE
+condition (:mod:`console.alarms.nibp`): its priority is the most urgent limit any part breaks, one
+acknowledgement covers it, and its text is the whole reading, e.g. "NBP 186/112 (137) ≥ 180/110 mmHg". A
+reading is judged when it is complete (all three parts), when its device sends something with a later time, or
+at the end of a batch / :meth:`AlarmEngine.tick` (or before any query, so a display never lags a fed reading).
+A result is one validated measurement, so it alarms at once; a later reading still past a limit updates the
+same alarm (a worse limit raises its priority: an ``escalate`` event, and it must be acknowledged again; a
+lesser reading never quietly lowers it while the condition lasts); the
+next reading inside the clear margin of every limit the condition broke ends it (a value re-sent with
+``MEASURING`` while the cuff inflates is the previous result and is not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable
 value has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only
 after :data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and the margin
 keeps the alarm as it is, so it neither chatters on and off nor ends early. Unusable values (invalid,
@@ -42,6 +49,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.alarms import nibp
 from console.alarms.limits import RULES, AlarmLimits, AlarmRule
 from console.alarms.model import Alarm, Category, EventKind, event_dict, priority_name
 from devices import mdc
@@ -67,19 +75,22 @@ AUDIO_PAUSE_S = 120.0
 #: most alarms kept for the alarm list; the oldest ended, acknowledged ones go first
 HISTORY_LIMIT = 5000
 
-_NIBP = frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA})
-_BP = frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.ABP_SYS, mdc.ABP_DIA})
+_NIBP = frozenset(nibp.PARTS)
+_ABP = frozenset({mdc.ABP_SYS, mdc.ABP_DIA})
 _UNIT_TEXT = {"mm[Hg]": "mmHg", "Cel": "°C", "1": ""}
 _DEMO = State.DEMO | State.TEST
 
 
-#: the rules watching each parameter (from the table RULES), the more urgent first so its alarm starts first
+#: the rules watching each continuous parameter (from the table RULES), the more urgent first so its alarm
+#: starts first; NIBP parts are judged as one reading (console.alarms.nibp), not here
 _RULES_BY_CODE: dict[int, tuple[AlarmRule, ...]] = {
     code: tuple(sorted((r for r in RULES if code in r.parameters), key=lambda r: -r.priority))
-    for code in sorted({c for r in RULES for c in r.parameters})
+    for code in sorted({c for r in RULES for c in r.parameters} - _NIBP)
 }
 
-_COMPOUND = {mdc.NIBP: frozenset({mdc.NIBP_SYS, mdc.NIBP_DIA, mdc.NIBP_MEAN})}
+#: a tile's code -> the alarm codes it lights up for; the one NIBP alarm carries the compound code
+_COMPOUND = {mdc.NIBP: frozenset({mdc.NIBP, *nibp.PARTS}),
+             **{code: frozenset({code, mdc.NIBP}) for code in nibp.PARTS}}
 _ABOVE = frozenset(r.id for r in RULES if r.above)
 
 # Condition evidence from one sample.
@@ -96,6 +107,25 @@ class _Tracker:
     last_violation: float | None = None
     clearing_since: float | None = None
     alarm: Alarm | None = None
+
+
+@dataclass(slots=True)
+class _Reading:
+    """The parts of one NIBP reading received so far (one device, one time)."""
+
+    time: float
+    values: dict[int, float] = field(default_factory=dict)
+    demo: bool = False
+
+
+@dataclass(slots=True)
+class _NibpCondition:
+    """The one active NIBP alarm of a device and what it has broken so far."""
+
+    alarm: Alarm
+    broken: set[tuple[str, int]]  # (rule id, part) this condition broke; each must clear before it ends
+    primary: int  # the part whose number is the alarm's value (the most urgent one broken)
+    above: bool  # whether that part's limit is a high one (for the worst value)
 
 
 @dataclass(slots=True)
@@ -138,6 +168,8 @@ class AlarmEngine:
         self._inbox: deque[list[Sample]] = deque()
         self._trackers: dict[tuple[str, int, str], _Tracker] = {}
         self._plain: dict[str, Alarm] = {}  # alarms without delay logic: link, stale, device alarms
+        self._pending: dict[str, _Reading] = {}  # NIBP parts received, not judged yet, by device
+        self._nibp: dict[str, _NibpCondition] = {}  # the active NIBP alarm by device
         self._sources: dict[str, _Source] = {}
         self._history: list[Alarm] = []
         self._next_id = 1
@@ -162,6 +194,7 @@ class AlarmEngine:
         already being timed carry on against the new numbers). The session baseline is cleared with it."""
         if not isinstance(limits, AlarmLimits):
             raise TypeError(f"limits must be AlarmLimits, got {type(limits).__name__}")
+        self._settle()  # a reading taken before the change is judged by the limits of its time
         self._limits = limits
         self._baseline = {}
         self.revision += 1
@@ -174,6 +207,7 @@ class AlarmEngine:
                                  f"got {v!r}")
         if dbp >= sbp:
             raise ValueError(f"baseline diastolic ({dbp}) must be below systolic ({sbp})")
+        self._settle()
         self._baseline = {"sbp": float(sbp), "dbp": float(dbp)}
 
     @property
@@ -188,6 +222,9 @@ class AlarmEngine:
         t = sample.host_time if sample.host_time else now
         if t is None:
             raise ValueError(f"{type(sample).__name__} has no host_time; pass now= to AlarmEngine.feed")
+        pending = self._pending.get(sample.source)
+        if pending is not None and pending.time != t:
+            self._judge_reading(sample.source)  # the device moved on: its reading is complete
         if isinstance(sample, Numeric):
             self._numeric(sample, t)
         elif isinstance(sample, WaveBlock):
@@ -203,6 +240,7 @@ class AlarmEngine:
         """Take samples in order (one acquisition batch)."""
         for s in samples:
             self.feed(s, now)
+        self._settle()  # a batch holds whole readings; judge them now rather than at the next query
 
     def submit(self, batch: Iterable[Sample]) -> None:
         """Hand over a batch of samples from ANY thread, e.g. acquisition threads through
@@ -215,6 +253,7 @@ class AlarmEngine:
         the end of an audio pause. Call it from the display timer (a few times a second is plenty)."""
         while self._inbox:
             self.feed_many(self._inbox.popleft(), now)
+        self._settle()
         stale_s = self._limits.stale_s
         for name, src in self._sources.items():
             key = f"stale|{name}"
@@ -236,6 +275,7 @@ class AlarmEngine:
         condition is still there) but no longer sounds. Returns False for an unknown or already
         acknowledged alarm."""
         user = self._check_user(user)
+        self._settle()
         alarm = self._find(alarm_id)
         if alarm is None or alarm.acknowledged:
             return False
@@ -250,6 +290,7 @@ class AlarmEngine:
         user = self._check_user(user)
         if not 0 < duration_s <= 600:
             raise ValueError(f"audio pause must last between 0 and 600 s, got {duration_s}")
+        self._settle()
         self._paused_until = now + duration_s
         self._paused_by = user
         visible = self.visible()
@@ -272,6 +313,7 @@ class AlarmEngine:
 
     def visible(self) -> list[Alarm]:
         """Alarms the banner shows (active or latched), most urgent first."""
+        self._settle()
         return sorted((a for a in self._history if a.visible), key=Alarm.rank, reverse=True)
 
     def top(self) -> Alarm | None:
@@ -281,6 +323,7 @@ class AlarmEngine:
 
     def history(self) -> list[Alarm]:
         """Every alarm of the session in start order (the alarm list)."""
+        self._settle()
         return list(self._history)
 
     def audio_paused(self, now: float) -> bool:
@@ -299,6 +342,7 @@ class AlarmEngine:
         audio is paused. Latched alarms whose condition ended are shown, not sounded."""
         if self.audio_paused(now):
             return AlarmPriority.NONE
+        self._settle()
         return max((a.priority for a in self._history if a.active and not a.acknowledged),
                    default=AlarmPriority.NONE)
 
@@ -307,12 +351,14 @@ class AlarmEngine:
 
         The compound NIBP code (``mdc.NIBP``) stands for its systolic, diastolic and mean values, so the one
         blood-pressure tile lights up for either limit."""
+        self._settle()
         codes = _COMPOUND.get(code, frozenset({code}))
         return max((a.priority for a in self._history
                     if a.active and a.mdc in codes and not a.technical), default=AlarmPriority.NONE)
 
     def drain_events(self) -> list[dict[str, Any]]:
         """Record events not yet delivered, oldest first; the queue is emptied."""
+        self._settle()
         out, self._events = self._events, []
         return out
 
@@ -336,6 +382,9 @@ class AlarmEngine:
     def _numeric(self, n: Numeric, t: float) -> None:
         src = self._data_seen(n.source, t)
         self._flags(n, t)
+        if n.mdc in _NIBP:
+            self._nibp_part(n, t)
+            return
         rules = _RULES_BY_CODE.get(n.mdc)
         if not rules or not n.usable:
             return
@@ -343,9 +392,6 @@ class AlarmEngine:
         if not math.isfinite(n.value):
             log.warning("alarm engine ignored a non-finite %s value from %r", n.label, n.source)
             return
-        episodic = n.mdc in _NIBP
-        if episodic and n.state & State.MEASURING:
-            return  # the cuff is inflating and the value is the previous result, already evaluated
         src.latest[n.mdc] = (n.value, t)
         for rule in rules:
             limit = self._limits.threshold(rule.id)
@@ -360,8 +406,7 @@ class AlarmEngine:
             key = (rule.id, n.mdc, n.source)
             tr = self._trackers.get(key)
             if tr is None:
-                onset, hold = (0.0, 0.0) if episodic else (self._limits.delay_for(rule), CLEAR_HOLD_S)
-                tr = self._trackers[key] = _Tracker(onset, hold)
+                tr = self._trackers[key] = _Tracker(self._limits.delay_for(rule), CLEAR_HOLD_S)
             # partial binds this rule's values now, so the factory describes this rule whenever it is called
             make = functools.partial(self._physio_alarm, rule, n, x, limit, src, t)
             self._step(tr, evidence, t, n.value, make)
@@ -371,9 +416,8 @@ class AlarmEngine:
         label = mdc.label_of(n.mdc, n.label)
         unit = _unit_text(n.unit or (mdc.PARAMETERS[n.mdc].unit if n.mdc in mdc.PARAMETERS else ""))
         values: dict[str, float] = {}
-        sys_code, dia_code = ((mdc.NIBP_SYS, mdc.NIBP_DIA) if n.mdc in _NIBP else (mdc.ABP_SYS, mdc.ABP_DIA))
-        if n.mdc in _BP:
-            for name, code in (("sbp", sys_code), ("dbp", dia_code)):
+        if n.mdc in _ABP:
+            for name, code in (("sbp", mdc.ABP_SYS), ("dbp", mdc.ABP_DIA)):
                 # only the partner value of the same measurement: a diastolic from five minutes ago
                 # next to today's systolic would mislead whoever reads the record
                 got = src.latest.get(code)
@@ -394,6 +438,105 @@ class AlarmEngine:
         return self._new_alarm(f"{rule.id}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority,
                                n.mdc, label, message, unit, limit, limit_text, n.value, t, n.source, demo,
                                values)
+
+    # ------------------------------------------------------------------ internals: NIBP readings
+
+    def _nibp_part(self, n: Numeric, t: float) -> None:
+        """Collect one usable part of a NIBP reading; judge the reading once it is whole."""
+        if not n.usable or n.state & State.MEASURING:
+            return  # unusable, or the cuff is inflating and the value is the previous result, already judged
+        assert n.value is not None  # usable guarantees it
+        if not math.isfinite(n.value):
+            log.warning("alarm engine ignored a non-finite %s value from %r", n.label, n.source)
+            return
+        pending = self._pending.get(n.source)
+        if pending is not None and n.mdc in pending.values:
+            self._judge_reading(n.source)  # the same part again: a new reading started
+            pending = None
+        if pending is None:
+            pending = self._pending[n.source] = _Reading(t)
+        pending.values[n.mdc] = n.value
+        pending.demo = pending.demo or bool(n.state & _DEMO)
+        if len(pending.values) == len(nibp.PARTS):
+            self._judge_reading(n.source)
+
+    def _settle(self) -> None:
+        """Judge every NIBP reading still waiting for parts: nothing more of it is coming before a query."""
+        for source in list(self._pending):
+            self._judge_reading(source)
+
+    def _judge_reading(self, source: str) -> None:
+        """Start, update, escalate or end the one NIBP condition of ``source`` with its pending reading."""
+        reading = self._pending.pop(source, None)
+        if reading is None:
+            return
+        t, values = reading.time, reading.values
+        breaches, evidence = nibp.assess(values, self._limits, self._baseline)
+        record = nibp.record_values(values, breaches, self._baseline)
+        cond = self._nibp.get(source)
+        if cond is None:
+            if breaches:
+                self._start_nibp(source, reading, breaches, record)
+            return
+        alarm = cond.alarm
+        alarm.values = record  # a new dict: copies handed to views keep the reading they were made with
+        primary = values.get(cond.primary)
+        if primary is not None:
+            alarm.last_value = primary
+            if alarm.worst_value is None or (primary > alarm.worst_value if cond.above
+                                             else primary < alarm.worst_value):
+                alarm.worst_value = primary
+        # ends only when every limit it broke is back inside its clear margin in this reading; a part in the
+        # hysteresis band, or not measured, keeps the alarm as it is. The end entry carries the reading that
+        # ended it; the alarm's text keeps the last reading that alarmed (what a latched alarm must show).
+        if not breaches and all(evidence.get(part) == nibp.CLEAR for part in cond.broken):
+            del self._nibp[source]
+            self._end(alarm, t)
+            return
+        alarm.reading = nibp.reading_text(values)
+        if breaches:
+            cond.broken.update((b.rule.id, b.code) for b in breaches)
+            alarm.limit_text = nibp.limit_text(breaches)
+            alarm.message = self._nibp_message(alarm, reading)
+            worst = breaches[0]
+            if worst.rule.priority > alarm.priority:
+                self._escalate(cond, worst, t)
+            self.revision += 1
+            return
+        alarm.message = self._nibp_message(alarm, reading)
+        self.revision += 1
+
+    def _start_nibp(self, source: str, reading: _Reading, breaches: list[nibp.Breach],
+                    record: dict[str, float]) -> None:
+        worst = breaches[0]
+        alarm = self._new_alarm(f"nibp|{source}", Category.PHYSIOLOGICAL, worst.rule.priority, mdc.NIBP, "NBP",
+                                "", "mmHg", worst.limit, nibp.limit_text(breaches), worst.value, reading.time,
+                                source, reading.demo, record)
+        alarm.reading = nibp.reading_text(reading.values)
+        alarm.message = self._nibp_message(alarm, reading)
+        self._nibp[source] = _NibpCondition(alarm, {(b.rule.id, b.code) for b in breaches}, worst.code,
+                                            worst.rule.above)
+        self._start(alarm)
+
+    def _escalate(self, cond: _NibpCondition, worst: nibp.Breach, t: float) -> None:
+        """A worse limit broken while the condition lasts: the same alarm, a higher priority, sounding again
+        (an acknowledgement was for the lesser condition), and an ``escalate`` entry saying from what."""
+        alarm = cond.alarm
+        before = priority_name(alarm.priority)
+        alarm.priority = AlarmPriority(worst.rule.priority)
+        alarm.limit = worst.limit
+        alarm.acknowledged_by = None
+        alarm.acknowledged_at = None
+        cond.primary, cond.above = worst.code, worst.rule.above
+        alarm.last_value = alarm.worst_value = worst.value
+        data = event_dict(EventKind.ESCALATE, alarm, t, self.protocol_version)
+        data["reason"] = f"priority raised from {before}: {alarm.limit_text}"
+        self._emit(data)
+
+    @staticmethod
+    def _nibp_message(alarm: Alarm, reading: _Reading) -> str:
+        text = f"{alarm.parameter} {alarm.reading} {alarm.limit_text} {alarm.unit}"
+        return text + (" (DEMO data)" if alarm.demo else "")
 
     def _flags(self, n: Numeric, t: float) -> None:
         """Sensor off, lead off and invalid/questionable data of one parameter as technical alarms."""

@@ -24,6 +24,7 @@ class EventKind(enum.StrEnum):
     ACK = "ack"
     PAUSE = "pause"
     PAUSE_END = "pause_end"
+    ESCALATE = "escalate"  # an active alarm's priority went up (one NIBP condition, a worse reading)
 
 
 @dataclass(slots=True)
@@ -31,7 +32,9 @@ class Alarm:
     """One alarm from its start to its end (and acknowledgement), as shown in the banner and the alarm list.
 
     ``value`` is the value that started the alarm, ``last_value`` the latest one seen while it was active and
-    ``worst_value`` the furthest beyond the limit. An ended high-priority alarm that nobody acknowledged is
+    ``worst_value`` the furthest beyond the limit. A NIBP alarm is one condition for the whole cuff reading:
+    ``reading``, ``message``, ``limit_text`` and ``values`` follow the latest reading, and ``value`` is the
+    part that broke the most urgent limit (the systolic when both did). An ended high-priority alarm that nobody acknowledged is
     *latched*: it stays visible so a condition that came and went while nobody looked is not missed.
     """
 
@@ -50,6 +53,7 @@ class Alarm:
     source: str = ""
     demo: bool = False
     values: dict[str, float] = field(default_factory=dict)
+    reading: str = ""  # a NIBP alarm's latest whole reading, e.g. "186/112 (137)"; "" for other alarms
     last_value: float | None = None
     worst_value: float | None = None
     ended: float | None = None
@@ -93,7 +97,7 @@ def priority_name(priority: AlarmPriority) -> str:
 
 def event_dict(kind: EventKind, alarm: Alarm, time: float, protocol_version: str,
                user: str | None = None) -> dict[str, Any]:
-    """The ``data`` of an ``alarm`` record entry for an alarm's start, end or acknowledgement.
+    """The ``data`` of an ``alarm`` record entry for an alarm's start, end, acknowledgement or escalation.
 
     Only JSON types (str, int, float, bool, None, dict, list), so storage can serialise and hash it as is.
     """

@@ -87,7 +87,8 @@ def _num(v: float) -> str:
 
 def current_text(alarm: Any, clock_text: Callable[[float], str]) -> str:
     """The banner's words for ``alarm`` now: its latest value (not the value at onset) against its limit, and
-    since when. Technical and device alarms keep their own message. ``clock_text`` formats a POSIX time.
+    since when; for a NIBP alarm the whole reading, e.g. ``NBP 183/113 (136) ≥ 180/110 mmHg since 14:21``.
+    Technical and device alarms keep their own message. ``clock_text`` formats a POSIX time.
 
     >>> from console.alarms.model import Alarm, Category
     >>> a = Alarm(1, "k", Category.PHYSIOLOGICAL, AlarmPriority.HIGH, 150021, "NBP sys", "NBP sys 182 ≥ 180 mmHg",
@@ -96,6 +97,8 @@ def current_text(alarm: Any, clock_text: Callable[[float], str]) -> str:
     'NBP sys 186 ≥ 180 mmHg since 14:21'
     """
     since = f" since {clock_text(alarm.started)}"
+    if alarm.reading:  # one NIBP condition: the whole latest reading and the limits it broke
+        return f"{alarm.parameter} {alarm.reading} {alarm.limit_text} {alarm.unit}".rstrip() + since
     value = alarm.last_value if alarm.last_value is not None else alarm.value
     if alarm.technical or value is None or not alarm.limit_text:
         return f"{alarm.message}{since}"

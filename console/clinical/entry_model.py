@@ -77,7 +77,7 @@ NOT_AMENDABLE: frozenset[EntryKind] = frozenset(SYSTEM_KINDS)
 GRADES: dict[int, str] = {1: "mild", 2: "moderate", 3: "severe", 4: "life-threatening"}
 OUTCOMES: tuple[str, ...] = ("resolved", "improving", "ongoing", "worsened", "unknown")
 CONCOMITANT_KEYS: tuple[str, ...] = ("benzodiazepines", "sedative_hypnotics", "psychostimulants", "maois", "opioids")
-ALARM_EVENTS: tuple[str, ...] = ("start", "end", "ack", "pause", "pause_end")
+ALARM_EVENTS: tuple[str, ...] = ("start", "end", "ack", "pause", "pause_end", "escalate")
 SIGNATURE_MEANINGS: tuple[str, ...] = ("authored", "reviewed", "approved")
 MAX_TEXT = 10_000
 #: the amend form's free-text correction, allowed in an amendment's corrected payload of any kind
@@ -315,7 +315,7 @@ class CheckOverdue(Payload):
 class Alarm(Payload):
     """An alarm engine event (``console.alarms.model.event_dict`` and the audio pause events)."""
 
-    event: Literal["start", "end", "ack", "pause", "pause_end"]
+    event: Literal["start", "end", "ack", "pause", "pause_end", "escalate"]
     time: Annotated[float, AfterValidator(_finite)]
     alarm_id: int | None = None
     key: str | None = None

@@ -68,7 +68,7 @@ def test_high_alarm_is_red_and_flashes_at_2_hz(setup) -> None:
     eng, banner, *_ = setup
     nibp(eng, 190, 100, 1000.0)
     banner.refresh(1000.0)
-    assert banner.message_text == f"*** NBP sys 190 ≥ 180 mmHg since {hm(1000.0)}"
+    assert banner.message_text == f"*** NBP 190/100 sys ≥ 180 mmHg since {hm(1000.0)}"
     assert banner.flash_timer_active
     # 2 Hz at 125 ms ticks: on, on, off, off
     assert flash_sequence(banner, 8) == [True, True, False, False] * 2
@@ -102,7 +102,7 @@ def test_the_most_urgent_alarm_wins_the_banner(setup) -> None:
     series(eng, mdc.HEART_RATE, [130] * 11, 1000.0)
     nibp(eng, 190, 100, 1011.0)
     banner.refresh(1011.0)
-    assert banner.top_alarm.parameter == "NBP sys"
+    assert banner.top_alarm.parameter == "NBP"
     assert banner.findChild(QLabel, "alarmMore").text() == "+2 more\nalarms"
 
 
@@ -236,10 +236,10 @@ def test_banner_shows_the_current_value_not_the_onset_and_other_alarms_plainly(s
     eng, banner, *_ = setup
     nibp(eng, 182, 100, 1000.0)
     banner.refresh(1000.0)
-    assert banner.message_text == f"*** NBP sys 182 ≥ 180 mmHg since {hm(1000.0)}"
+    assert banner.message_text == f"*** NBP 182/100 sys ≥ 180 mmHg since {hm(1000.0)}"
     nibp(eng, 191, 100, 1300.0)  # the next measurement is higher: the banner says so
     banner.refresh(1300.0)
-    assert banner.message_text == f"*** NBP sys 191 ≥ 180 mmHg since {hm(1000.0)}"
+    assert banner.message_text == f"*** NBP 191/100 sys ≥ 180 mmHg since {hm(1000.0)}"
     more = banner.findChild(QLabel, "alarmMore")
     assert not more.isVisibleTo(banner)
     series(eng, mdc.HEART_RATE, [130] * 11, 1300.0)

@@ -39,10 +39,10 @@ def test_rows_show_times_priority_parameter_value_limit_and_ack(filled) -> None:
     assert rows == [
         ["MEDIUM\nINOP", f"{hms(T0 + 800)}\n→ active", "Link (mon)\nlimit link lost", "—"],
         ["MEDIUM", f"{hms(T0 + 710)}\n→ active", "HR (mon) 130 /min (worst 140)\nlimit > 120", "—"],
-        ["HIGH", f"{hms(T0)}\n→ {hms(T0 + 600)} (latched)", "NBP sys (mon) 186 mmHg\nlimit ≥ 180", "—"],
+        ["HIGH", f"{hms(T0)}\n→ {hms(T0 + 600)} (latched)", "NBP (mon) 186/- mmHg\nlimit sys ≥ 180", "—"],
     ]
     m = view.model
-    assert m.data(m.index(2, 0), Qt.ItemDataRole.ToolTipRole) == "NBP sys 186 ≥ 180 mmHg"
+    assert m.data(m.index(2, 0), Qt.ItemDataRole.ToolTipRole) == "NBP 186/- sys ≥ 180 mmHg"
 
 
 def test_every_column_is_visible_in_the_narrow_space_beside_the_nibp_tile(filled) -> None:

@@ -30,15 +30,16 @@ def test_one_nibp_measurement_over_the_limit_alarms_at_once_with_a_complete_reco
     assert eng.visible() == []
     nibp(eng, 184, 96, 1600.0)
     [alarm] = eng.visible()
-    assert (alarm.priority, alarm.mdc, alarm.started, alarm.value) == (HIGH, mdc.NIBP_SYS, 1600.0, 184)
-    assert alarm.message == "NBP sys 184 ≥ 180 mmHg"
+    assert (alarm.priority, alarm.mdc, alarm.started, alarm.value) == (HIGH, mdc.NIBP, 1600.0, 184)
+    assert alarm.message == "NBP 184/96 sys ≥ 180 mmHg"
     [start] = events(eng, "start")
     assert start == {
-        "event": "start", "time": 1600.0, "alarm_id": alarm.id, "key": f"sbp_high|{mdc.NIBP_SYS}|mon",
-        "category": "physiological", "priority": "high", "mdc": mdc.NIBP_SYS, "parameter": "NBP sys",
-        "message": "NBP sys 184 ≥ 180 mmHg", "value": 184, "unit": "mmHg", "limit": 180.0,
-        "limit_text": "≥ 180",
-        "values": {"sbp": 184}, "started": 1600.0, "source": "mon", "demo": False,
+        "event": "start", "time": 1600.0, "alarm_id": alarm.id, "key": "nibp|mon",
+        "category": "physiological", "priority": "high", "mdc": mdc.NIBP, "parameter": "NBP",
+        "message": "NBP 184/96 sys ≥ 180 mmHg", "value": 184, "unit": "mmHg", "limit": 180.0,
+        "limit_text": "sys ≥ 180",
+        "values": {"sbp": 184, "dbp": 96, "limit_sbp_high": 180}, "started": 1600.0, "source": "mon",
+        "demo": False,
         "protocol_version": VERSION, "user": None,
     }
     json.dumps(start)  # ready to be stored as is
@@ -48,9 +49,10 @@ def test_diastolic_limit_alone_raises_a_high_alarm() -> None:
     eng = engine()
     nibp(eng, 150, 80, 20.0)
     nibp(eng, 170, 112, 50.0)
-    assert [(a.parameter, a.priority) for a in eng.visible()] == [("NBP dia", HIGH)]
+    assert [(a.parameter, a.priority, a.value) for a in eng.visible()] == [("NBP", HIGH, 112)]
+    assert top(eng).message == "NBP 170/112 dia ≥ 110 mmHg"
     # the record pairs it with the systolic of the same measurement, never an older one
-    assert top(eng).values == {"sbp": 170, "dbp": 112}
+    assert top(eng).values == {"sbp": 170, "dbp": 112, "limit_dbp_high": 110}
 
 
 def test_next_nibp_inside_the_margin_ends_the_alarm_and_one_in_between_does_not() -> None:
@@ -116,10 +118,10 @@ def test_rise_over_baseline_is_medium_and_needs_a_baseline() -> None:
     eng.set_baseline(120, 70)
     nibp(eng, 165, 100, 610.0)
     alarms = eng.visible()
-    assert [(a.key.split("|")[0], a.priority) for a in alarms] == [("sbp_rise", MEDIUM), ("dbp_rise", MEDIUM)]
-    sbp = next(a for a in alarms if a.key.startswith("sbp_rise"))
-    assert sbp.limit_text == "rise ≥ 40 over 120"
-    assert sbp.values["baseline_sbp"] == 120
+    # both rises are one condition of the one reading
+    assert [(a.key, a.priority) for a in alarms] == [("nibp|mon", MEDIUM)]
+    assert alarms[0].limit_text == "rise ≥ 40/25 over 120/70"
+    assert alarms[0].values["baseline_sbp"] == 120 and alarms[0].values["limit_dbp_rise"] == 25
 
 
 def test_unusable_values_do_not_alarm_but_demo_values_alarm_marked() -> None:
@@ -245,7 +247,7 @@ def test_priority_ordering_puts_the_most_urgent_first() -> None:
     series(eng, mdc.HEART_RATE, [130] * 11, 1.0)  # medium
     nibp(eng, 190, 100, 20.0)  # high
     assert [a.priority for a in eng.visible()] == [HIGH, MEDIUM, LOW]
-    assert top(eng).parameter == "NBP sys"
+    assert top(eng).parameter == "NBP"
     assert eng.audible_priority(21.0) == HIGH
 
 
