@@ -32,9 +32,9 @@ from console.clinical.entry_model import OUTCOMES
 from console.clinical.side_effects import Catalogue
 from widgets.form_util import enlarge_labels
 
-BIG = ("QPushButton { min-height: 40px; font-size: 13pt; } "
+BIG = ("QPushButton { min-height: 44px; min-width: 44px; font-size: 13pt; } "
        "QPushButton:checked { background-color: #1f6feb; color: white; } "
-       "QRadioButton { font-size: 12pt; min-height: 28px; }")
+       "QRadioButton { font-size: 12pt; min-height: 44px; }")
 
 
 def _datetime_edit(t: float) -> QDateTimeEdit:

@@ -46,7 +46,7 @@ from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.confirm import ConfirmStrip
 from console.session_panel.discharge_form import DischargeForm
 from console.session_panel.dosing import DosingControls
-from console.session_panel.forms import FormPage, NoteForm, scroll
+from console.session_panel.forms import FormPage, NoteForm, has_input, scroll
 from console.session_panel.header import SessionHeader
 from console.session_panel.precheck_form import PrecheckForm
 from console.session_panel.start_form import StartRequest, StartSessionForm
@@ -104,6 +104,8 @@ class SessionPanel(QWidget):
         self.precheck: PrecheckForm | None = None
         self.dosing: DosingControls | None = None
         self.discharge: DischargeForm | None = None
+        #: the form whose "discard?" question is on show in the confirm strip
+        self._asking_discard: str | None = None
 
         self.timer = QTimer(self)
         self.timer.setObjectName("sessionPanelTick")
@@ -138,7 +140,10 @@ class SessionPanel(QWidget):
         self.forms = FormPage()
         self.forms.save_button.clicked.connect(self.save_form)
         self.forms.back_button.clicked.connect(self.close_form)
-        self.forms.discard_button.clicked.connect(self.discard_form)
+        # Discard and Escape ask first when typed text would be lost; Enter (Ctrl+Enter in a multi-line field) saves
+        self.forms.discard_button.clicked.connect(self.ask_discard)
+        self.forms.leave_requested.connect(self.ask_discard)
+        self.forms.save_requested.connect(self.save_form)
         # the form page's parts, by their old names
         self.form_title, self.form_area, self.form_error = self.forms.title, self.forms.area, self.forms.error
         self.save_button, self.back_button = self.forms.save_button, self.forms.back_button
@@ -248,8 +253,10 @@ class SessionPanel(QWidget):
         self.overdue_label.setVisible(False)
         layout.addWidget(self.overdue_label)
         self.tabs = QTabWidget()
+        self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 4)
         entries_title = QLabel("Entries (latest first)")
+        self.entries_title = entries_title
         layout.addWidget(entries_title)
         self.entry_list = QListWidget()
         self.entry_list.setObjectName("entryList")
@@ -408,6 +415,14 @@ class SessionPanel(QWidget):
         self.tabs.addTab(scroll(self.precheck), "Pre-check")
         self.tabs.addTab(scroll(self.dosing), "Dosing")
         self.tabs.addTab(scroll(self.discharge), "Discharge")
+        self._tab_changed(self.tabs.currentIndex())
+
+    def _tab_changed(self, index: int) -> None:
+        # before dosing there are few entries: the list gives its room to the pre-check steps, so each step fits
+        # a laptop screen without a scroll bar (issue 12)
+        show = self.precheck is None or index != 0
+        self.entries_title.setVisible(show)
+        self.entry_list.setVisible(show)
 
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
@@ -595,12 +610,39 @@ class SessionPanel(QWidget):
 
     def close_form(self) -> None:
         """Back to the session; an unsaved form stays as a draft."""
+        if self._asking_discard is not None:
+            self._asking_discard = None
+            if self.confirm.pending:
+                self.confirm.cancel()  # a pending "discard?" belongs to the form being left
         self.forms.leave()
         self.stack.setCurrentIndex(PAGE_SESSION if self.session is not None else PAGE_START)
 
     def discard_form(self) -> None:
+        """Drop the open form and what was typed into it (no question asked: see :meth:`ask_discard`)."""
         self.forms.drop_current()
         self.close_form()
+
+    def ask_discard(self) -> bool:
+        """Leave the open form without saving: at once when nothing was entered, otherwise only after the
+        clinician confirms in the confirm strip (a page of the panel, so the monitor and Acknowledge stay
+        usable). ``True`` when the form was left at once."""
+        widget = self.current_form()
+        if widget is None:
+            return False
+        if not has_input(widget):
+            self.discard_form()
+            return True
+        key = self._asking_discard = self.forms.key
+        title = self.forms.title.text() or "this form"
+        self.confirm.ask(f"Discard {title}? What you entered will be lost.", "Discard",
+                         lambda: self._discard_if_open(key), cancel_text="Keep editing")
+        return False
+
+    def _discard_if_open(self, key: str | None) -> None:
+        # the question was about one form: if another one is open by now, that one is not thrown away
+        self._asking_discard = None
+        if key is not None and self.forms.key == key:
+            self.discard_form()
 
     def save_form(self) -> Any | None:
         """Validate and store the open form; on success drop the draft, otherwise keep it and say why."""
