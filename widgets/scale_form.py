@@ -27,6 +27,8 @@ from widgets.tap_row import TapRow
 URGENT_STYLE = ("background-color: #e8202a; color: #ffffff; font-weight: bold; font-size: 14pt; "
                 "border-radius: 6px; padding: 8px;")
 FLAG_STYLE = "background-color: #f5c400; color: #000000; font-weight: bold; border-radius: 6px; padding: 6px;"
+#: narrower answer buttons beside the question (still at least 44x44 px)
+COMPACT_STYLE = " QPushButton { padding: 2px 2px; min-width: 44px; }"
 ANSWER_STYLE = ("QPushButton { min-height: 44px; min-width: 44px; padding: 4px 10px; font-size: 13pt; } "
                 "QPushButton:checked { background-color: #1f6feb; color: #ffffff; font-weight: bold; }")
 
@@ -36,7 +38,9 @@ class ScaleForm(QWidget):
 
     changed = Signal()
 
-    def __init__(self, scale: Scale, parent: QWidget | None = None, *, baseline_total: int | None = None) -> None:
+    def __init__(self, scale: Scale, parent: QWidget | None = None, *, baseline_total: int | None = None,
+                 compact: bool = False) -> None:
+        """``compact`` puts each question beside its answer buttons (a stepped form shows more per step)."""
         super().__init__(parent)
         self.scale = scale
         self.baseline_total = baseline_total
@@ -45,7 +49,7 @@ class ScaleForm(QWidget):
         #: one widget per item, in order (see :meth:`show_items`)
         self.item_boxes: list[QWidget] = []
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet(ANSWER_STYLE)
+        self.setStyleSheet(ANSWER_STYLE + (COMPACT_STYLE if compact else ""))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,7 +99,7 @@ class ScaleForm(QWidget):
                     self._register(item.id, opt.value, radio, group)
                     col.addWidget(TapRow(radio, opt.label, box))
             else:
-                grid = QVBoxLayout(box)
+                grid = QHBoxLayout(box) if compact else QVBoxLayout(box)
                 grid.setContentsMargins(0, 4, 0, 4)
                 number = item.number if item.number is not None else n
                 lab = QLabel(item.label if scale.single else f"{number}. {item.label}")
@@ -103,7 +107,7 @@ class ScaleForm(QWidget):
                 f = lab.font()
                 f.setPointSize(12)
                 lab.setFont(f)
-                grid.addWidget(lab)
+                grid.addWidget(lab, 1)
                 # one row of number buttons per item; the words are in the legend above and in the tooltips,
                 # so a 9-item questionnaire stays readable without scrolling through 36 worded buttons
                 row = QHBoxLayout()

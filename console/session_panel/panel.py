@@ -65,7 +65,7 @@ QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("note", "Note", "F5"),
     ("bp", "Take BP now", "F6"),
 )
-PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN = 0, 1, 2, 3
+PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN, PAGE_PRECHECK = 0, 1, 2, 3, 4
 #: missed checks listed under the countdown (all of them are in the entry list as check_overdue)
 MISSED_SHOWN = 3
 class SessionPanel(QWidget):
@@ -153,6 +153,11 @@ class SessionPanel(QWidget):
         self.signoff.signed.connect(self._signed)
         self.signoff.cancelled.connect(self.close_form)
         self.stack.addWidget(scroll(self.signoff))
+        # the stepped pre-check gets the whole page below the header: in a tab under the quick actions a step
+        # had about 185 px on a 1366x768 screen (issue 12)
+        self.precheck_page = QWidget()
+        QVBoxLayout(self.precheck_page).setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(scroll(self.precheck_page))  # a scroll bar only on a screen smaller than 1366x768
         self.stack.setCurrentIndex(PAGE_START)
         self._build_actions()
         self._update_header()
@@ -253,10 +258,8 @@ class SessionPanel(QWidget):
         self.overdue_label.setVisible(False)
         layout.addWidget(self.overdue_label)
         self.tabs = QTabWidget()
-        self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 4)
         entries_title = QLabel("Entries (latest first)")
-        self.entries_title = entries_title
         layout.addWidget(entries_title)
         self.entry_list = QListWidget()
         self.entry_list.setObjectName("entryList")
@@ -389,8 +392,14 @@ class SessionPanel(QWidget):
             if w is not None:
                 w.deleteLater()
         assert self.protocol is not None and self.plan is not None
+        old = self.precheck
+        if old is not None:
+            self.precheck_page.layout().removeWidget(old)  # type: ignore[union-attr]  # built with a layout
+            old.deleteLater()
         self.precheck = PrecheckForm(self.scales, route=self.protocol.route)
+        self.precheck_page.layout().addWidget(self.precheck)  # type: ignore[union-attr]
         self.precheck.save_requested.connect(self.save_precheck)
+        self.precheck.close_requested.connect(self.close_precheck)
         self.precheck.take_bp_button.clicked.connect(self.take_bp_now)
         self.precheck.take_bp_button.setEnabled(self.take_bp is not None)
         self.precheck.phq9.changed.connect(self._questionnaire_changed)
@@ -412,17 +421,51 @@ class SessionPanel(QWidget):
         self.discharge.departure_requested.connect(self.record_departure)
         self.discharge.signoff_requested.connect(self.open_signoff)
         self.discharge.confirmations_changed.connect(self._update_discharge)
-        self.tabs.addTab(scroll(self.precheck), "Pre-check")
+        self.tabs.addTab(scroll(self._precheck_tab()), "Pre-check")
         self.tabs.addTab(scroll(self.dosing), "Dosing")
         self.tabs.addTab(scroll(self.discharge), "Discharge")
-        self._tab_changed(self.tabs.currentIndex())
 
-    def _tab_changed(self, index: int) -> None:
-        # before dosing there are few entries: the list gives its room to the pre-check steps, so each step fits
-        # a laptop screen without a scroll bar (issue 12)
-        show = self.precheck is None or index != 0
-        self.entries_title.setVisible(show)
-        self.entry_list.setVisible(show)
+
+    def _precheck_tab(self) -> QWidget:
+        """The Pre-check tab: whether it is saved, and the button opening the stepped form."""
+        page = QWidget()
+        col = QVBoxLayout(page)
+        self.precheck_state = QLabel("")
+        self.precheck_state.setObjectName("precheckState")
+        self.precheck_state.setWordWrap(True)
+        f = self.precheck_state.font()
+        f.setPointSize(13)
+        self.precheck_state.setFont(f)
+        col.addWidget(self.precheck_state)
+        self.open_precheck_button = QPushButton("Open the pre-check")
+        self.open_precheck_button.setObjectName("primary")
+        self.open_precheck_button.clicked.connect(self.open_precheck)
+        col.addWidget(self.open_precheck_button)
+        col.addStretch(1)
+        return page
+
+    def open_precheck(self) -> PrecheckForm | None:
+        """Show the stepped pre-check on its own page (the header and the confirm strip stay above it)."""
+        if self.precheck is None or self.sealed:
+            return None
+        self.forms.leave()
+        self.stack.setCurrentIndex(PAGE_PRECHECK)
+        self.precheck.setFocus()
+        return self.precheck
+
+    def close_precheck(self) -> None:
+        """Back to the session page; what was entered in the pre-check stays for later."""
+        if self.stack.currentIndex() == PAGE_PRECHECK:
+            self.stack.setCurrentIndex(PAGE_SESSION if self.session is not None else PAGE_START)
+
+    def _update_precheck_state(self) -> None:
+        if self.precheck is None:
+            return
+        saved = "precheck" in self.precheck.saved
+        steps = len(self.precheck.steps)
+        self.precheck_state.setText("Pre-check saved." if saved else
+                                    f"Pre-check not saved yet: {steps} short steps, saved at the last one.")
+        self.open_precheck_button.setText("Open the pre-check again" if saved else "Open the pre-check")
 
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
@@ -453,6 +496,7 @@ class SessionPanel(QWidget):
             self._update_due(self.status)
         if self.precheck is not None:
             self.precheck.show_vitals(latest)
+            self._update_precheck_state()
         if self.dosing is not None:
             self.dosing.update_state(timeline, self.ctl.holds(), self.ctl.start_refusal(), self.device_gate(now),
                                      self.ctl.current_rate(), now)
@@ -735,6 +779,7 @@ class SessionPanel(QWidget):
             self.show_message("Pre-check saved with: " + "; ".join(h.message for h in holds), "warning")
         else:
             self.show_message("Pre-check saved.", "info")
+        self.close_precheck()
         self.refresh()
         return True
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QStackedWidget, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from console.clinical.entries import CONCOMITANT_LABELS, precheck_data, questionnaire_data
 from console.clinical.entry_model import CONCOMITANT_KEYS
-from console.clinical.scales import ScaleLibrary
+from console.clinical.scales import Scale, ScaleLibrary
 from console.clinical.vitals import bp_from_snapshot, snapshot_value, vitals_snapshot
 from devices import mdc
 from widgets.scale_form import ScaleForm
@@ -23,8 +24,29 @@ from widgets.form_util import enlarge_labels
 from widgets.tap_row import check_row
 
 
-#: questionnaire items per step: each step must fit the panel at 1366x768 without a scroll bar
+#: most questionnaire items on one step: each step must fit the panel at 1366x768 without a scroll bar
 ITEMS_PER_STEP = 3
+
+
+def item_steps(scale: Scale, per_step: int = ITEMS_PER_STEP) -> list[tuple[int, int]]:
+    """``(start, stop)`` item ranges, one per step: runs of at most ``per_step`` items of even size, and an item
+    that raises an urgent flag (PHQ-9 item 9) alone on its own step, so it is not answered in passing."""
+    urgent = {r.item for r in scale.flag_rules if r.urgent and r.item is not None}
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for n, item in enumerate(scale.items):
+        if item.id in urgent:
+            runs += [(start, n), (n, n + 1)]
+            start = n + 1
+    runs.append((start, len(scale.items)))
+    steps: list[tuple[int, int]] = []
+    for a, b in runs:
+        if b <= a:
+            continue
+        count = -(-(b - a) // per_step)  # steps this run needs; items spread evenly over them
+        edges = [a + -(-k * (b - a) // count) for k in range(count + 1)]  # larger steps first
+        steps += list(zip(edges, edges[1:], strict=False))
+    return steps
 
 
 class PrecheckForm(QWidget):
@@ -32,19 +54,26 @@ class PrecheckForm(QWidget):
     (fields kept). Saving is offered at the last step; what is stored does not depend on the steps."""
 
     save_requested = Signal()
+    close_requested = Signal()
 
     def __init__(self, scales: ScaleLibrary, parent: QWidget | None = None, *, route: str = "IV") -> None:
         super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.step_label = QLabel("")
         self.step_label.setObjectName("stepIndicator")
         self.step_label.setWordWrap(True)
         layout.addWidget(self.step_label)
-        self.pages = QStackedWidget()
+        # only the current step is shown (the others are hidden, so they take no room): a QStackedWidget would be
+        # as tall as its tallest step
+        self.pages = QWidget()
+        QVBoxLayout(self.pages).setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages, 1)
         #: (title, page, action run when the step is shown)
         self.steps: list[tuple[str, QWidget, Callable[[], None]]] = []
+        #: (questionnaire id, 0-based item) -> the step showing it
+        self.item_step: dict[tuple[str, int], int] = {}
 
         page, col = self._page()
         identity_row, self.identity = check_row("Identity confirmed")
@@ -64,7 +93,7 @@ class PrecheckForm(QWidget):
         form.addRow("Medication changes", self.medication_changes)
         enlarge_labels(form)
         col.addLayout(form)
-        self._add_step("Fasting, escort and medication changes", page)
+        self._add_step("Fasting, escort, medication", page)
 
         page, col = self._page()
         cgrid = QGridLayout()
@@ -73,9 +102,9 @@ class PrecheckForm(QWidget):
         for n, key in enumerate(CONCOMITANT_KEYS):
             row, cb = check_row(CONCOMITANT_LABELS[key])
             self.concomitant[key] = cb
-            cgrid.addWidget(row, n // 2, n % 2)  # two columns: five rows would not fit a laptop screen
+            cgrid.addWidget(row, n, 0)  # one column: the longest name does not fit half the panel
         col.addLayout(cgrid)
-        self._add_step("Taking now (REMS): tick what applies", page)
+        self._add_step("Taking now (REMS)", page)
 
         page, col = self._page()
         self.vitals_label = QLabel("no vitals yet")
@@ -96,18 +125,21 @@ class PrecheckForm(QWidget):
         form.addRow("Notes", self.notes)
         enlarge_labels(form)
         col.addLayout(form)
-        self._add_step("Baseline vitals (live monitor) and notes", page)
+        self._add_step("Baseline vitals and notes", page)
 
-        self.gad7 = ScaleForm(scales.get("gad7"))
-        self.phq9 = ScaleForm(scales.get("phq9"))
+        self.gad7 = ScaleForm(scales.get("gad7"), compact=True)
+        self.phq9 = ScaleForm(scales.get("phq9"), compact=True)
         for sf in (self.gad7, self.phq9):
             sf.title_label.setVisible(False)  # the step indicator names the questionnaire
             page, col = self._page()
             col.addWidget(sf)
+            sf.show_items(*item_steps(sf.scale)[0])  # never taller than one step, also before it is shown
             n_items = len(sf.scale.items)
-            for first in range(0, n_items, ITEMS_PER_STEP):
-                last = min(first + ITEMS_PER_STEP, n_items)
-                self._add_step(f"{sf.scale.title} (optional), questions {first + 1}-{last} of {n_items}", page,
+            for first, last in item_steps(sf.scale):
+                for n in range(first, last):
+                    self.item_step[(sf.scale.id, n)] = len(self.steps)
+                which = f"{first + 1}" if last == first + 1 else f"{first + 1}-{last}"
+                self._add_step(f"{sf.scale.title} {which} of {n_items} (optional)", page,
                                lambda sf=sf, a=first, b=last: sf.show_items(a, b))
 
         self.error_label = QLabel()
@@ -115,6 +147,10 @@ class PrecheckForm(QWidget):
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
         nav = QHBoxLayout()
+        self.close_button = QPushButton("Close (keep)")
+        self.close_button.setToolTip("Back to the session: what you entered stays here until you save it (Escape)")
+        self.close_button.clicked.connect(self.close_requested)
+        nav.addWidget(self.close_button, 1)
         self.back_button = QPushButton("\u2190 Back")
         self.next_button = QPushButton("Next \u2192")
         self.next_button.setObjectName("primary")
@@ -140,22 +176,45 @@ class PrecheckForm(QWidget):
         return page, col
 
     def _add_step(self, title: str, page: QWidget, on_show: Callable[[], None] = lambda: None) -> None:
-        if self.pages.indexOf(page) < 0:
+        if page.parent() is not self.pages:
             page.layout().addStretch(1)  # type: ignore[union-attr]  # each page is built with a layout
-            self.pages.addWidget(page)
+            self.pages.layout().addWidget(page)  # type: ignore[union-attr]
         self.steps.append((title, page, on_show))
 
     def go(self, step: int) -> None:
         """Show step ``step`` (clamped); Save is offered on the last step, Next before it."""
         self.step = max(0, min(step, len(self.steps) - 1))
         title, page, on_show = self.steps[self.step]
+        for _, other, _ in self.steps:
+            if other is not page:
+                other.setVisible(False)
         on_show()
-        self.pages.setCurrentWidget(page)
+        page.setVisible(True)
         self.step_label.setText(f"Step {self.step + 1} of {len(self.steps)}: {title}")
         last = self.step == len(self.steps) - 1
         self.back_button.setEnabled(self.step > 0)
         self.next_button.setVisible(not last)
         self.save_button.setVisible(last)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        # Enter moves on (saves at the last step) unless a button has the focus; Escape goes back, keeping
+        # everything entered (nothing is lost, so nothing is asked)
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            focused = self.focusWidget()
+            if isinstance(focused, QPushButton) and focused is not self.next_button:
+                focused.click()
+            elif self.step == len(self.steps) - 1:
+                self.save_requested.emit()
+            else:
+                self.go(self.step + 1)
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.close_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def show_vitals(self, latest: dict[int, Any]) -> None:
         snap = vitals_snapshot(latest)
@@ -180,6 +239,10 @@ class PrecheckForm(QWidget):
                 continue
             problems = sf.problems()
             if problems:
+                # show the first question still to answer: the clinician should not have to hunt for it
+                answered = sf.values()
+                first = next((n for n, it in enumerate(sf.scale.items) if it.id not in answered), 0)
+                self.go(self.item_step.get((sf.scale.id, first), self.step))
                 raise ValueError("; ".join(problems))
             out.append(("questionnaire", questionnaire_data(sf.scale, sf.result(), timing="before")))
         return out
