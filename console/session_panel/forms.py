@@ -70,8 +70,8 @@ def has_input(widget: QWidget) -> bool:
     for edit in widget.findChildren(QLineEdit):
         if edit.text().strip() and not isinstance(edit.parent(), QComboBox):
             return True
-    return any(e.toPlainText().strip() for e in (*widget.findChildren(QPlainTextEdit),
-                                                  *widget.findChildren(QTextEdit)))
+    plain = any(e.toPlainText().strip() for e in widget.findChildren(QPlainTextEdit))
+    return plain or any(e.toPlainText().strip() for e in widget.findChildren(QTextEdit))
 
 
 class FormPage(QWidget):

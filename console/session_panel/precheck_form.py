@@ -6,6 +6,8 @@ form was 2,650 px tall in a viewport of about 270 px); every check box is a whol
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +47,7 @@ def item_steps(scale: Scale, per_step: int = ITEMS_PER_STEP) -> list[tuple[int, 
             continue
         count = -(-(b - a) // per_step)  # steps this run needs; items spread evenly over them
         edges = [a + -(-k * (b - a) // count) for k in range(count + 1)]  # larger steps first
-        steps += list(zip(edges, edges[1:], strict=False))
+        steps += list(itertools.pairwise(edges))
     return steps
 
 
@@ -72,6 +74,7 @@ class PrecheckForm(QWidget):
         layout.addWidget(self.pages, 1)
         #: (title, page, action run when the step is shown)
         self.steps: list[tuple[str, QWidget, Callable[[], None]]] = []
+        self.step = 0
         #: (questionnaire id, 0-based item) -> the step showing it
         self.item_step: dict[tuple[str, int], int] = {}
 
@@ -140,7 +143,7 @@ class PrecheckForm(QWidget):
                     self.item_step[(sf.scale.id, n)] = len(self.steps)
                 which = f"{first + 1}" if last == first + 1 else f"{first + 1}-{last}"
                 self._add_step(f"{sf.scale.title} {which} of {n_items} (optional)", page,
-                               lambda sf=sf, a=first, b=last: sf.show_items(a, b))
+                               functools.partial(sf.show_items, first, last))
 
         self.error_label = QLabel()
         self.error_label.setObjectName("reason")
@@ -165,7 +168,6 @@ class PrecheckForm(QWidget):
         layout.addLayout(nav)
         #: parts already stored, so a retry after a storage failure does not store them twice
         self.saved: set[str] = set()
-        self.step = 0
         self.go(0)
 
     @staticmethod

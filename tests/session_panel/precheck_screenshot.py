@@ -36,8 +36,9 @@ def main(argv: list[str]) -> int:
         window.resize(width, height)
         window.show()
         start(station.panel)
-        station.panel.open_precheck()
-        station.panel.precheck.go(step - 1)
+        precheck = station.panel.open_precheck()
+        assert precheck is not None, "the session did not start"
+        precheck.go(step - 1)
         for _ in range(20):
             app.processEvents()
         ok = window.grab().save(str(out), "PNG")

@@ -3,6 +3,7 @@ saves and Escape asks first, and a stepped pre-check that fits a 1366x768 screen
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -340,7 +341,7 @@ def test_phq9_item9_has_a_step_of_its_own():
     assert nine == [(8, 9)]
     assert [b - a for a, b in steps] == [3, 3, 2, 1]
     assert steps[0][0] == 0 and steps[-1][1] == len(phq9.items)
-    assert all(b == c for (_, b), (c, _) in zip(steps, steps[1:], strict=False))  # no question left out
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(steps))  # no question left out
 
 
 def test_each_precheck_step_fits_a_1366x768_screen_without_a_scroll_bar(qtbot, station):  # noqa: F811
