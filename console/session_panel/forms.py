@@ -103,9 +103,9 @@ class FormPage(QWidget):
         self.back_button = QPushButton("Back (keep)")
         self.back_button.setToolTip("Return to the session; what you entered is kept for later")
         self.discard_button = QPushButton("Discard")
-        row.addWidget(self.save_button, 2)
-        row.addWidget(self.back_button, 1)
-        row.addWidget(self.discard_button, 1)
+        row.addWidget(self.save_button, 3)
+        row.addWidget(self.back_button, 2)  # wide enough for "Back (keep)" on a 1366-px-wide screen
+        row.addWidget(self.discard_button, 2)
         layout.addLayout(row)
         # Ctrl+Enter saves from anywhere in the form, a multi-line field included (there Enter is a new line)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):

@@ -150,7 +150,7 @@ class PrecheckForm(QWidget):
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
         nav = QHBoxLayout()
-        self.close_button = QPushButton("Close (keep)")
+        self.close_button = QPushButton("\u2715 Close")
         self.close_button.setToolTip("Back to the session: what you entered stays here until you save it (Escape)")
         self.close_button.clicked.connect(self.close_requested)
         nav.addWidget(self.close_button, 1)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QTabBar,
     QWidget,
@@ -130,6 +131,12 @@ def _small(root: QWidget) -> list[str]:
     return [f"{name}: {wd}x{ht}" for name, wd, ht in _targets(root) if wd < TOUCH_MIN or ht < TOUCH_MIN]
 
 
+def _clipped(root: QWidget) -> list[str]:
+    """Visible push buttons narrower than their text and padding need: a cut label leaves the user guessing."""
+    return [f"{b.text()!r}: {b.width()} px of {b.sizeHint().width()}" for b in root.findChildren(QPushButton)
+            if b.isVisible() and b.text() and b.width() < b.sizeHint().width()]
+
+
 def test_every_control_of_the_panel_and_its_forms_is_at_least_44_px_at_1366x768(qtbot, station):  # noqa: F811
     st, _clock = station
     st.window.resize(1366, 768)
@@ -139,6 +146,8 @@ def test_every_control_of_the_panel_and_its_forms_is_at_least_44_px_at_1366x768(
     def check(where: str) -> None:
         small = _small(panel)
         assert not small, f"{where}: controls smaller than {TOUCH_MIN}x{TOUCH_MIN} px: {small}"
+        clipped = _clipped(panel)
+        assert not clipped, f"{where}: button text cut off: {clipped}"
         seen.extend(name for name, _, _ in _targets(panel))
 
     assert panel.stack.currentIndex() == PAGE_START
