@@ -27,17 +27,20 @@ TOUCH_MIN = 44
 
 
 class TapRow(QFrame):
-    """``button`` (a check box or radio button) and an optional ``detail`` text; the whole row is its target."""
+    """``button`` (a check box or radio button) and an optional ``detail`` text beside it (or ``below`` it, for a
+    longer explanation); the whole row is its target."""
 
-    def __init__(self, button: QCheckBox | QRadioButton, detail: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, button: QCheckBox | QRadioButton, detail: str = "", parent: QWidget | None = None, *,
+                 below: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("tapRow")
         self.button = button
         self.setMinimumHeight(TOUCH_MIN)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 0, 4, 0)
+        layout = QVBoxLayout(self) if below else QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 4 if below else 0)
+        layout.setSpacing(0 if below else 6)
         button.setMinimumHeight(TOUCH_MIN)
         button.setParent(self)
         layout.addWidget(button, 0)
@@ -48,7 +51,7 @@ class TapRow(QFrame):
         # the label shows text only: its clicks must reach the row, not be taken as a text selection
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         col = QVBoxLayout()
-        col.setContentsMargins(0, 0, 0, 0)
+        col.setContentsMargins(36 if below else 0, 0, 0, 0)  # under the text, not under the box
         col.addWidget(self.detail)
         layout.addLayout(col, 1)
         self._pressed = False
@@ -77,10 +80,11 @@ class TapRow(QFrame):
         super().mouseReleaseEvent(event)
 
 
-def check_row(text: str, detail: str = "", parent: QWidget | None = None) -> tuple[TapRow, QCheckBox]:
+def check_row(text: str, detail: str = "", parent: QWidget | None = None, *,
+              below: bool = False) -> tuple[TapRow, QCheckBox]:
     """A :class:`TapRow` around a new check box labelled ``text``: ``(row, box)``."""
     box = QCheckBox(text)
-    return TapRow(box, detail, parent), box
+    return TapRow(box, detail, parent, below=below), box
 
 
 def radio_row(text: str, detail: str = "", parent: QWidget | None = None) -> tuple[TapRow, QRadioButton]:

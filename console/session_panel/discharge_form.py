@@ -56,7 +56,7 @@ class DischargeForm(QWidget):
             mark.setFont(f)
             mark.setFixedWidth(28)
             # the whole row (box, text, explanation, empty space) is one tap target for a gloved hand
-            tap, cb = check_row(short)
+            tap, cb = check_row(short, below=True)
             cb.setToolTip(label)
             cb.toggled.connect(self.confirmations_changed)
             tap.detail.setObjectName("reason")

@@ -427,17 +427,12 @@ class SessionPanel(QWidget):
 
 
     def _precheck_tab(self) -> QWidget:
-        """The Pre-check tab: whether it is saved, and the button opening the stepped form."""
+        """The Pre-check tab: one large button that opens the stepped form and says whether it is saved (one
+        line, so it shows even when a small screen leaves the tabs little room)."""
         page = QWidget()
         col = QVBoxLayout(page)
-        self.precheck_state = QLabel("")
-        self.precheck_state.setObjectName("precheckState")
-        self.precheck_state.setWordWrap(True)
-        f = self.precheck_state.font()
-        f.setPointSize(13)
-        self.precheck_state.setFont(f)
-        col.addWidget(self.precheck_state)
-        self.open_precheck_button = QPushButton("Open the pre-check")
+        col.setContentsMargins(2, 4, 2, 4)
+        self.open_precheck_button = QPushButton("Pre-check: open")
         self.open_precheck_button.setObjectName("primary")
         self.open_precheck_button.clicked.connect(self.open_precheck)
         col.addWidget(self.open_precheck_button)
@@ -462,10 +457,7 @@ class SessionPanel(QWidget):
         if self.precheck is None:
             return
         saved = "precheck" in self.precheck.saved
-        steps = len(self.precheck.steps)
-        self.precheck_state.setText("Pre-check saved." if saved else
-                                    f"Pre-check not saved yet: {steps} short steps, saved at the last one.")
-        self.open_precheck_button.setText("Open the pre-check again" if saved else "Open the pre-check")
+        self.open_precheck_button.setText("Pre-check saved: open again" if saved else "Pre-check: open and fill in")
 
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
