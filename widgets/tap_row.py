@@ -43,7 +43,8 @@ class TapRow(QFrame):
         layout.setSpacing(0 if below else 6)
         button.setMinimumHeight(TOUCH_MIN)
         button.setParent(self)
-        layout.addWidget(button, 0)
+        # the button keeps its own width; the rest of the row is the row's, which forwards the tap
+        layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft if below else Qt.AlignmentFlag(0))
         self.detail = QLabel(detail)
         self.detail.setObjectName("tapRowDetail")
         self.detail.setWordWrap(True)

@@ -86,6 +86,10 @@ def test_every_precheck_and_discharge_row_answers_a_tap_beside_its_text(shown, q
         _tap(qtbot, row, _right_of(row))
         assert shown.discharge.checks[key].isChecked(), key
     assert set(shown.discharge.confirmations()) == set(rows)
+    first_key, first = next(iter(rows.items()))
+    assert first.detail.isVisible() and first.detail.text()
+    _tap(qtbot, first.detail)  # on the explanation under the text
+    assert not shown.discharge.checks[first_key].isChecked()
 
 
 def test_a_tap_on_a_disabled_row_does_nothing(shown, qtbot):
