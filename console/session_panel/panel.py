@@ -56,6 +56,7 @@ from console.signoff_dialog import SignoffPage
 from widgets.countdown import CountdownLabel
 from widgets.scale_form import ScaleForm
 from widgets.side_effect_form import SideEffectForm
+from widgets.tap_row import TOUCH_MIN
 
 #: quick actions: key, button text, shortcut
 QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
@@ -267,6 +268,8 @@ class SessionPanel(QWidget):
         f.setPointSize(12)
         self.entry_list.setFont(f)
         self.entry_list.setMaximumHeight(220)
+        # on a 768-px-high screen the list gives its room to the tabs first (a line and a half is still shown)
+        self.entry_list.setMinimumHeight(TOUCH_MIN)
         self.entry_list.setToolTip("Double-click an entry to correct it (the original is kept)")
         self.entry_list.itemDoubleClicked.connect(
             lambda item: self.open_amend(self.entries()[self.entry_list.count() - 1 - self.entry_list.row(item)]))

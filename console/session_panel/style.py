@@ -12,7 +12,7 @@ BLUE = "#1f6feb"
 
 PANEL_QSS = f"""
 QPushButton {{ min-height: {TOUCH_MIN}px; min-width: {TOUCH_MIN}px; font-size: 12pt; padding: 4px 10px; }}
-QPushButton#quickAction {{ min-height: 56px; font-size: 14pt; font-weight: bold; }}
+QPushButton#quickAction {{ min-height: 52px; font-size: 14pt; font-weight: bold; }}
 QPushButton#primary {{ min-height: 48px; font-size: 14pt; font-weight: bold; background-color: {BLUE};
                       color: white; }}
 QPushButton:disabled, QPushButton#primary:disabled, QPushButton#quickAction:disabled {{
@@ -34,7 +34,7 @@ QCheckBox::indicator:checked, QRadioButton::indicator:checked {{ background-colo
                        border-color: #e8e8e8; }}
 QFrame#tapRow {{ border-bottom: 1px solid #262c33; }}
 QTabBar::tab {{ min-height: {TOUCH_MIN}px; min-width: 96px; font-size: 13pt; font-weight: bold;
-               padding: 4px 16px; }}
+               padding: 0px 16px; }}
 QTabBar::tab:selected {{ background-color: #1c2530; border-bottom: 3px solid {BLUE}; }}
 """
 
