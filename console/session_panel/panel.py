@@ -446,6 +446,7 @@ class SessionPanel(QWidget):
         """Show the stepped pre-check on its own page (the header and the confirm strip stay above it)."""
         if self.precheck is None or self.sealed:
             return None
+        self._drop_discard_question()
         self.forms.leave()
         self.stack.setCurrentIndex(PAGE_PRECHECK)
         self.precheck.setFocus()
@@ -609,6 +610,7 @@ class SessionPanel(QWidget):
         if isinstance(widget, ScaleForm):  # which check the rating will answer
             point = self.ctl.rating_point(widget.scale.id)
             title += " - baseline" if point == "baseline" else f" - for {point}" if point else " - extra rating"
+        self._drop_discard_question()
         self.forms.show_form(key, title)
         self.stack.setCurrentIndex(PAGE_FORM)
 
@@ -649,10 +651,7 @@ class SessionPanel(QWidget):
 
     def close_form(self) -> None:
         """Back to the session; an unsaved form stays as a draft."""
-        if self._asking_discard is not None:
-            self._asking_discard = None
-            if self.confirm.pending:
-                self.confirm.cancel()  # a pending "discard?" belongs to the form being left
+        self._drop_discard_question()
         self.forms.leave()
         self.stack.setCurrentIndex(PAGE_SESSION if self.session is not None else PAGE_START)
 
@@ -676,6 +675,13 @@ class SessionPanel(QWidget):
         self.confirm.ask(f"Discard {title}? What you entered will be lost.", "Discard",
                          lambda: self._discard_if_open(key), cancel_text="Keep editing")
         return False
+
+    def _drop_discard_question(self) -> None:
+        # a pending "discard?" belongs to the form on show: leaving it (or showing another) withdraws the question
+        if self._asking_discard is not None:
+            self._asking_discard = None
+            if self.confirm.pending:
+                self.confirm.cancel()
 
     def _discard_if_open(self, key: str | None) -> None:
         # the question was about one form: if another one is open by now, that one is not thrown away

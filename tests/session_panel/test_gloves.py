@@ -280,6 +280,29 @@ def test_a_pending_discard_question_does_not_throw_away_another_form(shown, qtbo
     assert shown.current_form() is note and note.text.text() == "keep me"
 
 
+def test_opening_another_form_withdraws_the_question_and_keeps_both_drafts(shown):
+    shown.close_precheck()
+    note = shown.open_form("note")
+    note.text.setText("keep me")
+    shown.ask_discard()
+    moaas = shown.trigger("moaas") or shown.current_form()  # F2 while the question is open
+    assert not shown.confirm.isVisible() and shown.current_form() is moaas
+    assert shown.forms.draft("note") is note and note.text.text() == "keep me"
+
+
+def test_escape_on_the_precheck_keeps_what_was_entered(shown, qtbot, svc):
+    pc = shown.precheck
+    pc.identity.setChecked(True)
+    pc.go(1)
+    qtbot.keyClicks(pc.medication_changes, "none")
+    qtbot.keyClick(pc, Qt.Key.Key_Escape)
+    assert shown.stack.currentIndex() == PAGE_SESSION and svc.kinds() == []
+    assert shown.open_precheck() is pc and pc.identity.isChecked() and pc.medication_changes.text() == "none"
+    pc.go(len(pc.steps) - 1)
+    qtbot.keyClick(pc, Qt.Key.Key_Return)  # Enter on the last step saves
+    assert svc.kinds() == ["precheck"] and svc.last("precheck").data["medication_changes"] == "none"
+
+
 def test_acknowledge_stays_usable_while_the_discard_question_is_open(qtbot, station):  # noqa: F811
     st, clock = station
     panel = st.panel
