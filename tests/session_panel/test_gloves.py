@@ -113,6 +113,16 @@ def test_a_moaas_answer_is_a_whole_row_with_its_words_and_a_tap_on_the_words_pic
     assert form.values() == {"score": 5}  # one answer at a time, as before
 
 
+def test_side_effect_intervention_answers_a_tap_beside_the_circle(shown, qtbot):
+    shown.close_precheck()
+    form = shown.open_form("side_effect")
+    row = form.kind_drug.parent()
+    assert isinstance(row, TapRow)
+    qtbot.waitUntil(row.isVisible)
+    _tap(qtbot, row, _right_of(row))
+    assert form.kind_drug.isChecked() and form.drug_pane.isVisible()  # the drug fields appear, as on a click
+
+
 # -- 44 px targets -----------------------------------------------------------------------------------------------
 def _targets(root: QWidget) -> Iterator[tuple[str, int, int]]:
     """(name, width, height) of every visible control a finger may need under ``root``."""
