@@ -10,21 +10,26 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QButtonGroup,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QRadioButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from console.clinical.scales import Flag, Scale, ScaleResult
+from widgets.tap_row import TapRow
 
 URGENT_STYLE = ("background-color: #e8202a; color: #ffffff; font-weight: bold; font-size: 14pt; "
                 "border-radius: 6px; padding: 8px;")
 FLAG_STYLE = "background-color: #f5c400; color: #000000; font-weight: bold; border-radius: 6px; padding: 6px;"
-ANSWER_STYLE = ("QPushButton { min-height: 40px; padding: 4px 10px; font-size: 13pt; } "
+#: narrower answer buttons beside the question (still at least 44x44 px)
+COMPACT_STYLE = " QPushButton { padding: 2px 2px; min-width: 44px; }"
+ANSWER_STYLE = ("QPushButton { min-height: 44px; min-width: 44px; padding: 4px 10px; font-size: 13pt; } "
                 "QPushButton:checked { background-color: #1f6feb; color: #ffffff; font-weight: bold; }")
 
 
@@ -33,14 +38,18 @@ class ScaleForm(QWidget):
 
     changed = Signal()
 
-    def __init__(self, scale: Scale, parent: QWidget | None = None, *, baseline_total: int | None = None) -> None:
+    def __init__(self, scale: Scale, parent: QWidget | None = None, *, baseline_total: int | None = None,
+                 compact: bool = False) -> None:
+        """``compact`` puts each question beside its answer buttons (a stepped form shows more per step)."""
         super().__init__(parent)
         self.scale = scale
         self.baseline_total = baseline_total
         self.groups: dict[str, QButtonGroup] = {}
-        self.buttons: dict[tuple[str, int], QPushButton] = {}
+        self.buttons: dict[tuple[str, int], QAbstractButton] = {}
+        #: one widget per item, in order (see :meth:`show_items`)
+        self.item_boxes: list[QWidget] = []
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet(ANSWER_STYLE)
+        self.setStyleSheet(ANSWER_STYLE + (COMPACT_STYLE if compact else ""))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -80,14 +89,17 @@ class ScaleForm(QWidget):
             self.groups[item.id] = group
             box = QWidget(self)
             if scale.single and item.options:
-                # one question with worded answers: a tall column, best answer first, as printed on the scale
+                # one question with worded answers: a tall column, best answer first, as printed on the scale;
+                # each answer is a whole-row radio button whose words wrap (a push button cut them off)
                 col = QVBoxLayout(box)
                 col.setContentsMargins(0, 0, 0, 0)
+                col.setSpacing(0)
                 for opt in item.options:
-                    b = self._button(item.id, opt.value, f"{opt.value}   {opt.label}", group)
-                    col.addWidget(b)
+                    radio = QRadioButton(str(opt.value))
+                    self._register(item.id, opt.value, radio, group)
+                    col.addWidget(TapRow(radio, opt.label, box))
             else:
-                grid = QVBoxLayout(box)
+                grid = QHBoxLayout(box) if compact else QVBoxLayout(box)
                 grid.setContentsMargins(0, 4, 0, 4)
                 number = item.number if item.number is not None else n
                 lab = QLabel(item.label if scale.single else f"{number}. {item.label}")
@@ -95,7 +107,7 @@ class ScaleForm(QWidget):
                 f = lab.font()
                 f.setPointSize(12)
                 lab.setFont(f)
-                grid.addWidget(lab)
+                grid.addWidget(lab, 1)
                 # one row of number buttons per item; the words are in the legend above and in the tooltips,
                 # so a 9-item questionnaire stays readable without scrolling through 36 worded buttons
                 row = QHBoxLayout()
@@ -107,6 +119,7 @@ class ScaleForm(QWidget):
                     row.addWidget(b)
                 grid.addLayout(row)
             layout.addWidget(box)
+            self.item_boxes.append(box)
             group.idClicked.connect(lambda _id: self._on_change())
 
         self.summary_label = QLabel()
@@ -138,11 +151,20 @@ class ScaleForm(QWidget):
         b = QPushButton(text, self)
         b.setCheckable(True)
         b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._register(item_id, value, b, group)
+        return b
+
+    def _register(self, item_id: str, value: int, b: QAbstractButton, group: QButtonGroup) -> None:
         b.setObjectName(f"answer_{item_id}_{value}")
         # QButtonGroup ids must be unique ints; the value can be negative (RASS), so offset it
         group.addButton(b, value + 1000)
         self.buttons[(item_id, value)] = b
-        return b
+
+    def show_items(self, start: int = 0, stop: int | None = None) -> None:
+        """Show only items ``start`` to ``stop`` (0-based, ``stop`` excluded): one step of a stepped form.
+        Answers to hidden items are kept and still count."""
+        for n, box in enumerate(self.item_boxes):
+            box.setVisible(start <= n and (stop is None or n < stop))
 
     # -- values ----------------------------------------------------------------------------------------------
     def values(self) -> dict[str, int]:

@@ -31,10 +31,11 @@ from console.clinical.entries import side_effect_data
 from console.clinical.entry_model import OUTCOMES
 from console.clinical.side_effects import Catalogue
 from widgets.form_util import enlarge_labels
+from widgets.tap_row import TapRow
 
-BIG = ("QPushButton { min-height: 40px; font-size: 13pt; } "
+BIG = ("QPushButton { min-height: 44px; min-width: 44px; font-size: 13pt; } "
        "QPushButton:checked { background-color: #1f6feb; color: white; } "
-       "QRadioButton { font-size: 12pt; min-height: 28px; }")
+       "QRadioButton { font-size: 12pt; min-height: 44px; }")
 
 
 def _datetime_edit(t: float) -> QDateTimeEdit:
@@ -103,7 +104,7 @@ class SideEffectForm(QWidget):
         self.kind_other = QRadioButton("Non-drug")
         for n, rb in enumerate((self.kind_none, self.kind_drug, self.kind_other)):
             self.kind_group.addButton(rb, n)
-            krow.addWidget(rb)
+            krow.addWidget(TapRow(rb))  # a third of the row each: a gloved tap need not hit the small circle
         self.kind_none.setChecked(True)
         form.addRow("Intervention", kinds)
 

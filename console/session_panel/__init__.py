@@ -17,7 +17,11 @@ Wiring it into the main window::
     panel.session_started.connect(...)       # e.g. start the vitals recorder and the alarm engine
     panel.open_session(info, patient)        # to show a resumed (interrupted) session
 
-F2-F6 are window shortcuts (MOAA/S, CADSS-6, side effect, note, take BP now).
+F2-F6 are window shortcuts (MOAA/S, CADSS-6, side effect, note, take BP now). In an entry form Enter saves
+(Ctrl+Enter in a multi-line field) and Escape leaves, asking first in the confirm strip when something typed would
+be lost; Discard asks the same way. The pre-check is a stepped page of its own (``panel.open_precheck()``), each
+step fitting a 1366x768 screen; every control is at least 44x44 px and check boxes and answers are whole-row tap
+targets (:class:`widgets.tap_row.TapRow`).
 
 The session's state and rules live in ``panel.ctl`` (:class:`console.session.SessionController`, no Qt); the
 panel shows it, forwards clicks and shows its refusals. Start, stop and each nasal device are confirmed in the

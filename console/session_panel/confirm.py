@@ -48,11 +48,13 @@ class ConfirmStrip(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.setVisible(False)
 
-    def ask(self, question: str, confirm_text: str, action: Callable[[], object]) -> None:
+    def ask(self, question: str, confirm_text: str, action: Callable[[], object], *,
+            cancel_text: str = "Cancel") -> None:
         """Show ``question``; ``action`` runs when the clinician presses ``confirm_text``."""
         self._action = action
         self.question.setText(question)
         self.confirm_button.setText(confirm_text)
+        self.cancel_button.setText(cancel_text)
         self.setVisible(True)
         self.confirm_button.setFocus()
 

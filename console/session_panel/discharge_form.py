@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from console.clinical.discharge import CRITERIA, CriterionResult
 from console.session.state import DEPARTURES
 from widgets.form_util import enlarge_labels
+from widgets.tap_row import TapRow, check_row
 
 MARK = {True: "\u2714", False: "\u2718", None: "?"}
 COLOUR = {True: "#33cc66", False: "#e8202a", None: "#f5c400"}
@@ -43,6 +44,7 @@ class DischargeForm(QWidget):
         self.checks: dict[str, QCheckBox] = {}
         self.details: dict[str, QLabel] = {}
         self.hints: dict[str, str] = {}
+        self.rows: dict[str, TapRow] = {}
         for row, (key, label, _auto) in enumerate(CRITERIA):
             # a check box does not wrap: keep its text short and put the explanation underneath
             short, _, hint = label.partition(" (")
@@ -53,16 +55,16 @@ class DischargeForm(QWidget):
             f.setBold(True)
             mark.setFont(f)
             mark.setFixedWidth(28)
-            cb = QCheckBox(short)
+            # the whole row (box, text, explanation, empty space) is one tap target for a gloved hand
+            tap, cb = check_row(short, below=True)
             cb.setToolTip(label)
             cb.toggled.connect(self.confirmations_changed)
-            detail = QLabel(self.hints[key])
-            detail.setWordWrap(True)
-            detail.setObjectName("reason")
-            grid.addWidget(mark, row * 2, 0)
-            grid.addWidget(cb, row * 2, 1)
-            grid.addWidget(detail, row * 2 + 1, 1)
-            self.marks[key], self.checks[key], self.details[key] = mark, cb, detail
+            tap.detail.setObjectName("reason")
+            tap.set_detail(self.hints[key])
+            grid.addWidget(mark, row, 0)
+            grid.addWidget(tap, row, 1)
+            self.marks[key], self.checks[key], self.details[key] = mark, cb, tap.detail
+            self.rows[key] = tap
         layout.addLayout(grid)
         form = QFormLayout()
         self.ready_minutes = QSpinBox()
@@ -133,4 +135,4 @@ class DischargeForm(QWidget):
         for r in results:
             self.marks[r.key].setText(MARK[r.met])
             self.marks[r.key].setStyleSheet(f"color: {COLOUR[r.met]};")
-            self.details[r.key].setText(r.detail or self.hints[r.key])
+            self.rows[r.key].set_detail(r.detail or self.hints[r.key])

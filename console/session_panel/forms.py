@@ -1,18 +1,27 @@
 """The panel's form page: one entry form at a time (a rating, a side effect, a note, a correction), with Save,
-Back (the form is kept as a draft for later) and Discard, and the reason a save was refused beside it."""
+Back (the form is kept as a draft for later) and Discard, and the reason a save was refused beside it.
+
+Keys (issue 12, made for the keyboard): Enter saves the form, except in a multi-line text field, where Enter is a
+new line and Ctrl+Enter saves; Escape asks to leave without saving. The page only signals these; the panel asks
+first (in its confirm strip, never a dialog over the monitor) when typed text would be lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QStackedWidget,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -50,8 +59,28 @@ class NoteForm(QWidget):
         return not self.text.text().strip()
 
 
+def has_input(widget: QWidget) -> bool:
+    """Whether leaving ``widget`` unsaved would lose something the clinician entered.
+
+    A form says so itself with ``is_empty()``; any other form counts as filled in when one of its text fields
+    holds text (a form that cannot tell is treated as filled in: asking once too often loses nothing)."""
+    is_empty = getattr(widget, "is_empty", None)
+    if callable(is_empty):
+        return not is_empty()
+    for edit in widget.findChildren(QLineEdit):
+        if edit.text().strip() and not isinstance(edit.parent(), QComboBox):
+            return True
+    plain = any(e.toPlainText().strip() for e in widget.findChildren(QPlainTextEdit))
+    return plain or any(e.toPlainText().strip() for e in widget.findChildren(QTextEdit))
+
+
 class FormPage(QWidget):
-    """Keeps the drafts by key; the panel decides what a form is and what saving it means."""
+    """Keeps the drafts by key; the panel decides what a form is and what saving it means.
+
+    :attr:`save_requested` on Enter (Ctrl+Enter in a multi-line field), :attr:`leave_requested` on Escape."""
+
+    save_requested = Signal()
+    leave_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,10 +103,15 @@ class FormPage(QWidget):
         self.back_button = QPushButton("Back (keep)")
         self.back_button.setToolTip("Return to the session; what you entered is kept for later")
         self.discard_button = QPushButton("Discard")
-        row.addWidget(self.save_button, 2)
-        row.addWidget(self.back_button, 1)
-        row.addWidget(self.discard_button, 1)
+        row.addWidget(self.save_button, 3)
+        row.addWidget(self.back_button, 2)  # wide enough for "Back (keep)" on a 1366-px-wide screen
+        row.addWidget(self.discard_button, 2)
         layout.addLayout(row)
+        # Ctrl+Enter saves from anywhere in the form, a multi-line field included (there Enter is a new line)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self._save_key)
         self.drafts: dict[str, QWidget] = {}
         #: the key of the form on show, ``None`` when the page is not in use
         self.key: str | None = None
@@ -124,3 +158,25 @@ class FormPage(QWidget):
             widget.deleteLater()
         self.drafts.clear()
         self.leave()
+
+    def _save_key(self) -> None:
+        if self.key is not None:
+            self.save_requested.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        # a single-line field, an answer button or the form itself leaves Enter unhandled and it arrives here; a
+        # multi-line field keeps it as a new line
+        key = event.key()
+        if self.key is not None and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            focused = self.focusWidget()
+            if isinstance(focused, QAbstractButton) and focused in (self.back_button, self.discard_button):
+                focused.click()  # Enter on Back or Discard means that button, not Save
+            else:
+                self.save_requested.emit()
+            event.accept()
+            return
+        if self.key is not None and key == Qt.Key.Key_Escape:
+            self.leave_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)

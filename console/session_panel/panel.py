@@ -46,7 +46,7 @@ from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.confirm import ConfirmStrip
 from console.session_panel.discharge_form import DischargeForm
 from console.session_panel.dosing import DosingControls
-from console.session_panel.forms import FormPage, NoteForm, scroll
+from console.session_panel.forms import FormPage, NoteForm, has_input, scroll
 from console.session_panel.header import SessionHeader
 from console.session_panel.precheck_form import PrecheckForm
 from console.session_panel.start_form import StartRequest, StartSessionForm
@@ -56,6 +56,7 @@ from console.signoff_dialog import SignoffPage
 from widgets.countdown import CountdownLabel
 from widgets.scale_form import ScaleForm
 from widgets.side_effect_form import SideEffectForm
+from widgets.tap_row import TOUCH_MIN
 
 #: quick actions: key, button text, shortcut
 QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
@@ -65,7 +66,7 @@ QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("note", "Note", "F5"),
     ("bp", "Take BP now", "F6"),
 )
-PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN = 0, 1, 2, 3
+PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN, PAGE_PRECHECK = 0, 1, 2, 3, 4
 #: missed checks listed under the countdown (all of them are in the entry list as check_overdue)
 MISSED_SHOWN = 3
 class SessionPanel(QWidget):
@@ -104,6 +105,8 @@ class SessionPanel(QWidget):
         self.precheck: PrecheckForm | None = None
         self.dosing: DosingControls | None = None
         self.discharge: DischargeForm | None = None
+        #: the form whose "discard?" question is on show in the confirm strip
+        self._asking_discard: str | None = None
 
         self.timer = QTimer(self)
         self.timer.setObjectName("sessionPanelTick")
@@ -138,7 +141,10 @@ class SessionPanel(QWidget):
         self.forms = FormPage()
         self.forms.save_button.clicked.connect(self.save_form)
         self.forms.back_button.clicked.connect(self.close_form)
-        self.forms.discard_button.clicked.connect(self.discard_form)
+        # Discard and Escape ask first when typed text would be lost; Enter (Ctrl+Enter in a multi-line field) saves
+        self.forms.discard_button.clicked.connect(self.ask_discard)
+        self.forms.leave_requested.connect(self.ask_discard)
+        self.forms.save_requested.connect(self.save_form)
         # the form page's parts, by their old names
         self.form_title, self.form_area, self.form_error = self.forms.title, self.forms.area, self.forms.error
         self.save_button, self.back_button = self.forms.save_button, self.forms.back_button
@@ -148,6 +154,11 @@ class SessionPanel(QWidget):
         self.signoff.signed.connect(self._signed)
         self.signoff.cancelled.connect(self.close_form)
         self.stack.addWidget(scroll(self.signoff))
+        # the stepped pre-check gets the whole page below the header: in a tab under the quick actions a step
+        # had about 185 px on a 1366x768 screen (issue 12)
+        self.precheck_page = QWidget()
+        QVBoxLayout(self.precheck_page).setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(scroll(self.precheck_page))  # a scroll bar only on a screen smaller than 1366x768
         self.stack.setCurrentIndex(PAGE_START)
         self._build_actions()
         self._update_header()
@@ -257,6 +268,8 @@ class SessionPanel(QWidget):
         f.setPointSize(12)
         self.entry_list.setFont(f)
         self.entry_list.setMaximumHeight(220)
+        # on a 768-px-high screen the list gives its room to the tabs first (a line and a half is still shown)
+        self.entry_list.setMinimumHeight(TOUCH_MIN)
         self.entry_list.setToolTip("Double-click an entry to correct it (the original is kept)")
         self.entry_list.itemDoubleClicked.connect(
             lambda item: self.open_amend(self.entries()[self.entry_list.count() - 1 - self.entry_list.row(item)]))
@@ -382,8 +395,14 @@ class SessionPanel(QWidget):
             if w is not None:
                 w.deleteLater()
         assert self.protocol is not None and self.plan is not None
+        old = self.precheck
+        if old is not None:
+            self.precheck_page.layout().removeWidget(old)  # type: ignore[union-attr]  # built with a layout
+            old.deleteLater()
         self.precheck = PrecheckForm(self.scales, route=self.protocol.route)
+        self.precheck_page.layout().addWidget(self.precheck)  # type: ignore[union-attr]
         self.precheck.save_requested.connect(self.save_precheck)
+        self.precheck.close_requested.connect(self.close_precheck)
         self.precheck.take_bp_button.clicked.connect(self.take_bp_now)
         self.precheck.take_bp_button.setEnabled(self.take_bp is not None)
         self.precheck.phq9.changed.connect(self._questionnaire_changed)
@@ -405,9 +424,44 @@ class SessionPanel(QWidget):
         self.discharge.departure_requested.connect(self.record_departure)
         self.discharge.signoff_requested.connect(self.open_signoff)
         self.discharge.confirmations_changed.connect(self._update_discharge)
-        self.tabs.addTab(scroll(self.precheck), "Pre-check")
+        self.tabs.addTab(scroll(self._precheck_tab()), "Pre-check")
         self.tabs.addTab(scroll(self.dosing), "Dosing")
         self.tabs.addTab(scroll(self.discharge), "Discharge")
+
+
+    def _precheck_tab(self) -> QWidget:
+        """The Pre-check tab: one large button that opens the stepped form and says whether it is saved (one
+        line, so it shows even when a small screen leaves the tabs little room)."""
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(2, 4, 2, 4)
+        self.open_precheck_button = QPushButton("Pre-check: open")
+        self.open_precheck_button.setObjectName("primary")
+        self.open_precheck_button.clicked.connect(self.open_precheck)
+        col.addWidget(self.open_precheck_button)
+        col.addStretch(1)
+        return page
+
+    def open_precheck(self) -> PrecheckForm | None:
+        """Show the stepped pre-check on its own page (the header and the confirm strip stay above it)."""
+        if self.precheck is None or self.sealed:
+            return None
+        self._drop_discard_question()
+        self.forms.leave()
+        self.stack.setCurrentIndex(PAGE_PRECHECK)
+        self.precheck.setFocus()
+        return self.precheck
+
+    def close_precheck(self) -> None:
+        """Back to the session page; what was entered in the pre-check stays for later."""
+        if self.stack.currentIndex() == PAGE_PRECHECK:
+            self.stack.setCurrentIndex(PAGE_SESSION if self.session is not None else PAGE_START)
+
+    def _update_precheck_state(self) -> None:
+        if self.precheck is None:
+            return
+        saved = "precheck" in self.precheck.saved
+        self.open_precheck_button.setText("Pre-check saved: open again" if saved else "Pre-check: open and fill in")
 
     # ------------------------------------------------------------------------------------------------ refresh
     def tick(self) -> None:
@@ -438,6 +492,7 @@ class SessionPanel(QWidget):
             self._update_due(self.status)
         if self.precheck is not None:
             self.precheck.show_vitals(latest)
+            self._update_precheck_state()
         if self.dosing is not None:
             self.dosing.update_state(timeline, self.ctl.holds(), self.ctl.start_refusal(), self.device_gate(now),
                                      self.ctl.current_rate(), now)
@@ -555,6 +610,7 @@ class SessionPanel(QWidget):
         if isinstance(widget, ScaleForm):  # which check the rating will answer
             point = self.ctl.rating_point(widget.scale.id)
             title += " - baseline" if point == "baseline" else f" - for {point}" if point else " - extra rating"
+        self._drop_discard_question()
         self.forms.show_form(key, title)
         self.stack.setCurrentIndex(PAGE_FORM)
 
@@ -595,12 +651,43 @@ class SessionPanel(QWidget):
 
     def close_form(self) -> None:
         """Back to the session; an unsaved form stays as a draft."""
+        self._drop_discard_question()
         self.forms.leave()
         self.stack.setCurrentIndex(PAGE_SESSION if self.session is not None else PAGE_START)
 
     def discard_form(self) -> None:
+        """Drop the open form and what was typed into it (no question asked: see :meth:`ask_discard`)."""
         self.forms.drop_current()
         self.close_form()
+
+    def ask_discard(self) -> bool:
+        """Leave the open form without saving: at once when nothing was entered, otherwise only after the
+        clinician confirms in the confirm strip (a page of the panel, so the monitor and Acknowledge stay
+        usable). ``True`` when the form was left at once."""
+        widget = self.current_form()
+        if widget is None:
+            return False
+        if not has_input(widget):
+            self.discard_form()
+            return True
+        key = self._asking_discard = self.forms.key
+        title = self.forms.title.text() or "this form"
+        self.confirm.ask(f"Discard {title}? What you entered will be lost.", "Discard",
+                         lambda: self._discard_if_open(key), cancel_text="Keep editing")
+        return False
+
+    def _drop_discard_question(self) -> None:
+        # a pending "discard?" belongs to the form on show: leaving it (or showing another) withdraws the question
+        if self._asking_discard is not None:
+            self._asking_discard = None
+            if self.confirm.pending:
+                self.confirm.cancel()
+
+    def _discard_if_open(self, key: str | None) -> None:
+        # the question was about one form: if another one is open by now, that one is not thrown away
+        self._asking_discard = None
+        if key is not None and self.forms.key == key:
+            self.discard_form()
 
     def save_form(self) -> Any | None:
         """Validate and store the open form; on success drop the draft, otherwise keep it and say why."""
@@ -693,6 +780,7 @@ class SessionPanel(QWidget):
             self.show_message("Pre-check saved with: " + "; ".join(h.message for h in holds), "warning")
         else:
             self.show_message("Pre-check saved.", "info")
+        self.close_precheck()
         self.refresh()
         return True
 
