@@ -38,7 +38,7 @@ from devices.driver import Driver
 from devices.model import Sample, State
 from devices.transport import PortSettings
 from widgets.numeric_tile import NibpTile, NumericTile, TileColours
-from widgets.status_bar import DeviceStatusBar
+from widgets.status_bar import STATE_WORDS, DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
 
 #: width of the side area with its placeholder, and the most a session panel may take from the strips
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 FRAME_HZ = 30
 #: a MEASURING flag older than this is not believed any more (the device stopped talking mid-cycle)
 MEASURING_TIMEOUT = 180.0
+#: link states in which a device sends nothing: its waves show NO SIGNAL and its values are stale at once
+LINK_DOWN_STATES = frozenset({"connecting", "silent", "lost", "stopped"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +300,9 @@ class MainWindow(QMainWindow):
         now = self.clock()
         self._refresh_links()
         for code, strip in self.strips.items():
-            strip.update_from(self.live.wave(code), now)
+            ring = self.live.wave(code)
+            strip.set_link_down(self._link_down_words(ring.source if ring is not None else ""))
+            strip.update_from(ring, now)
         version = self.live.numerics.version
         second = int(now)
         # tiles only change with a new value or when their age text moves on (whole seconds)
@@ -324,17 +328,34 @@ class MainWindow(QMainWindow):
             if record is None:
                 tile.show_value(None, State.NONE, None, now, secondary)
             else:
-                tile.show_value(record.value, record.state, record.measured_at, now, secondary)
+                tile.show_value(record.value, record.state, record.measured_at, now, secondary,
+                                link_down=self._link_down_words(record.source) is not None)
         sys_, dia, mean = (store.get(code) for code in NIBP_CODES)
         if sys_ is None:
             self.nibp_tile.show_nibp(None, None, None, State.NONE, None, now)
             return
-        measuring = bool(sys_.state & State.MEASURING) and now - sys_.time < MEASURING_TIMEOUT
+        down = self._link_down_words(sys_.source) is not None
+        measuring = bool(sys_.state & State.MEASURING) and now - sys_.time < MEASURING_TIMEOUT and not down
         state = sys_.state | (dia.state if dia else State.NONE)
         self.nibp_tile.show_nibp(sys_.value, dia.value if dia else None, mean.value if mean else None, state,
-                                 sys_.measured_at, now, measuring)
+                                 sys_.measured_at, now, measuring, link_down=down)
 
     # --- internals ---------------------------------------------------------------------------------
+
+    def link_down_words(self, source: str) -> str | None:
+        """``"<device>: connection lost, retrying"`` while the link of the device that sent ``source``'s data
+        is down (see :data:`LINK_DOWN_STATES`), else ``None``; what the strips and tiles show."""
+        return self._link_down_words(source)
+
+    def _link_down_words(self, source: str) -> str | None:
+        shown = self._link_shown.get(source)
+        if shown is None and len(self._link_shown) == 1:
+            # a driver may stamp its samples with another name than the one its link was added under: with one
+            # device every channel is that device's
+            source, shown = next(iter(self._link_shown.items()))
+        if shown is None or shown[0] not in LINK_DOWN_STATES:
+            return None
+        return f"{source}: {STATE_WORDS.get(shown[0], shown[0])}"
 
     def _refresh_links(self) -> None:
         """Show link states that changed since the last frame (pulled from the runtime, cheap when none did)."""
@@ -342,6 +363,7 @@ class MainWindow(QMainWindow):
         if version == self._links_version:
             return
         self._links_version = version
+        self._tile_second = -1  # the tiles redraw this frame: a down link makes their values stale at once
         for source, link in links.items():
             shown = (link.state, link.message)
             if self._link_shown.get(source) != shown:
