@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from console.app import Theme, load_theme
@@ -71,7 +71,7 @@ STRIPS: tuple[tuple[int, str, StripSpec], ...] = (
     (mdc.ECG_II, "ECG", StripSpec("ECG II", "", (-0.8, 1.6), scale="bar", bar_height=1.0, bar_label="1 mV")),
     (mdc.PLETH, "PLETH", StripSpec("Pleth", "", (0.0, 1.0), scale="auto")),
     (mdc.RESP_WAVE, "RESP", StripSpec("Resp", "", (-1.0, 1.0), scale="auto")),
-    (mdc.CO2_WAVE, "CO2", StripSpec("CO2", "", (-2.0, 50.0), scale="lines", unit="mmHg", marks=(0.0, 40.0))),
+    (mdc.CO2_WAVE, "CO2", StripSpec("CO2", "", (-2.0, 58.0), scale="lines", unit="mmHg", marks=(0.0, 40.0))),
 )
 
 #: tiles beside the strips, row by row, then the bottom row
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self._timer.setObjectName("frame_timer")
         self._timer.setInterval(int(1000 / FRAME_HZ))
         self._timer.timeout.connect(self.refresh)
-        self.resize(1600, 960)
+        self.resize(fitted_size(self, 1600, 960))
 
     # --- devices and threads -----------------------------------------------------------------------
 
@@ -390,6 +390,16 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         layout.addWidget(new)
         new.show()  # widgets added to an already visible window stay hidden otherwise
+
+
+def fitted_size(widget: QWidget, width: int, height: int) -> QSize:
+    """``width`` x ``height``, or less where the screen is smaller (a 1366x768 clinic laptop): a window never
+    opens larger than the screen's available area. The offscreen platform's screen (tests, headless
+    screenshots) is a fictional 800x600 and is not followed."""
+    if QGuiApplication.platformName() == "offscreen":
+        return QSize(width, height)
+    available = widget.screen().availableGeometry()
+    return QSize(min(width, available.width()), min(height, available.height()))
 
 
 def _first(get: Callable[[int], NumericRecord | None], codes: tuple[int, ...]) -> NumericRecord | None:

@@ -341,9 +341,10 @@ class WaveformStrip(QWidget):
             bar = pg.PlotCurveItem([x - 0.05, x, x, x - 0.05], [base, base, base + spec.bar_height,
                                                                   base + spec.bar_height], pen=pen)
             plot.addItem(bar)
-            text = pg.TextItem(spec.bar_label, color=dim, anchor=(0.5, 0.0))
+            # left-aligned at the plot's left edge: centred under the bar it was cut off on narrow screens
+            text = pg.TextItem(spec.bar_label, color=dim, anchor=(0.0, 0.0))
             text.setFont(font)
-            text.setPos(x, base)
+            text.setPos(-SCALE_MARGIN, base)
             plot.addItem(text)
             self._scale_items += [bar, text]
         elif spec.scale == "lines":
