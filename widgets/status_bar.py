@@ -154,7 +154,7 @@ class DeviceStatusBar(QStatusBar):
     def user_text(self) -> str:
         return self.user_label.text()
 
-    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt naming)
+    def showMessage(self, text: str, timeout: int | None = 0) -> None:  # noqa: N802 (Qt naming)
         """A note in its own place, kept until the next one: unlike Qt's temporary message it never covers
         the link states, and it does not time out (``timeout`` is accepted for Qt's signature and ignored)."""
         del timeout

@@ -26,6 +26,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from console.clinical.units import display_unit
+
 #: seconds without a new sample before the strip greys and says so (a frozen trace looks like a live one);
 #: devices deliver waves in blocks of up to about half a second, so two seconds is never a normal pause
 NO_SIGNAL_AFTER = 2.0
@@ -122,7 +124,8 @@ class WaveformStrip(QWidget):
         font = QFont(font_family) if font_family else QFont()
         font.setBold(True)
         font.setPixelSize(20)
-        self.title = QLabel(f"{spec.label}  {spec.unit}" if spec.unit else spec.label, self.plot_widget)
+        unit = display_unit(spec.unit)
+        self.title = QLabel(f"{spec.label}  {unit}" if unit else spec.label, self.plot_widget)
         self.title.setFont(font)
         self._set_colour(self.title, spec.colour)
         self.title.move(8, 4)

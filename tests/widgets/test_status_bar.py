@@ -70,6 +70,7 @@ def _fits(label) -> bool:
 def test_link_recording_note_and_user_each_have_their_own_place(qtbot, width: int) -> None:
     """Issue 12: "Signed in as ..." was drawn over "connection lost, retrying"."""
     from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QApplication
 
     from console.main_window import MainWindow
 
@@ -87,7 +88,9 @@ def test_link_recording_note_and_user_each_have_their_own_place(qtbot, width: in
     bar.showMessage("Saved: Dosing started")
     bar.set_clock("14:32:05")
     qtbot.waitUntil(lambda: all(label.isVisible() for label in (bar.user_label, bar.recording_label)))
-    w.layout().activate()
+    for _ in range(3):  # let every nested layout take its posted layout request
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
 
     def rect(label) -> QRect:
         return QRect(label.mapTo(w, label.rect().topLeft()), label.size())
@@ -100,6 +103,7 @@ def test_link_recording_note_and_user_each_have_their_own_place(qtbot, width: in
         assert w.rect().contains(rect(label)), (label.objectName(), rect(label))
     for i, a in enumerate(places):
         for b in places[i + 1:]:
+            assert a is not None and b is not None
             assert not rect(a).intersects(rect(b)), (a.text(), b.text())
     assert "connection lost" in bar.device_text("Bedside monitor (IntelliVue MX450 on COM3)")
     assert bar.currentMessage() == "Saved: Dosing started"
