@@ -101,8 +101,9 @@ class DeviceStatusBar(QStatusBar):
         grid.addWidget(self.recording_label, 0, 0)
         grid.addWidget(self.note_label, 0, 1)
         grid.addWidget(self.user_label, 0, 2, 1, 2)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        # the recording line takes the free width; the note and the user take what their text needs (and wrap
+        # only when the bar is too narrow for all of them)
+        grid.setColumnStretch(0, 1)
         self.addPermanentWidget(self.area, 1)
 
     # --- link states ---------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class WaveformStrip(QWidget):
 
         # 1 px opaque: 2 px costs 5x, translucent 25x; the grey pen marks a frozen sweep (no signal)
         self._live_pen = pg.mkPen(QColor(spec.colour), width=1)
-        self._grey_pen = pg.mkPen(QColor(dim_colour).darker(130), width=1)
+        self._grey_pen = pg.mkPen(QColor(dim_colour).darker(200), width=1)
         self.curve = pg.PlotDataItem(pen=self._live_pen, antialias=False, connect="finite")
         # PlotItem.addItem imposes the plot's own clip/downsampling settings on the curve: set them there
         plot.setClipToView(True)
