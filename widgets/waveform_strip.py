@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from console.clinical.units import display_unit
@@ -300,12 +300,27 @@ class WaveformStrip(QWidget):
         text = NO_SIGNAL if self._link_down is None else f"{NO_SIGNAL} \u2014 {self._link_down}"
         if self.notice.text() != text:
             self.notice.setText(text)
+            self._fit_notice()
 
     def _place_notice(self) -> None:
         # below the title, over the rest of the plot
         top = self.title.y() + self.title.height()
         # the plot fills the strip (no margins), so the strip's own size is the plot's, even mid-layout
         self.notice.setGeometry(8, top, max(1, self.width() - 16), max(1, self.height() - top - 4))
+        self._fit_notice()
+
+    def _fit_notice(self) -> None:
+        """The largest font up to :attr:`NOTICE_PX` at which the whole notice fits, wrapped (short strips on a
+        768-px-high screen); only on a resize or a new text, never per frame."""
+        rect = self.notice.contentsRect()
+        flags = int(self.notice.alignment()) | int(Qt.TextFlag.TextWordWrap)
+        font = QFont(self.notice.font())
+        for px in range(self.NOTICE_PX, 11, -2):
+            font.setPixelSize(px)
+            if rect.contains(QFontMetrics(font).boundingRect(rect, flags, self.notice.text())):
+                break
+        if font.pixelSize() != self.notice.font().pixelSize():
+            self.notice.setFont(font)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)

@@ -174,3 +174,21 @@ def test_auto_gain_does_not_magnify_a_flat_line(qtbot) -> None:
     for k in range(20):
         s.update_from(ring, now=8.0 + k / 30)
     assert s.view.viewRange()[1] == pytest.approx(before)
+
+
+@pytest.mark.parametrize("height", [70, 100, 150])
+def test_the_no_signal_notice_fits_a_short_strip(qtbot, height: int) -> None:
+    """On a 768-px-high screen a strip may be under 100 px tall: the notice shrinks to fit, never cut."""
+    from PySide6.QtCore import Qt
+
+    s = WaveformStrip(StripSpec("ECG II", "#33ff66", (-1.0, 2.0)), SWEEP)
+    qtbot.addWidget(s)
+    s.resize(560, height)
+    s.show()
+    qtbot.waitExposed(s)
+    s.set_link_down("Bedside monitor (IntelliVue MX450 on COM3): connection lost, retrying")
+    label = s.notice
+    flags = int(label.alignment()) | int(Qt.TextFlag.TextWordWrap)
+    assert label.contentsRect().contains(label.fontMetrics().boundingRect(label.contentsRect(), flags,
+                                                                          label.text()))
+    assert label.font().pixelSize() >= 12
