@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from console.app import Theme, load_theme
@@ -38,7 +38,7 @@ from devices.driver import Driver
 from devices.model import Sample, State
 from devices.transport import PortSettings
 from widgets.numeric_tile import NibpTile, NumericTile, TileColours
-from widgets.status_bar import DeviceStatusBar
+from widgets.status_bar import STATE_WORDS, DeviceStatusBar
 from widgets.waveform_strip import StripSpec, WaveformStrip
 
 #: width of the side area with its placeholder, and the most a session panel may take from the strips
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 FRAME_HZ = 30
 #: a MEASURING flag older than this is not believed any more (the device stopped talking mid-cycle)
 MEASURING_TIMEOUT = 180.0
+#: link states in which a device sends nothing: its waves show NO SIGNAL and its values are stale at once
+LINK_DOWN_STATES = frozenset({"connecting", "silent", "lost", "stopped"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ STRIPS: tuple[tuple[int, str, StripSpec], ...] = (
     (mdc.ECG_II, "ECG", StripSpec("ECG II", "", (-0.8, 1.6), scale="bar", bar_height=1.0, bar_label="1 mV")),
     (mdc.PLETH, "PLETH", StripSpec("Pleth", "", (0.0, 1.0), scale="auto")),
     (mdc.RESP_WAVE, "RESP", StripSpec("Resp", "", (-1.0, 1.0), scale="auto")),
-    (mdc.CO2_WAVE, "CO2", StripSpec("CO2", "", (-2.0, 50.0), scale="lines", unit="mmHg", marks=(0.0, 40.0))),
+    (mdc.CO2_WAVE, "CO2", StripSpec("CO2", "", (-2.0, 58.0), scale="lines", unit="mmHg", marks=(0.0, 40.0))),
 )
 
 #: tiles beside the strips, row by row, then the bottom row
@@ -190,7 +192,7 @@ class MainWindow(QMainWindow):
         self._timer.setObjectName("frame_timer")
         self._timer.setInterval(int(1000 / FRAME_HZ))
         self._timer.timeout.connect(self.refresh)
-        self.resize(1600, 960)
+        self.resize(fitted_size(self, 1600, 960))
 
     # --- devices and threads -----------------------------------------------------------------------
 
@@ -298,7 +300,9 @@ class MainWindow(QMainWindow):
         now = self.clock()
         self._refresh_links()
         for code, strip in self.strips.items():
-            strip.update_from(self.live.wave(code), now)
+            ring = self.live.wave(code)
+            strip.set_link_down(self._link_down_words(ring.source if ring is not None else ""))
+            strip.update_from(ring, now)
         version = self.live.numerics.version
         second = int(now)
         # tiles only change with a new value or when their age text moves on (whole seconds)
@@ -324,17 +328,34 @@ class MainWindow(QMainWindow):
             if record is None:
                 tile.show_value(None, State.NONE, None, now, secondary)
             else:
-                tile.show_value(record.value, record.state, record.measured_at, now, secondary)
+                tile.show_value(record.value, record.state, record.measured_at, now, secondary,
+                                link_down=self._link_down_words(record.source) is not None)
         sys_, dia, mean = (store.get(code) for code in NIBP_CODES)
         if sys_ is None:
             self.nibp_tile.show_nibp(None, None, None, State.NONE, None, now)
             return
-        measuring = bool(sys_.state & State.MEASURING) and now - sys_.time < MEASURING_TIMEOUT
+        down = self._link_down_words(sys_.source) is not None
+        measuring = bool(sys_.state & State.MEASURING) and now - sys_.time < MEASURING_TIMEOUT and not down
         state = sys_.state | (dia.state if dia else State.NONE)
         self.nibp_tile.show_nibp(sys_.value, dia.value if dia else None, mean.value if mean else None, state,
-                                 sys_.measured_at, now, measuring)
+                                 sys_.measured_at, now, measuring, link_down=down)
 
     # --- internals ---------------------------------------------------------------------------------
+
+    def link_down_words(self, source: str) -> str | None:
+        """``"<device>: connection lost, retrying"`` while the link of the device that sent ``source``'s data
+        is down (see :data:`LINK_DOWN_STATES`), else ``None``; what the strips and tiles show."""
+        return self._link_down_words(source)
+
+    def _link_down_words(self, source: str) -> str | None:
+        shown = self._link_shown.get(source)
+        if shown is None and len(self._link_shown) == 1:
+            # a driver may stamp its samples with another name than the one its link was added under: with one
+            # device every channel is that device's
+            source, shown = next(iter(self._link_shown.items()))
+        if shown is None or shown[0] not in LINK_DOWN_STATES:
+            return None
+        return f"{source}: {STATE_WORDS.get(shown[0], shown[0])}"
 
     def _refresh_links(self) -> None:
         """Show link states that changed since the last frame (pulled from the runtime, cheap when none did)."""
@@ -342,6 +363,7 @@ class MainWindow(QMainWindow):
         if version == self._links_version:
             return
         self._links_version = version
+        self._tile_second = -1  # the tiles redraw this frame: a down link makes their values stale at once
         for source, link in links.items():
             shown = (link.state, link.message)
             if self._link_shown.get(source) != shown:
@@ -368,6 +390,16 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         layout.addWidget(new)
         new.show()  # widgets added to an already visible window stay hidden otherwise
+
+
+def fitted_size(widget: QWidget, width: int, height: int) -> QSize:
+    """``width`` x ``height``, or less where the screen is smaller (a 1366x768 clinic laptop): a window never
+    opens larger than the screen's available area. The offscreen platform's screen (tests, headless
+    screenshots) is a fictional 800x600 and is not followed."""
+    if QGuiApplication.platformName() == "offscreen":
+        return QSize(width, height)
+    available = widget.screen().availableGeometry()
+    return QSize(min(width, available.width()), min(height, available.height()))
 
 
 def _first(get: Callable[[int], NumericRecord | None], codes: tuple[int, ...]) -> NumericRecord | None:

@@ -165,11 +165,13 @@ class ChairStation(QObject):
         self._recording_timer.timeout.connect(self.refresh_board_phase)
         self._recording_timer.start()
         self._closed = False
+        window.status.set_user(f"Signed in as {self.user_name()} ({getattr(user, 'role', 'clinician')})")
+        self.refresh_recording()
 
     def refresh_recording(self) -> str:
         """Show what the chair records and what waits to be written (pulled from the runtime); returns it."""
         text = self.runtime.snapshot().recording_text()
-        self.window.statusBar().showMessage(text)
+        self.window.status.set_recording(text)  # its own place: never over the link states or the user
         return text
 
     def refresh_board_phase(self) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from console.alarms import AlarmEngine
 from console.alarms.model import Alarm, priority_name
 from console.alarms.presentation import style_for
+from console.clinical.units import display_unit
 
 COLUMNS: tuple[str, ...] = ("Priority", "Time", "Alarm", "Ack by")
 
@@ -50,7 +51,7 @@ def _value_text(a: Alarm) -> str:
         return f"{a.reading} {a.unit}"
     if a.value is None:
         return ""
-    text = f"{_num(a.value)} {a.unit}".strip()
+    text = f"{_num(a.value)} {display_unit(a.unit)}".strip()
     if a.worst_value is not None and a.worst_value != a.value:
         text += f" (worst {_num(a.worst_value)})"
     return text

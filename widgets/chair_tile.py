@@ -27,7 +27,6 @@ TILE_NUMERICS: tuple[tuple[str, tuple[int, ...]], ...] = (
 STALE_S = 30.0
 NIBP_STALE_S = 900.0
 _PRIORITY = {"high": AlarmPriority.HIGH, "medium": AlarmPriority.MEDIUM, "low": AlarmPriority.LOW}
-_UNITS = {"/min": "/min", "%": "%", "mm[Hg]": "mmHg", "mmHg": "mmHg", "{beats}/min": "/min"}
 BACKGROUND = "#0b0f14"
 TEXT = "#e8e8e8"
 DIM = "#9aa3ad"

@@ -23,9 +23,12 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from console.clinical.units import display_unit
 from devices.model import State
 
 DASHES = "---"
+#: the info line's prefix while the device's link is down (the value is stale at once)
+LINK_DOWN_WORDS = "no link"
 
 #: states that make a value unusable, with the words shown under the dashes (first match wins)
 _REASONS: tuple[tuple[State, str], ...] = (
@@ -160,7 +163,8 @@ class NumericTile(QFrame):
         footer = QHBoxLayout()
         footer.setSpacing(8)
         self.title = self._make_label(label, colour, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.unit = self._make_label(unit, self.colours.dim, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.unit = self._make_label(display_unit(unit), self.colours.dim,
+                                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.badge = self._make_label("", self.colours.demo, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.value = FitLabel(DASHES, template, font_family, self)
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -186,22 +190,25 @@ class NumericTile(QFrame):
     # --- what the window calls ---------------------------------------------------------------------
 
     def show_value(self, value: float | None, state: State, measured_at: float | None, now: float,
-                   secondary: str = "") -> None:
+                   secondary: str = "", *, link_down: bool = False) -> None:
         """Show one report: value and state flags as the device gave them, ``measured_at`` host time.
 
         ``value=None`` with ``measured_at=None`` means the parameter never arrived. ``secondary`` is an extra
-        short line (the pulse rate under SpO2).
+        short line (the pulse rate under SpO2). ``link_down``: the device's link is lost, so the value is stale
+        now, however young (no new value can arrive to contradict it).
         """
         if measured_at is None:
             self._show(DASHES, self.colour, "no data", self.colours.dim, secondary, State.NONE)
             return
         age = now - measured_at
-        stale = age > self.stale_after
+        stale = age > self.stale_after or link_down
         usable = value is not None and not (state & _UNUSABLE)
         text = format_value(value, self.decimals) if usable else DASHES
         info = unusable_reason(state) if not usable else ""
         if stale:
             info = f"{format_age(age)} ago"
+        if link_down:
+            info = f"{LINK_DOWN_WORDS} \u00b7 {info}"
         colour = self.colours.stale if stale else self.colour
         self._stale = stale
         self._show(text, colour, info, self.colours.stale if stale else self.colours.dim, secondary, state)
@@ -368,8 +375,10 @@ class NibpTile(NumericTile):
         self._apply_fonts()
 
     def show_nibp(self, systolic: float | None, diastolic: float | None, mean: float | None, state: State,
-                  measured_at: float | None, now: float, measuring: bool = False) -> None:
-        """Show the last measurement (``measured_at`` host time; ``None`` = none yet) and the cuff state."""
+                  measured_at: float | None, now: float, measuring: bool = False, *,
+                  link_down: bool = False) -> None:
+        """Show the last measurement (``measured_at`` host time; ``None`` = none yet) and the cuff state;
+        ``link_down`` greys it as stale at once (see :meth:`NumericTile.show_value`)."""
         self._set_text(self.measuring, "MEASURING\u2026" if measuring else "")
         if measured_at is None or systolic is None and diastolic is None:
             info = "measuring\u2026" if measuring else "no measurement yet"
@@ -379,12 +388,14 @@ class NibpTile(NumericTile):
         text = (f"{format_value(systolic)}/{format_value(diastolic)}" if usable else f"{DASHES}/{DASHES}")
         mean_text = f"({format_value(mean)})" if usable and mean is not None else ""
         age = now - measured_at
-        stale = age > self.stale_after
+        stale = age > self.stale_after or link_down
         self._stale = stale
         clock = time.strftime("%H:%M", time.localtime(measured_at))
         info = f"{clock} \u00b7 {format_age(age)} ago"
         if not usable and unusable_reason(state):
             info = f"{unusable_reason(state)} \u00b7 {info}"
+        if link_down:
+            info = f"{LINK_DOWN_WORDS} \u00b7 {info}"
         self._show(text, self.colours.stale if stale else self.colour, info,
                    self.colours.stale if stale else self.colours.text, mean_text, state)
 

@@ -17,6 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
+from console.clinical.units import display_unit
+
 #: left axis width in px, the same on every row so the time axes line up
 AXIS_WIDTH = 84
 #: height of the marker lane row in px per lane (the trend rows share the rest)
@@ -167,7 +169,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         axis.setTextPen(self._text_colour)
         left.enableAutoSIPrefix(False)
         # the name and unit sit in the rotated axis label, kept short so it never overlaps the tick values
-        p.setLabel("left", f"{label} {unit}".strip(), color=self._text_colour)
+        p.setLabel("left", f"{label} {display_unit(unit)}".strip(), color=self._text_colour)
         p.showAxis("bottom", False)
         if self.plots:
             p.setXLink(next(iter(self.plots.values())))

@@ -7,6 +7,12 @@ updated with ``setData``, 1 px opaque pen, antialiasing off, fixed axis ranges w
 The strip is a view only: :meth:`WaveformStrip.update_from` copies the channel's sweep ring (any object with the
 ``capacity``/``fs``/``snapshot(out)`` interface of :class:`console.live.buffers.WaveRing`) into a buffer the strip
 allocated once, blanks the short "erase bar" ahead of the sweep cursor and hands it to the curve.
+
+A strip that gets no signal says so ON the wave, where the eye is: when no sample arrived for
+:data:`NO_SIGNAL_AFTER` seconds, or the window reports the channel's device link as down
+(:meth:`WaveformStrip.set_link_down`), the last sweep stays frozen in grey under a large "NO SIGNAL" text
+(naming the device and its link state when known), never in full colour as if it were live. The trace redraws
+in colour as soon as samples flow again.
 """
 
 from __future__ import annotations
@@ -17,11 +23,16 @@ from typing import Protocol
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-#: seconds without a new sample before the strip clears and says so (a frozen trace looks like a live one)
-NO_SIGNAL_AFTER = 3.0
+from console.clinical.units import display_unit
+
+#: seconds without a new sample before the strip greys and says so (a frozen trace looks like a live one);
+#: devices deliver waves in blocks of up to about half a second, so two seconds is never a normal pause
+NO_SIGNAL_AFTER = 2.0
+#: the notice's text when no reason is known (a silent channel, no data yet)
+NO_SIGNAL = "NO SIGNAL"
 #: width of the blank "erase bar" ahead of the sweep cursor, seconds
 ERASE_SECONDS = 0.2
 #: left margin of the x range (seconds) holding the scale marks, so the trace never covers them
@@ -65,6 +76,9 @@ class WaveformStrip(QWidget):
     _last_hidden: int
     _last_change: float | None
 
+    #: notice font size in px: large enough to read across the room, small enough for a 768-px-high screen
+    NOTICE_PX = 30
+
     def __init__(self, spec: StripSpec, sweep_seconds: float = 8.0, *, background: str = "#000000",
                  text_colour: str = "#e8e8e8", dim_colour: str = "#9aa3ad", font_family: str = "",
                  parent: QWidget | None = None) -> None:
@@ -72,6 +86,7 @@ class WaveformStrip(QWidget):
         self.spec = spec
         self.sweep_seconds = sweep_seconds
         self._dim = dim_colour
+        self._text_colour = text_colour
         self._family = font_family
         self.setObjectName(f"strip:{spec.label}")
         layout = QVBoxLayout(self)
@@ -95,8 +110,10 @@ class WaveformStrip(QWidget):
         self.view.setYRange(*spec.y_range, padding=0)
         layout.addWidget(self.plot_widget)
 
-        pen = pg.mkPen(QColor(spec.colour), width=1)  # 1 px opaque: 2 px costs 5x, translucent 25x
-        self.curve = pg.PlotDataItem(pen=pen, antialias=False, connect="finite")
+        # 1 px opaque: 2 px costs 5x, translucent 25x; the grey pen marks a frozen sweep (no signal)
+        self._live_pen = pg.mkPen(QColor(spec.colour), width=1)
+        self._grey_pen = pg.mkPen(QColor(dim_colour).darker(200), width=1)
+        self.curve = pg.PlotDataItem(pen=self._live_pen, antialias=False, connect="finite")
         # PlotItem.addItem imposes the plot's own clip/downsampling settings on the curve: set them there
         plot.setClipToView(True)
         plot.addItem(self.curve)
@@ -107,21 +124,26 @@ class WaveformStrip(QWidget):
         font = QFont(font_family) if font_family else QFont()
         font.setBold(True)
         font.setPixelSize(20)
-        self.title = QLabel(f"{spec.label}  {spec.unit}" if spec.unit else spec.label, self.plot_widget)
+        unit = display_unit(spec.unit)
+        self.title = QLabel(f"{spec.label}  {unit}" if unit else spec.label, self.plot_widget)
         self.title.setFont(font)
         self._set_colour(self.title, spec.colour)
         self.title.move(8, 4)
         self.title.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         note_font = QFont(font)
-        note_font.setBold(False)
-        note_font.setPixelSize(16)
-        self.notice = QLabel("NO SIGNAL", self.plot_widget)
+        note_font.setPixelSize(self.NOTICE_PX)
+        # over the whole plot, centred and wrapped: a long device name breaks the line instead of being cut
+        self.notice = QLabel(NO_SIGNAL, self.plot_widget)
+        self.notice.setObjectName("noSignal")
         self.notice.setFont(note_font)
-        self._set_colour(self.notice, dim_colour)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.notice.setWordWrap(True)
+        self._set_colour(self.notice, text_colour)
         self.notice.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.title.adjustSize()
-        self.notice.adjustSize()
-        self.notice.move(self.title.x() + self.title.width() + 24, 6)
+        self.title.raise_()
+        self._link_down: str | None = None  # the words naming a down link, set by the window
+        self._silent = False
 
         self._source: SweepSource | None = None
         self._x: np.ndarray | None = None
@@ -131,6 +153,7 @@ class WaveformStrip(QWidget):
         self._frames = 0
         self._peak_span = 0.0
         self.notice.show()
+        self._place_notice()
 
     # --- per frame ---------------------------------------------------------------------------------
 
@@ -140,7 +163,7 @@ class WaveformStrip(QWidget):
         Devices deliver waves in blocks (the simulator every 256 ms), which would make the sweep jump a few
         times a second. The strip therefore reveals the newest samples progressively at the rate they arrive,
         trailing about one block behind, so the leading edge moves smoothly at the frame rate. ``now`` (host
-        clock) paces that and decides when a silent source counts as lost ("NO SIGNAL", trace cleared).
+        clock) paces that and decides when a silent source counts as lost ("NO SIGNAL", trace greyed).
         """
         if source is None:
             self._set_signal(False)
@@ -153,8 +176,15 @@ class WaveformStrip(QWidget):
         assert self._y is not None and self._x is not None
         view = source.snapshot(self._y)
         if view.written != self._last_written:
+            if self._silent:
+                # back after a silence: the arrival rate measured before it says nothing about now
+                self._reset_pacing()
+                self._silent = False
             self._note_arrival(view.written, now, source.capacity)
         elif self._last_change is not None and now - self._last_change > NO_SIGNAL_AFTER:
+            # pacing is kept (not reset), so the same old samples are not mistaken for new ones next frame
+            self._silent = True
+        if self._silent or self._link_down is not None:
             self._set_signal(False)
             return False
         hidden = self._advance_reveal(view.written, now, source)
@@ -219,11 +249,36 @@ class WaveformStrip(QWidget):
         """Forget the source and blank the trace (device removed)."""
         self._source = None
         self._set_signal(False)
+        self.curve.setData([], [])
+
+    def set_link_down(self, words: str | None) -> None:
+        """The window's report on the channel's device link: ``None`` while it is up, else the words naming it
+        (``"Monitor: connection lost, retrying"``). While down the strip shows no signal whatever its buffer
+        holds; the notice names the reason."""
+        if words == self._link_down:
+            return
+        self._link_down = words
+        self._update_notice()
+        if words is not None:
+            self._set_signal(False)
+
+    @property
+    def link_down(self) -> str | None:
+        """The down link's words as last set by :meth:`set_link_down`, or ``None``."""
+        return self._link_down
 
     @property
     def has_signal(self) -> bool:
         """True while the strip shows live samples."""
         return self._has_signal
+
+    def notice_text(self) -> str:
+        """The text over the wave ("" while the signal is live)."""
+        return self.notice.text() if not self.notice.isHidden() else ""
+
+    def trace_colour(self) -> str:
+        """The colour the trace is drawn in now (``#rrggbb``): the channel's colour live, grey when frozen."""
+        return self.curve.opts["pen"].color().name()
 
     def shown_samples(self) -> np.ndarray:
         """The y values currently drawn (NaN where blank); for tests and screenshots."""
@@ -236,10 +291,40 @@ class WaveformStrip(QWidget):
         if on == self._has_signal:
             return
         self._has_signal = on
+        # the last sweep stays, greyed: a clinician sees what was last shown, never as if it were live
+        self.curve.setPen(self._live_pen if on else self._grey_pen)
+        self._update_notice()
         self.notice.setVisible(not on)
-        if not on:
-            self.curve.setData([], [])
-            self._reset_pacing()
+
+    def _update_notice(self) -> None:
+        text = NO_SIGNAL if self._link_down is None else f"{NO_SIGNAL} \u2014 {self._link_down}"
+        if self.notice.text() != text:
+            self.notice.setText(text)
+            self._fit_notice()
+
+    def _place_notice(self) -> None:
+        # below the title, over the rest of the plot
+        top = self.title.y() + self.title.height()
+        # the plot fills the strip (no margins), so the strip's own size is the plot's, even mid-layout
+        self.notice.setGeometry(8, top, max(1, self.width() - 16), max(1, self.height() - top - 4))
+        self._fit_notice()
+
+    def _fit_notice(self) -> None:
+        """The largest font up to :attr:`NOTICE_PX` at which the whole notice fits, wrapped (short strips on a
+        768-px-high screen); only on a resize or a new text, never per frame."""
+        rect = self.notice.contentsRect()
+        flags = int(self.notice.alignment()) | int(Qt.TextFlag.TextWordWrap)
+        font = QFont(self.notice.font())
+        for px in range(self.NOTICE_PX, 11, -2):
+            font.setPixelSize(px)
+            if rect.contains(QFontMetrics(font).boundingRect(rect, flags, self.notice.text())):
+                break
+        if font.pixelSize() != self.notice.font().pixelSize():
+            self.notice.setFont(font)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._place_notice()
 
     def _adjust_gain(self) -> None:
         """Follow the signal's amplitude, as monitors do for pleth and respiration (no absolute unit)."""
@@ -274,9 +359,10 @@ class WaveformStrip(QWidget):
             bar = pg.PlotCurveItem([x - 0.05, x, x, x - 0.05], [base, base, base + spec.bar_height,
                                                                   base + spec.bar_height], pen=pen)
             plot.addItem(bar)
-            text = pg.TextItem(spec.bar_label, color=dim, anchor=(0.5, 0.0))
+            # left-aligned at the plot's left edge: centred under the bar it was cut off on narrow screens
+            text = pg.TextItem(spec.bar_label, color=dim, anchor=(0.0, 0.0))
             text.setFont(font)
-            text.setPos(x, base)
+            text.setPos(-SCALE_MARGIN, base)
             plot.addItem(text)
             self._scale_items += [bar, text]
         elif spec.scale == "lines":

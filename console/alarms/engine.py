@@ -52,6 +52,7 @@ from typing import Any
 from console.alarms import nibp
 from console.alarms.limits import RULES, AlarmLimits, AlarmRule
 from console.alarms.model import Alarm, Category, EventKind, event_dict, priority_name
+from console.clinical.units import display_unit
 from devices import mdc
 from devices.model import (
     AlarmPriority,
@@ -77,7 +78,6 @@ HISTORY_LIMIT = 5000
 
 _NIBP = frozenset(nibp.PARTS)
 _ABP = frozenset({mdc.ABP_SYS, mdc.ABP_DIA})
-_UNIT_TEXT = {"mm[Hg]": "mmHg", "Cel": "°C", "1": ""}
 _DEMO = State.DEMO | State.TEST
 
 
@@ -146,7 +146,7 @@ def _fmt(v: float | None) -> str:
 
 
 def _unit_text(unit: str) -> str:
-    return _UNIT_TEXT.get(unit, unit)
+    return display_unit(unit)
 
 
 class AlarmEngine:

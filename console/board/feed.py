@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from console.board.status import AlarmStatus, ChairStatus, NumericStatus, Phase
+from console.clinical.units import display_unit
 from devices.model import AlarmPriority, State
 
-#: what clinicians write, for the UCUM codes devices send
-DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "{beats}/min": "/min", "{breaths}/min": "/min", "1": ""}
 _PRIORITY_NAMES = {AlarmPriority.HIGH: "high", AlarmPriority.MEDIUM: "medium", AlarmPriority.LOW: "low"}
 
 
@@ -30,11 +29,6 @@ class PhaseInfo(Protocol):
     def next_check(self) -> str | None: ...
     @property
     def overdue(self) -> tuple[str, ...]: ...
-
-
-def display_unit(ucum: str) -> str:
-    """``mm[Hg]`` → ``mmHg``, ``Cel`` → ``°C``: units as clinicians write them."""
-    return DISPLAY_UNITS.get(ucum, ucum)
 
 
 def chair_status(snapshot: Any, *, phase: Phase = Phase.IDLE, phase_detail: str = "",

@@ -105,7 +105,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if user.role == "auditor" and args.screenshot is None:
         window.open_review()  # auditors come to review; the live monitor stays behind it, read-only
     if args.screenshot is not None:
-        window.resize(*SCREENSHOT_SIZE)
+        from console.main_window import fitted_size
+
+        window.resize(fitted_size(window, *SCREENSHOT_SIZE))  # the screen's size when smaller (1366x768)
         window.show()
     else:
         window.showMaximized()
@@ -247,8 +249,8 @@ def _alarm_display(window, user):
 def _attach_station(window, db, user, simulator, args: argparse.Namespace):
     """Join the window to the record for a clinician; other roles see the monitor without the session panel."""
     if user.role != "clinician":
-        window.statusBar().showMessage(
-            f"Signed in as {user.full_name or user.username} ({user.role}): the session panel is for clinicians.")
+        window.status.set_user(f"Signed in as {user.full_name or user.username} ({user.role})")
+        window.status.showMessage("The session panel is for clinicians.")
         return None
     from console.station import ChairStation
 

@@ -61,6 +61,9 @@ class WaveRing:
         self._written = 0
         #: number of gaps seen (driver-flagged or detected from the time stamps)
         self.gaps = 0
+        #: the device whose blocks fill this ring (the latest writer's ``source``), so a view can tell whose link
+        #: a silent channel depends on
+        self.source = ""
 
     # --- writer side (acquisition thread) ----------------------------------------------------------
 
@@ -250,6 +253,8 @@ class LiveData:
             with self._lock:
                 ring = WaveRing(block.fs, self.sweep_seconds)
                 self._waves[key] = ring
+        if ring.source != block.source:
+            ring.source = block.source  # one str assignment: atomic for the GUI thread reading it
         return ring
 
     def wave(self, code: int | str) -> WaveRing | None:

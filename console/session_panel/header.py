@@ -40,8 +40,10 @@ class SessionHeader(QWidget):
         row.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(row)
         self.protocol_label = QLabel("")
+        self.protocol_label.setWordWrap(True)  # a long protocol title wraps: clinical text is never cut
         self.plan_label = QLabel("")
-        self.plan_label.setWordWrap(True)
+        self.plan_label.setObjectName("dosePlan")
+        self.plan_label.setWordWrap(True)  # dose, volume and rate in full ("= 35.0 mL at 1..." was cut)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.state_label = QLabel("")
         self.state_label.setObjectName("sessionState")

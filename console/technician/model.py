@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.clinical.units import display_unit
 from devices.driver import FrameRecord
 from devices.model import DeviceAlarm, LinkEvent, LinkState, Numeric, Sample, WaveBlock, state_names
 from devices.transport import PortSettings
@@ -141,5 +142,5 @@ def format_numeric(n: Numeric) -> tuple[str, str, str]:
     """(label, value with unit, state words) for one numeric, e.g. ``("SpO2", "98 %", "demo")``."""
     value = "--" if n.value is None else f"{n.value:g}"
     flags = [name.replace("_", " ") for name in state_names(n.state)]
-    return n.label, f"{value} {n.unit}".strip(), ", ".join(flags) or "ok"
+    return n.label, f"{value} {display_unit(n.unit)}".strip(), ", ".join(flags) or "ok"
 

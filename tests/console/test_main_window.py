@@ -360,3 +360,65 @@ def test_a_crashing_driver_shows_as_lost_and_its_thread_ends(qtbot, caplog) -> N
     assert "internal error" in w.status._devices["Bed 4"].toolTip()
     assert "driver bug" in caplog.text
     w.close()
+
+
+def _from(source: str, samples: list[Sample]) -> list[Sample]:
+    import dataclasses
+
+    return [dataclasses.replace(s, source=source) for s in samples]  # type: ignore[type-var]
+
+
+def test_a_lost_link_shows_on_the_waves_and_greys_its_values(window: MainWindow, clock: FakeClock) -> None:
+    """Issue 12: after a monitor link was lost the waves kept the last sweep in full colour."""
+    rt = window.runtime
+    rt.ingest([LinkEvent(LinkState.ASSOCIATED, "hello", clock.t, "Bed 2 monitor")])
+    rt.ingest(_from("Bed 2 monitor", waves(clock.t - 2.0, 2.0) + vitals(clock.t)))
+    window.refresh()
+    ecg = window.strips[mdc.ECG_II]
+    live_colour = ecg.trace_colour()
+    assert all(s.has_signal for s in window.strips.values())
+    assert not window.tiles["HR"].is_stale
+    clock.t += 0.5  # well before any timeout: the link state alone must grey the screen
+    rt.ingest([LinkEvent(LinkState.LOST, "cable pulled", clock.t, "Bed 2 monitor")])
+    window.refresh()
+    for strip in window.strips.values():
+        assert not strip.has_signal and strip.notice.isVisible()
+        assert strip.notice_text() == "NO SIGNAL \u2014 Bed 2 monitor: connection lost, retrying"
+        assert strip.trace_colour() != strip.spec.colour
+    assert ecg.trace_colour() != live_colour
+    hr = window.tiles["HR"]
+    assert hr.is_stale and hr.value_colour() == window.theme.stale and hr.value_text() == "72"
+    assert hr.info_text().startswith("no link")
+    # the link comes back and data flows: colour and values return
+    clock.t += 1.0
+    rt.ingest([LinkEvent(LinkState.ASSOCIATED, "back", clock.t, "Bed 2 monitor")])
+    rt.ingest(_from("Bed 2 monitor", waves(clock.t - 0.5, 0.5) + vitals(clock.t)))
+    window.refresh()
+    assert all(s.has_signal and s.notice_text() == "" for s in window.strips.values())
+    assert ecg.trace_colour() == live_colour
+    assert not hr.is_stale and hr.info_text() == ""
+
+
+def test_a_lost_link_of_another_device_leaves_these_waves_alone(window: MainWindow, clock: FakeClock) -> None:
+    rt = window.runtime
+    rt.ingest([LinkEvent(LinkState.ASSOCIATED, "hello", clock.t, "Monitor"),
+               LinkEvent(LinkState.ASSOCIATED, "hello", clock.t, "Capnograph")])
+    rt.ingest(_from("Monitor", waves(clock.t - 2.0, 2.0) + vitals(clock.t)))
+    window.refresh()
+    rt.ingest([LinkEvent(LinkState.LOST, "unplugged", clock.t, "Capnograph")])
+    window.refresh()
+    assert all(s.has_signal for s in window.strips.values())
+    assert not window.tiles["HR"].is_stale
+
+
+def test_waves_that_stop_arriving_show_no_signal(window: MainWindow, clock: FakeClock) -> None:
+    from widgets.waveform_strip import NO_SIGNAL_AFTER
+
+    window.live.ingest(waves(clock.t - 2.0, 2.0))
+    window.refresh()
+    for k in range(1, 200):  # frames for several seconds, no samples, link still reported up
+        clock.t += 1 / 30
+        window.refresh()
+        if k / 30 > NO_SIGNAL_AFTER + 0.1:
+            assert not any(s.has_signal for s in window.strips.values())
+    assert all(s.notice_text() == "NO SIGNAL" for s in window.strips.values())

@@ -288,7 +288,13 @@ def test_the_status_bar_says_what_is_recorded_and_what_waits(qtbot, tmp_path) ->
         assert st.recorder is not None and st.recorder.flush(timeout=30)
         text = st.refresh_recording()
         assert text.startswith(f"Recording session {session.id}") and "1 numeric rows" in text
-        assert window.statusBar().currentMessage() == text
+        assert window.status.recording_text() == text
+        # a note (Qt's "temporary message") goes to its own place and does not replace the recording line
+        window.statusBar().showMessage("Saved: Dosing started")
+        st.refresh_recording()
+        assert window.status.currentMessage() == "Saved: Dosing started"
+        assert window.status.recording_text() == text
+        assert window.status.user_text().startswith("Signed in as ")
         lock = sqlite3.connect(tmp_path / "record.db", isolation_level=None)
         lock.execute("BEGIN EXCLUSIVE")
         try:

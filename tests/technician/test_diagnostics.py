@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from console.clinical.units import display_unit
 from console.technician.diagnostics import DiagnosticsPanel, attach_values
 from console.technician.setup_dialog import open_device_setup
 from devices.acquisition import DeviceLink
@@ -76,7 +77,8 @@ def test_panel_shows_a_live_intellivue_link(qtbot, serve, tmp_path: Path) -> Non
     rows = table_rows(panel)
     for label, n in collected.numerics.items():
         value = "--" if n.value is None else f"{n.value:g}"
-        assert rows[label][:1] == [f"{value} {n.unit}".strip()], label
+        # units as clinicians write them (°C, mmHg), not the device's UCUM codes
+        assert rows[label][:1] == [f"{value} {display_unit(n.unit)}".strip()], label
     assert rows["SpO2"][1] == "ok"
     assert "Pleth" in panel.waves_label.text()
     frames = list(link.driver.frame_log)

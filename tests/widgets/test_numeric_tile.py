@@ -197,3 +197,19 @@ def test_widest_value_fits_inside_the_tile(qtbot, size: tuple[int, int]) -> None
     baseline = (box.height() - fm.height()) / 2 + fm.ascent()
     assert top_of_digits >= -0.5 and baseline <= box.height() + 0.5
     assert t.value.geometry().bottom() < t.info.geometry().top() or t.value.geometry().right() < t.info.x()
+
+
+def test_a_lost_link_makes_values_stale_at_once(qtbot) -> None:
+    """Issue 12: a value whose device link is lost is greyed now, not after the usual staleness delay."""
+    colours = TileColours()
+    tile = NumericTile("HR", "/min", "#00ff00", stale_after=10.0, colours=colours)
+    nibp = NibpTile("#ff8080", colours=colours)
+    qtbot.addWidget(tile)
+    qtbot.addWidget(nibp)
+    tile.show_value(72.0, State.NONE, 100.0, 101.0, link_down=True)
+    assert tile.is_stale and tile.value_text() == "72" and tile.value_colour() == colours.stale
+    assert tile.info_text() == "no link \u00b7 1 s ago"
+    tile.show_value(72.0, State.NONE, 101.0, 101.5)
+    assert not tile.is_stale and tile.value_colour() == "#00ff00" and tile.info_text() == ""
+    nibp.show_nibp(124.0, 78.0, 94.0, State.NONE, 100.0, 160.0, link_down=True)
+    assert nibp.is_stale and nibp.info_text().startswith("no link \u00b7 ")

@@ -76,10 +76,54 @@ def test_no_source_and_silence_show_no_signal(strip: WaveformStrip) -> None:
     assert strip.has_signal
     strip.update_from(ring, now=1.0 + NO_SIGNAL_AFTER + 0.5)
     assert not strip.has_signal and strip.notice.isVisible()
-    assert strip.shown_samples().size == 0  # a frozen trace would look live: it is cleared
+    # a frozen trace would look live: the last sweep stays only in grey, under the notice
+    assert strip.trace_colour() != "#33ff66"
     feed(ring, 1.0, 1.0)
     strip.update_from(ring, now=6.0)
+    assert strip.has_signal and strip.trace_colour() == "#33ff66" and strip.notice_text() == ""
+
+
+def test_a_silent_channel_stays_no_signal_frame_after_frame(strip: WaveformStrip) -> None:
+    """Regression: going silent reset the strip's pacing, so the next frame took the old samples for new ones
+    and redrew the last sweep in full colour, flipping back every few seconds."""
+    ring = WaveRing(FS, SWEEP)
+    feed(ring, 0.0, 1.0)
+    strip.update_from(ring, now=1.0)
+    frames = [1.0 + NO_SIGNAL_AFTER + 0.1 + k / 30 for k in range(300)]  # ten seconds of frames, no samples
+    states = [(strip.update_from(ring, now=t), strip.has_signal) for t in frames]
+    assert not any(changed or live for changed, live in states)
+    assert strip.notice_text() == "NO SIGNAL" and strip.trace_colour() != "#33ff66"
+
+
+def test_link_down_greys_the_wave_at_once_and_names_the_device(strip: WaveformStrip, qtbot) -> None:
+    ring = WaveRing(FS, SWEEP)
+    feed(ring, 0.0, 2.0)
+    strip.update_from(ring, now=2.0)
     assert strip.has_signal
+    strip.set_link_down("Bedside monitor: connection lost, retrying")
+    strip.update_from(ring, now=2.05)  # well inside NO_SIGNAL_AFTER: the link state alone decides
+    assert not strip.has_signal
+    assert strip.notice_text() == "NO SIGNAL \u2014 Bedside monitor: connection lost, retrying"
+    assert strip.notice.isVisible() and strip.trace_colour() != "#33ff66"
+    # large and over the wave, not a small note in a corner
+    assert strip.notice.font().pixelSize() >= 24
+    assert strip.notice.geometry().width() > strip.width() // 2
+    assert strip.notice.geometry().intersects(strip.plot_widget.rect())
+    # the whole text fits the notice (wrapped, never cut)
+    label = strip.notice
+    needed = label.fontMetrics().boundingRect(label.contentsRect(), int(label.alignment()) | 0x1000,
+                                              label.text())  # 0x1000: Qt.TextWordWrap
+    assert label.contentsRect().contains(needed)
+    # samples still in the buffer do not bring the colour back while the link is down
+    feed(ring, 2.0, 0.5)
+    strip.update_from(ring, now=2.5)
+    assert not strip.has_signal
+    strip.set_link_down(None)
+    feed(ring, 2.5, 0.5)
+    strip.update_from(ring, now=3.0)
+    assert strip.has_signal and strip.notice_text() == "" and not strip.notice.isVisible()
+    assert strip.trace_colour() == "#33ff66"
+    assert np.isfinite(strip.shown_samples()).any()
 
 
 def test_drawn_the_fast_way(strip: WaveformStrip) -> None:
@@ -130,3 +174,21 @@ def test_auto_gain_does_not_magnify_a_flat_line(qtbot) -> None:
     for k in range(20):
         s.update_from(ring, now=8.0 + k / 30)
     assert s.view.viewRange()[1] == pytest.approx(before)
+
+
+@pytest.mark.parametrize("height", [70, 100, 150])
+def test_the_no_signal_notice_fits_a_short_strip(qtbot, height: int) -> None:
+    """On a 768-px-high screen a strip may be under 100 px tall: the notice shrinks to fit, never cut."""
+    from PySide6.QtCore import Qt
+
+    s = WaveformStrip(StripSpec("ECG II", "#33ff66", (-1.0, 2.0)), SWEEP)
+    qtbot.addWidget(s)
+    s.resize(560, height)
+    s.show()
+    qtbot.waitExposed(s)
+    s.set_link_down("Bedside monitor (IntelliVue MX450 on COM3): connection lost, retrying")
+    label = s.notice
+    flags = int(label.alignment()) | int(Qt.TextFlag.TextWordWrap)
+    assert label.contentsRect().contains(label.fontMetrics().boundingRect(label.contentsRect(), flags,
+                                                                          label.text()))
+    assert label.font().pixelSize() >= 12
