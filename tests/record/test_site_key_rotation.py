@@ -50,7 +50,9 @@ def test_an_admin_rotates_the_site_key_and_everything_still_verifies(tmp_path: P
         assert row.username == "ada" and row.after["key_id"] == keys[1]["key_id"]
         # a checkpoint written now is signed with the new key, and the whole record verifies
         svc = db.service(db.authenticate("carla", PASSWORD))
-        sid2 = svc.start_session(svc.find_patient("PT-1").id, "iv-ketamine-0.5", "3", "chair 1").id
+        patient = svc.find_patient("PT-1")
+        assert patient is not None
+        sid2 = svc.start_session(patient.id, "iv-ketamine-0.5", "3", "chair 1").id
         assert append_checkpoint(db, sid2) is not None
     finally:
         db.close()
