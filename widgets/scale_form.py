@@ -12,6 +12,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -28,6 +29,8 @@ URGENT_STYLE = ("background-color: #e8202a; color: #ffffff; font-weight: bold; f
                 "border-radius: 6px; padding: 8px;")
 FLAG_STYLE = "background-color: #f5c400; color: #000000; font-weight: bold; border-radius: 6px; padding: 6px;"
 #: narrower answer buttons beside the question (still at least 44x44 px)
+#: most number buttons in one row (5 of them with their padding fit the side panel at 1366 px wide)
+BUTTONS_PER_ROW = 5
 COMPACT_STYLE = " QPushButton { padding: 2px 2px; min-width: 44px; }"
 ANSWER_STYLE = ("QPushButton { min-height: 44px; min-width: 44px; padding: 4px 10px; font-size: 13pt; } "
                 "QPushButton:checked { background-color: #1f6feb; color: #ffffff; font-weight: bold; }")
@@ -110,13 +113,16 @@ class ScaleForm(QWidget):
                 grid.addWidget(lab, 1)
                 # one row of number buttons per item; the words are in the legend above and in the tooltips,
                 # so a 9-item questionnaire stays readable without scrolling through 36 worded buttons
-                row = QHBoxLayout()
+                # a 0-10 scale is 11 finger-wide buttons: more than a side panel holds in one row, so long
+                # scales wrap onto rows of at most BUTTONS_PER_ROW (the numbers stay in order, left to right)
+                row = QGridLayout()
+                row.setSpacing(4)
                 values = [o.value for o in item.options] if item.options else list(range(item.min, item.max + 1))
-                for value in values:
+                for i, value in enumerate(values):
                     b = self._button(item.id, value, str(value), group)
                     if item.options:
                         b.setToolTip(item.option_label(value))
-                    row.addWidget(b)
+                    row.addWidget(b, i // BUTTONS_PER_ROW, i % BUTTONS_PER_ROW)
                 grid.addLayout(row)
             layout.addWidget(box)
             self.item_boxes.append(box)

@@ -57,11 +57,15 @@ class SideEffectForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
+        # in a narrow side panel a row whose field needs the width goes under its label, never off the edge
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         layout.addLayout(form)
 
         self.effect = QComboBox()
         self.effect.setEditable(True)  # anything not in the list can be typed
         self.effect.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.effect.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.effect.setMinimumContentsLength(12)  # the list opens as wide as its longest name
         for e in catalogue.for_route(route):
             self.effect.addItem(e.label, e.id)
         self.effect.setCurrentIndex(-1)

@@ -26,6 +26,45 @@ from PySide6.QtWidgets import (
 TOUCH_MIN = 44
 
 
+class RowCheckBox(QCheckBox):
+    """A check box whose words its :class:`TapRow` draws as a wrapped label: a QCheckBox never wraps, so a long
+    criterion would push the form past the panel's edge. ``text()`` and the accessible name stay the words."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._words = ""
+        self._label: QLabel | None = None
+        self.setText(text)
+
+    def text(self) -> str:  # the words, though the box itself paints none
+        return self._words
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._words = text
+        self.setAccessibleName(text)
+        if self._label is not None:
+            self._label.setText(text)
+
+
+class RowRadioButton(QRadioButton):
+    """The radio-button twin of :class:`RowCheckBox`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._words = ""
+        self._label: QLabel | None = None
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._words
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._words = text
+        self.setAccessibleName(text)
+        if self._label is not None:
+            self._label.setText(text)
+
+
 class TapRow(QFrame):
     """``button`` (a check box or radio button) and an optional ``detail`` text beside it (or ``below`` it, for a
     longer explanation); the whole row is its target."""
@@ -38,13 +77,28 @@ class TapRow(QFrame):
         self.setMinimumHeight(TOUCH_MIN)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setMinimumHeight(TOUCH_MIN)
+        button.setParent(self)
+        self.words: QLabel | None = None
+        if isinstance(button, (RowCheckBox, RowRadioButton)):
+            # the words wrap beside the box, and an explanation goes under them
+            below = False
+            self.words = QLabel(button.text())
+            self.words.setObjectName("tapRowText")
+            self.words.setWordWrap(True)
+            self.words.setFont(button.font())
+            self.words.setMinimumHeight(TOUCH_MIN)
+            self.words.setAlignment(Qt.AlignmentFlag.AlignVCenter)
+            self.words.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            button._label = self.words
+            button.setMinimumWidth(TOUCH_MIN)  # the box alone, without its words, is still a finger wide
         layout = QVBoxLayout(self) if below else QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4 if below else 0)
         layout.setSpacing(0 if below else 6)
-        button.setMinimumHeight(TOUCH_MIN)
-        button.setParent(self)
         # the button keeps its own width; the rest of the row is the row's, which forwards the tap
-        layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft if below else Qt.AlignmentFlag(0))
+        align = (Qt.AlignmentFlag.AlignLeft if below else
+                 Qt.AlignmentFlag.AlignTop if self.words is not None else Qt.AlignmentFlag(0))
+        layout.addWidget(button, 0, align)
         self.detail = QLabel(detail)
         self.detail.setObjectName("tapRowDetail")
         self.detail.setWordWrap(True)
@@ -53,6 +107,8 @@ class TapRow(QFrame):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         col = QVBoxLayout()
         col.setContentsMargins(36 if below else 0, 0, 0, 0)  # under the text, not under the box
+        if self.words is not None:
+            col.addWidget(self.words)
         col.addWidget(self.detail)
         layout.addLayout(col, 1)
         self._pressed = False
@@ -84,11 +140,11 @@ class TapRow(QFrame):
 def check_row(text: str, detail: str = "", parent: QWidget | None = None, *,
               below: bool = False) -> tuple[TapRow, QCheckBox]:
     """A :class:`TapRow` around a new check box labelled ``text``: ``(row, box)``."""
-    box = QCheckBox(text)
+    box = RowCheckBox(text)
     return TapRow(box, detail, parent, below=below), box
 
 
 def radio_row(text: str, detail: str = "", parent: QWidget | None = None) -> tuple[TapRow, QRadioButton]:
     """A :class:`TapRow` around a new radio button labelled ``text``: ``(row, button)``."""
-    button = QRadioButton(text)
+    button = RowRadioButton(text)
     return TapRow(button, detail, parent), button

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QTextEdit,
     QVBoxLayout,
@@ -103,9 +104,14 @@ class FormPage(QWidget):
         self.back_button = QPushButton("Back (keep)")
         self.back_button.setToolTip("Return to the session; what you entered is kept for later")
         self.discard_button = QPushButton("Discard")
-        row.addWidget(self.save_button, 3)
-        row.addWidget(self.back_button, 2)  # wide enough for "Back (keep)" on a 1366-px-wide screen
-        row.addWidget(self.discard_button, 2)
+        for button in (self.save_button, self.back_button, self.discard_button):
+            # never narrower than their words: a cut "Back (ke…" leaves a gloved user guessing
+            button.setSizePolicy(QSizePolicy.Policy.Minimum, button.sizePolicy().verticalPolicy())
+        # Save has a row of its own, the full width of the panel (the action a gloved hand looks for); Back
+        # and Discard share the row under it, so all three keep their words on a 1366-px-wide screen
+        layout.addWidget(self.save_button)
+        row.addWidget(self.back_button, 1)
+        row.addWidget(self.discard_button, 1)
         layout.addLayout(row)
         # Ctrl+Enter saves from anywhere in the form, a multi-line field included (there Enter is a new line)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):

@@ -77,8 +77,15 @@ class StartSessionForm(QWidget):
         self.weight = QLineEdit()
         self.weight.setPlaceholderText("kg")
         self.protocol = QComboBox()
+        # the closed box may be narrower than a long title (it must never push the form past the panel's
+        # edge); the full title is always shown, wrapped, just below it
+        self.protocol.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.protocol.setMinimumContentsLength(12)
         for p in protocols:
             self.protocol.addItem(p.title, p.id)
+        self.protocol_title = QLabel()
+        self.protocol_title.setObjectName("protocolTitle")
+        self.protocol_title.setWordWrap(True)
         # the commonest session first; a clinic can still pick any other template
         default = self.protocol.findData(DEFAULT_PROTOCOL)
         if default >= 0:
@@ -92,6 +99,7 @@ class StartSessionForm(QWidget):
         form.addRow("Sex", self.sex)
         form.addRow("Weight (kg)", self.weight)
         form.addRow("Protocol", self.protocol)
+        form.addRow("", self.protocol_title)
         form.addRow("Concentration", self.concentration)
         form.addRow("Chair", self.chair)
         enlarge_labels(form)
@@ -123,6 +131,7 @@ class StartSessionForm(QWidget):
 
     def _protocol_changed(self) -> None:
         p = self.selected_protocol()
+        self.protocol_title.setText(p.title)
         conc = p.dose.get("concentration_mg_per_ml")
         self.concentration.setText("" if conc is None else f"{conc:g}")
         needs_weight = not p.uses_devices

@@ -151,6 +151,31 @@ def _clipped(root: QWidget) -> list[str]:
             if b.isVisible() and b.text() and b.width() < b.sizeHint().width()]
 
 
+def _cut_at_the_edge(root: QWidget) -> list[str]:
+    """Visible controls and texts that reach past the right edge of what shows them (the scroll area's
+    viewport they sit in, else ``root``): their end is cut off, with no sideways scroll to reach it."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QLabel, QScrollArea
+
+    out = []
+    for w in root.findChildren(QWidget):
+        if not w.isVisible() or not isinstance(w, (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QLabel)):
+            continue
+        frame: QWidget = root
+        parent = w.parentWidget()
+        while parent is not None and parent is not root:
+            if isinstance(parent.parentWidget(), QScrollArea) or (
+                    parent.objectName() == "qt_scrollarea_viewport"):
+                frame = parent
+                break
+            parent = parent.parentWidget()
+        right = w.mapTo(frame, QPoint(w.width(), 0)).x()
+        if right > frame.width() + 1:
+            text = w.text() if isinstance(w, (QAbstractButton, QLineEdit, QLabel)) else ""
+            out.append(f"{type(w).__name__} {text[:40]!r}: ends at {right} px of {frame.width()}")
+    return out
+
+
 def test_every_control_of_the_panel_and_its_forms_is_at_least_44_px_at_1366x768(qtbot, station):  # noqa: F811
     st, _clock = station
     st.window.resize(1366, 768)
@@ -162,6 +187,8 @@ def test_every_control_of_the_panel_and_its_forms_is_at_least_44_px_at_1366x768(
         assert not small, f"{where}: controls smaller than {TOUCH_MIN}x{TOUCH_MIN} px: {small}"
         clipped = _clipped(panel)
         assert not clipped, f"{where}: button text cut off: {clipped}"
+        cut = _cut_at_the_edge(panel)
+        assert not cut, f"{where}: reaches past the panel's edge: {cut}"
         seen.extend(name for name, _, _ in _targets(panel))
 
     assert panel.stack.currentIndex() == PAGE_START
