@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.alarms.presentation import FLASH_TICK_S
+from console.board.board import chair_title
 from console.board.reader import BoardReader, BoardView
 from devices.model import AlarmPriority
 from widgets.alarm_audio import AlarmAudio
@@ -203,7 +204,7 @@ class CentralBoardWindow(QMainWindow):
         found = next((c for c in (self._view.chairs if self._view else []) if c.chair == chair), None)
         session_id = found.status.session_id if found is not None and found.status is not None else None
         if session_id is None:
-            self.storage.setText(f"Chair {chair} has no open session to show")
+            self.storage.setText(f"{chair_title(chair)} has no open session to show")
             return
         if self._on_open is not None:
             self._on_open(chair, session_id)

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.alarms.presentation import TECHNICAL_BACKGROUND, TECHNICAL_FOREGROUND, flash_on, style_for
-from console.board.board import BoardChair
+from console.board.board import BoardChair, chair_title
 from devices import mdc
 from devices.model import AlarmPriority
 
@@ -98,7 +98,7 @@ class ChairTile(QFrame):
         """Show ``chair`` at flash phase ``flash_tick`` (the board's 125 ms counter)."""
         self._chair = chair.chair
         s = chair.status
-        self.title.setText(f"Chair {chair.chair}")
+        self.title.setText(chair_title(chair.chair))
         demo = " DEMO" if s is not None and s.demo else ""
         self.patient.setText(f"{s.patient or '—'}{demo}" if s is not None else "")
         if s is None:

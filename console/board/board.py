@@ -69,8 +69,15 @@ class BoardChair:
 def offline_alarm(chair: str, age_s: float, status: ChairStatus | None) -> AlarmStatus:
     """The board's own technical alarm for a silent chair: medium while a session is open, else low."""
     busy = status is not None and status.phase not in (Phase.IDLE, Phase.SIGNED)
-    return AlarmStatus("medium" if busy else "low", 0, f"Chair {chair} offline: no report for {age_s:.0f} s",
+    return AlarmStatus("medium" if busy else "low", 0, f"{chair_title(chair)} offline: no report for {age_s:.0f} s",
                        technical=True)
+
+
+def chair_title(chair: str) -> str:
+    """How the board names a chair: "Chair 3" for a chair called "3", and "Chair 3" (not "Chair Chair 3") for
+    one already called that; "Room 4 recliner" as it is."""
+    name = chair.strip()
+    return name if name.lower().startswith(("chair", "room", "bay", "bed")) else f"Chair {name}"
 
 
 def chair_order(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -89,7 +96,7 @@ def board_snapshot(db_now: float, stored: list[StoredStatus]) -> list[BoardChair
         if row.status is not None and online:
             alarms.extend(row.status.alarms)
         if row.status is None:
-            alarms.append(AlarmStatus("medium", 0, f"Chair {row.chair}: {row.error}", technical=True))
+            alarms.append(AlarmStatus("medium", 0, f"{chair_title(row.chair)}: {row.error}", technical=True))
         elif not online:
             alarms.append(offline_alarm(row.chair, age, row.status))
         order = {"high": 0, "medium": 1, "low": 2}

@@ -159,3 +159,10 @@ def test_postgres_notifies_the_board_when_a_chair_publishes(pg_board_url: str) -
     finally:
         listener.close()
         engine.dispose()
+
+
+def test_a_chair_is_named_once_on_the_board() -> None:
+    from console.board.board import chair_title
+
+    assert [chair_title(n) for n in ("3", "Chair 3", "chair 12", "Room 4 recliner", " 7 ")] == [
+        "Chair 3", "Chair 3", "chair 12", "Room 4 recliner", "Chair 7"]
