@@ -7,8 +7,10 @@ long texts wrap rather than being cut.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPalette, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.alarms.presentation import TECHNICAL_BACKGROUND, TECHNICAL_FOREGROUND, flash_on, style_for
@@ -98,9 +100,12 @@ class ChairTile(QFrame):
         """Show ``chair`` at flash phase ``flash_tick`` (the board's 125 ms counter)."""
         self._chair = chair.chair
         s = chair.status
-        self.title.setText(chair_title(chair.chair))
         demo = " DEMO" if s is not None and s.demo else ""
-        self.patient.setText(f"{s.patient or '—'}{demo}" if s is not None else "")
+        heading = (chair_title(chair.chair), f"{s.patient or '—'}{demo}" if s is not None else "")
+        if heading != (self.title.text(), self.patient.text()):
+            self.title.setText(heading[0])
+            self.patient.setText(heading[1])
+            self._fit_fonts()  # a longer name or code must still fit beside the title
         if s is None:
             self.phase.setText("status unreadable")
         else:
@@ -200,20 +205,54 @@ class ChairTile(QFrame):
         """The tile's border colour: the worst alarm's colour, technical blue when offline (tests)."""
         return self._sheet.split("solid ")[1].split(";")[0] if self._sheet else ""
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
+    #: the widest numbers a tile shows, per column (fonts are chosen so that these fit, so a changing value
+    #: never makes the font jump or the text run into the next column)
+    WIDEST: ClassVar[dict[str, str]] = {"HR": "888", "SpO₂": "100", "NIBP": "288/188", "RR": "88"}
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
+        self._fit_fonts()
+
+    def _fit_fonts(self) -> None:
+        """Fonts as large as the tile allows, and never wider than it."""
         h = max(150, self.height())
+        width = self.contentsRect().width() - 20  # the layout's side margins
         sizes = {"title": h * 0.11, "patient": h * 0.08, "phase": h * 0.075, "alarm": h * 0.085,
                  "footer": h * 0.065}
         for name, px in sizes.items():
             label = self.findChild(QLabel, name)
             if label is not None:
                 self._pixel_font(label, px)
+        # the title and the patient code share one line: shrink both until they fit it side by side
+        self._fit_pair(self.title, self.patient, width)
+        # the big numbers are as tall as the tile allows and no wider than it: one font for all four
+        px = h * 0.2
+        spacing = 10 * (len(self.values) - 1)
+        while px > 12:
+            needed = sum(self._advance(self.values[n], self.WIDEST.get(n, "888"), px) for n in self.values)
+            if needed + spacing <= width:
+                break
+            px *= 0.92
         for name in self.values:
-            self._pixel_font(self.values[name], h * 0.2)
+            self._pixel_font(self.values[name], px)
             head = self.findChild(QLabel, f"head_{name}")
             if head is not None:
-                self._pixel_font(head, h * 0.065)
+                self._pixel_font(head, min(h * 0.065, px * 0.45))
+
+    @staticmethod
+    def _advance(label: QLabel, text: str, px: float) -> int:
+        font = QFont(label.font())
+        font.setPixelSize(max(11, int(px)))
+        return QFontMetrics(font).horizontalAdvance(text)
+
+    def _fit_pair(self, left: QLabel, right: QLabel, width: int) -> None:
+        for _ in range(12):
+            need = (QFontMetrics(left.font()).horizontalAdvance(left.text() or "Chair 88")
+                    + QFontMetrics(right.font()).horizontalAdvance(right.text() or "PT-0000 DEMO") + 16)
+            if need <= width or left.font().pixelSize() <= 11:
+                return
+            for label in (left, right):
+                self._pixel_font(label, label.font().pixelSize() * 0.9)
 
     @staticmethod
     def _pixel_font(label: QLabel, px: float) -> None:

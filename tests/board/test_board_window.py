@@ -149,3 +149,20 @@ def test_clicking_a_chair_opens_its_session(board, qtbot) -> None:
     assert opened == [("3", 41)]
     qtbot.mouseClick(tile4, Qt.MouseButton.LeftButton)
     assert opened == [("3", 41)] and "no open session" in window.storage.text()
+
+
+@pytest.mark.parametrize("chairs", [4, 16])
+@pytest.mark.parametrize("size", [(1366, 768), (1280, 800), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_board_fits_4_to_16_chairs_on_every_clinic_screen(board, chairs, size) -> None:
+    from tests.layout_walk import layout_problems
+
+    window, reader, *_ = board
+    for n in range(1, chairs + 1):
+        reader.add(str(n), patient=f"PT-{n:03d}", phase_detail="minute 12 of 40",
+                   numerics={mdc.HEART_RATE: NumericStatus(84, "/min", 0.5), mdc.SPO2: NumericStatus(97, "%", 1),
+                             mdc.NIBP_SYS: NumericStatus(183, "mmHg", 60),
+                             mdc.NIBP_DIA: NumericStatus(112, "mmHg", 60)})
+    window.show()
+    window.refresh()
+    assert len(window.tiles()) == chairs
+    assert layout_problems(window, size) == []
