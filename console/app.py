@@ -128,3 +128,34 @@ def apply_theme(app, theme: Theme) -> None:
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
     app.setPalette(palette)
+
+
+class QuitAfter:
+    """``--quit-after S [--screenshot PATH]`` of every window command (console, review, board): after
+    ``seconds`` save a PNG of ``window`` when asked (``refresh`` first, so it shows the latest state), close
+    the window and end ``loop``. :attr:`code` is 0, or what ``cannot_write(message)`` returned when the PNG
+    could not be written."""
+
+    def __init__(self, window: Any, loop: Any, seconds: float, screenshot: Any = None, *,
+                 cannot_write: Any, refresh: Any = None) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.code = 0
+        self._window, self._loop, self._screenshot = window, loop, screenshot
+        self._cannot_write, self._refresh = cannot_write, refresh
+        self.timer = QTimer(window)
+        self.timer.setObjectName("quit_after")
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._finish)
+        self.timer.start(int(seconds * 1000))
+
+    def _finish(self) -> None:
+        if self._screenshot is not None:
+            if self._refresh is not None:
+                self._refresh()
+            if self._window.grab().save(str(self._screenshot), "PNG"):
+                print(f"screenshot saved to {self._screenshot}")
+            else:
+                self.code = self._cannot_write(f"could not write {self._screenshot}")
+        self._window.close()
+        self._loop.quit()

@@ -118,9 +118,9 @@ DETAIL_WINDOW_S = 30 * 60
 
 
 def _run_window(db, user, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
 
-    from console.app import create_application
+    from console.app import QuitAfter, create_application
     from console.board.reader import BoardReader
     from console.board_window import CentralBoardWindow
 
@@ -148,7 +148,6 @@ def _run_window(db, user, args: argparse.Namespace) -> int:  # type: ignore[no-u
         opened.append(view)
 
     window = CentralBoardWindow(reader, on_open=open_chair)
-    code = {"value": 0}
     loop = QEventLoop()
     app.lastWindowClosed.connect(loop.quit)
     if args.screenshot is not None:
@@ -157,21 +156,9 @@ def _run_window(db, user, args: argparse.Namespace) -> int:  # type: ignore[no-u
         window.show()
     else:
         window.showMaximized()
-    if args.quit_after is not None:
-        def finish() -> None:
-            if args.screenshot is not None:
-                window.refresh()
-                if window.grab().save(str(args.screenshot), "PNG"):
-                    print(f"screenshot saved to {args.screenshot}")
-                else:
-                    code["value"] = fail(f"could not write {args.screenshot}", 1)
-            window.close()
-            loop.quit()
-
-        timer = QTimer(window)
-        timer.setSingleShot(True)
-        timer.timeout.connect(finish)
-        timer.start(int(args.quit_after * 1000))
+    quit_after = (QuitAfter(window, loop, args.quit_after, args.screenshot, refresh=window.refresh,
+                            cannot_write=lambda message: fail(message, 1))
+                  if args.quit_after is not None else None)
     try:
         loop.exec()
     finally:
@@ -181,4 +168,4 @@ def _run_window(db, user, args: argparse.Namespace) -> int:  # type: ignore[no-u
         window.shutdown()
         reader.close()
         window.deleteLater()
-    return code["value"]
+    return quit_after.code if quit_after is not None else 0

@@ -77,10 +77,10 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Open the console window and run until it is closed (or ``--quit-after``). Returns the exit code."""
     _validate(args, parser)
-    from console.app import create_application
+    from console.app import QuitAfter, create_application
 
     app = create_application([sys.argv[0]])
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
 
     db = _open_record(args)
     if db is None:
@@ -117,25 +117,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # closes, at --quit-after, or on Ctrl+C.
     loop = QEventLoop()
     app.lastWindowClosed.connect(loop.quit)
-    result = {"code": 0}
 
-    if args.quit_after is not None:
-        def finish() -> None:
-            if args.screenshot is not None:
-                window.refresh()
-                if window.grab().save(str(args.screenshot), "PNG"):
-                    print(f"screenshot saved to {args.screenshot}")
-                else:
-                    print(f"chairside: could not write {args.screenshot}", file=sys.stderr)
-                    result["code"] = 1
-            window.close()
-            loop.quit()
+    def cannot_write(message: str) -> int:
+        print(f"chairside: {message}", file=sys.stderr)
+        return 1
 
-        quit_timer = QTimer(window)
-        quit_timer.setObjectName("quit_after")
-        quit_timer.setSingleShot(True)
-        quit_timer.timeout.connect(finish)
-        quit_timer.start(int(args.quit_after * 1000))
+    quit_after = (QuitAfter(window, loop, args.quit_after, args.screenshot, refresh=window.refresh,
+                            cannot_write=cannot_write)
+                  if args.quit_after is not None else None)
 
     # Ctrl+C in the terminal closes the window cleanly instead of an exception inside a Qt slot
     previous_sigint = signal.signal(signal.SIGINT, lambda *_: loop.quit())
@@ -160,7 +149,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     window.close()
     window.deleteLater()
     db.close()
-    return result["code"]
+    return quit_after.code if quit_after is not None else 0
 
 
 def _chair_profiles(db, user, chair: str) -> list:

@@ -98,9 +98,9 @@ def _user(db, args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _run(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
 
-    from console.app import create_application
+    from console.app import QuitAfter, create_application
 
     app = create_application([sys.argv[0]])
     user = _user(db, args)
@@ -128,21 +128,9 @@ def _run(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     window.show()
     loop = QEventLoop()
     app.lastWindowClosed.connect(loop.quit)
-    code = {"value": 0}
-    if args.quit_after is not None:
-        def finish() -> None:
-            if args.screenshot is not None:
-                if window.grab().save(str(args.screenshot), "PNG"):
-                    print(f"screenshot saved to {args.screenshot}")
-                else:
-                    code["value"] = fail(f"could not write {args.screenshot}", 1)
-            window.close()
-            loop.quit()
-
-        timer = QTimer(window)
-        timer.setSingleShot(True)
-        timer.timeout.connect(finish)
-        timer.start(int(args.quit_after * 1000))
+    quit_after = (QuitAfter(window, loop, args.quit_after, args.screenshot,
+                            cannot_write=lambda message: fail(message, 1))
+                  if args.quit_after is not None else None)
     try:
         loop.exec()
     finally:
@@ -151,4 +139,4 @@ def _run(db, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
             child.close()
         window.close()
         window.deleteLater()
-    return code["value"]
+    return quit_after.code if quit_after is not None else 0
