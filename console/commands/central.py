@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from console.commands.window_args import add_window_args, window_args_problem
 from console.record.cli_support import EXIT_ERROR, fail
 
 NEEDS_POSTGRES = ("the central board needs the clinic's shared PostgreSQL record "
@@ -36,10 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--format", choices=("window", "json"), default="window",
                    help="window (default) or json: print the board as one JSON object")
     p.add_argument("--once", action="store_true", help="with --format json: read once, print, exit")
-    p.add_argument("--screenshot", metavar="PATH", type=Path, default=None,
-                   help="save a PNG of the board after --quit-after seconds, then exit")
-    p.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
-                   help="close the board after this many seconds (default 5 with --screenshot)")
+    add_window_args(p, "the board")
     p.set_defaults(run=run)
 
 
@@ -54,15 +51,9 @@ def _check_args(args: argparse.Namespace) -> str | None:
         return "--format json prints one board and exits: add --once"
     if args.once and args.format != "json":
         return "--once goes with --format json"
-    if args.quit_after is not None and not args.quit_after > 0:
-        return f"--quit-after must be a positive number of seconds, not {args.quit_after:g}"
-    if args.screenshot is not None:
-        if args.screenshot.suffix.lower() != ".png":
-            return f"--screenshot saves a PNG; give a path ending in .png, not {str(args.screenshot)!r}"
-        if not args.screenshot.resolve().parent.is_dir():
-            return f"--screenshot: folder {str(args.screenshot.parent)!r} does not exist"
-        if args.quit_after is None:
-            args.quit_after = 5.0
+    problem = window_args_problem(args)
+    if problem:
+        return problem
     return None
 
 

@@ -12,7 +12,8 @@ import argparse
 import signal
 import sys
 import time
-from pathlib import Path
+
+from console.commands.window_args import add_window_args, window_args_problem
 
 #: simulated history before the window opens, so a demo starts with a full sweep and a first NIBP result
 #: (the simulator's first automatic NIBP starts at 30 s and takes 30 s)
@@ -39,10 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--chair", metavar="NAME", default="1",
                        help="the chair this console serves; its device profiles (set up by a technician) are "
                             "used instead of the simulator (default 1)")
-    group.add_argument("--screenshot", metavar="PATH", type=Path, default=None,
-                       help="save a PNG of the window after --quit-after seconds, then exit")
-    group.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
-                       help="close the window after this many seconds (default 5 with --screenshot)")
+    add_window_args(group)
 
 
 def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -55,15 +53,9 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
         parser.error(f"--speed must be from {MIN_SPEED:g} to {MAX_SPEED:g}, not {args.speed:g}")
     if args.seed < 0:
         parser.error(f"--seed must not be negative, not {args.seed}")
-    if args.quit_after is not None and not args.quit_after > 0:
-        parser.error(f"--quit-after must be a positive number of seconds, not {args.quit_after:g}")
-    if args.screenshot is not None:
-        if args.screenshot.suffix.lower() != ".png":
-            parser.error(f"--screenshot saves a PNG; give a path ending in .png, not {str(args.screenshot)!r}")
-        if not args.screenshot.resolve().parent.is_dir():
-            parser.error(f"--screenshot: folder {str(args.screenshot.parent)!r} does not exist")
-        if args.quit_after is None:
-            args.quit_after = 5.0
+    problem = window_args_problem(args)
+    if problem:
+        parser.error(problem)
     if args.device is not None:
         protocol, sep, url = args.device.partition(":")
         if not sep or not protocol or (not url and protocol != "simulator"):

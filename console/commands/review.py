@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from console.commands.window_args import add_window_args, window_args_problem
 from console.record.cli_support import EXIT_ERROR, add_db_argument, existing_database_problem, fail
 
 #: the window size of screenshots, so documentation images are reproducible
@@ -32,10 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                         "for); without it the log-in dialog asks")
     p.add_argument("--demo", action="store_true",
                    help="a database that holds only demo data: open it as a demo auditor, no log-in")
-    p.add_argument("--screenshot", metavar="PATH", type=Path, default=None,
-                   help="save a PNG of the window after --quit-after seconds, then exit")
-    p.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
-                   help="close after this many seconds (default 5 with --screenshot)")
+    add_window_args(p)
     p.set_defaults(run=run)
 
 
@@ -47,15 +44,9 @@ def _check_args(args: argparse.Namespace) -> str | None:
         args.session = int(text)
     if args.demo and args.user:
         return "--demo opens a demo record without a log-in; leave out --user"
-    if args.quit_after is not None and not args.quit_after > 0:
-        return f"--quit-after must be a positive number of seconds, not {args.quit_after:g}"
-    if args.screenshot is not None:
-        if args.screenshot.suffix.lower() != ".png":
-            return f"--screenshot saves a PNG; give a path ending in .png, not {str(args.screenshot)!r}"
-        if not args.screenshot.resolve().parent.is_dir():
-            return f"--screenshot: folder {str(args.screenshot.parent)!r} does not exist"
-        if args.quit_after is None:
-            args.quit_after = 5.0
+    problem = window_args_problem(args)
+    if problem:
+        return problem
     return existing_database_problem(args.db)  # a review never creates a database
 
 
