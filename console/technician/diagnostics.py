@@ -64,7 +64,7 @@ COUNTERS = (("bytes_in", "Bytes in"), ("bytes_out", "Bytes out"), ("frames_ok", 
 def attach_values(target: Any) -> tuple[LatestValues, Callable[[], None]]:
     """Start collecting the latest decoded values of ``target``; returns the board and a function undoing it.
 
-    ``target`` is a :class:`~devices.acquisition.DeviceLink` or an AcquisitionThread. The link's ``sink`` is
+    ``target`` is a :class:`~devices.acquisition.DeviceLink` or a :class:`~console.runtime.acquisition.DeviceThread`. The link's ``sink`` is
     wrapped (one attribute store, atomic for the acquisition thread) rather than joining the thread's
     ``consumers``, because the main window shares one consumer list among all its devices.
     """
@@ -85,7 +85,7 @@ def attach_values(target: Any) -> tuple[LatestValues, Callable[[], None]]:
 
 
 def link_of(target: Any) -> Any:
-    """The DeviceLink of an AcquisitionThread, or the link itself."""
+    """The DeviceLink of a DeviceThread, or the link itself."""
     return getattr(target, "link", target)
 
 
@@ -99,7 +99,7 @@ def recording_stem(folder: Path, name: str, now: float | None = None) -> Path:
 class DiagnosticsPanel(QWidget):
     """Diagnostics of one device link (see the module docstring).
 
-    ``target``: a DeviceLink or an AcquisitionThread. ``values``: a LatestValues board already fed by the
+    ``target``: a DeviceLink or a DeviceThread. ``values``: a LatestValues board already fed by the
     link; when omitted the panel attaches its own (and detaches it in :meth:`stop`). ``recordings_dir``: where
     raw recordings go; ``record_max_bytes`` bounds one recording. ``record_service``: the logged-in user's
     :class:`~console.record.service.SessionService`; with it the toggle also records into the record (only

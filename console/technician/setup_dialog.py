@@ -28,7 +28,7 @@ from console.technician.profiles_dialog import DeviceProfilesWidget
 class DeviceSetupDialog(QDialog):
     """Tabs "Device profiles" and "Diagnostics" (one panel per running device link).
 
-    ``links``: the running devices, as AcquisitionThreads (``MainWindow.threads()``) or DeviceLinks.
+    ``links``: the running devices, as the chair runtime's DeviceThreads (``MainWindow.threads()``) or DeviceLinks.
     ``recordings_dir``: where raw-byte recordings are written as files. Raw recordings also go into the
     record through ``service`` (technicians and admins only), into the session ``session_id()`` names (the
     open session, or ``None``); ``record_into_db=False`` keeps them to files only.

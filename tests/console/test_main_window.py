@@ -231,7 +231,7 @@ def test_simulator_values_reach_tiles_and_strips(qtbot) -> None:
     assert all(not t.isRunning() for t in w.threads)
 
 
-def test_consumers_get_every_batch_from_the_acquisition_thread(qtbot) -> None:
+def test_consumers_get_every_batch_from_the_device_threads(qtbot) -> None:
     w = _simulated_window(qtbot)
     seen: list[tuple[int, int]] = []  # (thread id, samples in batch); list.append is thread-safe
 

@@ -201,14 +201,15 @@ def test_hex_view_shows_text_protocol_frames_as_text(qtbot) -> None:
     assert view.lines == [] and view.toPlainText() == ""
 
 
-def test_panel_on_an_acquisition_thread_of_the_main_window(qtbot, serve) -> None:
-    from console.live.acquisition_thread import AcquisitionThread
+def test_panel_on_a_device_thread_of_the_chair_runtime(qtbot, serve) -> None:
+    """The window's devices are the runtime's DeviceThreads feeding its live buffers; the panel rides along."""
     from console.live.buffers import LiveData
+    from console.runtime.acquisition import DeviceThread
 
     served = serve("datex")
     link = served.link("chair 6")
     live = LiveData()
-    thread = AcquisitionThread(link, live)
+    thread = DeviceThread(link, live.ingest)
     panel = DiagnosticsPanel(thread, refresh_ms=100)
     qtbot.addWidget(panel)
     thread.start()
