@@ -209,7 +209,11 @@ def test_panel_on_a_device_thread_of_the_chair_runtime(qtbot, serve) -> None:
     served = serve("datex")
     link = served.link("chair 6")
     live = LiveData()
-    thread = DeviceThread(link, live.ingest)
+
+    def feed(batch: list) -> None:  # what ChairRuntime.ingest does first with every batch
+        live.ingest(batch)
+
+    thread = DeviceThread(link, feed)
     panel = DiagnosticsPanel(thread, refresh_ms=100)
     qtbot.addWidget(panel)
     thread.start()
