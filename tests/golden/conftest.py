@@ -27,6 +27,8 @@ def golden_screen(qapp: QApplication) -> Iterator[None]:
     before_palette = QPalette(qapp.palette())
     before_style = qapp.style().name()
     before_pg = {k: pg.getConfigOption(k) for k in _PG_OPTIONS}
+    before_sheet = qapp.styleSheet()
+    qapp.setStyleSheet("")  # an application style sheet another test left would repaint every screen
     os.environ["TZ"] = "UTC"
     time.tzset()
     apply_theme(qapp, load_theme())
@@ -38,6 +40,7 @@ def golden_screen(qapp: QApplication) -> Iterator[None]:
         qapp.setStyle(before_style)
         qapp.setPalette(before_palette)
         pg.setConfigOptions(**before_pg)
+        qapp.setStyleSheet(before_sheet)
         if before_tz is None:
             os.environ.pop("TZ", None)
         else:
