@@ -6,81 +6,26 @@ lazily. One plot per channel, created once; curves are updated with ``setData``;
 start. Gaps in the recording show as breaks (samples are never invented).
 
 Until a window is shown the strips are replaced by a plain empty state (:data:`EMPTY_TEXT`): empty plots
-would only show axes without data. Each strip's y axis (:class:`StripAxis`) is labelled at two round values
-within its data, or one when the strip is too short for two to stand apart (strips are 30-odd pixels high
-on a laptop screen: pyqtgraph's automatic ticks piled up there).
+would only show axes without data. Each strip's y axis (:class:`ShortAxis`) is labelled at two round values
+within its data, or one when the strip is too short for two to stand apart (:mod:`widgets.short_axis`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QScrollBar, QStackedWidget, QVBoxLayout, QWidget
+
+from widgets.short_axis import ShortAxis
 
 WINDOW_S = 10.0
 #: what the wave area says before the user has picked a moment
 EMPTY_TEXT = "Pick a moment on the timeline to see its waves (10 s at full resolution)."
 TITLE_EMPTY = "Waveforms"
-
-
-def round_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """At most two y labels for a short strip: the lowest and highest round values within [lo, hi].
-
-    The step is the largest power of ten (times 1, 2 or 5) that leaves two round values inside (one when
-    even the smallest step tried leaves only one); an empty or non-finite range gets no labels.
-    """
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return []
-    base = 10.0 ** math.floor(math.log10(hi - lo))
-    first = last = step = 0.0
-    for step in (base * 5, base * 2, base, base / 2, base / 5):
-        first, last = math.ceil(lo / step) * step, math.floor(hi / step) * step
-        if last - first > step / 2:
-            break
-    if first > last:
-        return []
-    values = [first] if last - first < step / 2 else [first, last]
-    return [(v, f"{round(v, 10):g}") for v in values]
-
-
-class StripAxis(pg.AxisItem):
-    """The y axis of one short strip: :func:`round_ticks` labels, one only when two would touch, none until
-    the strip has data (:attr:`labelled`)."""
-
-    def __init__(self) -> None:
-        super().__init__("left")
-        self.labelled = False
-
-    def set_labelled(self, on: bool) -> None:
-        """Label the axis (the strip has data) or not; redrawn either way."""
-        self.labelled = on
-        self.picture = None  # pyqtgraph's cached axis drawing
-        self.update()
-
-    def shown_ticks(self, lo: float, hi: float, pixels: float) -> list[tuple[float, str]]:
-        """The labels drawn for the view range [lo, hi] over ``pixels`` of height."""
-        if not self.labelled:
-            return []
-        ticks = round_ticks(lo, hi)
-        if len(ticks) == 2:
-            font = self.style["tickFont"] or self.font()
-            apart = (ticks[1][0] - ticks[0][0]) / (hi - lo) * pixels
-            if apart < QFontMetrics(font).height() + 2:  # the two texts would touch: keep the lower one
-                ticks = ticks[:1]
-        return ticks
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802
-        ticks = self.shown_ticks(minVal, maxVal, size)
-        return [(max(maxVal - minVal, 1e-9), [v for v, _ in ticks])] if ticks else []
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
-        return [f"{round(v * scale, 10):g}" for v in values]
 
 
 class WaveViewer(QWidget):
@@ -117,7 +62,7 @@ class WaveViewer(QWidget):
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.labels: dict[int, str] = {}
         for i, (code, label, colour) in enumerate(channels):
-            p = self.graphics.addPlot(row=i, col=0, axisItems={"left": StripAxis()})
+            p = self.graphics.addPlot(row=i, col=0, axisItems={"left": ShortAxis()})
             p.setMenuEnabled(False)
             p.hideButtons()
             p.setMinimumHeight(32)  # room for the rotated channel name; fits a 768-high screen
@@ -216,9 +161,9 @@ class WaveViewer(QWidget):
                 self.plots[code].setYRange(lo - pad, hi + pad, padding=0)
             self._axis(code).set_labelled(bool(finite.size))
 
-    def _axis(self, code: int) -> StripAxis:
+    def _axis(self, code: int) -> ShortAxis:
         axis = self.plots[code].getAxis("left")
-        assert isinstance(axis, StripAxis)
+        assert isinstance(axis, ShortAxis)
         return axis
 
     def y_labels(self, code: int) -> list[tuple[float, str]]:
