@@ -1,7 +1,8 @@
 """Image-approval tests, the pyqtgraph habit: a screen is rendered and compared with an approved reference PNG.
 
 * References live in ``tests/golden/images/NAME.png``, next to ``render.json`` which names the fonts they were
-  rendered with (the family Qt resolved for each family the screens ask for).
+  rendered with (the family Qt resolved for each family the screens ask for) and the Qt version (named in a
+  failure message when it differs: a new Qt may move pixels too).
 * :func:`assert_image_approved` compares a fresh render with its reference. A pixel counts as *different* when
   one of its colour channels differs by more than ``px_threshold`` (anti-aliasing and sub-pixel noise stay
   below it); the comparison fails when more than ``max_px`` pixels differ, or when the sizes differ. On
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, qVersion
 from PySide6.QtGui import QFont, QFontInfo, QImage, QImageWriter
 from PySide6.QtWidgets import QWidget
 
@@ -133,8 +134,8 @@ def write_reference(name: str, image: QImage) -> Path:
     """Store ``image`` as the approved reference ``name`` and record the fonts it was drawn with."""
     path = IMAGES / f"{name}.png"
     _save(image, path)
-    RENDER_RECORD.write_text(json.dumps({"fonts": resolved_fonts()}, indent=2, sort_keys=True) + "\n",
-                             encoding="utf-8")
+    record = {"fonts": resolved_fonts(), "qt": qVersion()}
+    RENDER_RECORD.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 
 
@@ -165,5 +166,8 @@ def assert_image_approved(name: str, image: QImage, *, max_px: int = MAX_PX,
                                      f"(at most {max_px} may; largest difference {result.largest})"
     if result.mask is not None:
         _save(from_array(diff_image(expected, result.mask)), out / f"{name}.diff.png")
+    recorded_qt = json.loads(RENDER_RECORD.read_text(encoding="utf-8")).get("qt") if RENDER_RECORD.exists() else None
+    if recorded_qt and recorded_qt != qVersion():
+        detail += f" (the references were drawn with Qt {recorded_qt}, this is Qt {qVersion()})"
     pytest.fail(f"{name} does not match its approved image: {detail}. Saved {name}.actual/.expected/.diff.png "
                 f"in {out}; if the change is intended, regenerate with {UPDATE_ENV}=1 and look at the new image")

@@ -61,7 +61,7 @@ class LiveConsole:
                                     audio=AlarmAudio(output=RecordingOutput()))
         self.display._timer.stop()  # captured at one moment: the test refreshes by hand
         feed_simulator(self.window.runtime.ingest, self.clock)
-        self.window._link_shown = {}
+        # the samples were handed to the runtime directly (no device thread): say what a running link says
         self.window.status.set_link_state("simulator", "receiving", "receiving data")
 
     def settle(self) -> None:

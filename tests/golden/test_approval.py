@@ -145,3 +145,17 @@ def test_the_references_are_our_small_renders() -> None:
     assert pngs, "no reference images"
     for png in pngs:
         assert png.stat().st_size < 300_000, png.name
+
+
+def test_a_failure_names_another_qt_version(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A new Qt can move pixels: when the references were drawn with another one, the failure says so."""
+    images = tmp_path / "images"
+    images.mkdir()
+    record = images / "render.json"
+    record.write_text('{"fonts": {}, "qt": "5.0.0"}', encoding="utf-8")
+    monkeypatch.setattr(approval, "IMAGES", images)
+    monkeypatch.setattr(approval, "RENDER_RECORD", record)
+    picture = np.zeros((8, 8, 3), np.uint8)
+    assert from_array(picture).save(str(images / "tiny.png"))
+    with pytest.raises(pytest.fail.Exception, match=r"drawn with Qt 5\.0\.0, this is Qt \d"):
+        assert_image_approved("tiny", from_array(np.full((8, 8, 3), 255, np.uint8)), max_px=0)
