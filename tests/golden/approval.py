@@ -155,13 +155,18 @@ def assert_image_approved(name: str, image: QImage, *, max_px: int = MAX_PX,
         _save(image, out / f"{name}.actual.png")
         pytest.fail(f"no reference image {path}; look at {out / (name + '.actual.png')} and, if it is right, "
                     f"run with {UPDATE_ENV}=1 to approve it")
-    expected = as_array(QImage(str(path)))
+    reference = QImage(str(path))
+    if reference.isNull():
+        _save(image, out / f"{name}.actual.png")
+        pytest.fail(f"the reference image {path} cannot be read as a PNG (damaged, or a Git LFS pointer?); "
+                    f"regenerate it with {UPDATE_ENV}=1")
+    expected = as_array(reference)
     actual = as_array(image)
     result = compare(actual, expected, px_threshold)
     if result.passes(max_px):
         return
     _save(image, out / f"{name}.actual.png")
-    _save(QImage(str(path)), out / f"{name}.expected.png")
+    _save(reference, out / f"{name}.expected.png")
     detail = result.size_mismatch or f"{result.differing} pixels differ by more than {px_threshold} " \
                                      f"(at most {max_px} may; largest difference {result.largest})"
     if result.mask is not None:

@@ -159,3 +159,14 @@ def test_a_failure_names_another_qt_version(monkeypatch: pytest.MonkeyPatch, tmp
     assert from_array(picture).save(str(images / "tiny.png"))
     with pytest.raises(pytest.fail.Exception, match=r"drawn with Qt 5\.0\.0, this is Qt \d"):
         assert_image_approved("tiny", from_array(np.full((8, 8, 3), 255, np.uint8)), max_px=0)
+
+
+def test_an_unreadable_reference_fails_with_a_plain_message(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "tiny.png").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:00\n", encoding="utf-8")
+    monkeypatch.setattr(approval, "IMAGES", images)
+    monkeypatch.setattr(approval, "RENDER_RECORD", images / "render.json")
+    with pytest.raises(pytest.fail.Exception, match="cannot be read as a PNG"):
+        assert_image_approved("tiny", from_array(np.zeros((4, 4, 3), np.uint8)))
