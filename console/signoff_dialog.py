@@ -51,6 +51,7 @@ class SignoffPage(QWidget):
         layout.addWidget(self.summary_label)
         form = QFormLayout()
         self.name_label = QLabel(printed_name)
+        self.name_label.setWordWrap(True)  # a long printed name wraps inside the side panel, never cut
         f = self.name_label.font()
         f.setBold(True)
         f.setPointSize(13)

@@ -20,7 +20,9 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 #: CHAIRSIDE_* variables a test run may take from its environment: they name throwaway test services, never a
 #: clinic's record. Every other CHAIRSIDE_* variable is dropped, so a machine with a real record configured
 #: (CHAIRSIDE_DB exported in a shell profile) cannot leak it into the tests.
-TEST_ONLY_VARIABLES = frozenset({"CHAIRSIDE_TEST_PG_URL", "CHAIRSIDE_TEST_PG_DATA"})
+TEST_ONLY_VARIABLES = frozenset({"CHAIRSIDE_TEST_PG_URL", "CHAIRSIDE_TEST_PG_DATA",
+                                 # the image-approval switches (tests/golden/approval.py)
+                                 "CHAIRSIDE_UPDATE_GOLDEN", "CHAIRSIDE_GOLDEN_FAILURES"})
 
 
 def isolate_environment(environ: MutableMapping[str, str], data_dir: str) -> None:

@@ -6,6 +6,9 @@
 * a button narrower than its words, or a label without word wrap narrower than its text (clinical text cut).
 A scroll area that scrolls (a table, a long log) may hold more than it shows: only what is outside its viewport
 *and* cannot be scrolled to counts.
+
+:func:`dialog_problems` does the same for a dialog or message box, which opens at its own size rather than
+the screen's: that size must fit the screen, and nothing in the dialog may be cut at it.
 """
 
 from __future__ import annotations
@@ -70,4 +73,22 @@ def layout_problems(window: QWidget, size: tuple[int, int]) -> list[str]:
         if (isinstance(w, QLabel) and w.text() and not w.wordWrap() and w.pixmap().isNull()
                 and w.width() + 1 < w.sizeHint().width()):
             found.append(f"{name}: text cut ({w.width()} px of {w.sizeHint().width()})")
+    return found
+
+
+def dialog_problems(dialog: QWidget, size: tuple[int, int]) -> list[str]:
+    """What is off-screen, out of reach or cut in ``dialog`` as it opens on a screen of ``size``.
+
+    The dialog is shown (not run: no event loop of its own) so it takes the size it opens at; that size must
+    fit the screen; then it is walked at that size (:func:`layout_problems`), the screen's size at most.
+    """
+    dialog.show()
+    for _ in range(3):
+        QApplication.processEvents()
+    opening = dialog.size()
+    found: list[str] = []
+    if opening.width() > size[0] or opening.height() > size[1]:
+        found.append(f"the dialog opens at {opening.width()}x{opening.height()}, larger than the "
+                     f"{size[0]}x{size[1]} screen")
+    found += layout_problems(dialog, (min(opening.width(), size[0]), min(opening.height(), size[1])))
     return found

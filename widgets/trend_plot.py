@@ -18,6 +18,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
 from console.clinical.units import display_unit
+from widgets.short_axis import ShortAxis
 
 #: left axis width in px, the same on every row so the time axes line up
 AXIS_WIDTH = 84
@@ -156,7 +157,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
     ) -> pg.PlotItem:
         # DateAxisItem labels POSIX times in local wall-clock time (the record stores UTC; people read local)
         axis = pg.DateAxisItem(orientation="bottom")
-        p = self.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis})
+        # a row is 30-odd pixels high on a laptop screen: at most two round y labels (widgets.short_axis)
+        p = self.addPlot(row=len(self.plots), col=0, axisItems={"bottom": axis, "left": ShortAxis(labelled=True)})
         p.setMenuEnabled(False)
         p.hideButtons()
         p.setMouseEnabled(x=True, y=False)

@@ -4,6 +4,10 @@ The viewer does not read the database: it asks for a window with :attr:`WaveView
 time) and is given the samples with :meth:`WaveViewer.show_window`, so the owner loads just that window
 lazily. One plot per channel, created once; curves are updated with ``setData``; x is seconds from the window
 start. Gaps in the recording show as breaks (samples are never invented).
+
+Until a window is shown the strips are replaced by a plain empty state (:data:`EMPTY_TEXT`): empty plots
+would only show axes without data. Each strip's y axis (:class:`ShortAxis`) is labelled at two round values
+within its data, or one when the strip is too short for two to stand apart (:mod:`widgets.short_axis`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QScrollBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollBar, QStackedWidget, QVBoxLayout, QWidget
+
+from widgets.short_axis import ShortAxis
 
 WINDOW_S = 10.0
+#: what the wave area says before the user has picked a moment
+EMPTY_TEXT = "Pick a moment on the timeline to see its waves (10 s at full resolution)."
+TITLE_EMPTY = "Waveforms"
 
 
 class WaveViewer(QWidget):
@@ -40,15 +49,20 @@ class WaveViewer(QWidget):
         self.window_s = float(window_s)
         self._span = (0.0, 0.0)
         self.window_start: float | None = None
-        self.title = QLabel("Waveforms: click the trend (or scrub the cursor) to load a moment")
+        self.title = QLabel(TITLE_EMPTY)
         self.title.setObjectName("waveTitle")
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setObjectName("waveEmpty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet(f"color: {text_colour}; background: {background}; font-size: 13pt;")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(background)
         self.plots: dict[int, pg.PlotItem] = {}
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.labels: dict[int, str] = {}
         for i, (code, label, colour) in enumerate(channels):
-            p = self.graphics.addPlot(row=i, col=0)
+            p = self.graphics.addPlot(row=i, col=0, axisItems={"left": ShortAxis()})
             p.setMenuEnabled(False)
             p.hideButtons()
             p.setMinimumHeight(32)  # room for the rotated channel name; fits a 768-high screen
@@ -71,14 +85,24 @@ class WaveViewer(QWidget):
             self.labels[code] = label
         # Qt does not pass the plots' minimum heights up through the graphics view: say it here
         self.graphics.setMinimumHeight(32 * len(channels) + 40)
+        # the empty state takes the strips' place (same height) until a window is shown
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.graphics)
+        self.stack.setCurrentWidget(self.empty)
         self.scroll = QScrollBar(Qt.Orientation.Horizontal)
         self.scroll.setEnabled(False)
         self.scroll.valueChanged.connect(self._on_scroll)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.title)
-        lay.addWidget(self.graphics, 1)
+        lay.addWidget(self.stack, 1)
         lay.addWidget(self.scroll)
+
+    @property
+    def empty_state_shown(self) -> bool:
+        """True while no window has been shown (the empty-state text stands where the strips go)."""
+        return self.stack.currentWidget() is self.empty
 
     def set_span(self, start: float, end: float) -> None:
         """The session's time span; the scroll bar moves the window within it in 1 s steps."""
@@ -111,9 +135,15 @@ class WaveViewer(QWidget):
             f"Waveforms {when:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} "
             f"({self.window_s:g} s, full resolution)" + ("" if shown else ": no waves recorded here")
         )
+        if shown:
+            self.stack.setCurrentWidget(self.graphics)
+        else:  # nothing to draw: say so in words instead of showing empty axes
+            self.empty.setText(f"No waves were recorded from {when:%H:%M:%S} to {end:%H:%M:%S}.")
+            self.stack.setCurrentWidget(self.empty)
         for code, curve in self.curves.items():
             if code not in channels:
                 curve.setData([], [])
+                self._axis(code).set_labelled(False)
                 continue
             t, y = channels[code]
             x = np.asarray(t, dtype=np.float64) - start
@@ -129,6 +159,17 @@ class WaveViewer(QWidget):
                 lo, hi = float(finite.min()), float(finite.max())
                 pad = max((hi - lo) * 0.08, 1e-3)
                 self.plots[code].setYRange(lo - pad, hi + pad, padding=0)
+            self._axis(code).set_labelled(bool(finite.size))
+
+    def _axis(self, code: int) -> ShortAxis:
+        axis = self.plots[code].getAxis("left")
+        assert isinstance(axis, ShortAxis)
+        return axis
+
+    def y_labels(self, code: int) -> list[tuple[float, str]]:
+        """The y labels the strip of ``code`` draws now: (value, text), at most two."""
+        lo, hi = self.plots[code].vb.viewRange()[1]
+        return self._axis(code).shown_ticks(lo, hi, self.plots[code].vb.height())
 
     def shown_samples(self, code: int) -> tuple[np.ndarray, np.ndarray]:
         """What the strip of ``code`` currently draws: (seconds from window start, values)."""

@@ -198,9 +198,9 @@ def _open_record(args: argparse.Namespace):
 
 
 def _show_error(title: str, message: str) -> None:
-    from PySide6.QtWidgets import QMessageBox
+    from console.message_boxes import error_box
 
-    QMessageBox.critical(None, title, message)
+    error_box(title, message).exec()
 
 
 def _login(db):
@@ -245,15 +245,10 @@ def _attach_station(window, db, user, simulator, args: argparse.Namespace):
 
 def _offer_interrupted_sessions(station) -> None:
     """After a crash: offer to resume or close each session that was left open (nothing is decided silently)."""
-    from PySide6.QtWidgets import QInputDialog, QMessageBox
+    from console.message_boxes import close_reason_dialog, interrupted_session_box
 
     for info in station.service.interrupted_sessions():
-        box = QMessageBox(QMessageBox.Icon.Warning, "Interrupted session",
-                          f"Session {info.id} was left open when Chairside stopped unexpectedly.\n"
-                          "Resume it to continue recording, or close it with a reason.")
-        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
-        close = box.addButton("Close it", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Decide later", QMessageBox.ButtonRole.RejectRole)
+        box, resume, close = interrupted_session_box(info.id)
         box.exec()
         if box.clickedButton() is resume:
             session = station.service.resume_session(info.id)
@@ -261,7 +256,8 @@ def _offer_interrupted_sessions(station) -> None:
             station._on_session_started(session)
             return
         if box.clickedButton() is close:
-            reason, ok = QInputDialog.getText(None, "Close interrupted session", "Reason:")
+            ask = close_reason_dialog()
+            ok, reason = bool(ask.exec()), ask.textValue()
             if ok and reason.strip():
                 station.service.close_interrupted(info.id, reason.strip())
 

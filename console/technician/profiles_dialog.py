@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.message_boxes import confirm_box, confirmed
 from console.record.errors import PermissionDenied, RecordError
 from console.record.roles import allowed
 from console.technician.profiles import (
@@ -566,8 +566,7 @@ class DeviceProfilesWidget(QWidget):
         return True
 
     def _confirm_dialog(self, text: str) -> bool:
-        answer = QMessageBox.question(self, "Delete device profile", text)
-        return answer == QMessageBox.StandardButton.Yes
+        return confirmed(confirm_box("Delete device profile", text, self))
 
     # ------------------------------------------------------------------ messages
     def show_message(self, level: str, text: str) -> None:
