@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from console.session_panel.failures import AUTH, ERROR, classify
+from widgets.tap_row import TOUCH_MIN
 
 WRONG = "Wrong user name or password."
 
@@ -43,6 +44,10 @@ class LoginDialog(QDialog):
         layout.addWidget(self.error_label)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Log in")
+        for field in (self.username, self.password):  # gloved fingers: every target a finger high
+            field.setMinimumHeight(TOUCH_MIN)
+        for button in self.buttons.buttons():
+            button.setMinimumSize(3 * TOUCH_MIN, TOUCH_MIN)
         self.buttons.accepted.connect(self.try_login)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)

@@ -139,3 +139,19 @@ def test_the_dialog_walker_finds_a_dialog_larger_than_the_screen(qtbot) -> None:
     wide.setMinimumWidth(1500)
     row.addWidget(wide)
     assert any("larger than the 1366x768 screen" in p for p in dialog_problems(dialog, (1366, 768)))
+
+
+def test_the_login_dialog_is_made_for_gloved_hands(qtbot) -> None:
+    """Log-in happens at the chair too: the fields and both buttons are at least a finger (44 px) high."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from widgets.tap_row import TOUCH_MIN
+
+    dialog = LoginDialog(_refusing("no"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    targets = [*dialog.findChildren(QLineEdit), *dialog.buttons.buttons()]
+    assert len(targets) == 4
+    for target in targets:
+        assert target.height() >= TOUCH_MIN and target.width() >= TOUCH_MIN, target
