@@ -58,15 +58,16 @@ class ChairTile(QFrame):
         self.alarm = self._label("alarm", bold=True, wrap=True)
         self.footer = self._label("footer", wrap=True)
         self.values: dict[str, QLabel] = {}
-        grid = QGridLayout()
+        grid = self._grid = QGridLayout()
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(0)
         for col, (name, _codes) in enumerate(TILE_NUMERICS):
             head = self._label(f"head_{name}")
             head.setText(name)
             value = self._label(f"value_{name}", bold=True)
-            grid.addWidget(head, 0, col)
-            grid.addWidget(value, 1, col)
+            # the name sits right on top of its number (the grid's spare height goes above and below the pair)
+            grid.addWidget(head, 0, col, Qt.AlignmentFlag.AlignBottom)
+            grid.addWidget(value, 1, col, Qt.AlignmentFlag.AlignTop)
             self.values[name] = value
         top = QGridLayout()
         top.addWidget(self.title, 0, 0)
@@ -227,17 +228,26 @@ class ChairTile(QFrame):
         self._fit_pair(self.title, self.patient, width)
         # the big numbers are as tall as the tile allows and no wider than it: one font for all four
         px = h * 0.2
-        spacing = 10 * (len(self.values) - 1)
         while px > 12:
             needed = sum(self._advance(self.values[n], self.WIDEST.get(n, "888"), px) for n in self.values)
-            if needed + spacing <= width:
+            if needed + self._gap(px) * (len(self.values) - 1) <= width:
                 break
             px *= 0.92
+        # each column as wide as its widest number and a gap that grows with the font: "132/84 14" read as
+        # one number when the columns shrank to the current values with 10 px between them
+        self._grid.setHorizontalSpacing(self._gap(px))
+        for col, name in enumerate(self.values):
+            self._grid.setColumnMinimumWidth(col, self._advance(self.values[name], self.WIDEST.get(name, "888"), px))
         for name in self.values:
             self._pixel_font(self.values[name], px)
             head = self.findChild(QLabel, f"head_{name}")
             if head is not None:
                 self._pixel_font(head, min(h * 0.065, px * 0.45))
+
+    @staticmethod
+    def _gap(px: float) -> int:
+        """Space between two value columns for numbers ``px`` high: about an em-third, at least 10 px."""
+        return max(10, int(px * 0.35))
 
     @staticmethod
     def _advance(label: QLabel, text: str, px: float) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from console.alarms.presentation import TECHNICAL_BACKGROUND
 from console.board import AlarmStatus, ChairStatus, NumericStatus, Phase
@@ -166,3 +169,31 @@ def test_the_board_fits_4_to_16_chairs_on_every_clinic_screen(board, chairs, siz
     window.refresh()
     assert len(window.tiles()) == chairs
     assert layout_problems(window, size) == []
+
+
+@pytest.mark.parametrize("chairs", [4, 16])
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_numbers_stand_apart_and_under_their_names(board, qtbot, chairs, size) -> None:
+    """"132/84 14" read from across the room as one number: each value keeps a clear gap to the next, and its
+    name sits right on top of it, not half a tile away."""
+    window, reader, *_ = board
+    for n in range(1, chairs + 1):
+        reader.add(str(n), numerics={mdc.HEART_RATE: NumericStatus(84, "/min", 0.5),
+                                     mdc.SPO2: NumericStatus(100, "%", 1),
+                                     mdc.NIBP_SYS: NumericStatus(288, "mmHg", 60),
+                                     mdc.NIBP_DIA: NumericStatus(188, "mmHg", 60),
+                                     mdc.RESP_RATE: NumericStatus(14, "/min", 1)})
+    window.resize(*size)
+    window.show()
+    window.refresh()
+    qtbot.waitExposed(window)
+    tile = window.tiles()[0]
+    names = list(tile.values)
+    qtbot.waitUntil(lambda: tile.values[names[-1]].x() > 0)  # laid out
+    for left, right in itertools.pairwise(names):
+        a, b = tile.values[left], tile.values[right]
+        text_end = a.x() + a.fontMetrics().horizontalAdvance(a.text())
+        assert b.x() - text_end >= a.font().pixelSize() * 0.3, (left, right, a.text(), b.text())
+    for name, value in tile.values.items():
+        head = tile.findChild(QLabel, f"head_{name}")
+        assert 0 <= value.y() - (head.y() + head.height()) <= value.font().pixelSize() * 0.5, name
