@@ -8,7 +8,7 @@ session's record, the runtime's snapshot to the central board's status.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -33,7 +33,7 @@ def chair(tmp_path) -> Iterator[tuple[ChairRuntime, object, ManualClock]]:
         db.close()
 
 
-def spo2(rt: ChairRuntime, values: list[float], t0: float) -> float:
+def spo2(rt: ChairRuntime, values: Sequence[float], t0: float) -> float:
     """One SpO2 value a second from ``t0``, each evaluated as the alarm thread would; the last time."""
     t = t0
     for i, v in enumerate(values):
