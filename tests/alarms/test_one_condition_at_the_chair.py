@@ -73,3 +73,30 @@ def test_a_desaturation_is_one_record_alarm_and_one_board_alarm(chair) -> None:
     assert ack["user"] == "nurse.kim" and ack["priority"] == "high"
     assert (end["value"], end["worst_value"], end["time"]) == (97, 84, t)
     assert rt.snapshot().alarms == []  # acknowledged and ended: nothing latched
+
+
+def test_simulate_session_records_a_desaturation_as_one_escalated_alarm(tmp_path, capsys) -> None:
+    """``chairside simulate-session`` runs the same chair runtime: its record of the scenario's desaturation
+    is one SpO2 alarm (start medium, escalate high, end) in a signed session that verifies."""
+    from console.cli import main
+
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    code = main(["simulate-session", "--minutes", "15", "--scenario", "desaturation", "--db", url,
+                 "--seed", "0", "--quiet"])
+    out, _err = capsys.readouterr()
+    assert code == 0
+    session_id = int(out.strip().splitlines()[-1])
+    db = open_database(url)
+    try:
+        entries = db.service(db.system_user()).entries(session_id)
+        spo2 = [e.data for e in entries if e.kind == "alarm" and e.data.get("mdc") == mdc.SPO2]
+        assert [(d["event"], d["priority"]) for d in spo2] == [
+            ("start", "medium"), ("escalate", "high"), ("end", "high")]
+        assert len({d["alarm_id"] for d in spo2}) == 1
+        start, escalate, end = spo2
+        assert start["limit"] == 92 and start["value"] < 92 and start["demo"]
+        assert escalate["limit"] == 88 and escalate["value"] < 88
+        assert end["value"] >= 94 and end["worst_value"] <= escalate["value"]
+        assert entries[-1].kind == "signature" and db.verify(session_id).ok
+    finally:
+        db.close()
