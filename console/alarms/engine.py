@@ -11,24 +11,30 @@ Physiological rules: the table :data:`~console.alarms.limits.RULES` (one entry p
 watches, above / below / rise over the session baseline, default threshold, priority, delay, hysteresis and
 message), with the thresholds of :class:`~console.alarms.limits.AlarmLimits`. Defaults (CLINICAL.md):
 SBP >= 180 or DBP >= 110 (high); a rise over baseline of >= 40 / 25 mmHg (medium); SpO2 < 92 (medium) and
-< 88 (high); HR or pulse rate > 120 or < 45, RR < 8, EtCO2 < 20 or > 60 mmHg (medium). On each parameter the
-more urgent rule is evaluated first.
+< 88 (high); HR or pulse rate > 120 or < 45, RR < 8, EtCO2 < 20 or > 60 mmHg (medium).
 
-NIBP: one cuff reading (systolic, diastolic, mean: the parts arriving with one time from one device) is ONE
-condition (:mod:`console.alarms.nibp`): its priority is the most urgent limit any part breaks, one
-acknowledgement covers it, and its text is the whole reading, e.g. "NBP 186/112 (137) ≥ 180/110 mmHg". A
-reading is judged when it is complete (all three parts), when its device sends something with a later time, or
-at the end of a batch / :meth:`AlarmEngine.tick` (or before any query, so a display never lags a fed reading).
-A result is one validated measurement, so it alarms at once; a later reading still past a limit updates the
-same alarm (a worse limit raises its priority: an ``escalate`` event, and it must be acknowledged again; a
-lesser reading never quietly lowers it while the condition lasts); the
-next reading inside the clear margin of every limit the condition broke ends it (a value re-sent with
-``MEASURING`` while the cuff inflates is the previous result and is not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) alarm only once every usable
-value has been beyond the limit for ``persistence_s`` seconds (a shorter spike raises nothing), and end only
-after :data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and the margin
-keeps the alarm as it is, so it neither chatters on and off nor ends early. Unusable values (invalid,
-questionable, unavailable) neither confirm nor reset a condition; a gap without data longer than ``stale_s``
-restarts the delay. Demo and test data alarm like real data but every alarm from them is marked ``demo``.
+One alarm condition per parameter and direction (:class:`_Condition`): every rule watching the same parameter
+of one device in the same direction (SpO2 "low" and "critical", an arterial systolic's high limit and its rise
+over baseline) feeds ONE alarm. Its priority is the most urgent rule broken while it lasts; a more urgent rule
+broken later raises the priority of the same alarm (an ``escalate`` record entry with the value and limit that
+were crossed, and it sounds again even if acknowledged); a lesser value never quietly lowers it while the
+condition lasts; one acknowledgement covers it; it ends when the value is back inside the least urgent limit
+(every rule of the condition cleared). A desaturation to 84 % is one banner, one list row, one acknowledgement.
+
+NIBP: one cuff reading (systolic, diastolic, mean: the parts arriving with one time from one device) is the same
+kind of condition (:mod:`console.alarms.nibp`, one per device): its priority is the most urgent limit any part
+breaks, one acknowledgement covers it, and its text is the whole reading, e.g. "NBP 186/112 (137) ≥ 180/110
+mmHg". A reading is judged when it is complete (all three parts), when its device sends something with a later
+time, or at the end of a batch / :meth:`AlarmEngine.tick` (or before any query, so a display never lags a fed
+reading). A result is one validated measurement, so it alarms at once; a later reading still past a limit
+updates the same alarm (a worse limit escalates it as above); the next reading inside the clear margin of every
+limit the condition broke ends it (a value re-sent with ``MEASURING`` while the cuff inflates is the previous
+result and is not evaluated again). Continuous values (SpO2, HR, RR, EtCO2, arterial BP) break a rule only once
+every usable value has been beyond its limit for ``persistence_s`` seconds (a shorter spike raises nothing), and
+clear it only after :data:`CLEAR_HOLD_S` seconds inside the clear margin; a value hovering between the limit and
+the margin keeps the rule as it is, so it neither chatters on and off nor ends early. Unusable values (invalid,
+questionable, unavailable) neither confirm nor reset a rule; a gap without data longer than ``stale_s`` restarts
+the delay. Demo and test data alarm like real data but every alarm from them is marked ``demo``.
 
 Technical ("INOP") alarms: device disconnected (``LinkEvent`` LOST, medium, at once), no data from a device
 for ``stale_s`` seconds (or a SILENT link; medium, evaluated in :meth:`~AlarmEngine.tick`), sensor off and
@@ -41,7 +47,6 @@ The console is a secondary alarm display: it never suppresses or replaces the be
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections import deque
@@ -81,31 +86,51 @@ _ABP = frozenset({mdc.ABP_SYS, mdc.ABP_DIA})
 _DEMO = State.DEMO | State.TEST
 
 
-#: the rules watching each continuous parameter (from the table RULES), the more urgent first so its alarm
-#: starts first; NIBP parts are judged as one reading (console.alarms.nibp), not here
-_RULES_BY_CODE: dict[int, tuple[AlarmRule, ...]] = {
-    code: tuple(sorted((r for r in RULES if code in r.parameters), key=lambda r: -r.priority))
-    for code in sorted({c for r in RULES for c in r.parameters} - _NIBP)
+
+def _directions(code: int) -> tuple[tuple[bool, tuple[AlarmRule, ...]], ...]:
+    """The conditions of one continuous parameter: per direction (``above`` True for high and rise rules), the
+    rules of the table watching it, the more urgent first so a value past both limits at once starts the
+    condition at the higher priority."""
+    out = []
+    for above in (True, False):
+        rules = sorted((r for r in RULES if code in r.parameters and r.above == above), key=lambda r: -r.priority)
+        if rules:
+            out.append((above, tuple(rules)))
+    return tuple(out)
+
+
+#: each continuous parameter's conditions (from the table RULES); NIBP parts are judged as one reading
+#: (console.alarms.nibp), not here
+_CONDITIONS_BY_CODE: dict[int, tuple[tuple[bool, tuple[AlarmRule, ...]], ...]] = {
+    code: _directions(code) for code in sorted({c for r in RULES for c in r.parameters} - _NIBP)
 }
 
 #: a tile's code -> the alarm codes it lights up for; the one NIBP alarm carries the compound code
 _COMPOUND = {mdc.NIBP: frozenset({mdc.NIBP, *nibp.PARTS}),
              **{code: frozenset({code, mdc.NIBP}) for code in nibp.PARTS}}
-_ABOVE = frozenset(r.id for r in RULES if r.above)
 
 # Condition evidence from one sample.
 _VIOLATING, _NEUTRAL, _CLEAR = "violating", "neutral", "clear"
 
 
+#: what a step of a tracker changed
+_ON, _OFF = "on", "off"
+
+
 @dataclass(slots=True)
 class _Tracker:
-    """The delay/hysteresis state of one condition (one rule on one parameter of one device)."""
+    """The delay/hysteresis state of one rule on one parameter of one device (or of one technical flag).
+
+    ``on`` says the rule is broken (its delay passed and it has not cleared since); a rule alone raises no
+    alarm: the :class:`_Condition` of its parameter and direction does. ``alarm`` is used by technical flags
+    only, each of which is its own INOP."""
 
     onset_s: float
     clear_s: float
     pending_since: float | None = None
     last_violation: float | None = None
     clearing_since: float | None = None
+    on: bool = False
     alarm: Alarm | None = None
 
 
@@ -119,13 +144,17 @@ class _Reading:
 
 
 @dataclass(slots=True)
-class _NibpCondition:
-    """The one active NIBP alarm of a device and what it has broken so far."""
+class _Condition:
+    """One active alarm condition and what it has broken so far: one continuous parameter of one device in one
+    direction (SpO2 low: both the "low" and the "critical" rule), or one device's NIBP readings.
+
+    However many of its rules are broken, it is one :class:`Alarm`: the most urgent priority reached, one
+    acknowledgement, one row. :meth:`AlarmEngine._escalate` is the one way its priority goes up."""
 
     alarm: Alarm
     broken: set[tuple[str, int]]  # (rule id, part) this condition broke; each must clear before it ends
-    primary: int  # the part whose number is the alarm's value (the most urgent one broken)
-    above: bool  # whether that part's limit is a high one (for the worst value)
+    primary: int  # the parameter / part whose number is the alarm's value (the most urgent one broken)
+    above: bool  # whether that limit is a high one (which way a value is "worse")
 
 
 @dataclass(slots=True)
@@ -169,7 +198,8 @@ class AlarmEngine:
         self._trackers: dict[tuple[str, int, str], _Tracker] = {}
         self._plain: dict[str, Alarm] = {}  # alarms without delay logic: link, stale, device alarms
         self._pending: dict[str, _Reading] = {}  # NIBP parts received, not judged yet, by device
-        self._nibp: dict[str, _NibpCondition] = {}  # the active NIBP alarm by device
+        self._nibp: dict[str, _Condition] = {}  # the active NIBP alarm by device
+        self._conditions: dict[tuple[bool, int, str], _Condition] = {}  # (above, code, device) -> active
         self._sources: dict[str, _Source] = {}
         self._history: list[Alarm] = []
         self._next_id = 1
@@ -385,37 +415,83 @@ class AlarmEngine:
         if n.mdc in _NIBP:
             self._nibp_part(n, t)
             return
-        rules = _RULES_BY_CODE.get(n.mdc)
-        if not rules or not n.usable:
+        directions = _CONDITIONS_BY_CODE.get(n.mdc)
+        if not directions or not n.usable:
             return
         assert n.value is not None  # usable guarantees it
         if not math.isfinite(n.value):
             log.warning("alarm engine ignored a non-finite %s value from %r", n.label, n.source)
             return
         src.latest[n.mdc] = (n.value, t)
-        for rule in rules:
-            limit = self._limits.threshold(rule.id)
-            if rule.baseline is not None:
-                base = self._baseline.get(rule.baseline)
-                if base is None:
-                    continue
-                x = n.value - base
-            else:
-                x = n.value
-            evidence = _VIOLATING if rule.violates(x, limit) else _CLEAR if rule.clear(x, limit) else _NEUTRAL
-            key = (rule.id, n.mdc, n.source)
-            tr = self._trackers.get(key)
-            if tr is None:
-                tr = self._trackers[key] = _Tracker(self._limits.delay_for(rule), CLEAR_HOLD_S)
-            # partial binds this rule's values now, so the factory describes this rule whenever it is called
-            make = functools.partial(self._physio_alarm, rule, n, x, limit, src, t)
-            self._step(tr, evidence, t, n.value, make)
+        for above, rules in directions:
+            key = (above, n.mdc, n.source)
+            broken: list[tuple[AlarmRule, float, float]] = []  # rules that became broken with this value
+            for rule in rules:  # the more urgent first
+                limit = self._limits.threshold(rule.id)
+                base = self._baseline.get(rule.baseline) if rule.baseline is not None else None
+                if rule.baseline is not None and base is None:
+                    # no session baseline (any more): the rise rule does not apply, so it cannot hold the
+                    # condition open (as for NIBP, console.alarms.nibp.assess)
+                    x, evidence = n.value, _CLEAR
+                else:
+                    x = n.value - base if base is not None else n.value
+                    evidence = (_VIOLATING if rule.violates(x, limit)
+                                else _CLEAR if rule.clear(x, limit) else _NEUTRAL)
+                tr = self._trackers.get((rule.id, n.mdc, n.source))
+                if tr is None:
+                    tr = self._trackers[rule.id, n.mdc, n.source] = _Tracker(self._limits.delay_for(rule),
+                                                                            CLEAR_HOLD_S)
+                if self._step(tr, evidence, t) == _ON:
+                    broken.append((rule, x, limit))
+            if broken:
+                self._breach(key, broken, n, src, t)
+            cond = self._conditions.get(key)
+            if cond is None:
+                continue
+            self._seen(cond, n.value)
+            # it ends when the value is back inside the least urgent limit: every rule of it cleared
+            if not any(self._trackers[r.id, n.mdc, n.source].on for r in rules):
+                del self._conditions[key]
+                self._end(cond.alarm, t)
 
-    def _physio_alarm(self, rule: AlarmRule, n: Numeric, x: float, limit: float, src: _Source,
-                      t: float) -> Alarm:
+    def _breach(self, key: tuple[bool, int, str], broken: list[tuple[AlarmRule, float, float]], n: Numeric,
+                src: _Source, t: float) -> None:
+        """Rules (with the value or rise and the limit, most urgent first) just became broken on ``n``'s
+        parameter: start its condition, or add them to the one that lasts, escalating it when one is more
+        urgent than anything it broke so far. One record entry either way, naming every limit crossed."""
+        assert n.value is not None
+        rule, x, limit = broken[0]
+        message, limit_text, values = self._describe(rule, n, x, limit, src, t)
+        for other, _, other_limit in broken[1:]:
+            values[f"limit_{other.id}"] = float(other_limit)
+        cond = self._conditions.get(key)
+        if cond is None:
+            label = mdc.label_of(n.mdc, n.label)
+            unit = _unit_text(n.unit or (mdc.PARAMETERS[n.mdc].unit if n.mdc in mdc.PARAMETERS else ""))
+            direction = "high" if rule.above else "low"
+            alarm = self._new_alarm(f"{direction}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority,
+                                    n.mdc, label, message, unit, limit, limit_text, n.value, t, n.source,
+                                    bool(n.state & _DEMO), values)
+            self._conditions[key] = _Condition(alarm, {(r.id, n.mdc) for r, _, _ in broken}, n.mdc, rule.above)
+            self._start(alarm)
+            return
+        cond.broken.update((r.id, n.mdc) for r, _, _ in broken)
+        alarm = cond.alarm
+        # a new dict: copies handed to views keep what they were made with; the record keeps the threshold
+        # of every rule the condition broke
+        alarm.values = {**alarm.values, **values}
+        if rule.priority > alarm.priority:
+            alarm.message, alarm.limit_text = message, limit_text
+            self._escalate(cond, rule, n.mdc, n.value, limit, t)
+        else:
+            self.revision += 1
+
+    def _describe(self, rule: AlarmRule, n: Numeric, x: float, limit: float, src: _Source,
+                  t: float) -> tuple[str, str, dict[str, float]]:
+        """The message, limit text and record values of ``rule`` broken by ``n`` (``x``: value or rise)."""
         label = mdc.label_of(n.mdc, n.label)
         unit = _unit_text(n.unit or (mdc.PARAMETERS[n.mdc].unit if n.mdc in mdc.PARAMETERS else ""))
-        values: dict[str, float] = {}
+        values: dict[str, float] = {f"limit_{rule.id}": float(limit)}
         if n.mdc in _ABP:
             for name, code in (("sbp", mdc.ABP_SYS), ("dbp", mdc.ABP_DIA)):
                 # only the partner value of the same measurement: a diastolic from five minutes ago
@@ -432,12 +508,17 @@ class AlarmEngine:
             limit_text = f"{rule.operator} {_fmt(limit)}"
         message = rule.message.format(label=label, value=_fmt(n.value), unit=unit, op=rule.operator,
                                       limit=_fmt(limit), rise=_fmt(x), baseline=_fmt(base)).rstrip()
-        demo = bool(n.state & _DEMO)
-        if demo:
+        if n.state & _DEMO:
             message += " (DEMO data)"
-        return self._new_alarm(f"{rule.id}|{n.mdc}|{n.source}", Category.PHYSIOLOGICAL, rule.priority,
-                               n.mdc, label, message, unit, limit, limit_text, n.value, t, n.source, demo,
-                               values)
+        return message, limit_text, values
+
+    def _seen(self, cond: _Condition, value: float) -> None:
+        """A usable value of the condition's parameter while it lasts: the latest, and the worst so far."""
+        alarm = cond.alarm
+        alarm.last_value = value
+        if alarm.worst_value is None or (value > alarm.worst_value if cond.above else value < alarm.worst_value):
+            alarm.worst_value = value
+            self.revision += 1  # the alarm list shows the worst value
 
     # ------------------------------------------------------------------ internals: NIBP readings
 
@@ -482,10 +563,7 @@ class AlarmEngine:
         alarm.values = record  # a new dict: copies handed to views keep the reading they were made with
         primary = values.get(cond.primary)
         if primary is not None:
-            alarm.last_value = primary
-            if alarm.worst_value is None or (primary > alarm.worst_value if cond.above
-                                             else primary < alarm.worst_value):
-                alarm.worst_value = primary
+            self._seen(cond, primary)
         # ends only when every limit it broke is back inside its clear margin in this reading; a part in the
         # hysteresis band, or not measured, keeps the alarm as it is. The end entry carries the reading that
         # ended it; the alarm's text keeps the last reading that alarmed (what a latched alarm must show).
@@ -500,7 +578,7 @@ class AlarmEngine:
             alarm.message = self._nibp_message(alarm, reading)
             worst = breaches[0]
             if worst.rule.priority > alarm.priority:
-                self._escalate(cond, worst, t)
+                self._escalate(cond, worst.rule, worst.code, worst.value, worst.limit, t)
             self.revision += 1
             return
         alarm.message = self._nibp_message(alarm, reading)
@@ -514,21 +592,32 @@ class AlarmEngine:
                                 source, reading.demo, record)
         alarm.reading = nibp.reading_text(reading.values)
         alarm.message = self._nibp_message(alarm, reading)
-        self._nibp[source] = _NibpCondition(alarm, {(b.rule.id, b.code) for b in breaches}, worst.code,
+        self._nibp[source] = _Condition(alarm, {(b.rule.id, b.code) for b in breaches}, worst.code,
                                             worst.rule.above)
         self._start(alarm)
 
-    def _escalate(self, cond: _NibpCondition, worst: nibp.Breach, t: float) -> None:
-        """A worse limit broken while the condition lasts: the same alarm, a higher priority, sounding again
-        (an acknowledgement was for the lesser condition), and an ``escalate`` entry saying from what."""
+    def _escalate(self, cond: _Condition, rule: AlarmRule, code: int, value: float, limit: float,
+                  t: float) -> None:
+        """A more urgent rule broken while the condition lasts (the caller has set the alarm's message and
+        limit text): the same alarm at a higher priority, and an ``escalate`` entry with the value and limit
+        that were crossed and the priority it came from.
+
+        The escalated alarm sounds again even when it was acknowledged. IEC 60601-1-8 lets an acknowledgement
+        silence the auditory signal of an alarm condition as it was when acknowledged; a rise in priority
+        (SpO2 from below 92 % to below 88 %) is information the operator has not had yet, and an escalation
+        that stayed silent would be a new high-priority condition hidden behind an old medium one. So the
+        acknowledgement ends here, the new priority's signal sounds, and a new acknowledgement is needed."""
         alarm = cond.alarm
         before = priority_name(alarm.priority)
-        alarm.priority = AlarmPriority(worst.rule.priority)
-        alarm.limit = worst.limit
+        alarm.priority = AlarmPriority(rule.priority)
+        alarm.limit = limit
         alarm.acknowledged_by = None
         alarm.acknowledged_at = None
-        cond.primary, cond.above = worst.code, worst.rule.above
-        alarm.last_value = alarm.worst_value = worst.value
+        if code != cond.primary:  # a NIBP reading's other part: its worst is on another scale
+            alarm.worst_value = value
+        cond.primary, cond.above = code, rule.above
+        alarm.last_value = value
+        self._seen(cond, value)
         data = event_dict(EventKind.ESCALATE, alarm, t, self.protocol_version)
         data["reason"] = f"priority raised from {before}: {alarm.limit_text}"
         self._emit(data)
@@ -565,50 +654,44 @@ class AlarmEngine:
                                        n.source, bool(n.state & _DEMO), {})
 
             evidence = _VIOLATING if present else (_NEUTRAL if kind == "invalid" and off else _CLEAR)
-            self._step(tr, evidence, t, None, make)
+            change = self._step(tr, evidence, t)
+            if change == _ON:
+                tr.alarm = make()
+                self._start(tr.alarm)
+            elif change == _OFF and tr.alarm is not None:
+                self._end(tr.alarm, t)
+                tr.alarm = None
 
-    def _step(self, tr: _Tracker, evidence: str, t: float, value: float | None,
-              make: Callable[[], Alarm]) -> None:
-        """Advance one condition: onset delay, hysteresis and clear hold."""
-        if tr.alarm is None:
+    def _step(self, tr: _Tracker, evidence: str, t: float) -> str | None:
+        """Advance one rule or flag: onset delay, hysteresis and clear hold. Returns :data:`_ON` when it just
+        became broken, :data:`_OFF` when it just cleared, else None."""
+        if not tr.on:
             if evidence != _VIOLATING:
                 tr.pending_since = None
-                return
+                return None
             # a long gap without usable data is no evidence the condition persisted through it
             if tr.pending_since is None or (tr.last_violation is not None
                                             and t - tr.last_violation > self._limits.stale_s):
                 tr.pending_since = t
             tr.last_violation = t
             if t - tr.pending_since >= tr.onset_s:
-                tr.alarm = make()
+                tr.on = True
                 tr.clearing_since = None
-                self._start(tr.alarm)
-            return
-        alarm = tr.alarm
-        if value is not None:
-            alarm.last_value = value
-            if alarm.worst_value is None or self._worse(alarm, value):
-                alarm.worst_value = value
-                self.revision += 1  # the alarm list shows the worst value
+                return _ON
+            return None
         if evidence == _CLEAR:
             if tr.clearing_since is None:
                 tr.clearing_since = t
             if t - tr.clearing_since >= tr.clear_s:
-                tr.alarm = None
+                tr.on = False
                 tr.pending_since = None
                 tr.clearing_since = None
-                self._end(alarm, t)
+                return _OFF
         else:
             tr.clearing_since = None
             if evidence == _VIOLATING:
                 tr.last_violation = t
-
-    @staticmethod
-    def _worse(alarm: Alarm, value: float) -> bool:
-        # "worse" is further beyond the limit: higher for high/rise rules, lower for low rules
-        above = alarm.key.split("|", 1)[0] in _ABOVE
-        assert alarm.worst_value is not None
-        return value > alarm.worst_value if above else value < alarm.worst_value
+        return None
 
     # ------------------------------------------------------------------ internals: links and device alarms
 

@@ -35,24 +35,29 @@ def filled(qtbot):
 def test_rows_show_times_priority_parameter_value_limit_and_ack(filled) -> None:
     _eng, view, _ = filled
     rows = view.row_texts()
-    assert COLUMNS == ("Priority", "Time", "Alarm", "Ack by")
+    assert COLUMNS == ("Alarm",)  # one full-width cell per alarm (its fit: tests/widgets/test_alarm_list_fits.py)
     assert rows == [
-        ["MEDIUM\nINOP", f"{hms(T0 + 800)}\n→ active", "Link (mon)\nlimit link lost", "—"],
-        ["MEDIUM", f"{hms(T0 + 710)}\n→ active", "HR (mon) 130 /min (worst 140)\nlimit > 120", "—"],
-        ["HIGH", f"{hms(T0)}\n→ {hms(T0 + 600)} (latched)", "NBP (mon) 186/- mmHg\nlimit sys ≥ 180", "—"],
+        [f"MEDIUM INOP · Link (mon)\nlink lost · {hms(T0 + 800)} → active\nnot acknowledged"],
+        [f"MEDIUM · HR (mon) 130 /min (worst 140)\nlimit > 120 · {hms(T0 + 710)} → active\nnot acknowledged"],
+        [(f"HIGH · NBP (mon) 186/- mmHg\nlimit sys ≥ 180 · {hms(T0)} → {hms(T0 + 600)}\n"
+          "not acknowledged (latched)")],
     ]
     m = view.model
     assert m.data(m.index(2, 0), Qt.ItemDataRole.ToolTipRole) == "NBP 186/- sys ≥ 180 mmHg"
 
 
-def test_every_column_is_visible_in_the_narrow_space_beside_the_nibp_tile(filled) -> None:
-    _, view, _ = filled
+def test_the_acknowledge_button_is_there_while_a_selected_alarm_waits_for_one(filled) -> None:
+    _, view, user = filled
     view.resize(300, 400)
     view.show()
-    header = view.table.horizontalHeader()
-    # no sideways scrolling: the four columns end inside the viewport
-    assert header.length() <= view.table.viewport().width() + 1
-    assert all(not view.table.isColumnHidden(c) for c in range(len(COLUMNS)))
+    assert not view.ack_button.isVisible()  # nothing selected: the rows get the whole height
+    view.table.selectRow(1)
+    assert view.ack_button.isVisible() and view.ack_button.isEnabled()
+    assert view.ack_button.height() >= 44  # a gloved fingertip
+    user["name"] = None
+    view.refresh()
+    assert view.ack_button.isVisible() and not view.ack_button.isEnabled()  # says why in its tooltip
+    assert "Sign in" in view.ack_button.toolTip()
 
 
 def test_acknowledge_selected_logs_the_user_and_shows_it(filled) -> None:
@@ -63,8 +68,10 @@ def test_acknowledge_selected_logs_the_user_and_shows_it(filled) -> None:
     [ack] = events(eng)
     assert (ack["event"], ack["user"], ack["priority"]) == ("ack", "dr.lee", "high")
     rows = view.row_texts()
-    assert rows[2][1] == f"{hms(T0)}\n→ {hms(T0 + 600)}" and rows[2][3] == f"dr.lee\n{hms(T0 + 900)}"
+    assert rows[2][0].splitlines()[1:] == [f"limit sys ≥ 180 · {hms(T0)} → {hms(T0 + 600)}",
+                                           f"ack dr.lee {hms(T0 + 900)}"]
     assert view.selected_alarm().acknowledged  # selection kept across the rebuild
+    assert not view.ack_button.isVisible()  # nothing left to acknowledge on the selected row
     assert view.acknowledge_selected() is False
 
 
@@ -83,4 +90,4 @@ def test_refresh_only_rebuilds_when_the_engine_changed(filled) -> None:
     assert view.model.sync() is False
     eng.feed(LinkEvent(LinkState.ASSOCIATED, host_time=T0 + 1001, source="mon"))
     view.refresh()
-    assert view.row_texts()[0][1] == f"{hms(T0 + 800)}\n→ {hms(T0 + 1001)}"
+    assert view.row_texts()[0][0].splitlines()[1] == f"link lost · {hms(T0 + 800)} → {hms(T0 + 1001)}"

@@ -82,11 +82,14 @@ def test_condition_persisting_for_the_delay_alarms_at_the_end_of_the_delay() -> 
     assert alarm.message == "SpO2 90 < 92 %"
 
 
-def test_critical_spo2_is_high_and_outranks_low_spo2() -> None:
+def test_critical_spo2_is_one_high_alarm_with_both_limits_in_its_record() -> None:
     eng = engine()
     series(eng, mdc.SPO2, [85] * 11, 0.0)
-    assert [(a.key.split("|")[0], a.priority) for a in eng.visible()] == [("spo2_critical", HIGH),
-                                                                            ("spo2_low", MEDIUM)]
+    [alarm] = eng.visible()  # low and critical are one condition: one banner, one acknowledgement
+    assert (alarm.key, alarm.priority, alarm.limit, alarm.limit_text) == (f"low|{mdc.SPO2}|mon", HIGH, 88, "< 88")
+    [start] = events(eng)
+    assert start["event"] == "start" and start["value"] == 85
+    assert start["values"] == {"limit_spo2_critical": 88, "limit_spo2_low": 92}
 
 
 def test_hovering_at_the_limit_does_not_chatter() -> None:
@@ -150,8 +153,8 @@ def test_etco2_alarms_only_when_present_and_on_both_sides() -> None:
     assert eng.visible() == []
     series(eng, mdc.ETCO2, [65] * 11, 100.0)
     series(eng, mdc.ETCO2, [15] * 11, 200.0)  # the high one clears, the low one starts
-    assert [(e["event"], e["key"].split("|")[0]) for e in events(eng)] == [
-        ("start", "etco2_high"), ("end", "etco2_high"), ("start", "etco2_low")]
+    assert [(e["event"], e["key"].split("|")[0], e["limit"]) for e in events(eng)] == [
+        ("start", "high", 60), ("end", "high", 60), ("start", "low", 20)]
 
 
 def test_priority_for_a_tile_reports_the_parameter_alarm() -> None:
@@ -364,4 +367,4 @@ def test_batches_submitted_from_other_threads_are_evaluated_in_order_on_tick() -
     worker.join()
     assert eng.visible() == []  # nothing evaluated on the submitting thread
     eng.tick(111.0)
-    assert [a.started for a in eng.visible()] == [110.0, 110.0]
+    assert [a.started for a in eng.visible()] == [110.0]

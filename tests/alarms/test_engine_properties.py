@@ -28,7 +28,7 @@ def test_hr_alarms_alternate_and_only_start_after_the_full_delay(values: list[fl
     for e in evs:
         if e["event"] != "start":
             continue
-        high = e["key"].startswith("hr_high")
+        high = e["key"].startswith("high|")
         beyond = (lambda v: v > 120) if high else (lambda v: v < 45)
         # walk back from the alarm over usable values beyond the limit, with no hole longer than stale_s
         run = [(t, v) for t, v in finite if t <= e["time"]]

@@ -82,7 +82,7 @@ def test_disconnect_scenario_without_link_events_raises_stale_data_within_stale_
     assert stale.ended is not None and stale.ended - START == 150.0
 
 
-def test_desaturation_scenario_raises_spo2_alarms_after_the_delay() -> None:
+def test_desaturation_scenario_is_one_spo2_condition_escalated_after_the_delay() -> None:
     sim = simulator.Simulator("desaturation", 0, waves=False, start=START)
     eng = AlarmEngine(AlarmLimits.from_dict(DEFAULTS, "t"))
     seen: list[Numeric] = []
@@ -90,10 +90,18 @@ def test_desaturation_scenario_raises_spo2_alarms_after_the_delay() -> None:
         samples = sim.advance_sim(5.0)
         seen.extend(s for s in samples if isinstance(s, Numeric) and s.mdc == mdc.SPO2)
         eng.feed_many(samples)
-    critical = next(a for a in eng.history() if a.key.startswith("spo2_critical"))
-    assert critical.priority == AlarmPriority.HIGH
-    # every displayed SpO2 value in the 10 s before the alarm was already below 88 %
+    [spo2] = [a for a in eng.history() if a.mdc == mdc.SPO2]  # low and critical: one condition
+    assert spo2.priority == AlarmPriority.HIGH
+    evs = [e for e in eng.drain_events() if e["alarm_id"] == spo2.id]
+    assert [e["event"] for e in evs] == ["start", "escalate", "end"]
+    start, escalate, end = evs
+    assert (start["priority"], start["limit"]) == ("medium", 92) and start["value"] < 92
+    assert (escalate["priority"], escalate["limit"]) == ("high", 88) and escalate["value"] < 88
+    # every displayed SpO2 value in the 10 s before the escalation was already below 88 %
     window = [n.value for n in seen
-              if critical.started - 10 <= n.host_time <= critical.started and n.value is not None]
+              if escalate["time"] - 10 <= n.host_time <= escalate["time"] and n.value is not None]
     assert len(window) == 11 and max(window) < 88
-    assert critical.ended is not None and critical.ended - START < 420
+    # it ends only once the value is back inside the low limit (92 %) by its margin, not when above 88 %
+    assert spo2.ended is not None and spo2.ended - START < 420 and end["value"] >= 94
+    last_low = max(n.host_time for n in seen if n.value is not None and n.value < 94 and n.host_time < spo2.ended)
+    assert spo2.ended - last_low >= 5

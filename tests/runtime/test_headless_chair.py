@@ -47,7 +47,8 @@ def test_a_headless_demo_chair_records_vitals_and_alarms_and_stops_cleanly(tmp_p
     url = f"sqlite:///{tmp_path / 'chair.db'}"
     proc = _chair("--chair", "Room 3", "--db", url, "--demo", "--scenario", "desaturation", "--speed", "60")
     try:
-        lines = _read_until(proc, "alarm start: high SpO2")  # the scenario's desaturation, simulated 3 min in
+        # the scenario's desaturation, simulated 3 min in: one SpO2 condition, escalated to high below 88 %
+        lines = _read_until(proc, "high SpO2")
         proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -70,8 +71,10 @@ def test_a_headless_demo_chair_records_vitals_and_alarms_and_stops_cleanly(tmp_p
         # simulated seconds can share one stamp: the row count is not the simulated seconds)
         assert len(spo2_rows) >= 10 and spo2_rows.value.min() < 88
         alarms = [e.data for e in svc.entries(session.id) if e.kind == "alarm"]
-        spo2 = [a for a in alarms if a["mdc"] == mdc.SPO2 and a["event"] == "start"]
-        assert {a["priority"] for a in spo2} >= {"high"} and all(a["demo"] for a in spo2)
+        spo2 = [a for a in alarms if a["mdc"] == mdc.SPO2 and a["event"] in ("start", "escalate")]
+        assert [a["event"] for a in spo2 if a["event"] == "start"] == ["start"]  # low and critical: one alarm
+        assert {a["priority"] for a in spo2} >= {"high"} and len({a["alarm_id"] for a in spo2}) == 1
+        assert all(a["demo"] for a in spo2)
     finally:
         db.close()
     # nothing left behind but the record: the outbox journal is gone once everything was written
