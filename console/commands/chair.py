@@ -94,9 +94,16 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
 
 
+#: the runtime's alarm thread and the main thread both log; print() writes the text and the newline apart, so
+#: two lines could interleave into one and a log reader (or a test) would miss an alarm
+_SAY_LOCK = threading.Lock()
+
+
 def _say(line: str) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-    print(f"{stamp} {line}", flush=True)
+    with _SAY_LOCK:
+        sys.stdout.write(f"{stamp} {line}\n")
+        sys.stdout.flush()
 
 
 def _run(args: argparse.Namespace, stop: threading.Event) -> int:
