@@ -625,12 +625,14 @@ class _Report:
             key = d.get("alarm_id")
             ev = d.get("event")
             if ev == "start":
-                starts[key] = {"start": e, "end": None, "ack": None}
+                starts[key] = {"start": e, "end": None, "ack": None, "escalations": []}
                 order.append(key)
             elif ev == "end" and key in starts:
                 starts[key]["end"] = e
             elif ev == "ack" and key in starts:
                 starts[key]["ack"] = e
+            elif ev == "escalate" and key in starts:
+                starts[key]["escalations"].append(e)
             else:
                 other.append(e)
         if not order and not other:
@@ -644,11 +646,18 @@ class _Report:
             ack = a["ack"]
             worst = end.data.get("worst_value") if end else None
             msg = str(d.get("message", "")) + (f" (worst {fmt_num(worst)})" if worst is not None else "")
+            # one condition, one row: an escalation raises the row's priority and says when and why, so the
+            # table never shows a desaturation that reached high priority as a medium alarm
+            priority = str(d.get("priority", ""))
+            for esc in a["escalations"]:
+                priority = f"{priority} → {esc.data.get('priority', '')}"
+                msg += (f"; {fmt_local(esc.at, with_date=False, seconds=True)} "
+                        f"{esc.data.get('message', '')}")
             rows.append(
                 [
                     fmt_local(a["start"].at, with_date=False, seconds=True),
                     fmt_local(end.at, with_date=False, seconds=True) if end else "still active",
-                    str(d.get("priority", "")),
+                    priority,
                     msg,
                     f"{dur:.0f} s" if isinstance(dur, (int, float)) else "--",
                     f"{ack.data.get('user', '')} {fmt_local(ack.at, with_date=False)}" if ack else "--",

@@ -121,3 +121,34 @@ def test_a_very_long_note_is_cut_in_the_table_not_fatal(db: Database, tmp_path: 
     export_session(db, b.session_id, "pdf", out)
     words = " ".join("\n".join(pages(out)).split())
     assert "more characters: full text in the JSON/CSV export]" in words
+
+
+def test_an_escalated_alarm_is_one_row_with_its_rise_in_priority(db: Database, tmp_path: Path) -> None:
+    """A desaturation that started medium and became high is one alarm condition: the report shows one row
+    whose priority says "medium → high", with when and why, never a medium alarm and a stray second row."""
+    from devices import mdc
+
+    b = build_session(db, waves=False, minutes=3, sign=False)
+    svc = db.service(b.user)
+    t0 = b.t0 + 60
+
+    def alarm(event: str, priority: str, at: float, message: str, value: float, limit: float,
+              **extra: object) -> None:
+        svc.add_entry(b.session_id, "alarm", {
+            "event": event, "time": at, "alarm_id": 77, "key": f"low|{mdc.SPO2}|sim",
+            "category": "physiological", "priority": priority, "mdc": mdc.SPO2, "parameter": "SpO2",
+            "message": message, "value": value, "unit": "%", "limit": limit, "limit_text": f"< {limit:g}",
+            "values": {}, "started": t0, "source": "sim", "demo": False, "protocol_version": "t", "user": None,
+            **extra}, at=at)
+
+    alarm("start", "medium", t0, "SpO2 90 < 92 %", 90, 92)
+    alarm("escalate", "high", t0 + 20, "SpO2 84 < 88 %", 84, 88, reason="priority raised from medium: < 88")
+    alarm("end", "high", t0 + 80, "SpO2 84 < 88 %", 95, 88, duration_s=80.0, worst_value=84)
+    out = tmp_path / "escalated.pdf"
+    export_session(db, b.session_id, "pdf", out)
+    words = " ".join("\n".join(pages(out)).split())
+    rows = [line for line in "\n".join(pages(out)).splitlines() if "SpO2 90 < 92 %" in line]
+    assert len(rows) == 1 and " medium " in rows[0]
+    assert "→ high" in words  # the priority cell wraps under "medium"
+    assert words.count("SpO2 84 < 88") == 1  # the escalation is inside the condition's row, not a row of its own
+    assert "SpO2 90 < 92 % (worst 84)" in words
