@@ -147,7 +147,7 @@ def test_an_escalated_alarm_is_one_row_with_its_rise_in_priority(db: Database, t
     out = tmp_path / "escalated.pdf"
     export_session(db, b.session_id, "pdf", out)
     words = " ".join("\n".join(pages(out)).split())
-    rows = [line for line in "\n".join(pages(out)).splitlines() if "SpO2 90 < 92 %" in line]
+    rows = [line for line in "\n".join(pages(out)).splitlines() if "SpO2 90 < 92 % (worst 84)" in line]
     assert len(rows) == 1 and " medium " in rows[0]
     assert "→ high" in words  # the priority cell wraps under "medium"
     assert words.count("SpO2 84 < 88") == 1  # the escalation is inside the condition's row, not a row of its own
