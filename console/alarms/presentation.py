@@ -105,3 +105,16 @@ def current_text(alarm: Any, clock_text: Callable[[float], str]) -> str:
     if alarm.limit_text.startswith("rise"):
         return f"{alarm.parameter} {_num(value)} {alarm.unit}: {alarm.limit_text}{since}"
     return f"{alarm.parameter} {_num(value)} {alarm.limit_text} {alarm.unit}".rstrip() + since
+
+
+def local_clock_text(t: float) -> str:
+    """``HH:MM`` in the computer's local time: how the chair and the board say "since"."""
+    import time
+
+    return time.strftime("%H:%M", time.localtime(t))
+
+
+def status_text(alarm: Any) -> str:
+    """An alarm's words for a log line or the central board: :func:`current_text` in local time, so the board
+    and the headless chair's log show the latest value (an SpO2 of 84 now, not the 90 it started at)."""
+    return current_text(alarm, local_clock_text)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from console.alarms.presentation import status_text
 from console.board.status import AlarmStatus, ChairStatus, NumericStatus, Phase
 from console.clinical.units import display_unit
 from devices.model import AlarmPriority, State
@@ -44,7 +45,7 @@ def chair_status(snapshot: Any, *, phase: Phase = Phase.IDLE, phase_detail: str 
             continue  # the tile shows a dash, as the console does, not a number nobody should trust
         numerics[key] = NumericStatus(float(rec.value), display_unit(rec.unit),
                                       max(0.0, float(snapshot.time) - float(rec.measured_at)))
-    alarms = tuple(AlarmStatus(_PRIORITY_NAMES[AlarmPriority(a.priority)], int(a.mdc), a.message, a.technical)
+    alarms = tuple(AlarmStatus(_PRIORITY_NAMES[AlarmPriority(a.priority)], int(a.mdc), status_text(a), a.technical)
                    for a in snapshot.alarms if AlarmPriority(a.priority) in _PRIORITY_NAMES)
     devices = {source: link.state for source, link in snapshot.links.items()}
     return ChairStatus(chair=snapshot.chair, phase=phase, phase_detail=phase_detail, patient=patient,

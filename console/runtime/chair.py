@@ -34,6 +34,7 @@ from typing import Any
 
 from console.alarms import AlarmEngine, AlarmLimits
 from console.alarms.model import Alarm, priority_name
+from console.alarms.presentation import status_text
 from console.live.buffers import DEFAULT_SWEEP_SECONDS, LiveData, NumericRecord
 from console.record.errors import RecordError, StorageUnavailable
 from console.record.outbox import EntryOutbox, PendingEntry
@@ -108,7 +109,7 @@ class ChairSnapshot:
                     for r in self.numerics.values() if r.mdc}
         return {
             "chair": self.chair, "time": self.time, "session_id": self.session_id, "numerics": numerics,
-            "alarms": [{"priority": priority_name(a.priority), "mdc": a.mdc, "text": a.message,
+            "alarms": [{"priority": priority_name(a.priority), "mdc": a.mdc, "text": status_text(a),
                         "active": a.active, "acknowledged": a.acknowledged, "technical": a.technical}
                        for a in self.alarms],
             "audible": priority_name(self.audible),

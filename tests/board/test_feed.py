@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from console.alarms.model import Alarm, Category
 from console.board import Phase
 from console.board.feed import ChairFeed, chair_status, display_unit
 from devices import mdc
@@ -23,12 +24,11 @@ class Link:
     state: str
 
 
-@dataclass
-class Al:
-    priority: AlarmPriority
-    mdc: int
-    message: str
-    technical: bool = False
+def Al(priority: AlarmPriority, code: int, message: str, technical: bool = False, *,  # noqa: N802
+       value: float | None = None, last_value: float | None = None, limit_text: str = "") -> Alarm:
+    """An engine alarm as the runtime's snapshot holds it."""
+    return Alarm(1, "k", Category.TECHNICAL if technical else Category.PHYSIOLOGICAL, priority, code,
+                 message.split(" ")[0], message, "%", None, limit_text, value, 1000.0, last_value=last_value)
 
 
 @dataclass
@@ -81,3 +81,13 @@ def test_a_headless_chair_reports_minutes_of_monitoring_and_reads_the_session_on
     assert calls == [9]
     runtime.snap = Snap(session_id=None)
     assert feed().phase == Phase.IDLE and feed().patient is None
+
+
+def test_the_board_shows_an_alarms_latest_value_not_its_onset() -> None:
+    """A desaturation that started at 90 and is now 84 reads 84 on the board, with since when."""
+    import time
+
+    spo2 = Al(AlarmPriority.HIGH, mdc.SPO2, "SpO2 90 < 92 %", value=90, last_value=84, limit_text="< 88")
+    s = chair_status(Snap(alarms=[spo2]))
+    since = time.strftime("%H:%M", time.localtime(1000.0))
+    assert [a.text for a in s.alarms] == [f"SpO2 84 < 88 % since {since}"]
