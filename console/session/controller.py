@@ -261,12 +261,19 @@ class SessionController:
         return intent
 
     def busy_reason(self) -> str:
-        """While a pending intent waits for a busy record: the one line the screen shows (else ``""``)."""
+        """While a pending intent waits for a busy record: the short line the screen shows (else ``""``); the
+        record's own words are in :meth:`busy_detail`."""
         p = self.pending
         if p is None or p.call.state is not State.BUSY:
             return ""
-        detail = str(p.call.error or "").strip()
-        return "The record is busy: still trying" + (f" ({detail})" if detail else "") + "."
+        return "The record is busy: still trying."
+
+    def busy_detail(self) -> str:
+        """The record's words for why it is busy (for a tooltip or a log), else ``""``."""
+        p = self.pending
+        if p is None or p.call.state is not State.BUSY:
+            return ""
+        return str(p.call.error or "").strip()
 
     def poll(self) -> Outcome | None:
         """Call from the controller's own (GUI) thread: when the pending intent has ended, apply it and return

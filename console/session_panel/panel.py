@@ -401,10 +401,14 @@ class SessionPanel(QWidget):
         self._pending_shown = text
         self.start_form.setEnabled(intent is not Intent.BEGIN)  # what was typed stays, unchangeable meanwhile
         self.signoff.set_pending(text if intent is Intent.SIGN else "")
+        self.signoff.status_label.setToolTip(self.ctl.busy_detail())
         self._enable_entry_buttons(self.session is not None and not self.sealed and intent is not Intent.SIGN)
         self._show_amend_pending()
         if text and self.message_kind != "urgent":
             self.show_message(text, "warning" if busy else "info")
+            self.message_label.setToolTip(self.ctl.busy_detail())  # the record's own words, on demand
+        elif not text:
+            self.message_label.setToolTip("")
 
     def _show_amend_pending(self) -> None:
         saving = self._amend_key is not None and self.forms.key == self._amend_key

@@ -215,8 +215,8 @@ def test_a_busy_record_keeps_the_intent_pending_with_the_records_words(ctl, svc,
     ctl.request_sign("secret")
     lanes.run_all()
     assert ctl.poll() is None and ctl.pending is not None
-    assert ctl.busy_reason() == ("The record is busy: still trying (The record database is busy: another "
-                                 "program holds it locked.).")
+    assert ctl.busy_reason() == "The record is busy: still trying."
+    assert ctl.busy_detail() == "The record database is busy: another program holds it locked."
     svc.fail_with = None
     assert ctl.pending.call.state is State.BUSY
 

@@ -326,3 +326,22 @@ def test_alarms_and_acknowledge_keep_working_while_a_signature_waits(locked_for_
     assert st.runtime.drain()
     acks = [e for e in st.service.entries(panel.session_id) if e.kind == "alarm" and e.data["event"] == "ack"]
     assert [a.data["key"] for a in acks] == [top.key]
+
+
+def test_the_console_fits_every_clinic_screen_while_a_signature_waits(locked_for_an_hour) -> None:
+    """The pending sign-off page (its "Signing…" line, the disabled buttons) is walked like every window."""
+    from tests.layout_walk import SCREENS, layout_problems
+
+    rig = locked_for_an_hour
+    _ready_to_sign(rig.panel)
+    page = rig.panel.open_signoff()
+    assert page is not None
+    page.password.setText(DEMO_PASSWORD)
+    rig.lock()
+    page.sign_button.click()
+    assert page.pending and page.status_label.isVisible()
+    for size in SCREENS:
+        assert layout_problems(rig.window, size) == [], size
+    rig.unlock()
+    settle(rig.panel)
+    assert rig.panel.signed
