@@ -730,7 +730,19 @@ class SessionController:
         if self._latest("discharge") is None:
             return ("Record the discharge first (or why the patient left: against advice, transferred) before "
                     "signing.")
+        waiting = self.unsaved()
+        if waiting:
+            # the signature seals the chain as the record holds it: an entry still on this computer would be
+            # left out of it (and refused afterwards)
+            return (f"{waiting} {'entry' if waiting == 1 else 'entries'} of this session "
+                    f"{'is' if waiting == 1 else 'are'} kept on this computer, not yet in the record: sign once "
+                    "saved (the status bar counts them).")
         return None
+
+    def unsaved(self) -> int:
+        """Entries of this session waiting in the outbox (kept on this computer), read from memory."""
+        pending = getattr(self.outbox, "pending", None) or []
+        return sum(1 for p in pending if getattr(p, "session_id", None) == self.session_id)
 
     def sign(self, password: str, meaning: str = "authored") -> Any:
         """Sign the session (password re-entered), on this thread (a screen uses :meth:`request_sign`).

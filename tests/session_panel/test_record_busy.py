@@ -345,3 +345,33 @@ def test_the_console_fits_every_clinic_screen_while_a_signature_waits(locked_for
     rig.unlock()
     settle(rig.panel)
     assert rig.panel.signed
+
+
+def test_no_signature_while_an_entry_of_the_session_is_still_on_this_computer(qtbot, tmp_path) -> None:
+    """The signature seals the chain as the record holds it: a discharge kept on this computer (the record was
+    locked) must reach the record first, or it would be left out of what was signed."""
+    rig = Rig(qtbot, tmp_path, 100)
+    try:
+        panel = rig.panel
+        start(panel)
+        assert panel.discharge is not None
+        rig.lock()
+        panel.discharge.departure_details.setText("went home against advice")
+        panel.discharge.departure_button.click()
+        assert [p.kind for p in rig.st.outbox.pending] == ["discharge"]
+        assert panel.open_signoff() is None
+        assert panel.message() == ("1 entry of this session is kept on this computer, not yet in the record: sign "
+                                   "once saved (the status bar counts them).")
+        with pytest.raises(Refused, match="not yet in the record"):
+            panel.ctl.request_sign(DEMO_PASSWORD)
+        rig.unlock()
+        _wait(lambda: not rig.st.outbox.pending)
+        page = panel.open_signoff()
+        assert page is not None
+        page.password.setText(DEMO_PASSWORD)
+        page.sign_button.click()
+        settle(panel)
+        kinds = [e.kind for e in rig.st.service.entries(panel.session_id)]
+        assert panel.signed and kinds[-1] == "signature" and "discharge" in kinds  # under the seal
+    finally:
+        rig.close()
