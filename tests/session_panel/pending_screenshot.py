@@ -1,10 +1,11 @@
 """Screenshot of the demo console while a sign-off waits for a locked record, at a given window size.
 
-    python -m tests.session_panel.pending_screenshot OUT.png [WIDTHxHEIGHT] [busy]
+    python -m tests.session_panel.pending_screenshot OUT.png [WIDTHxHEIGHT] [busy|start]
 
 For looking at the panel's pending state (issue 11): the record is held locked by another connection while the
 clinician presses Sign. With ``busy`` the record's busy timeout is short, so the page shows "the record is busy:
-still trying" as it retries. Uses a throw-away demo record in a temporary folder.
+still trying" as it retries; with ``start`` it is the Start session button that was pressed. Uses a throw-away
+demo record in a temporary folder.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +29,8 @@ def main(argv: list[str]) -> int:
 
     out = Path(argv[0])
     width, height = (int(v) for v in (argv[1] if len(argv) > 1 else "1366x768").split("x"))
-    busy = len(argv) > 2 and argv[2] == "busy"
+    mode = argv[2] if len(argv) > 2 else ""
+    busy = mode == "busy"
     app = create_application([sys.argv[0]])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "record.db"
@@ -40,6 +43,8 @@ def main(argv: list[str]) -> int:
         window.resize(width, height)
         window.show()
         panel = station.panel
+        if mode == "start":
+            return _starting(app, station, window, runtime, db, path, out)
         start(panel)
         assert panel.discharge is not None, panel.message()
         panel.discharge.departure_details.setText("went home against advice")
@@ -62,6 +67,29 @@ def main(argv: list[str]) -> int:
         window.shutdown()
         runtime.shutdown()
         db.close()
+    print(f"saved {out}" if ok else f"could not write {out}")
+    return 0 if ok else 1
+
+
+def _starting(app: Any, station: Any, window: Any, runtime: Any, db: Any, path: Path, out: Path) -> int:
+    from tests.session_panel.conftest import settle
+
+    form = station.panel.start_form
+    form.code.setText("P-001")
+    form.weight.setText("70")
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    form.start_button.click()
+    for _ in range(20):
+        app.processEvents()
+    ok = window.grab().save(str(out), "PNG")
+    lock.execute("ROLLBACK")
+    lock.close()
+    settle(station.panel)
+    station.shutdown()
+    window.shutdown()
+    runtime.shutdown()
+    db.close()
     print(f"saved {out}" if ok else f"could not write {out}")
     return 0 if ok else 1
 
