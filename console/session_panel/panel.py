@@ -10,8 +10,8 @@ Entries go to the entry outbox (written by the chair's writer thread); starting 
 signature are requested from the controller and run off the GUI thread (the writer, and a worker for the
 password KDF): while one is under way the panel says so ("Signing…") with the buttons that would repeat or
 contradict it disabled, and a 50 ms timer (running only then) picks up its outcome. Nothing here sleeps, polls a
-port or waits on I/O. One 1 Hz QTimer (running only while the panel is visible and a session is open) moves the countdowns
-on and records ``check_overdue`` once per late check. A refused or failed write is shown in plain words at the
+port or waits on I/O. One 1 Hz QTimer (running only while the panel is visible and a session is open) moves the
+countdowns on and records ``check_overdue`` once per late check. A refused or failed write is shown in plain words at the
 top of the panel and next to the form, and the form keeps everything typed, so nothing is lost.
 """
 
@@ -398,7 +398,7 @@ class SessionPanel(QWidget):
         text = f"{intent.value} {busy}".strip() if intent is not None else ""
         if text == self._pending_shown:
             return
-        self._pending_shown = text
+        shown, self._pending_shown = self._pending_shown, text
         self.start_form.setEnabled(intent is not Intent.BEGIN)  # what was typed stays, unchangeable meanwhile
         self.signoff.set_pending(text if intent is Intent.SIGN else "")
         self.signoff.status_label.setToolTip(self.ctl.busy_detail())
@@ -409,6 +409,8 @@ class SessionPanel(QWidget):
             self.message_label.setToolTip(self.ctl.busy_detail())  # the record's own words, on demand
         elif not text:
             self.message_label.setToolTip("")
+            if shown and self.message() == shown:
+                self.clear_message()  # "Signing…" is over; the outcome says what happened
 
     def _show_amend_pending(self) -> None:
         saving = self._amend_key is not None and self.forms.key == self._amend_key

@@ -227,6 +227,7 @@ def test_a_wrong_password_says_so_and_leaves_the_session_unsigned(qtbot, tmp_pat
         assert page.error_label.text() == "The password is not correct; the session was not signed."
         assert page.sign_button.isEnabled() and page.password.isEnabled() and page.status_label.isHidden()
         assert panel.stack.currentIndex() == PAGE_SIGN and not panel.signed
+        assert "Signing" not in panel.message()  # nothing says it is still under way
         assert "signature" not in [e.kind for e in rig.st.service.entries(panel.session_id)]
         assert rig.st.service.session(panel.session_id).status != "signed"
         assert rig.threads_of("signing_key") == ["chair-keys:1"] and rig.threads_of("seal") == []
@@ -373,5 +374,33 @@ def test_no_signature_while_an_entry_of_the_session_is_still_on_this_computer(qt
         settle(panel)
         kinds = [e.kind for e in rig.st.service.entries(panel.session_id)]
         assert panel.signed and kinds[-1] == "signature" and "discharge" in kinds  # under the seal
+    finally:
+        rig.close()
+
+
+def test_a_seal_the_witness_could_not_take_is_signed_and_says_so(qtbot, tmp_path, monkeypatch) -> None:
+    """After the commit the session IS signed: a witness failure must not read as "not signed" (a second
+    signature would follow) but as signed, with what is wrong."""
+    from console.record.errors import StorageUnavailable
+
+    def no_witness(_svc: Any, session_id: int, _entry: Any) -> None:
+        raise StorageUnavailable(f"session {session_id} is signed, but the seal could not be written to the "
+                                 "witness (disk full)")
+
+    monkeypatch.setattr(SessionService, "witness_signature", no_witness)
+    rig = Rig(qtbot, tmp_path, 5000)
+    try:
+        panel = rig.panel
+        _ready_to_sign(panel)
+        page = panel.open_signoff()
+        assert page is not None
+        page.password.setText(DEMO_PASSWORD)
+        page.sign_button.click()
+        settle(panel)
+        assert panel.signed and panel.message_kind == "error"
+        assert panel.message().startswith("Session signed, but: session ")
+        assert "could not be written to the witness (disk full)" in panel.message()
+        assert [e.kind for e in rig.st.service.entries(panel.session_id)].count("signature") == 1
+        assert panel.open_signoff() is None and panel.message() == "The session is already signed."
     finally:
         rig.close()
