@@ -138,7 +138,7 @@ class SessionController:
         self.svc = service
         #: where background intents run (the chair's writer and a KDF worker; at once when none is given)
         self.lanes: Lanes = lanes or Inline()
-        #: the background intent under way (kept across a next patient: it ends by itself)
+        #: the background intent under way (one at a time: begin, sign, amend and next_patient wait for it)
         self.pending: _Pending | None = None
         self.outbox = outbox
         self.protocols = protocols or ProtocolLibrary.builtin()
