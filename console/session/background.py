@@ -82,14 +82,15 @@ class BackgroundCall:
     caller's thread polls."""
 
     def __init__(self, name: str, steps: Sequence[Step], lanes: Lanes, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, retry_busy: bool = True) -> None:
         if not steps:
             raise ValueError("a background call needs at least one step")
         self.name = name
         self._steps = tuple(steps)
         self._lanes = lanes
         self._monotonic = monotonic
-        self._inline = bool(getattr(lanes, "inline", False))
+        #: a busy record ends the call (inline lanes; a caller with its own retry schedule)
+        self._ends_on_busy = bool(getattr(lanes, "inline", False)) or not retry_busy
         self._lock = threading.Lock()
         self._step = 0
         self._value: Any = None
@@ -154,7 +155,7 @@ class BackgroundCall:
         try:
             result = self._steps[index].run(value)
         except Exception as exc:  # noqa: BLE001 - every failure is handed back to the caller as a message
-            busy = classify(exc) == STORAGE and not self._inline
+            busy = classify(exc) == STORAGE and not self._ends_on_busy
             self._end(State.BUSY if busy else State.FAILED, exc)
             return
         with self._lock:

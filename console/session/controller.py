@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from console.clinical._common import field, to_epoch
@@ -120,6 +121,10 @@ class _Pending:
     apply: Callable[[Any], Outcome]
 
 
+def _add_check_overdue(svc: Any, session_id: Any, data: dict[str, Any], _previous: Any) -> Any:
+    return svc.add_entry(session_id, "check_overdue", data)
+
+
 def age_in_years(birth: _dt.date | None, day: _dt.date) -> float | None:
     """Age in whole years on ``day`` (``None`` without a birth date)."""
     if not isinstance(birth, _dt.date):
@@ -167,6 +172,8 @@ class SessionController:
         self._entries: list[Any] = []
         self.bp_readings: dict[float, tuple[float, float]] = {}
         self._overdue_attempted: dict[str, float] = {}
+        #: check_overdue notes on their way to the record: (check key, what, call); a session's are dropped with it
+        self._overdue_notes: list[tuple[str, str, BackgroundCall]] = []
 
     # ------------------------------------------------------------------------------------------------ reading
     @property
@@ -632,25 +639,43 @@ class SessionController:
 
     # ------------------------------------------------------------------------------------------------ checks
     def log_overdue(self, now: float | None = None) -> list[str]:
-        """Record ``check_overdue`` once for each newly late check; returns the messages of failed writes
-        (retried after :data:`OVERDUE_RETRY_S`)."""
+        """Record ``check_overdue`` once for each newly late check (on the writer lane: the GUI thread never
+        waits for it); returns the messages of the notes that failed since the last call (each is tried again
+        after :data:`OVERDUE_RETRY_S`). Call it from the controller's thread, as :meth:`poll`."""
+        problems = self._overdue_outcomes()
         if self.session is None or self.sealed or self.pending is not None and self.pending.intent is Intent.SIGN:
-            return []
+            return problems
         now = self.clock() if now is None else now
         status = self.schedule(now)
-        problems: list[str] = []
+        in_flight = {key for key, _, _ in self._overdue_notes}
+        svc, session_id = self.svc, self.session_id
         for c in status.unlogged if status is not None else ():
             last = self._overdue_attempted.get(c.key)
-            if last is not None and now - last < OVERDUE_RETRY_S:
+            if c.key in in_flight or last is not None and now - last < OVERDUE_RETRY_S:
                 continue
             self._overdue_attempted[c.key] = now
-            try:
-                # straight to the service: a note about lateness is not worth a journal entry on disk
-                data = check_overdue_data(c)
-                self._write(lambda: self.svc.add_entry(self.session_id, "check_overdue", data),  # noqa: B023
-                            f"the overdue note for {c.label}")
-            except Refused as exc:
-                problems.append(exc.reason)
+            data = check_overdue_data(c)
+            # straight to the service: a note about lateness is not worth a journal entry on disk; a busy
+            # record ends the try (retried on this schedule, not by the call)
+            step = Step(Lane.WRITE, partial(_add_check_overdue, svc, session_id, data))
+            call = BackgroundCall("check_overdue", [step], self.lanes, retry_busy=False)
+            self._overdue_notes.append((c.key, f"the overdue note for {c.label}", call))
+            call.start()
+        return problems + self._overdue_outcomes()
+
+    def _overdue_outcomes(self) -> list[str]:
+        """Apply the overdue notes that were written; the messages of those that failed."""
+        problems: list[str] = []
+        running = []
+        for key, what, call in self._overdue_notes:
+            state = call.poll()
+            if state is State.DONE:
+                self._stored(call.value)
+            elif state is State.FAILED:
+                problems.append(failure_message(call.error or RuntimeError("failed"), what))
+            else:
+                running.append((key, what, call))
+        self._overdue_notes = running
         return problems
 
     # ------------------------------------------------------------------------------------------------ discharge

@@ -242,3 +242,33 @@ def test_a_failed_start_stores_nothing_and_says_so(ctl, svc, lanes) -> None:
     outcome = ctl.poll()
     assert outcome is not None and outcome.error == "Cannot save the session: weight 900 kg is not plausible"
     assert ctl.session is None and svc.sessions == {} and ctl.pending is None
+
+
+def test_an_overdue_note_is_written_by_the_writer_lane_once_and_a_failure_is_said_and_retried_later() -> None:
+    """The 1 Hz tick logs late checks: that write must not hold the GUI thread either."""
+    from tests.session.test_controller import Monitor, ready
+
+    clock, lanes = Clock(), HandLanes()
+    svc, monitor = FakeService(clock), Monitor(clock)
+    ctl = SessionController(svc, clock=clock, latest_vitals=monitor, scales=ScaleLibrary.builtin(),
+                            protocols=LIB, lanes=lanes)
+    ready(ctl, monitor)
+    ctl.start_infusion(confirmed=True)
+    clock.advance(16)  # the 10-minute BP is 6 minutes late
+
+    svc.fail_with = StorageUnavailable("The record database is busy.")
+    assert ctl.log_overdue() == []  # returns at once: the note waits for the writer
+    assert ctl.log_overdue() == [] and len(lanes.queued) == 1  # not sent twice while on its way
+    lanes.run_all()
+    problems = ctl.log_overdue()
+    assert len(problems) == 1 and problems[0].startswith("The overdue note for BP at 10 min was NOT saved.")
+    assert lanes.queued == []  # a busy record: tried again on the note's own schedule, not at once
+    svc.fail_with = None
+    clock.advance(0.6)  # past OVERDUE_RETRY_S
+    assert ctl.log_overdue() == []
+    lanes.run_all()
+    assert ctl.log_overdue() == []
+    logged = [e.data["key"] for e in svc.only_session().entries if e.kind == "check_overdue"]
+    assert logged == ["bp@10"] and [e.kind for e in ctl.entries()][-1] == "check_overdue"
+    clock.advance(1)
+    assert ctl.log_overdue() == [] and lanes.queued == []  # logged once
