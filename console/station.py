@@ -10,7 +10,9 @@ the user does:
   (which then records vitals and alarm entries into it), the pre-check's baseline BP goes to the alarm rules.
 
 The GUI thread never waits on the runtime's storage: alarm entries, the heartbeat and outbox retries are written
-by the runtime's writer thread.
+by the runtime's writer thread, and so are the panel's session starts, corrections and signatures
+(:class:`ChairLanes`); the seconds of password KDF a signature costs run on a worker of the station's own, so
+they hold up neither the screen nor the vitals.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from console.record.records import EntryRecord, UserContext
 from console.board.chair_link import PhaseBox, board_phase
 from console.runtime import ChairRuntime
 from console.runtime.chair import baseline_bp, default_alarm_limits
+from console.runtime.writer import Job, StorageWriter
 from devices import mdc
 from devices.model import Sample
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALARM_TILES", "AlarmDisplay", "ChairStation", "UserOutbox", "baseline_bp", "default_alarm_limits"]
+__all__ = ["ALARM_TILES", "AlarmDisplay", "ChairLanes", "ChairStation", "UserOutbox", "baseline_bp",
+           "default_alarm_limits"]
 
 #: banner, list and tile colours are refreshed this often; fast enough for a 2 Hz flash
 ALARM_REFRESH_MS = 125
@@ -125,6 +129,22 @@ class UserOutbox:
         return self._outbox.flush()
 
 
+class ChairLanes:
+    """Where the session panel's background intents run (``console.session.Lanes``): writes on the chair
+    runtime's writer thread, in order with the chair's other writes; slow CPU (opening the signing key) on
+    ``worker``, so the vitals writer is not held up for the seconds of KDF."""
+
+    def __init__(self, writer: StorageWriter, worker: StorageWriter) -> None:
+        self.writer = writer
+        self.worker = worker
+
+    def compute(self, job: Job) -> None:
+        self.worker.submit(job)
+
+    def write(self, job: Job) -> None:
+        self.writer.submit(job)
+
+
 class ChairStation(QObject):
     """Joins the session panel of a logged-in clinician to the window's :class:`ChairRuntime`."""
 
@@ -148,10 +168,14 @@ class ChairStation(QObject):
         self.banner = self.alarms.banner
         self.alarm_list = self.alarms.alarm_list
         self.engine = runtime.alarms
+        #: the signing key's KDF runs here (one thread; never the GUI thread, never the vitals writer)
+        self.worker = StorageWriter(f"chair-keys:{runtime.chair}")
+        self.worker.start()
+        self.lanes = ChairLanes(runtime.writer, self.worker)
 
         self.panel = SessionPanel(self.service, latest_vitals=window.latest_vitals, take_bp=take_bp,
                                   chair=chair, devices=devices or (list), demo=bool(user.demo),
-                                  outbox=self.outbox)
+                                  outbox=self.outbox, lanes=self.lanes)
         window.set_session_panel(self.panel)
         self.panel.session_started.connect(self._on_session_started)
         self.panel.entry_added.connect(self._on_entry_added)
@@ -241,3 +265,7 @@ class ChairStation(QObject):
         self._recording_timer.stop()
         self.alarms.shutdown()
         self.panel.close()
+        # a signature being opened finishes (seconds at most) and hands its commit to the runtime's writer,
+        # which its owner drains at shutdown
+        if not self.worker.close():
+            log.error("the signing worker did not end")

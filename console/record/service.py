@@ -420,16 +420,32 @@ class SessionService:
 
         The seal is signed with the signer's own key (opened with this password; see
         :mod:`console.record.signing`) and the signature entry is written to the site witness after commit.
+        A screen runs the three steps apart: :meth:`signing_key` (seconds of CPU) off the writer thread, then
+        :meth:`seal` and :meth:`witness_signature` on it.
         """
+        e = self.seal(session_id, self.signing_key(session_id, password, meaning), meaning)
+        self.witness_signature(session_id, e)
+        return e
+
+    def signing_key(self, session_id: int, password: str, meaning: str = "authored") -> signing.SigningKey:
+        """The slow half of :meth:`sign`: re-check the password and open (or, the first time, make) the signer's
+        key (argon2: slow on purpose). Writes only the audit row of a wrong password and a first key."""
         if meaning not in SIGNATURE_MEANINGS:
             raise InvalidEntry(f"a signature's meaning is one of {', '.join(SIGNATURE_MEANINGS)}")
         self._require("sign")
         if not self._db.check_password(self.user, password, action="sign", target=f"session {session_id}"):
             raise AuthError("The password is not correct; the session was not signed.")
-        # open the key (argon2: slow on purpose) outside the write transaction that locks the session
+        # open the key outside the write transaction that locks the session
         trust = self._db.trust
-        pair = (self._read(lambda s: signing.open_signing_key(s, trust, self.user, password))
+        return (self._read(lambda s: signing.open_signing_key(s, trust, self.user, password))
                 or self._write("sign", lambda s, actor: signing.make_signing_key(s, trust, actor, password)))
+
+    def seal(self, session_id: int, pair: signing.SigningKey, meaning: str = "authored") -> EntryRecord:
+        """The quick half of :meth:`sign`: commit the ``signature`` entry with a key :meth:`signing_key`
+        opened. :class:`StorageUnavailable` means nothing was written (it may be retried)."""
+        if meaning not in SIGNATURE_MEANINGS:
+            raise InvalidEntry(f"a signature's meaning is one of {', '.join(SIGNATURE_MEANINGS)}")
+        self._require("sign")
 
         def do(s: OrmSession, actor: UserContext) -> EntryRecord:
             lock_bulk_tables(s)  # before the session row: the vitals writer takes them in that order
@@ -456,14 +472,18 @@ class SessionService:
                   after={"meaning": meaning, "entry": e.id, "head_hash": e.hash, "head_seq": e.seq})
             return e
 
-        e = self._retry_seq(lambda: self._write("sign", do))
+        return self._retry_seq(lambda: self._write("sign", do))
+
+    def witness_signature(self, session_id: int, e: EntryRecord) -> None:
+        """Write a committed signature entry to the site witness. The session IS signed either way: a
+        :class:`StorageUnavailable` here says the witness is missing it (never sign again for it)."""
         try:
-            self._db.witness_seal(session_id, e.seq, e.hash, str(e.data.get("key_id")), meaning)
+            self._db.witness_seal(session_id, e.seq, e.hash, str(e.data.get("key_id")),
+                                  str(e.data.get("meaning")))
         except (TrustError, OSError) as err:
             raise StorageUnavailable(f"session {session_id} is signed, but the seal could not be written to "
                                      f"the witness ({err}); verify will report it until the witness is "
                                      "restored (see docs/security.md)") from err
-        return e
 
     def entries(self, session_id: int) -> list[EntryRecord]:
         """All entries of a session in order (amendments appear where they were written)."""

@@ -17,6 +17,14 @@ with one plain sentence and stores nothing. The rules:
 * no discharge while dosing, no sign-off without a discharge entry (a regular one, or one recording that the
   patient left against advice or was transferred);
 * after sign-off, :meth:`SessionController.next_patient` clears everything for the next patient.
+
+Starting a session, correcting an entry and signing wait on the database (signing also on seconds of password
+KDF), so a screen asks for them with ``request_begin`` / ``request_amend`` / ``request_sign``: the rules are
+checked at once (a refusal is raised there), the storage work runs on the given :class:`Lanes` (the chair's
+writer thread, and a worker for the KDF), and :meth:`SessionController.poll`, called from the screen's timer,
+applies the result on the screen's thread and returns an :class:`Outcome`. One such intent is pending at a
+time; while one is, repeating or contradicting it is refused. ``begin``, ``amend`` and ``sign`` do the same
+on the calling thread and return the result (tests, tools).
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from console.clinical._common import field, to_epoch
@@ -57,8 +68,9 @@ from console.clinical.schedule import (
     timeline_from_entries,
 )
 from console.clinical.vitals import bp_from_snapshot, vitals_snapshot
+from console.session.background import BackgroundCall, Inline, Lane, Lanes, State, Step
 from console.session.dose import StopSummary, infusion_given
-from console.session.failures import failure_message
+from console.session.failures import AUTH, classify, failure_message
 from console.session.state import DEPARTURES, Hold, Phase, Refused
 
 #: a NIBP reading older than this before the session started is not taken as its baseline
@@ -69,6 +81,48 @@ OVERDUE_RETRY_S = 30.0
 MIN_REASON = 5
 #: pre-check holds a reason can override besides the BP (stored as the override's ``limit``)
 PRECHECK_HOLDS = ("fasting", "escort")
+
+
+class Intent(StrEnum):
+    """An intent whose storage work runs in the background; the value is what the screen shows meanwhile."""
+
+    BEGIN = "Starting the session\u2026"
+    AMEND = "Saving the correction\u2026"
+    SIGN = "Signing\u2026"
+
+
+#: what a failed intent did not store, in the clinician's words
+_WHAT = {Intent.BEGIN: "the session", Intent.AMEND: "the correction", Intent.SIGN: "the signature"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a background intent ended, applied to the controller by :meth:`SessionController.poll`."""
+
+    intent: Intent
+    #: the session started, or the correction or signature entry stored; ``None`` when it failed
+    value: Any = None
+    #: one plain sentence when nothing was stored
+    error: str = ""
+    #: the kind of failure (``console.session.failures``: ``auth`` for a wrong password, ...)
+    error_kind: str = ""
+    #: stored, with something the clinician must know (a signature the site witness is missing)
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(slots=True)
+class _Pending:
+    intent: Intent
+    call: BackgroundCall
+    apply: Callable[[Any], Outcome]
+
+
+def _add_check_overdue(svc: Any, session_id: Any, data: dict[str, Any], _previous: Any) -> Any:
+    return svc.add_entry(session_id, "check_overdue", data)
 
 
 def age_in_years(birth: _dt.date | None, day: _dt.date) -> float | None:
@@ -84,8 +138,13 @@ class SessionController:
     def __init__(self, service: Any, *, outbox: Any = None, protocols: ProtocolLibrary | None = None,
                  scales: ScaleLibrary | None = None, clock: Callable[[], float] = time.time,
                  latest_vitals: Callable[[], Mapping[int, Any]] | None = None,
-                 devices: Callable[[], list[Any]] | None = None, demo: bool = False) -> None:
+                 devices: Callable[[], list[Any]] | None = None, demo: bool = False,
+                 lanes: Lanes | None = None) -> None:
         self.svc = service
+        #: where background intents run (the chair's writer and a KDF worker; at once when none is given)
+        self.lanes: Lanes = lanes or Inline()
+        #: the background intent under way (one at a time: begin, sign, amend and next_patient wait for it)
+        self.pending: _Pending | None = None
         self.outbox = outbox
         self.protocols = protocols or ProtocolLibrary.builtin()
         self.scales = scales or ScaleLibrary.builtin()
@@ -113,6 +172,8 @@ class SessionController:
         self._entries: list[Any] = []
         self.bp_readings: dict[float, tuple[float, float]] = {}
         self._overdue_attempted: dict[str, float] = {}
+        #: check_overdue notes on their way to the record: (check key, what, call); a session's are dropped with it
+        self._overdue_notes: list[tuple[str, str, BackgroundCall]] = []
 
     # ------------------------------------------------------------------------------------------------ reading
     @property
@@ -183,9 +244,7 @@ class SessionController:
             entry = call()
         except Exception as exc:
             raise Refused(failure_message(exc, what)) from exc
-        self._entries.append(entry)
-        for listener in list(self.listeners):
-            listener(entry)
+        self._stored(entry)
         return entry
 
     def _need_open(self) -> None:
@@ -193,6 +252,62 @@ class SessionController:
             raise Refused("Start a session first.")
         if self.sealed:
             raise Refused("The session is signed: double-click an entry to correct it.")
+        if self.pending is not None and self.pending.intent is Intent.SIGN:
+            raise Refused("The session is being signed: wait for the signature before adding entries.")
+
+    def _need_idle(self) -> None:
+        """One background intent at a time: a second tap on Sign, Start or Save is refused, not repeated."""
+        if self.pending is not None:
+            raise Refused(f"{self.pending.intent.value} Wait until it is done.")
+
+    # ------------------------------------------------------------------------------------------------ background
+    def _launch(self, intent: Intent, steps: list[Step], apply: Callable[[Any], Outcome],
+                lanes: Lanes | None) -> Intent:
+        self.pending = _Pending(intent, BackgroundCall(intent.name.lower(), steps, lanes or self.lanes), apply)
+        self.pending.call.start()
+        return intent
+
+    def busy_reason(self) -> str:
+        """While a pending intent waits for a busy record: the short line the screen shows (else ``""``); the
+        record's own words are in :meth:`busy_detail`."""
+        p = self.pending
+        if p is None or p.call.state is not State.BUSY:
+            return ""
+        return "The record is busy: still trying."
+
+    def busy_detail(self) -> str:
+        """The record's words for why it is busy (for a tooltip or a log), else ``""``."""
+        p = self.pending
+        if p is None or p.call.state is not State.BUSY:
+            return ""
+        return str(p.call.error or "").strip()
+
+    def poll(self) -> Outcome | None:
+        """Call from the controller's own (GUI) thread: when the pending intent has ended, apply it and return
+        how it ended; ``None`` while it runs (a busy record is retried) or when nothing is pending."""
+        p = self.pending
+        if p is None or p.call.poll() not in (State.DONE, State.FAILED):
+            return None
+        self.pending = None
+        if p.call.state is State.FAILED:
+            exc = p.call.error or RuntimeError("failed")
+            kind = classify(exc)
+            text = str(exc).strip() if kind == AUTH else failure_message(exc, _WHAT[p.intent])
+            return Outcome(p.intent, error=text, error_kind=kind)
+        return p.apply(p.call.value)
+
+    def _now(self, intent: Intent) -> Any:
+        """Finish an intent launched with inline lanes: its value, or :class:`Refused`."""
+        outcome = self.poll()
+        assert outcome is not None and outcome.intent is intent, "inline lanes finish at once"
+        if not outcome.ok:
+            raise Refused(outcome.error)
+        return outcome.value
+
+    def _stored(self, entry: Any) -> None:
+        self._entries.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
 
     def add_entry(self, kind: str, data: dict[str, Any], what: str = "the entry") -> Any:
         """Store one entry (through the outbox when there is one)."""
@@ -204,28 +319,50 @@ class SessionController:
     def begin(self, patient_code: str, protocol: Protocol, plan: DosePlan, chair: str, *, name: str | None = None,
               birth_date: Any = None, sex: str | None = None, weight_kg: float | None = None,
               age_years: float | None = None, details: dict[str, Any] | None = None) -> Any:
-        """Choose the patient (found by code, else added) and the protocol: the session starts."""
+        """Choose the patient (found by code, else added) and the protocol: the session starts (on this
+        thread; a screen uses :meth:`request_begin`)."""
+        self._begin(Inline(), patient_code, protocol, plan, chair, name=name, birth_date=birth_date, sex=sex,
+                    weight_kg=weight_kg, age_years=age_years, details=details)
+        return self._now(Intent.BEGIN)
+
+    def request_begin(self, patient_code: str, protocol: Protocol, plan: DosePlan, chair: str, *,
+                      name: str | None = None, birth_date: Any = None, sex: str | None = None,
+                      weight_kg: float | None = None, age_years: float | None = None,
+                      details: dict[str, Any] | None = None) -> Intent:
+        """As :meth:`begin`, with the record's work on the writer thread: :meth:`poll` gives the outcome."""
+        return self._begin(self.lanes, patient_code, protocol, plan, chair, name=name, birth_date=birth_date,
+                           sex=sex, weight_kg=weight_kg, age_years=age_years, details=details)
+
+    def _begin(self, lanes: Lanes, patient_code: str, protocol: Protocol, plan: DosePlan, chair: str, *,
+               name: str | None, birth_date: Any, sex: str | None, weight_kg: float | None,
+               age_years: float | None, details: dict[str, Any] | None) -> Intent:
         if self.session is not None:
             raise Refused("A session is open at this chair: sign it and go to the next patient first.")
-        try:
-            finder = getattr(self.svc, "find_patient", None)
+        self._need_idle()
+        svc, today = self.svc, _dt.datetime.fromtimestamp(self.clock()).date()
+        info = dict(details or {})
+        info.setdefault("demo", self.demo_user)
+        devices = list(self.devices())
+
+        def work(_: Any) -> tuple[Any, Any, float | None]:  # on the writer thread: the record only
+            finder = getattr(svc, "find_patient", None)
             patient = finder(patient_code) if finder is not None else None
-            if patient is None:
-                patient = self.svc.create_patient(patient_code, name=name, birth_date=birth_date, sex=sex,
-                                                  weight_kg=weight_kg)
-            if age_years is None:  # a known patient's recorded birth date when the form gave none
-                age_years = age_in_years(birth_date or getattr(patient, "birth_date", None),
-                                         _dt.datetime.fromtimestamp(self.clock()).date())
-            info = dict(details or {})
-            info["age_years"] = age_years
-            info.setdefault("demo", self.demo_user)
-            session = self.svc.start_session(getattr(patient, "id", patient), protocol.id,
-                                             protocol.effective_version, chair, devices=list(self.devices()),
-                                             details=info)
-        except Exception as exc:
-            raise Refused(failure_message(exc, "the session")) from exc
-        self.open(session, patient, protocol, plan, weight_kg, age_years, [])
-        return session
+            if patient is None:  # a retry after a busy record finds the patient the first try added
+                patient = svc.create_patient(patient_code, name=name, birth_date=birth_date, sex=sex,
+                                             weight_kg=weight_kg)
+            age = age_years
+            if age is None:  # a known patient's recorded birth date when the form gave none
+                age = age_in_years(birth_date or getattr(patient, "birth_date", None), today)
+            session = svc.start_session(getattr(patient, "id", patient), protocol.id, protocol.effective_version,
+                                        chair, devices=devices, details=info | {"age_years": age})
+            return session, patient, age
+
+        def apply(value: tuple[Any, Any, float | None]) -> Outcome:
+            session, patient, age = value
+            self.open(session, patient, protocol, plan, weight_kg, age, [])
+            return Outcome(Intent.BEGIN, session)
+
+        return self._launch(Intent.BEGIN, [Step(Lane.WRITE, work)], apply, lanes)
 
     def open(self, session: Any, patient: Any, protocol: Protocol, plan: DosePlan, weight_kg: float | None,
              age_years: float | None, entries: Iterable[Any]) -> None:
@@ -243,6 +380,7 @@ class SessionController:
 
     def next_patient(self) -> None:
         """After sign-off: clear the session, its countdown and its readings for the next patient."""
+        self._need_idle()
         if self.session is not None and not self.signed:
             raise Refused("Sign the session before going to the next patient." if not self.sealed else
                           "The session was corrected after signing: sign it again first.")
@@ -501,25 +639,43 @@ class SessionController:
 
     # ------------------------------------------------------------------------------------------------ checks
     def log_overdue(self, now: float | None = None) -> list[str]:
-        """Record ``check_overdue`` once for each newly late check; returns the messages of failed writes
-        (retried after :data:`OVERDUE_RETRY_S`)."""
-        if self.session is None or self.sealed:
-            return []
+        """Record ``check_overdue`` once for each newly late check (on the writer lane: the GUI thread never
+        waits for it); returns the messages of the notes that failed since the last call (each is tried again
+        after :data:`OVERDUE_RETRY_S`). Call it from the controller's thread, as :meth:`poll`."""
+        problems = self._overdue_outcomes()
+        if self.session is None or self.sealed or self.pending is not None and self.pending.intent is Intent.SIGN:
+            return problems
         now = self.clock() if now is None else now
         status = self.schedule(now)
-        problems: list[str] = []
+        in_flight = {key for key, _, _ in self._overdue_notes}
+        svc, session_id = self.svc, self.session_id
         for c in status.unlogged if status is not None else ():
             last = self._overdue_attempted.get(c.key)
-            if last is not None and now - last < OVERDUE_RETRY_S:
+            if c.key in in_flight or last is not None and now - last < OVERDUE_RETRY_S:
                 continue
             self._overdue_attempted[c.key] = now
-            try:
-                # straight to the service: a note about lateness is not worth a journal entry on disk
-                data = check_overdue_data(c)
-                self._write(lambda: self.svc.add_entry(self.session_id, "check_overdue", data),  # noqa: B023
-                            f"the overdue note for {c.label}")
-            except Refused as exc:
-                problems.append(exc.reason)
+            data = check_overdue_data(c)
+            # straight to the service: a note about lateness is not worth a journal entry on disk; a busy
+            # record ends the try (retried on this schedule, not by the call)
+            step = Step(Lane.WRITE, partial(_add_check_overdue, svc, session_id, data))
+            call = BackgroundCall("check_overdue", [step], self.lanes, retry_busy=False)
+            self._overdue_notes.append((c.key, f"the overdue note for {c.label}", call))
+            call.start()
+        return problems + self._overdue_outcomes()
+
+    def _overdue_outcomes(self) -> list[str]:
+        """Apply the overdue notes that were written; the messages of those that failed."""
+        problems: list[str] = []
+        running = []
+        for key, what, call in self._overdue_notes:
+            state = call.poll()
+            if state is State.DONE:
+                self._stored(call.value)
+            elif state is State.FAILED:
+                problems.append(failure_message(call.error or RuntimeError("failed"), what))
+            else:
+                running.append((key, what, call))
+        self._overdue_notes = running
         return problems
 
     # ------------------------------------------------------------------------------------------------ discharge
@@ -590,6 +746,8 @@ class SessionController:
 
     # ------------------------------------------------------------------------------------------------ sign-off
     def sign_refusal(self) -> str | None:
+        if self.pending is not None and self.pending.intent is Intent.SIGN:
+            return f"{Intent.SIGN.value} Wait until it is done."
         if self.session is None:
             return "Start a session first."
         if self.signed:
@@ -597,23 +755,82 @@ class SessionController:
         if self._latest("discharge") is None:
             return ("Record the discharge first (or why the patient left: against advice, transferred) before "
                     "signing.")
+        waiting = self.unsaved()
+        if waiting:
+            # the signature seals the chain as the record holds it: an entry still on this computer would be
+            # left out of it (and refused afterwards)
+            return (f"{waiting} {'entry' if waiting == 1 else 'entries'} of this session "
+                    f"{'is' if waiting == 1 else 'are'} kept on this computer, not yet in the record: sign once "
+                    "saved (the status bar counts them).")
         return None
 
+    def unsaved(self) -> int:
+        """Entries of this session waiting in the outbox (kept on this computer), read from memory."""
+        pending = getattr(self.outbox, "pending", None) or []
+        return sum(1 for p in pending if getattr(p, "session_id", None) == self.session_id)
+
     def sign(self, password: str, meaning: str = "authored") -> Any:
-        """Sign the session (password re-entered). Afterwards only corrections, and :meth:`next_patient`."""
+        """Sign the session (password re-entered), on this thread (a screen uses :meth:`request_sign`).
+        Afterwards only corrections, and :meth:`next_patient`."""
+        self._sign(Inline(), password, meaning)
+        return self._now(Intent.SIGN)
+
+    def request_sign(self, password: str, meaning: str = "authored") -> Intent:
+        """As :meth:`sign`: the key is opened on the compute lane (seconds of KDF that must not hold up the
+        vitals writer), the signature committed on the writer lane; :meth:`poll` gives the outcome."""
+        return self._sign(self.lanes, password, meaning)
+
+    def _sign(self, lanes: Lanes, password: str, meaning: str) -> Intent:
         refusal = self.sign_refusal()
         if refusal:
             raise Refused(refusal)
+        self._need_idle()
         if not password:
             raise Refused("Re-enter your password to sign.")
-        entry = self._write(lambda: self.svc.sign(self.session_id, password, meaning), "the signature")
-        self.signed = self.sealed = True
-        return entry
+        svc, session_id = self.svc, self.session_id
+
+        def seal(key: Any) -> tuple[Any, str]:
+            entry = svc.seal(session_id, key, meaning)  # busy: retried with the opened key, nothing was written
+            try:
+                svc.witness_signature(session_id, entry)
+            except Exception as exc:  # noqa: BLE001 - signed all the same; the clinician is told
+                return entry, str(exc)
+            return entry, ""
+
+        if callable(getattr(svc, "signing_key", None)) and callable(getattr(svc, "seal", None)):
+            steps = [Step(Lane.COMPUTE, lambda _: svc.signing_key(session_id, password, meaning)),
+                     Step(Lane.WRITE, seal)]
+        else:  # a look-alike service signs in one call
+            steps = [Step(Lane.WRITE, lambda _: (svc.sign(session_id, password, meaning), ""))]
+
+        def apply(value: tuple[Any, str]) -> Outcome:
+            entry, note = value  # the session is still this one: next_patient and begin wait for it
+            self._stored(entry)
+            self.signed = self.sealed = True
+            return Outcome(Intent.SIGN, entry, note=note)
+
+        return self._launch(Intent.SIGN, steps, apply, lanes)
 
     def amend(self, entry_id: Any, reason: str, data: dict[str, Any]) -> Any:
-        """Correct an entry (also after sign-off: the session then needs a new signature)."""
+        """Correct an entry (also after sign-off: the session then needs a new signature), on this thread
+        (a screen uses :meth:`request_amend`)."""
+        self._amend(Inline(), entry_id, reason, data)
+        return self._now(Intent.AMEND)
+
+    def request_amend(self, entry_id: Any, reason: str, data: dict[str, Any]) -> Intent:
+        """As :meth:`amend`, committed on the writer lane; :meth:`poll` gives the outcome."""
+        return self._amend(self.lanes, entry_id, reason, data)
+
+    def _amend(self, lanes: Lanes, entry_id: Any, reason: str, data: dict[str, Any]) -> Intent:
         if self.session is None:
             raise Refused("Start a session first.")
-        entry = self._write(lambda: self.svc.amend(self.session_id, entry_id, reason, data), "the correction")
-        self.signed = False
-        return entry
+        self._need_idle()
+        svc, session_id = self.svc, self.session_id
+
+        def apply(entry: Any) -> Outcome:
+            self._stored(entry)
+            self.signed = False
+            return Outcome(Intent.AMEND, entry)
+
+        return self._launch(Intent.AMEND, [Step(Lane.WRITE, lambda _: svc.amend(session_id, entry_id, reason,
+                                                                               data))], apply, lanes)

@@ -12,6 +12,7 @@ Wiring it into the main window::
         scales=ScaleLibrary.for_site(site_scales_dir),   # optional; adds a licensed CADSS file
         chair="2", devices=lambda: [...], demo=args.demo,
         rems_context={"provider": {...}, "setting": {...}},
+        outbox=..., lanes=...,                 # the chair's (console.station.ChairStation passes both)
     )
     window.set_session_panel(panel)
     panel.session_started.connect(...)       # e.g. start the vitals recorder and the alarm engine
@@ -26,6 +27,12 @@ targets (:class:`widgets.tap_row.TapRow`).
 The session's state and rules live in ``panel.ctl`` (:class:`console.session.SessionController`, no Qt); the
 panel shows it, forwards clicks and shows its refusals. Start, stop and each nasal device are confirmed in the
 panel's confirm strip; sign-off is a page of the panel, followed by a Next patient button.
+
+Starting the session, saving a correction and signing run off the GUI thread on ``lanes``
+(``console.session.Lanes``: the chair's writer thread, and a worker for the signature's password KDF); the
+panel shows "Starting the session…", "Saving the correction…" or "Signing…" (and "the record is busy: still
+trying" while the record is locked) with the buttons that would repeat or contradict it disabled, and picks up
+the outcome on a 50 ms timer that runs only meanwhile. Without ``lanes`` they run at once on the caller's thread.
 """
 
 from console.session_panel.panel import QUICK_ACTIONS, SessionPanel

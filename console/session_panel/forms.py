@@ -158,6 +158,16 @@ class FormPage(QWidget):
                 widget.deleteLater()
         self.leave()
 
+    def drop(self, key: str) -> None:
+        """Drop the draft ``key`` (the form on show is left only if it is that one)."""
+        if key == self.key:
+            self.drop_current()
+            return
+        widget = self.drafts.pop(key, None)
+        if widget is not None:
+            self.area.removeWidget(widget)
+            widget.deleteLater()
+
     def clear(self) -> None:
         for widget in self.drafts.values():
             self.area.removeWidget(widget)

@@ -6,9 +6,12 @@ discharge before sign-off, next patient) and answers a forbidden step with one p
 shows at its top. Start, stop and each nasal device are confirmed in a strip inside the panel, and sign-off is
 a page of the panel: nothing is ever laid over the live monitor or the alarm banner.
 
-Every write is one quick local commit (or goes to the entry outbox); nothing here sleeps, polls a port or waits
-on I/O. One 1 Hz QTimer (running only while the panel is visible and a session is open) moves the countdowns
-on and records ``check_overdue`` once per late check. A refused or failed write is shown in plain words at the
+Entries go to the entry outbox (written by the chair's writer thread); starting a session, a correction and the
+signature are requested from the controller and run off the GUI thread (the writer, and a worker for the
+password KDF): while one is under way the panel says so ("Signing…") with the buttons that would repeat or
+contradict it disabled, and a 50 ms timer (running only then) picks up its outcome. Nothing here sleeps, polls a
+port or waits on I/O. One 1 Hz QTimer (running only while the panel is visible and a session is open) moves the
+countdowns on and records ``check_overdue`` once per late check. A refused or failed write is shown in plain words at the
 top of the panel and next to the form, and the form keeps everything typed, so nothing is lost.
 """
 
@@ -41,7 +44,7 @@ from console.clinical.rems import RemsForm, fill_rems
 from console.clinical.scales import ScaleLibrary
 from console.clinical.schedule import DeviceGate, ScheduleStatus, Timeline
 from console.clinical.side_effects import Catalogue, load_catalogue
-from console.session import Phase, Refused, SessionController
+from console.session import Intent, Lanes, Outcome, Phase, Refused, SessionController
 from console.session_panel.amend_form import NOT_AMENDABLE, AmendForm
 from console.session_panel.confirm import ConfirmStrip
 from console.session_panel.discharge_form import DischargeForm
@@ -52,7 +55,7 @@ from console.session_panel.precheck_form import PrecheckForm
 from console.session_panel.start_form import StartRequest, StartSessionForm
 from console.session_panel.style import MESSAGE_STYLES, PANEL_QSS
 from console.session_panel.summary import entry_summary
-from console.signoff_dialog import SignoffPage
+from console.session_panel.signoff import PENDING, SignoffPage
 from widgets.countdown import CountdownLabel
 from widgets.scale_form import ScaleForm
 from widgets.side_effect_form import SideEffectForm
@@ -69,6 +72,8 @@ QUICK_ACTIONS: tuple[tuple[str, str, str], ...] = (
 PAGE_START, PAGE_SESSION, PAGE_FORM, PAGE_SIGN, PAGE_PRECHECK = 0, 1, 2, 3, 4
 #: missed checks listed under the countdown (all of them are in the entry list as check_overdue)
 MISSED_SHOWN = 3
+#: how often the outcome of a background intent (start, correction, signature) is looked for while one runs
+PENDING_POLL_MS = 50
 class SessionPanel(QWidget):
     """Side panel for one chair. Give it the service, ``latest_vitals`` and ``take_bp`` callables."""
 
@@ -82,7 +87,7 @@ class SessionPanel(QWidget):
                  clock: Callable[[], float] = time.time, chair: str = "",
                  devices: Callable[[], list[Any]] | None = None, demo: bool = False,
                  user_name: str | None = None, rems_context: dict[str, Any] | None = None,
-                 outbox: Any = None, parent: QWidget | None = None) -> None:
+                 outbox: Any = None, lanes: Lanes | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sessionPanel")
         self.setStyleSheet(PANEL_QSS)
@@ -92,7 +97,7 @@ class SessionPanel(QWidget):
         self.clock = clock
         #: the session's state and rules; the panel only shows it and forwards clicks
         self.ctl = SessionController(service, outbox=outbox, protocols=protocols, scales=scales, clock=clock,
-                                     latest_vitals=latest_vitals, devices=devices, demo=demo)
+                                     latest_vitals=latest_vitals, devices=devices, demo=demo, lanes=lanes)
         self.ctl.listeners.append(self.entry_added.emit)
         self.protocols = self.ctl.protocols
         self.scales = self.ctl.scales
@@ -112,6 +117,15 @@ class SessionPanel(QWidget):
         self.timer.setObjectName("sessionPanelTick")
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.tick)
+        #: runs only while a start, correction or signature is under way (see :meth:`poll_background`)
+        self.pending_timer = QTimer(self)
+        self.pending_timer.setObjectName("sessionPanelPending")
+        self.pending_timer.setInterval(PENDING_POLL_MS)
+        self.pending_timer.timeout.connect(self.poll_background)
+        #: the correction form being saved, and whether the session was signed when it was sent
+        self._amend_key: str | None = None
+        self._amend_was_sealed = False
+        self._pending_shown = ""
 
         root = QVBoxLayout(self)
         root.setContentsMargins(6, 6, 6, 6)
@@ -333,20 +347,78 @@ class SessionPanel(QWidget):
 
     # ------------------------------------------------------------------------------------------------ session
     def start_from_request(self, req: StartRequest) -> bool:
-        """Find or add the patient and start the session; ``False`` (with the reason shown) on failure."""
+        """Find or add the patient and start the session (off the GUI thread): ``False`` with the reason shown
+        when it is refused or failed, ``True`` when it started or is under way."""
         try:
             today = _dt.datetime.fromtimestamp(self.clock()).date()
-            session = self.ctl.begin(req.patient_code, req.protocol, req.plan, req.chair, name=req.name,
-                                     birth_date=req.birth_date, sex=req.sex, weight_kg=req.weight_kg,
-                                     details=self.start_form.details(req, today) | {"demo": self.ctl.demo_user})
+            self.ctl.request_begin(req.patient_code, req.protocol, req.plan, req.chair, name=req.name,
+                                   birth_date=req.birth_date, sex=req.sex, weight_kg=req.weight_kg,
+                                   details=self.start_form.details(req, today) | {"demo": self.ctl.demo_user})
         except Refused as exc:
             self.start_form.error_label.setText(exc.reason)
             self.show_message(exc.reason, "error")
             return False
+        outcome = self._requested()
+        return outcome is None or outcome.ok
+
+    def _began(self, outcome: Outcome) -> None:
+        if not outcome.ok:  # the form keeps what was typed
+            self.start_form.error_label.setText(outcome.error)
+            self.show_message(outcome.error, "error")
+            return
+        self.start_form.error_label.setText("")
         self._opened()
         self.clear_message()
-        self.session_started.emit(session)
-        return True
+        self.session_started.emit(outcome.value)
+
+    # ------------------------------------------------------------------------------------------------ background
+    def _requested(self) -> Outcome | None:
+        """After a request to the controller: its outcome when it is already there (no chair runtime), else
+        ``None`` with the pending state shown and polled."""
+        outcome = self.poll_background()
+        if self.ctl.pending is not None:
+            self.pending_timer.start()
+        return outcome
+
+    def poll_background(self) -> Outcome | None:
+        """Show the pending intent's state, and apply its outcome once it has one (GUI thread, on a timer)."""
+        outcome = self.ctl.poll()
+        if self.ctl.pending is None:
+            self.pending_timer.stop()
+        self._show_pending()
+        if outcome is not None:
+            {Intent.BEGIN: self._began, Intent.AMEND: self._amended, Intent.SIGN: self._sign_ended}[
+                outcome.intent](outcome)
+        return outcome
+
+    def _show_pending(self) -> None:
+        """Say what is under way (and that the record is busy), and disable what would repeat or contradict it."""
+        intent = self.ctl.pending.intent if self.ctl.pending is not None else None
+        busy = self.ctl.busy_reason()
+        text = f"{intent.value} {busy}".strip() if intent is not None else ""
+        if text == self._pending_shown:
+            return
+        shown, self._pending_shown = self._pending_shown, text
+        self.start_form.setEnabled(intent is not Intent.BEGIN)  # what was typed stays, unchangeable meanwhile
+        self.signoff.set_pending(text if intent is Intent.SIGN else "")
+        self.signoff.status_label.setToolTip(self.ctl.busy_detail())
+        self._enable_entry_buttons(self.session is not None and not self.sealed and intent is not Intent.SIGN)
+        self._show_amend_pending()
+        if text and self.message_kind != "urgent":
+            self.show_message(text, "warning" if busy else "info")
+            self.message_label.setToolTip(self.ctl.busy_detail())  # the record's own words, on demand
+        elif not text:
+            self.message_label.setToolTip("")
+            if shown and self.message() == shown:
+                self.clear_message()  # "Signing…" is over; the outcome says what happened
+
+    def _show_amend_pending(self) -> None:
+        saving = self._amend_key is not None and self.forms.key == self._amend_key
+        self.forms.save_button.setEnabled(not saving)
+        self.forms.discard_button.setEnabled(not saving)
+        widget = self.forms.draft(self._amend_key) if self._amend_key is not None else None
+        if widget is not None:
+            widget.setEnabled(False)
 
     def open_session(self, session: Any, patient: Any = None) -> None:
         """Show an existing session (resumed after a restart): protocol and dose from its recorded details."""
@@ -612,6 +684,7 @@ class SessionPanel(QWidget):
             title += " - baseline" if point == "baseline" else f" - for {point}" if point else " - extra rating"
         self._drop_discard_question()
         self.forms.show_form(key, title)
+        self._show_amend_pending()  # Save and Discard are off only on a correction being saved
         self.stack.setCurrentIndex(PAGE_FORM)
 
     def _baseline_total(self, scale_id: str) -> int | None:
@@ -726,22 +799,41 @@ class SessionPanel(QWidget):
         return entry
 
     def _save_amendment(self, widget: AmendForm) -> Any | None:
+        """Send the correction (committed off the GUI thread); the stored entry when it is already in, else
+        ``None`` (the form stays, disabled, until the outcome)."""
         try:
             reason, data = widget.amendment()
         except ValueError as exc:
             self.forms.show_error(str(exc))
             return None
         was_sealed = self.sealed
-        entry = self._do(lambda: self.ctl.amend(field(widget.entry, "id"), reason, data))
-        if entry is None:
+        if self._do(lambda: self.ctl.request_amend(field(widget.entry, "id"), reason, data)) is None:
             return None
-        self.discard_form()
-        if was_sealed:
+        self._amend_key, self._amend_was_sealed = self.forms.key, was_sealed
+        self._pending_shown = ""  # the form to disable is known only now
+        outcome = self._requested()
+        return outcome.value if outcome is not None else None
+
+    def _amended(self, outcome: Outcome) -> None:
+        key, self._amend_key = self._amend_key, None
+        widget = self.forms.draft(key) if key is not None else None
+        if widget is not None:
+            widget.setEnabled(True)
+        self._show_amend_pending()
+        if not outcome.ok:  # the form keeps the reason and the corrected values
+            if self.forms.key == key:
+                self.forms.show_error(outcome.error)
+            self.show_message(outcome.error, "error")
+            return
+        if key is not None and self.forms.key == key:
+            self.discard_form()
+        elif key is not None:
+            self.forms.drop(key)
+        if self._amend_was_sealed:
             self.show_message("Correction saved. The session was signed: sign it again.", "warning")
         else:
             self.show_message("Correction saved; the original entry is kept in the record.", "info")
         self.refresh()
-        return entry
 
     # -- pre-check ---------------------------------------------------------------------------------------------
     def save_precheck(self) -> bool:
@@ -893,7 +985,20 @@ class SessionPanel(QWidget):
         return self.signoff
 
     def _sign(self, password: str, meaning: str) -> Any:
-        return self.ctl.sign(password, meaning)
+        """The sign-off page's ``sign``: the signature goes on off the GUI thread (see :meth:`_sign_ended`)."""
+        self.ctl.request_sign(password, meaning)
+        self._requested()
+        return PENDING
+
+    def _sign_ended(self, outcome: Outcome) -> None:
+        if not outcome.ok:  # wrong password, or the record refused: not signed, the page says why
+            self.signoff.fail(outcome.error)
+            if self.stack.currentIndex() != PAGE_SIGN:
+                self.show_message(outcome.error, "error")
+            return
+        self.signoff.finish(outcome.value)  # -> _signed
+        if outcome.note:
+            self.show_message(f"Session signed, but: {outcome.note}", "error")
 
     def _signed(self, entry: Any) -> None:
         self.timer.stop()
@@ -937,7 +1042,10 @@ class SessionPanel(QWidget):
         super().showEvent(event)
         if self.session is not None and not self.sealed:
             self.timer.start()
+        if self.ctl.pending is not None:
+            self.pending_timer.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
         self.timer.stop()  # a hidden panel needs no countdown, and tests must leave no timer running
+        self.pending_timer.stop()  # the intent goes on; its outcome is shown when the panel is shown again
         super().hideEvent(event)

@@ -25,6 +25,8 @@ QLabel#reason {{ color: {AMBER}; font-size: 12pt; }}
 QLabel#tapRowDetail {{ font-size: 12pt; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QDateTimeEdit, QDateEdit {{ min-height: {TOUCH_MIN}px;
     font-size: 12pt; }}
+QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled, QDateEdit:disabled {{
+    color: #8a929b; }}
 QCheckBox, QRadioButton {{ font-size: 12pt; min-height: {TOUCH_MIN}px; spacing: 10px; }}
 QCheckBox::indicator, QRadioButton::indicator {{ width: 26px; height: 26px; border: 2px solid #9aa3ad;
                        background-color: #0b0f14; }}

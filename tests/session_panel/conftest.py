@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +78,31 @@ def make_panel(qtbot, clock, monitor):
     return make
 
 
+#: how long a test waits for a background start, correction or signature before failing (never reached unless
+#: something is stuck: a hang must fail, not a slow machine)
+SETTLE_S = 30.0
+
+
+def settle(panel) -> None:
+    """Let the Qt event loop run until the panel's start, correction or signature (on the chair's writer and
+    worker threads) has its outcome shown; at once for a panel with no chair runtime."""
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + SETTLE_S
+    while panel.ctl.pending is not None or panel.pending_timer.isActive():
+        assert time.monotonic() < deadline, f"still {panel.ctl.pending}: {panel.message()}"
+        QApplication.processEvents()
+        time.sleep(0.005)
+
+
 def start(panel, protocol_id: str = "iv-ketamine-0.5", weight: str = "70", code: str = "P-001") -> None:
-    """Fill the start form and press Start."""
+    """Fill the start form, press Start and wait until the session has started (or was refused)."""
     form = panel.start_form
     form.code.setText(code)
     form.protocol.setCurrentIndex(form.protocol.findData(protocol_id))
     form.weight.setText(weight)
     form.start_button.click()
+    settle(panel)
 
 
 CADSS6_ITEMS = ("1", "2", "6", "7", "15", "22")
