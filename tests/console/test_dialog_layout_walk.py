@@ -15,7 +15,7 @@ from console import message_boxes
 from console.login_dialog import LoginDialog
 from console.record.errors import AuthError
 from console.record.lockout import locked_message, throttled_message
-from console.signoff_dialog import SignoffPage
+from console.session_panel.signoff import SignoffPage
 from tests.layout_walk import SCREENS, dialog_problems, layout_problems
 
 SIZES = pytest.mark.parametrize("size", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -10,8 +10,8 @@ from console.clinical import ScaleLibrary
 from console.login_dialog import LoginDialog
 from console.record.errors import AuthError, StorageUnavailable
 from console.session_panel.failures import classify, failure_message
+from console.session_panel.signoff import SignoffDialog
 from console.session_panel.summary import entry_summary
-from console.signoff_dialog import SignoffDialog
 from widgets.countdown import CountdownLabel, format_clock
 from widgets.scale_form import ScaleForm
 
