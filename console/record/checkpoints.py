@@ -285,14 +285,14 @@ def verify_bulk(conn: Connection | OrmSession, session: Any, checkpoints: list[A
             continue
         if row_counts is not None and not row_counts.get(name) and all(sp.rows == 0 for sp in spans):
             continue
-        problems.extend(_check_table(conn, sid, table, label, spans, last if closed else None))
+        problems.extend(_check_table(conn, sid, table, label, spans, closed, last))
     return problems
 
 
 def _check_table(conn: Connection | OrmSession, sid: int, table: Table, label: str, spans: list[_Span],
-                 closed_at: Any | None) -> list[Problem]:
-    """Check one table's spans (oldest first) against its rows; ``closed_at``: the last checkpoint of a closed
-    session (rows after the last span are then inserted), None while it is open."""
+                 closed: bool, last: Any | None) -> list[Problem]:
+    """Check one table's spans (oldest first) against its rows; in a ``closed`` session rows after the last
+    span are inserted (``last``: the session's last checkpoint, which says the table ended there)."""
     problems: list[Problem] = []
     rows, plain = fetch_rows(conn, table, sid)
     ids = [r[0] for r in rows]
@@ -312,10 +312,11 @@ def _check_table(conn: Connection | OrmSession, sid: int, table: Table, label: s
                        f"(ids {span.after_id + 1}..{span.last_id}: {span.rows} recorded, {n} found)",
             span.entry.id, span.entry.seq))
     tail = ids[bisect.bisect_right(ids, covered):]
-    if tail and closed_at is not None:
+    if tail and closed:
+        when = f"after {_when(last)}, the session's last checkpoint," if last is not None else \
+            "with no checkpoint at all"
         problems.append(Problem(sid, "inserted", f"{len(tail)} {label} rows (from id {tail[0]}) were written "
-                                f"after {_when(closed_at)}, the session's last checkpoint, although the "
-                                "session is closed", None, None))
+                                f"{when} although the session is closed", None, None))
     return problems
 
 
