@@ -25,8 +25,8 @@ read; a session may hold both (a console upgraded while the session was interrup
 
 Row serialisation (both formats) of the rows one checkpoint covers, in ascending id order, as the database
 driver returns them: ``repr`` of the list of tuples of every non-blob column (model order) in UTF-8, then for
-each blob column ``repr`` of the list of its lengths and the bytes of all rows one after the other. ``repr`` of
-``None``/``bool``/``int``/``float``/``str`` is deterministic and type-tagged (``1`` vs ``1.0`` vs ``'1'``;
+each blob column ``repr`` of the list of its lengths and the bytes of all rows one after the other.
+``repr`` of ``None``/``bool``/``int``/``float``/``str`` is deterministic and type-tagged (``1`` vs ``1.0`` vs ``'1'``;
 floats as shortest round-trip text), so a changed value, a changed blob byte, a removed or an inserted row
 changes the hash. (Booleans come back as ``1``/``0`` from SQLite and ``True``/``False`` from PostgreSQL: a
 hash is checked on the database that wrote it.) A column added to a bulk table later needs a new format
