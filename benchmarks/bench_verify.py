@@ -6,12 +6,16 @@ Run from the project root: ``python -m benchmarks --only verify`` (``--quick`` f
   CO2, numerics) is recorded into a fresh SQLite file with a checkpoint appended after every simulated minute
   (as the chair runtime does) and signed. A copy without the checkpoint entries (guards dropped, entries
   deleted, both files VACUUMed) gives the bytes the checkpoints cost, as % of the file. Target <= 2 %.
+  A checkpoint names only the tables that received rows and the audit head only when it moved (format 2,
+  ``console/record/checkpoints.py``); one chair alone leaves the audit trail quiet, so a second recording has
+  another console write an audit row every minute (a busy clinic: every checkpoint then carries the head).
 * Verify of that 2-hour session with waves: wall time (and CPU time) of ``Database.verify(session)``, the
   second run (the first warms the page cache), (file integrity check,
   guards, audit chain, header, entries, every bulk row re-hashed against its checkpoint). Target <= 1 s.
 * Verify of 1,000 sessions: a file with 1,000 signed sessions (10 entries each, no vitals), whole-database
   ``Database.verify()``.
-``--quick``: 20 simulated minutes and 100 sessions.
+``--quick``: 20 simulated minutes and 100 sessions. Every file gets a fresh trust folder (site key, registry,
+witness) next to it, so verify's witness check reads only this run's lines.
 """
 
 from __future__ import annotations
@@ -24,24 +28,39 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import Row, row, table
 
+if TYPE_CHECKING:
+    from console.record.database import Database
+
 os.environ.setdefault("CHAIRSIDE_FAST_HASH", "1")  # logins are not what is measured here
 
 BENCH = "verify"
 
 
-def _record(url: str, seconds: float) -> int:
-    """A signed session with ``seconds`` of vitals and a checkpoint per simulated minute; its id."""
+def _open(url: str) -> Database:
+    """The benchmark's database with a trust folder of its own next to the file: verify reads and checks every
+    witness line, and the default folder in the user data dir keeps growing with every run on the machine."""
     from console.record import open_database
+
+    return open_database(url, trust_dir=Path(url.removeprefix("sqlite:///")).parent / "trust")
+
+
+def _record(url: str, seconds: float, busy: bool = False) -> int:
+    """A signed session with ``seconds`` of vitals and a checkpoint per simulated minute; its id. ``busy``:
+    another console writes an audit row each minute, so every checkpoint records a new audit head."""
+    from sqlalchemy.orm import Session as OrmSession
+
     from console.record.checkpoints import append_checkpoint
+    from console.record.service import audit
     from devices.simulator import Simulator
 
-    db = open_database(url)
+    db = _open(url)
     try:
         svc = db.service(db.demo_login())
         s = svc.start_session(svc.create_patient(f"BENCH-{time.time_ns()}").id, "iv-ketamine-0.5", "1", "bench")
@@ -52,6 +71,9 @@ def _record(url: str, seconds: float) -> int:
             rec.submit(sim.advance_sim(60.0))
             if not rec.flush(120.0):
                 raise RuntimeError(f"recorder did not keep up: {rec.status()}")
+            if busy:
+                with OrmSession(db.write_engine) as o, o.begin():
+                    audit(o, None, "login", target="chair 2", username="another-clinician")
             append_checkpoint(db, s.id)
             done += 60.0
         status = rec.close()
@@ -90,9 +112,7 @@ def _checkpoint_overhead(path: Path) -> tuple[float, int, int]:
 
 def _timed_verify(url: str, session_id: int | None) -> tuple[float, float, str]:
     """(wall s, CPU s of this process, summary) of one verify run (the second: the first warms the cache)."""
-    from console.record import open_database
-
-    db = open_database(url)
+    db = _open(url)
     try:
         db.verify(session_id)
         start, cpu = time.perf_counter(), time.process_time()
@@ -106,9 +126,7 @@ def _timed_verify(url: str, session_id: int | None) -> tuple[float, float, str]:
 
 
 def _many_sessions(url: str, n: int) -> None:
-    from console.record import open_database
-
-    db = open_database(url)
+    db = _open(url)
     try:
         svc = db.service(db.demo_login())
         patient = svc.create_patient("MANY-1")
@@ -141,6 +159,11 @@ def run(quick: bool) -> list[Row]:
         pct, n, size = _checkpoint_overhead(path)
         rows.append(row(BENCH, "checkpoint entries: storage overhead", pct, "%", at_most=2.0,
                         note=f"{n} checkpoints, {size / 1e3:.0f} kB of a {minutes:g}-min session with waves"))
+        busy = Path(tmp) / "busy.sqlite3"
+        _record(f"sqlite:///{busy}", seconds, busy=True)
+        pct, n, size = _checkpoint_overhead(busy)
+        rows.append(row(BENCH, "checkpoint entries: storage overhead, busy clinic", pct, "%", at_most=2.0,
+                        note=f"{n} checkpoints, {size / 1e3:.0f} kB; the audit head moves every minute"))
         many = f"sqlite:///{Path(tmp) / 'many.sqlite3'}"
         _many_sessions(many, sessions)
         took, cpu, summary = _timed_verify(many, None)

@@ -425,12 +425,33 @@ class AuditHead(Payload):
 
 
 class Checkpoint(Payload):
-    """An integrity checkpoint (written by ``console.record.checkpoints``): per bulk table the rows covered
-    since the previous checkpoint, and the audit trail's head."""
+    """An integrity checkpoint (written by ``console.record.checkpoints``): bulk table spans and the audit
+    trail's head.
 
-    format: Literal[1]
-    tables: dict[Annotated[str, Field(min_length=1, max_length=64)], TableRange] = Field(min_length=1)
-    audit: AuditHead | None
+    Format 1 (older records) names every bulk table, empty spans included, and always carries ``audit``
+    (``None`` before the first audit row). Format 2 (written now) names only the tables that received rows
+    since the checkpoint that last named them (``tables`` may be empty) and carries ``audit`` only when the
+    head moved since the newest checkpoint that recorded one."""
+
+    format: Literal[1, 2]
+    tables: dict[Annotated[str, Field(min_length=1, max_length=64)], TableRange]
+    audit: AuditHead | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Checkpoint:
+        if self.format == 1:
+            if not self.tables:
+                raise ValueError("tables: a format-1 checkpoint names every bulk table")
+            if "audit" not in self.model_fields_set:
+                raise ValueError("audit: a format-1 checkpoint always records the audit head (null if none)")
+            return self
+        empty = sorted(name for name, t in self.tables.items() if t.rows == 0)
+        if empty:
+            raise ValueError(f"tables: {', '.join(empty)} received no rows "
+                             "(format 2 leaves such a table out)")
+        if "audit" in self.model_fields_set and self.audit is None:
+            raise ValueError("audit: format 2 leaves an unchanged audit head out rather than null")
+        return self
 
 
 PAYLOADS: dict[EntryKind, type[Payload]] = {

@@ -164,6 +164,10 @@ CHECKPOINT = {"format": 1,
 def test_checkpoint_schema_accepts_the_shape_the_writer_uses(db, svc, session) -> None:
     assert validate_payload("checkpoint", CHECKPOINT) == CHECKPOINT
     validate_payload("checkpoint", dict(CHECKPOINT, audit=None))  # no audit rows yet
+    # format 2, written now: only tables with new rows (maybe none), the audit head only when it moved
+    current = {"format": 2, "tables": {"vital_waves": {"after_id": 0, "last_id": 40, "rows": 40, "sha256": HEX}}}
+    assert validate_payload("checkpoint", current) == current
+    validate_payload("checkpoint", {"format": 2, "tables": {}, "audit": CHECKPOINT["audit"]})
     from console.record.checkpoints import append_checkpoint
 
     written = append_checkpoint(db, session.id)
@@ -173,7 +177,9 @@ def test_checkpoint_schema_accepts_the_shape_the_writer_uses(db, svc, session) -
 @pytest.mark.parametrize(("change", "words"), [
     ({"audit": {"last_id": 3, "hash": "nothex"}}, "hash"),
     ({"tables": {}}, "tables"),
-    ({"format": 2}, "format"),
+    ({"format": 3}, "format"),
+    ({"format": 2}, "vital_events received no rows"),  # format 2 leaves an empty span out
+    ({"format": 2, "tables": {}, "audit": None}, "audit"),
     ({"tables": {"vital_waves": {"after_id": 1, "last_id": 40, "rows": 39, "sha256": "AB" * 32}}}, "sha256"),
     ({"tables": {"vital_waves": {"after_id": 40, "last_id": 40, "rows": 2, "sha256": HEX}}}, "rows"),
     ({"tables": {"vital_waves": {"after_id": 9, "last_id": 3, "rows": 0, "sha256": HEX}}}, "last_id"),

@@ -49,7 +49,8 @@ def test_checkpoints_cover_only_new_rows_and_are_written_by_the_system(db, svc, 
     assert (first.username, first.role, first.kind) == ("system", "system", "checkpoint")
     t1, t2 = first.data["tables"]["vital_numerics"], second.data["tables"]["vital_numerics"]
     assert (t1["after_id"], t1["rows"]) == (0, 30) and (t2["after_id"], t2["rows"]) == (t1["last_id"], 10)
-    assert second.data["audit"]["last_id"] >= first.data["audit"]["last_id"]
+    assert first.data["audit"]["last_id"] >= 1  # the second leaves the audit head out when it did not move
+    assert second.data.get("audit", first.data["audit"])["last_id"] >= first.data["audit"]["last_id"]
     # rows written after the last checkpoint of a session still open are not a finding yet
     _numerics(db, session.id, 5, 3_000.0)
     assert db.verify(session.id).ok
