@@ -771,8 +771,10 @@ class AlarmEngine:
         if message is None:
             self._end_plain(full, now)
         elif full not in self._plain:
+            # a technical alarm's limit text is its cause in words (the alarm list's second line): here the
+            # message itself, so the list says what is wrong with the console, not a placeholder
             self._start_plain(full, Category.TECHNICAL, priority, 0, "Console", message, "", None,
-                              "console check", None, now, "console")
+                              message, None, now, "console")
 
     # ------------------------------------------------------------------ internals: bookkeeping
 

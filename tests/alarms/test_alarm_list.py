@@ -91,3 +91,15 @@ def test_refresh_only_rebuilds_when_the_engine_changed(filled) -> None:
     eng.feed(LinkEvent(LinkState.ASSOCIATED, host_time=T0 + 1001, source="mon"))
     view.refresh()
     assert view.row_texts()[0][0].splitlines()[1] == f"link lost · {hms(T0 + 800)} → {hms(T0 + 1001)}"
+
+
+def test_a_console_condition_says_what_is_wrong_in_its_row(qtbot) -> None:
+    """"No alarm sound output" is a technical alarm about the console: its row names the problem, not a
+    placeholder, so a clinician reading the list knows why the chair is silent."""
+    eng = engine()
+    eng.set_system_condition("sound", "No alarm sound output: visual alarms only", T0)
+    view = AlarmList(eng, user=lambda: "dr.lee", clock=lambda: T0 + 5)
+    qtbot.addWidget(view)
+    assert view.row_texts() == [
+        [f"MEDIUM INOP · Console (console)\nNo alarm sound output: visual alarms only · {hms(T0)} → active\n"
+         "not acknowledged"]]
