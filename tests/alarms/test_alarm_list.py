@@ -101,5 +101,5 @@ def test_a_console_condition_says_what_is_wrong_in_its_row(qtbot) -> None:
     view = AlarmList(eng, user=lambda: "dr.lee", clock=lambda: T0 + 5)
     qtbot.addWidget(view)
     assert view.row_texts() == [
-        [f"MEDIUM INOP · Console (console)\nNo alarm sound output: visual alarms only · {hms(T0)} → active\n"
-         "not acknowledged"]]
+        [(f"MEDIUM INOP · Console (console)\nNo alarm sound output: visual alarms only · {hms(T0)} → active\n"
+          "not acknowledged")]]
