@@ -9,6 +9,8 @@ the same ``clicked``/``toggled`` signals, the same exclusive button group, the s
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
@@ -26,43 +28,38 @@ from PySide6.QtWidgets import (
 TOUCH_MIN = 44
 
 
-class RowCheckBox(QCheckBox):
-    """A check box whose words its :class:`TapRow` draws as a wrapped label: a QCheckBox never wraps, so a long
-    criterion would push the form past the panel's edge. ``text()`` and the accessible name stay the words."""
+class _RowWords:
+    """The words of a :class:`TapRow`'s button, drawn by the row as a wrapped label: a QCheckBox or QRadioButton
+    never wraps, so a long criterion would push the form past the panel's edge. ``text()`` and the accessible
+    name stay the words, though the button itself paints none."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._words = ""
-        self._label: QLabel | None = None
-        self.setText(text)
-
-    def text(self) -> str:  # the words, though the box itself paints none
-        return self._words
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
-        self._words = text
-        self.setAccessibleName(text)
-        if self._label is not None:
-            self._label.setText(text)
-
-
-class RowRadioButton(QRadioButton):
-    """The radio-button twin of :class:`RowCheckBox`."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._words = ""
-        self._label: QLabel | None = None
-        self.setText(text)
+    _words = ""
+    _label: QLabel | None = None  # set by the TapRow that shows the words
 
     def text(self) -> str:
         return self._words
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
         self._words = text
-        self.setAccessibleName(text)
+        cast(QWidget, self).setAccessibleName(text)
         if self._label is not None:
             self._label.setText(text)
+
+
+class RowCheckBox(_RowWords, QCheckBox):
+    """A check box whose words its :class:`TapRow` draws as a wrapped label (see :class:`_RowWords`)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.setText(text)
+
+
+class RowRadioButton(_RowWords, QRadioButton):
+    """The radio-button twin of :class:`RowCheckBox`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.setText(text)
 
 
 class TapRow(QFrame):
