@@ -9,43 +9,22 @@ pre-check step to show (1-based). Uses a throw-away demo record in a temporary f
 from __future__ import annotations
 
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+from tests.session_panel.demo_station import demo_station, save
 
 
 def main(argv: list[str]) -> int:
-    from console.app import create_application
-    from console.main_window import MainWindow
-    from console.record import open_database
-    from console.runtime import ChairRuntime, ManualClock
-    from console.station import ChairStation
     from tests.session_panel.conftest import start
 
     out = Path(argv[0])
-    width, height = (int(v) for v in (argv[1] if len(argv) > 1 else "1366x768").split("x"))
     step = int(argv[2]) if len(argv) > 2 else 1
-    app = create_application([sys.argv[0]])
-    with tempfile.TemporaryDirectory() as tmp:
-        db = open_database(f"sqlite:///{Path(tmp) / 'record.db'}")
-        runtime = ChairRuntime(db, chair="1", clock=ManualClock(float(int(time.time()))),
-                               journal_path=Path(tmp) / "outbox.jsonl")
-        runtime.start(alarm_thread=False)
-        window = MainWindow(demo=True, runtime=runtime)
-        station = ChairStation(window, db, db.demo_login())
-        window.resize(width, height)
-        window.show()
+    with demo_station(argv[1] if len(argv) > 1 else "1366x768") as (app, station, _path):
         start(station.panel)
         precheck = station.panel.open_precheck()
         assert precheck is not None, "the session did not start"
         precheck.go(step - 1)
-        for _ in range(20):
-            app.processEvents()
-        ok = window.grab().save(str(out), "PNG")
-        station.shutdown()
-        window.shutdown()
-        runtime.shutdown()
-        db.close()
+        ok = save(app, station.window, out)
     print(f"saved {out}" if ok else f"could not write {out}")
     return 0 if ok else 1
 
